@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** Absolute path of the repository root (two levels above packages/config/src). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const flag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((value) => ['1', 'true', 'yes', 'on'].includes(value));
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** External Postgres; when unset the local stack starts embedded Postgres. */
+  DATABASE_URL: optionalText,
+  /** External Kafka (comma-separated host:port); when unset the local stack starts Kafka from jars. */
+  KAFKA_BROKERS: optionalText,
+  /** Where `npm start` keeps Postgres data, Kafka logs and cached jars. @default <repo>/.settle */
+  SETTLE_DATA_DIR: optionalText,
+  PG_PORT: port.default(5433),
+  KAFKA_PORT: port.default(9092),
+  KAFKA_CONTROLLER_PORT: port.default(9093),
+  PORT: port.default(3000),
+  NOTIFIER_PORT: port.default(3001),
+  RELAY_PORT: port.default(3002),
+  WORKER_PORT: port.default(3003),
+  ORDER_EVENTS_TOPIC: z.string().min(1).default('settle.order.events'),
+  ORDER_EVENTS_PARTITIONS: z.coerce.number().int().min(1).default(6),
+  KAFKA_CLIENT_ID: z.string().min(1).default('settle'),
+  JWT_SECRET: optionalText,
+  JWKS_URL: z.url().optional(),
+  JWT_ISSUER: optionalText,
+  DEV_AUTH: flag.default(false),
+  RELAY_MODE: z.enum(['wal', 'poll']).default('wal'),
+  RELAY_SLOT: z.string().regex(/^[a-z0-9_]+$/).default('settle_outbox'),
+  RELAY_PUBLICATION: z.string().regex(/^[a-z0-9_]+$/).default('settle_outbox_pub'),
+  REDIS_URL: optionalText,
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+/** Thrown when the environment is invalid; the message names every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; call at process start and pass the result down. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** The directory `npm start` keeps state in. @default <repo>/.settle */
+export function dataDir(config: Config): string {
+  return path.resolve(config.SETTLE_DATA_DIR ?? path.join(repoRoot, '.settle'));
+}

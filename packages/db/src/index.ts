@@ -1,0 +1,3 @@
+export { ensureDatabase, migrate, migrationsDir } from './migrate';
+export { createPool, inTransaction } from './pool';
+export type { Pool, PoolClient, PoolOptions, Queryable } from './pool';

@@ -1,0 +1,24 @@
+import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+
+export interface KafkaClientOptions {
+  brokers: string[];
+  clientId: string;
+  /** Receives kafkajs's own log entries at WARN and above. @default discard */
+  onLog?: (level: 'error' | 'warn', message: string, extra: Record<string, unknown>) => void;
+}
+
+/** A kafkajs client whose logs go to `onLog` rather than the console. */
+export function createKafka(options: KafkaClientOptions): Kafka {
+  const toLogger: logCreator = () => (entry: LogEntry) => {
+    if (options.onLog === undefined) return;
+    const { message, ...extra } = entry.log;
+    options.onLog(entry.level === logLevel.ERROR ? 'error' : 'warn', `${entry.namespace}: ${message}`, extra);
+  };
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: toLogger,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+  });
+}

@@ -1,0 +1,4 @@
+export { createKafka } from './client';
+export type { KafkaClientOptions } from './client';
+export { deadLetterTopic, ensureTopics, orderTopics } from './topics';
+export type { TopicSpec } from './topics';

@@ -1,0 +1,10 @@
+export { StackError } from './errors';
+export { defaultCacheDir, ensureKafkaJars, startKafkaBroker, waitForKafka } from './kafka';
+export type { KafkaBrokerOptions, RunningKafka } from './kafka';
+export { freePort, portInUse } from './ports';
+export { redact, startEmbeddedPostgres, waitForPostgres, withDatabase } from './postgres';
+export type { EmbeddedPostgresOptions, RunningPostgres } from './postgres';
+export { commandExists, guardChild, isAlive, waitForExit } from './processes';
+export { startStack } from './stack';
+export type { RunningStack, StackOptions } from './stack';
+export { takeOverShutdownSignals } from './signals';

@@ -1,0 +1,43 @@
+import { spawn, spawnSync } from 'node:child_process';
+
+/** True when a process with this pid exists (signal 0 probes without killing). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `command` can be run; `args` should make it print its version and exit. */
+export function commandExists(command: string, args: string[]): boolean {
+  const result = spawnSync(command, args, { stdio: 'ignore' });
+  return result.error === undefined && result.status === 0;
+}
+
+/**
+ * Starts a detached shell that stops `childPid` (with `signal`, then KILL after 10 s) as soon as `ownerPid` is
+ * gone, so a SIGKILLed owner never leaves a broker or database running. It exits by itself once the child is gone.
+ * @param signal TERM suits java; Postgres wants INT (fast shutdown: TERM would wait for clients).
+ */
+export function guardChild(childPid: number, signal: 'TERM' | 'INT' = 'TERM', ownerPid: number = process.pid): void {
+  const script = [
+    `while kill -0 ${ownerPid} 2>/dev/null && kill -0 ${childPid} 2>/dev/null; do sleep 1; done`,
+    `if kill -0 ${childPid} 2>/dev/null; then kill -${signal} ${childPid} 2>/dev/null;`,
+    `  for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 ${childPid} 2>/dev/null || exit 0; sleep 1; done;`,
+    `  kill -KILL ${childPid} 2>/dev/null; fi`,
+  ].join('\n');
+  const guard = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  guard.unref();
+}
+
+/** Waits until `pid` has exited, polling; resolves false if it is still alive after `timeoutMs`. */
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return !isAlive(pid);
+}

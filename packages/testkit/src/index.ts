@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createKafka, ensureTopics, type TopicSpec } from '@settle/kafka';
+import { withDatabase } from '@settle/stack';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Superuser URL of the test cluster's `postgres` database. */
+    adminDatabaseUrl: string;
+    /** The migrated database every test database is copied from. */
+    templateDatabase: string;
+    kafkaBrokers: string[];
+  }
+}
+
+/** The test stack started once by tests/global-setup.ts. */
+export function testStack(): { adminDatabaseUrl: string; kafkaBrokers: string[] } {
+  return { adminDatabaseUrl: inject('adminDatabaseUrl'), kafkaBrokers: inject('kafkaBrokers') };
+}
+
+/** A short random suffix for names that must not collide between test files. */
+export function uniqueSuffix(): string {
+  return randomBytes(5).toString('hex');
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  /** Drops the database (and any replication slot left on it). */
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database of its own, copied from the template. */
+export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase> {
+  const admin = inject('adminDatabaseUrl');
+  const template = inject('templateDatabase');
+  const name = `${prefix}_${uniqueSuffix()}`;
+  await withAdmin(admin, async (client) => {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} TEMPLATE ${client.escapeIdentifier(template)}`);
+        return;
+      } catch (error) {
+        // Two files copying the template at the same instant can collide; retrying is enough.
+        if (attempt >= 20 || !String(error).includes('being accessed by other users')) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+      }
+    }
+  });
+  return {
+    name,
+    url: withDatabase(admin, name),
+    drop: () =>
+      withAdmin(admin, async (client) => {
+        await client.query(
+          `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`,
+          [name],
+        );
+        await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
+      }),
+  };
+}
+
+/** Topic names of this test file's own, created on the test broker. */
+export async function createTestTopics(prefix: string, specs: Array<Omit<TopicSpec, 'topic'> & { name: string }>): Promise<Record<string, string>> {
+  const suffix = uniqueSuffix();
+  const names = Object.fromEntries(specs.map((spec) => [spec.name, `${prefix}.${suffix}.${spec.name}`]));
+  const kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'settle-test-admin' });
+  await ensureTopics(
+    kafka,
+    specs.map((spec) => ({ topic: names[spec.name] ?? spec.name, numPartitions: spec.numPartitions ?? 3 })),
+  );
+  return names;
+}
+
+async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}

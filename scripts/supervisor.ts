@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { repoRoot } from '@settle/config';
+import { waitForExit } from '@settle/stack';
+
+export interface AppSpec {
+  name: string;
+  env: NodeJS.ProcessEnv;
+}
+
+interface RunningApp {
+  name: string;
+  child: ChildProcess;
+}
+
+/** The apps that exist in this checkout (apps/<name>/src/main.ts), in start order. */
+export function availableApps(order: string[]): string[] {
+  return order.filter((name) => fs.existsSync(path.join(repoRoot, 'apps', name, 'src', 'main.ts')));
+}
+
+/** Runs each app as `node --import tsx apps/<name>/src/main.ts` with its output prefixed by its name. */
+export class Supervisor {
+  private readonly running: RunningApp[] = [];
+  private stopping = false;
+
+  constructor(private readonly onUnexpectedExit: (name: string, code: number | null) => void) {}
+
+  start(spec: AppSpec): void {
+    const entry = path.join(repoRoot, 'apps', spec.name, 'src', 'main.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      cwd: repoRoot,
+      env: spec.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [child.stdout, child.stderr]) {
+      readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${spec.name}] ${line}\n`));
+    }
+    child.once('exit', (code) => {
+      if (!this.stopping) this.onUnexpectedExit(spec.name, code);
+    });
+    this.running.push({ name: spec.name, child });
+  }
+
+  /** SIGTERM to every app, newest first; SIGKILL to any still alive after 10 s. */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    for (const app of [...this.running].reverse()) {
+      const pid = app.child.pid;
+      if (pid === undefined || app.child.exitCode !== null) continue;
+      app.child.kill('SIGTERM');
+      if (!(await waitForExit(pid, 10_000))) app.child.kill('SIGKILL');
+    }
+  }
+}

@@ -1,0 +1,141 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { repoRoot } from '@settle/config';
+import { freePort, isAlive, waitForExit } from '@settle/stack';
+
+const started: string[] = [];
+
+/** pid → parent pid of every process on the machine. */
+function processTable(): Array<{ pid: number; ppid: number; command: string }> {
+  const output = spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout;
+  return output
+    .split('\n')
+    .map((line) => line.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/))
+    .filter((match): match is RegExpMatchArray => match !== null)
+    .map((match) => ({ pid: Number(match[1]), ppid: Number(match[2]), command: match[3] ?? '' }));
+}
+
+function descendants(root: number): Array<{ pid: number; command: string }> {
+  const table = processTable();
+  const found: Array<{ pid: number; command: string }> = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const parent = queue.shift();
+    for (const entry of table.filter((row) => row.ppid === parent)) {
+      found.push({ pid: entry.pid, command: entry.command });
+      queue.push(entry.pid);
+    }
+  }
+  return found;
+}
+
+async function systemEnvironment(): Promise<NodeJS.ProcessEnv> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'settle-lifecycle-'));
+  started.push(dir);
+  // mkdtemp makes the directory 0700; as root, Postgres runs as the postgres user and must enter it.
+  await fs.chmod(dir, 0o755);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SETTLE_DATA_DIR: dir,
+    PG_PORT: String(await freePort()),
+    KAFKA_PORT: String(await freePort()),
+    KAFKA_CONTROLLER_PORT: String(await freePort()),
+    PORT: String(await freePort()),
+    NOTIFIER_PORT: String(await freePort()),
+    RELAY_PORT: String(await freePort()),
+    WORKER_PORT: String(await freePort()),
+  };
+  delete env['DATABASE_URL'];
+  delete env['KAFKA_BROKERS'];
+  return env;
+}
+
+interface RunningSystem {
+  child: ChildProcess;
+  output: () => string;
+  dir: string;
+}
+
+async function startSystem(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<RunningSystem> {
+  const environment = env ?? (await systemEnvironment());
+  const dir = environment['SETTLE_DATA_DIR'] ?? '';
+  const child = spawn(command, args, { cwd: repoRoot, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const deadline = Date.now() + 120_000;
+  while (!text.includes('Settle is up')) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start did not come up:\n${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { child, output: () => text, dir };
+}
+
+afterEach(async () => {
+  for (const dir of started.splice(0)) await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('npm start lifecycle', () => {
+  it('SIGTERM to npm start stops the apps, Kafka and Postgres with no process left behind', async () => {
+    const env = await systemEnvironment();
+    const system = await startSystem('npm', ['start'], env);
+    const tree = descendants(system.child.pid ?? -1);
+    const java = tree.filter((entry) => entry.command.includes('kafka.Kafka'));
+    const postgres = tree.filter((entry) => entry.command.includes(system.dir) && entry.command.includes('postgres'));
+    expect(java).toHaveLength(1);
+    expect(postgres).toHaveLength(1);
+
+    // Starting again while it runs is refused in one line and leaves the running system alone.
+    const second = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 });
+    expect(second.status).toBe(1);
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    expect(second.stderr).toMatch(/^settle: port \d+ is already taken/);
+    expect([...java, ...postgres].every((entry) => isAlive(entry.pid))).toBe(true);
+
+    system.child.kill('SIGTERM');
+    for (const entry of [...java, ...postgres]) expect(await waitForExit(entry.pid, 30_000)).toBe(true);
+    // Everything it started (apps, servers, their guard shells) is gone shortly after.
+    for (const entry of tree) await waitForExit(entry.pid, 5_000);
+    expect(tree.filter((entry) => isAlive(entry.pid))).toEqual([]);
+  });
+
+  it('a SIGKILLed supervisor still takes Kafka and Postgres down with it', async () => {
+    const system = await startSystem(process.execPath, ['--import', 'tsx', 'scripts/start.ts']);
+    const tree = descendants(system.child.pid ?? -1);
+    const servers = tree.filter((entry) => entry.command.includes('kafka.Kafka') || entry.command.includes(`-D ${system.dir}`));
+    expect(servers).toHaveLength(2);
+
+    system.child.kill('SIGKILL');
+    for (const entry of servers) expect(await waitForExit(entry.pid, 30_000)).toBe(true);
+  });
+
+  it('as root, a data directory the postgres user cannot enter is refused in one line', async () => {
+    if (os.userInfo().uid !== 0) return;
+    const env = await systemEnvironment();
+    await fs.chmod(env['SETTLE_DATA_DIR'] ?? '', 0o700);
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: repoRoot, env, encoding: 'utf8', timeout: 90_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^settle: as root, Postgres runs as the postgres user, which cannot enter /);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a restart on the same data directory reuses Postgres data and Kafka storage', async () => {
+    const env = await systemEnvironment();
+    const first = await startSystem(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], env);
+    expect(first.output()).toContain('formatting Kafka storage');
+    expect(first.output()).toMatch(/migrations: applied/);
+    const clusterId = await fs.readFile(path.join(first.dir, 'kafka', 'data', 'meta.properties'), 'utf8');
+    first.child.kill('SIGTERM');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+
+    const second = await startSystem(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], env);
+    expect(second.output()).not.toContain('formatting Kafka storage');
+    expect(second.output()).toContain('migrations: up to date');
+    expect(await fs.readFile(path.join(first.dir, 'kafka', 'data', 'meta.properties'), 'utf8')).toBe(clusterId);
+    second.child.kill('SIGTERM');
+    await new Promise((resolve) => second.child.once('exit', resolve));
+  });
+});
