@@ -1,0 +1,19 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * The process logger: JSON lines on stdout, `app` on every line, tokens and secrets redacted.
+ * Use `logger.child({ orderId, eventId, requestId })` per request or message.
+ */
+export function createLogger(app: string, level: string = 'info'): Logger {
+  return pino({
+    level,
+    base: { app },
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', '*.token', 'token', '*.password', 'password', '*.secret'],
+      censor: '[redacted]',
+    },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}
