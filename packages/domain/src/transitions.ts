@@ -1,0 +1,299 @@
+import { SettleError } from './errors';
+import { actorParty, canSee, counterpartyOf, creatorOf, isParty, sameParty, sides } from './sides';
+import { addMinutes, DEFAULT_TIMERS, isDue, type TimerSettings } from './timers';
+import type { Actor, Order, Party, Status } from './types';
+import type { ProfileWallets } from './wallet';
+
+export const EVENT_TYPES = [
+  'order.created',
+  'order.accepted',
+  'order.escrow_locked',
+  'order.payment_sent',
+  'order.completed',
+  'order.cancelled',
+  'order.expired',
+  'order.disputed',
+  'order.dispute_resolved',
+  'order.cancel_requested',
+  'order.extension_requested',
+  'order.extension_granted',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Who may take an action, relative to the order. */
+export type Who = 'creator' | 'counterparty' | 'party' | 'seller' | 'buyer' | 'funder' | 'compliance' | 'system';
+
+export type Command =
+  | { action: 'accept'; walletAddress?: string | undefined }
+  | { action: 'lock_escrow'; txHash: string; funderWallet?: string | undefined }
+  | { action: 'mark_paid'; paymentReference?: string | undefined }
+  | { action: 'confirm_and_release'; txHash: string }
+  | { action: 'cancel'; reason?: string | undefined; refundTxHash?: string | undefined }
+  | { action: 'request_cancel'; reason?: string | undefined }
+  | { action: 'agree_cancel'; refundTxHash?: string | undefined }
+  | { action: 'request_extension' }
+  | { action: 'agree_extension' }
+  | { action: 'dispute'; reason: string; evidence?: string[] | undefined }
+  | { action: 'resolve_dispute'; outcome: 'release' | 'refund'; txHash: string; note: string }
+  | { action: 'expire' }
+  | { action: 'escalate' };
+export type Action = Command['action'];
+
+export interface TransitionRule {
+  action: Action;
+  from: Status;
+  /** The next status; resolve_dispute's depends on the outcome. */
+  to: Status | { release: Status; refund: Status };
+  who: Who;
+  event: EventType;
+}
+
+const rule = (action: Action, from: Status, to: TransitionRule['to'], who: Who, event: EventType): TransitionRule => ({ action, from, to, who, event });
+
+/** The state machine: nothing else changes a status. Any (action, status) pair not listed is a 409. */
+export const TRANSITIONS: readonly TransitionRule[] = [
+  rule('accept', 'open', 'accepted', 'counterparty', 'order.accepted'),
+  rule('lock_escrow', 'accepted', 'escrowed', 'seller', 'order.escrow_locked'),
+  rule('mark_paid', 'escrowed', 'payment_sent', 'buyer', 'order.payment_sent'),
+  rule('confirm_and_release', 'payment_sent', 'completed', 'funder', 'order.completed'),
+  rule('cancel', 'open', 'cancelled', 'creator', 'order.cancelled'),
+  rule('cancel', 'accepted', 'cancelled', 'party', 'order.cancelled'),
+  rule('cancel', 'escrowed', 'cancelled', 'buyer', 'order.cancelled'),
+  rule('request_cancel', 'escrowed', 'escrowed', 'party', 'order.cancel_requested'),
+  rule('request_cancel', 'payment_sent', 'payment_sent', 'party', 'order.cancel_requested'),
+  rule('agree_cancel', 'escrowed', 'cancelled', 'party', 'order.cancelled'),
+  rule('agree_cancel', 'payment_sent', 'cancelled', 'party', 'order.cancelled'),
+  rule('request_extension', 'escrowed', 'escrowed', 'party', 'order.extension_requested'),
+  rule('agree_extension', 'escrowed', 'escrowed', 'party', 'order.extension_granted'),
+  rule('dispute', 'escrowed', 'disputed', 'party', 'order.disputed'),
+  rule('dispute', 'payment_sent', 'disputed', 'party', 'order.disputed'),
+  rule('resolve_dispute', 'disputed', { release: 'completed', refund: 'cancelled' }, 'compliance', 'order.dispute_resolved'),
+  rule('expire', 'open', 'expired', 'system', 'order.expired'),
+  rule('expire', 'accepted', 'expired', 'system', 'order.expired'),
+  rule('escalate', 'escrowed', 'disputed', 'system', 'order.disputed'),
+  rule('escalate', 'payment_sent', 'disputed', 'system', 'order.disputed'),
+];
+
+export interface DecideContext {
+  now: string;
+  profileWallet: ProfileWallets;
+  timers?: TimerSettings;
+}
+
+export type Decision =
+  /** A transition: persist `order` (version + 1) with one event of `eventType`. */
+  | { kind: 'transition'; order: Order; previousStatus: Status; eventType: EventType; action: Action }
+  /** Nothing to change (an idempotent repeat): answer with the order as it is, write nothing. */
+  | { kind: 'unchanged'; order: Order };
+
+/** Whether `actor` fits `who` for this order. Book orders accept any merchant other than the creator. */
+export function fits(who: Who, order: Order, actor: Actor): boolean {
+  const party = actorParty(actor);
+  switch (who) {
+    case 'system':
+      return actor.role === 'system';
+    case 'compliance':
+      return actor.role === 'compliance';
+    case 'creator':
+      return sameParty(creatorOf(order), party);
+    case 'counterparty': {
+      const counterparty = counterpartyOf(order);
+      if (counterparty !== null) return sameParty(counterparty, party);
+      return order.bookOrder && actor.role === 'merchant' && !sameParty(creatorOf(order), party);
+    }
+    case 'party':
+      return isParty(order, actor);
+    case 'seller':
+      return sameParty(sides(order).seller, party);
+    case 'buyer':
+      return sameParty(sides(order).buyer, party);
+    case 'funder':
+      return sameParty(order.escrowFunder, party);
+  }
+}
+
+function conflict(order: Order, detail: string): SettleError {
+  return new SettleError('CONFLICT', detail, { extra: { orderVersion: order.orderVersion, status: order.status } });
+}
+
+const otherParty = (order: Order, actor: Actor): Party | null => {
+  const party = actorParty(actor);
+  return isParty(order, actor) && party !== null ? ([creatorOf(order), counterpartyOf(order)].find((p) => p !== null && !sameParty(p, party)) ?? null) : null;
+};
+
+/**
+ * A mutual cancel completes when the second party asks: a cancel request (or a plain cancel after escrow)
+ * from the party the other one is waiting on becomes the agreement.
+ */
+function normalize(order: Order, command: Command, actor: Actor): Command {
+  const waitingOnActor = order.cancelRequestedBy !== null && sameParty(order.cancelRequestedBy, otherParty(order, actor));
+  if (!waitingOnActor) return command;
+  if (command.action === 'request_cancel') return { action: 'agree_cancel' };
+  if (command.action === 'cancel' && (order.status === 'escrowed' || order.status === 'payment_sent')) {
+    return { action: 'agree_cancel', refundTxHash: command.refundTxHash };
+  }
+  return command;
+}
+
+/**
+ * Decides what a command does to an order, purely. Checks in this order: visibility (404), status (409),
+ * side (403), then the action's own requirements. Throws SettleError; never mutates its input.
+ */
+export function decide(order: Order, input: Command, actor: Actor, context: DecideContext): Decision {
+  const timers = context.timers ?? DEFAULT_TIMERS;
+  if (!canSee(order, actor)) throw new SettleError('NOT_FOUND', `order ${order.id} was not found`);
+  const command = normalize(order, input, actor);
+
+  // An escrow lock repeated with the same hash is answered as done; another hash is a conflict.
+  if (command.action === 'lock_escrow' && order.escrowTxHash !== null) {
+    if (order.escrowTxHash === command.txHash && fits('seller', order, actor)) return { kind: 'unchanged', order };
+    throw conflict(order, `escrow is already locked with transaction ${order.escrowTxHash}; a different hash cannot replace it`);
+  }
+
+  const candidates = TRANSITIONS.filter((candidate) => candidate.action === command.action && candidate.from === order.status);
+  if (candidates.length === 0) {
+    throw conflict(order, `cannot ${command.action.replaceAll('_', ' ')} an order that is ${order.status}`);
+  }
+  const chosen = candidates.find((candidate) => fits(candidate.who, order, actor));
+  if (chosen === undefined) throw forbidden(order, command, actor);
+
+  const now = context.now;
+  const next: Order = { ...order, updatedAt: now };
+  const to = typeof chosen.to === 'string' ? chosen.to : chosen.to[(command as Extract<Command, { action: 'resolve_dispute' }>).outcome];
+  next.status = to;
+  const party = actorParty(actor);
+
+  switch (command.action) {
+    case 'accept': {
+      const acceptor = party as Party;
+      if (order.type === 'm2m') next.buyerMerchantId = acceptor.id;
+      else next.merchantId = acceptor.id;
+      if (order.type !== 'buy') {
+        const wallet = command.walletAddress ?? context.profileWallet(acceptor);
+        if (wallet === null) {
+          throw new SettleError('INVALID_INPUT', `walletAddress is required to accept a ${order.type} order: the released crypto goes to the accepting merchant's wallet and it has no profile wallet`);
+        }
+        next.acceptorWalletAddress = command.walletAddress ?? null;
+      }
+      Object.assign(next, sides(next));
+      next.acceptedAt = now;
+      next.expiresAt = addMinutes(now, timers.acceptedMinutes);
+      next.timerAt = next.expiresAt;
+      break;
+    }
+    case 'lock_escrow':
+      next.escrowTxHash = command.txHash;
+      next.escrowFunder = party;
+      next.escrowFunderWallet = command.funderWallet ?? null;
+      next.escrowedAt = now;
+      next.expiresAt = null;
+      next.paymentDeadline = addMinutes(now, timers.paymentWindowMinutes[order.paymentMethod]);
+      next.timerAt = next.paymentDeadline;
+      break;
+    case 'mark_paid':
+      if (order.paymentDeadline !== null && Date.parse(order.paymentDeadline) < Date.parse(now)) {
+        throw conflict(order, `the payment deadline passed at ${order.paymentDeadline}; request an extension or open a dispute`);
+      }
+      next.paymentReference = command.paymentReference ?? null;
+      next.paymentSentAt = now;
+      next.extensionRequestedBy = null;
+      next.timerAt = addMinutes(now, timers.confirmMinutes);
+      break;
+    case 'confirm_and_release':
+      next.releaseTxHash = command.txHash;
+      next.paymentConfirmedAt = now;
+      next.completedAt = now;
+      next.timerAt = null;
+      break;
+    case 'cancel':
+      next.cancelReason = command.reason ?? null;
+      next.refundTxHash = order.status === 'escrowed' ? (command.refundTxHash ?? null) : null;
+      next.cancelledAt = now;
+      next.timerAt = null;
+      break;
+    case 'request_cancel':
+      if (order.cancelRequestedBy !== null) throw conflict(order, 'a cancel is already requested; the other party must agree');
+      next.cancelRequestedBy = party;
+      next.cancelReason = command.reason ?? null;
+      break;
+    case 'agree_cancel':
+      if (order.cancelRequestedBy === null || !sameParty(order.cancelRequestedBy, otherParty(order, actor))) {
+        throw conflict(order, 'there is no cancel request from the other party to agree to');
+      }
+      next.refundTxHash = command.refundTxHash ?? null;
+      next.cancelledAt = now;
+      next.timerAt = null;
+      break;
+    case 'request_extension':
+      if (order.extensionCount >= timers.maxExtensions) throw conflict(order, `the payment deadline was already extended ${order.extensionCount} times (the maximum)`);
+      if (order.extensionRequestedBy !== null) throw conflict(order, 'an extension is already requested; the other party must accept it');
+      next.extensionRequestedBy = party;
+      break;
+    case 'agree_extension': {
+      if (order.extensionRequestedBy === null || !sameParty(order.extensionRequestedBy, otherParty(order, actor))) {
+        throw conflict(order, 'there is no extension request from the other party to accept');
+      }
+      const window = timers.paymentWindowMinutes[order.paymentMethod];
+      next.paymentDeadline = addMinutes(order.paymentDeadline ?? now, window);
+      next.timerAt = next.paymentDeadline;
+      next.extensionCount = order.extensionCount + 1;
+      next.extensionRequestedBy = null;
+      break;
+    }
+    case 'dispute':
+      next.dispute = {
+        reason: command.reason,
+        openedBy: party as Party,
+        evidence: command.evidence ?? [],
+        openedAt: now,
+        resolution: null,
+        note: null,
+        resolvedBy: null,
+        resolvedAt: null,
+      };
+      next.disputedAt = now;
+      next.timerAt = null;
+      break;
+    case 'resolve_dispute':
+      next.dispute = { ...(order.dispute as NonNullable<Order['dispute']>), resolution: command.outcome, note: command.note, resolvedBy: actor.id, resolvedAt: now };
+      if (command.outcome === 'release') {
+        next.releaseTxHash = command.txHash;
+        next.completedAt = now;
+      } else {
+        next.refundTxHash = command.txHash;
+        next.cancelledAt = now;
+      }
+      next.timerAt = null;
+      break;
+    case 'expire':
+    case 'escalate':
+      if (!isDue(order, now)) throw conflict(order, `the ${order.status} deadline (${order.timerAt ?? 'none'}) has not passed`);
+      if (command.action === 'expire') next.expiredAt = now;
+      else {
+        next.dispute = {
+          reason: order.status === 'escrowed' ? 'payment deadline passed without payment' : 'seller did not confirm the payment in time',
+          openedBy: 'system',
+          evidence: [],
+          openedAt: now,
+          resolution: null,
+          note: null,
+          resolvedBy: null,
+          resolvedAt: null,
+        };
+        next.disputedAt = now;
+      }
+      next.timerAt = null;
+      break;
+  }
+  next.orderVersion = order.orderVersion + 1;
+  return { kind: 'transition', order: next, previousStatus: order.status, eventType: chosen.event, action: command.action };
+}
+
+function forbidden(order: Order, command: Command, actor: Actor): SettleError {
+  const who = TRANSITIONS.filter((candidate) => candidate.action === command.action && candidate.from === order.status).map((candidate) => candidate.who);
+  const detail =
+    command.action === 'accept' && order.type === 'm2m' && sameParty(creatorOf(order), actorParty(actor))
+      ? 'merchants may not accept their own M2M orders'
+      : `only the ${who.join(' or ')} may ${command.action.replaceAll('_', ' ')} an order that is ${order.status}`;
+  return new SettleError('FORBIDDEN', detail, { extra: { orderVersion: order.orderVersion, status: order.status } });
+}
