@@ -1,0 +1,66 @@
+import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import type { Config } from '@settle/config';
+import { ROLES, SettleError, type Role } from '@settle/domain';
+
+/** The verified identity behind a request or socket. */
+export interface Principal {
+  role: Role;
+  id: string;
+  /** Expiry, seconds since the epoch. */
+  exp: number | undefined;
+}
+
+export type TokenVerifier = (token: string) => Promise<Principal>;
+
+const ALGORITHMS = ['HS256', 'RS256', 'ES256', 'EdDSA'];
+
+/**
+ * Verifies Settle JWTs: HS256 with JWT_SECRET, or keys from JWKS_URL. Claims: `sub` = id, `role` = user|merchant|compliance.
+ * Every failure is a SettleError('UNAUTHENTICATED') whose detail says what is wrong, never the token.
+ */
+export function createTokenVerifier(config: Pick<Config, 'JWT_SECRET' | 'JWKS_URL' | 'JWT_ISSUER'>): TokenVerifier {
+  const key: Uint8Array | JWTVerifyGetKey =
+    config.JWKS_URL !== undefined ? createRemoteJWKSet(new URL(config.JWKS_URL)) : secretKey(config.JWT_SECRET);
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, key as Uint8Array, {
+        algorithms: ALGORITHMS,
+        ...(config.JWT_ISSUER !== undefined ? { issuer: config.JWT_ISSUER } : {}),
+      });
+      const role = payload['role'];
+      if (typeof payload.sub !== 'string' || payload.sub === '') throw new SettleError('UNAUTHENTICATED', 'the token has no subject (sub)');
+      if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
+        throw new SettleError('UNAUTHENTICATED', `the token's role must be one of ${ROLES.join(', ')}`);
+      }
+      return { role: role as Role, id: payload.sub, exp: payload.exp };
+    } catch (error) {
+      if (error instanceof SettleError) throw error;
+      if (error instanceof errors.JWTExpired) throw new SettleError('UNAUTHENTICATED', 'the token has expired; get a new one', { cause: error });
+      throw new SettleError('UNAUTHENTICATED', 'the token is invalid (bad signature, format or claims)', { cause: error });
+    }
+  };
+}
+
+/** Signs an HS256 token for local use (dev tokens, tests, `settle-ops token`). @default ttl 12 h */
+export async function signToken(
+  config: Pick<Config, 'JWT_SECRET' | 'JWT_ISSUER'>,
+  principal: { role: Role; id: string },
+  ttlSeconds = 12 * 3600,
+): Promise<string> {
+  const jwt = new SignJWT({ role: principal.role }).setProtectedHeader({ alg: 'HS256' }).setSubject(principal.id).setIssuedAt().setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds);
+  if (config.JWT_ISSUER !== undefined) jwt.setIssuer(config.JWT_ISSUER);
+  return jwt.sign(secretKey(config.JWT_SECRET));
+}
+
+function secretKey(secret: string | undefined): Uint8Array {
+  if (secret === undefined || secret.length < 16) {
+    throw new SettleError('UNAVAILABLE', 'JWT_SECRET (at least 16 characters) or JWKS_URL must be configured to verify tokens', { retryable: false });
+  }
+  return new TextEncoder().encode(secret);
+}
+
+/** The bearer token of an Authorization header value, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match?.[1];
+}
