@@ -1,0 +1,171 @@
+import { z } from './zod';
+import { actor, currency, decimalString, eventType, isoTime, orderType, party, partyId, paymentMethod, shortText, status, txHash, uuid, walletAddress } from './common';
+
+const nullableTime = isoTime.nullable();
+
+export const disputeSchema = z
+  .object({
+    reason: z.string(),
+    openedBy: z.union([party, z.literal('system')]),
+    evidence: z.array(z.string()),
+    openedAt: isoTime,
+    resolution: z.enum(['release', 'refund']).nullable(),
+    note: z.string().nullable(),
+    resolvedBy: z.string().nullable(),
+    resolvedAt: nullableTime,
+  })
+  .openapi('Dispute');
+
+/** An order as every client sees it (REST responses and event snapshots). */
+export const orderView = z
+  .object({
+    id: uuid,
+    orderNumber: z.string().openapi({ example: 'BM-261125-7KQ2M9XD' }),
+    type: orderType,
+    status,
+    minimalStatus: status,
+    orderVersion: z.number().int().positive(),
+    bookOrder: z.boolean(),
+    merchantId: z.string().nullable(),
+    userId: z.string().nullable(),
+    buyerMerchantId: z.string().nullable(),
+    seller: party.nullable(),
+    buyer: party.nullable(),
+    recipientWallet: z.string().nullable().openapi({ description: 'where released crypto goes (always the buyer\'s wallet)' }),
+    cryptoAmount: z.string(),
+    cryptoCurrency: z.string(),
+    fiatAmount: z.string(),
+    fiatCurrency: z.string(),
+    rate: z.string(),
+    feeBps: z.number().int(),
+    paymentMethod,
+    paymentDetails: z.record(z.string(), z.unknown()).nullable(),
+    paymentReference: z.string().nullable(),
+    buyerWalletAddress: z.string().nullable(),
+    acceptorWalletAddress: z.string().nullable(),
+    escrowTxHash: z.string().nullable(),
+    escrowFunder: party.nullable(),
+    escrowFunderWallet: z.string().nullable(),
+    releaseTxHash: z.string().nullable(),
+    refundTxHash: z.string().nullable(),
+    extensionCount: z.number().int(),
+    extensionRequestedBy: party.nullable(),
+    cancelRequestedBy: party.nullable(),
+    cancelReason: z.string().nullable(),
+    dispute: disputeSchema.nullable(),
+    expiresAt: nullableTime,
+    paymentDeadline: nullableTime,
+    timerAt: nullableTime,
+    createdAt: isoTime,
+    acceptedAt: nullableTime,
+    escrowedAt: nullableTime,
+    paymentSentAt: nullableTime,
+    paymentConfirmedAt: nullableTime,
+    completedAt: nullableTime,
+    cancelledAt: nullableTime,
+    expiredAt: nullableTime,
+    disputedAt: nullableTime,
+    updatedAt: isoTime,
+  })
+  .openapi('Order');
+export type OrderViewDto = z.infer<typeof orderView>;
+
+export const bookSummary = z
+  .object({
+    id: uuid,
+    orderNumber: z.string(),
+    type: orderType,
+    status,
+    orderVersion: z.number().int(),
+    cryptoAmount: z.string(),
+    cryptoCurrency: z.string(),
+    fiatAmount: z.string(),
+    fiatCurrency: z.string(),
+    rate: z.string(),
+    paymentMethod,
+    createdAt: isoTime,
+    expiresAt: nullableTime,
+  })
+  .openapi('BookOrder', { description: 'the public summary of an open book order: no parties, wallets or payment details' });
+
+/** The value of every message on the order events topic, and of `order_events.payload`. */
+export const orderEvent = z
+  .object({
+    eventId: uuid,
+    type: eventType,
+    orderId: uuid,
+    orderNumber: z.string(),
+    orderVersion: z.number().int().positive(),
+    status,
+    minimalStatus: status,
+    previousStatus: status.nullable(),
+    actor,
+    occurredAt: isoTime,
+    order: orderView,
+  })
+  .openapi('OrderEvent');
+export type OrderEventDto = z.infer<typeof orderEvent>;
+
+// ---- request bodies -------------------------------------------------------------------------------------
+
+export const createOrderBody = z
+  .strictObject({
+    type: orderType,
+    merchantId: partyId.optional().openapi({ description: 'the merchant the order is addressed to; omit to publish it on the order book' }),
+    cryptoAmount: decimalString('cryptoAmount'),
+    cryptoCurrency: currency('cryptoCurrency').default('USDT'),
+    fiatAmount: decimalString('fiatAmount'),
+    fiatCurrency: currency('fiatCurrency'),
+    rate: decimalString('rate'),
+    feeBps: z.number().int().min(0).max(10_000).optional(),
+    paymentMethod,
+    paymentDetails: z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean()])).refine((value) => Object.keys(value).length <= 20, 'paymentDetails has at most 20 fields').optional(),
+    buyerWalletAddress: walletAddress.optional().openapi({ description: 'required for buy orders unless your profile has a wallet' }),
+  })
+  .openapi('CreateOrder');
+
+export const acceptBody = z.strictObject({ walletAddress: walletAddress.optional().openapi({ description: 'required for sell and m2m orders unless your profile has a wallet' }) }).openapi('AcceptOrder');
+export const escrowBody = z.strictObject({ txHash, funderWallet: walletAddress.optional() }).openapi('LockEscrow');
+export const paymentSentBody = z.strictObject({ paymentReference: shortText('paymentReference', 200).optional() }).openapi('MarkPaid');
+export const releaseBody = z.strictObject({ txHash }).openapi('Release');
+export const cancelBody = z.strictObject({ reason: shortText('reason').optional(), refundTxHash: txHash.optional() }).openapi('Cancel');
+export const cancelRequestBody = z.strictObject({ reason: shortText('reason').optional() }).openapi('CancelRequest');
+export const emptyBody = z.strictObject({}).openapi('Empty');
+export const disputeBody = z.strictObject({ reason: shortText('reason'), evidence: z.array(shortText('evidence', 500)).max(20).optional() }).openapi('OpenDispute');
+export const resolveDisputeBody = z.strictObject({ outcome: z.enum(['release', 'refund']), txHash, note: shortText('note') }).openapi('ResolveDispute');
+/** The original client's release call: actor fields are accepted and ignored (the actor is the token's). */
+export const legacyEscrowPatchBody = z
+  .object({ tx_hash: txHash, actor_type: z.string().optional(), actor_id: z.string().optional() })
+  .openapi('LegacyRelease');
+
+export const listOrdersQuery = z
+  .strictObject({
+    status: status.optional(),
+    role: z.enum(['buyer', 'seller']).optional().openapi({ description: 'only orders where you are this side' }),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1, 'limit is at least 1').max(200, 'limit is at most 200').default(50),
+  })
+  .openapi('ListOrdersQuery');
+
+export const orderList = z.object({ items: z.array(orderView), nextCursor: z.string().nullable() }).openapi('OrderList');
+export const bookList = z.object({ items: z.array(bookSummary), bookSeq: z.number().int().openapi({ description: 'the book sequence this snapshot is current to' }) }).openapi('OrderBook');
+export const eventList = z.object({ items: z.array(orderEvent) }).openapi('OrderEventList');
+
+export const devTokenBody = z
+  .strictObject({ role: z.enum(['user', 'merchant', 'compliance']), id: partyId, walletAddress: walletAddress.optional(), name: shortText('name', 100).optional() })
+  .openapi('DevTokenRequest');
+
+export const merchantSummary = z.object({ id: z.string(), name: z.string().nullable(), walletAddress: z.string().nullable() }).openapi('Merchant');
+
+export const problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    orderVersion: z.number().int().optional(),
+    orderStatus: status.optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
