@@ -4,7 +4,7 @@
  * apps, then Kafka and Postgres, leaving no process behind.
  */
 import { loadConfig, type Config } from '@settle/config';
-import { ensureDatabase, migrate } from '@settle/db';
+import { createPool, ensureDatabase, migrate, setupRelaySlot } from '@settle/db';
 import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
 import { redact, startStack, StackError, takeOverShutdownSignals, type RunningStack } from '@settle/stack';
 import { availableApps, Supervisor } from './supervisor';
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   const databaseUrl = stack.external.postgres ? stack.databaseUrl : await ensureDatabase(stack.databaseUrl, 'settle');
   const migrations = await migrate(databaseUrl);
   say(`  migrations: ${migrations.length === 0 ? 'up to date' : `applied ${migrations.join(', ')}`}`);
+  if (config.RELAY_MODE === 'wal') say(`  relay slot: ${await setUpRelaySlot(config, databaseUrl)}`);
   const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: `${config.KAFKA_CLIENT_ID}-start` });
   await ensureTopics(kafka, orderTopics(config.ORDER_EVENTS_TOPIC, config.ORDER_EVENTS_PARTITIONS));
   say(`  topics: ${orderTopics(config.ORDER_EVENTS_TOPIC, config.ORDER_EVENTS_PARTITIONS).map((spec) => spec.topic).join(', ')}`);
@@ -58,6 +59,20 @@ async function main(): Promise<void> {
   say(`  kafka      ${stack.kafkaBrokers.join(',')}`);
   for (const line of describeApps(apps, config)) say(`  ${line}`);
   say('Press Ctrl-C to stop.');
+}
+
+/** The relay's replication slot is created here, once, never by the relay itself (see apps/relay/README.md). */
+async function setUpRelaySlot(config: Config, databaseUrl: string): Promise<string> {
+  const pool = createPool(databaseUrl, { max: 1, applicationName: 'settle-start' });
+  try {
+    const outcome = await setupRelaySlot(pool, config.RELAY_SLOT, config.RELAY_PUBLICATION);
+    if (outcome === 'missing') {
+      return `${config.RELAY_SLOT} is MISSING (it existed before): the relay will refuse to stream until an operator recreates it`;
+    }
+    return `${config.RELAY_SLOT} (${outcome})`;
+  } finally {
+    await pool.end();
+  }
 }
 
 function appEnvironment(config: Config, databaseUrl: string, brokers: string[]): NodeJS.ProcessEnv {

@@ -41,6 +41,22 @@ const envSchema = z.object({
   RELAY_MODE: z.enum(['wal', 'poll']).default('wal'),
   RELAY_SLOT: z.string().regex(/^[a-z0-9_]+$/).default('settle_outbox'),
   RELAY_PUBLICATION: z.string().regex(/^[a-z0-9_]+$/).default('settle_outbox_pub'),
+  /** How often the active WAL relay writes a heartbeat into the WAL so an idle outbox still advances the slot. @default 5000 */
+  RELAY_HEARTBEAT_MS: z.coerce.number().int().min(50).default(5_000),
+  /** Events read from the WAL (or polled) but not yet acknowledged by Kafka before the relay stops reading. @default 20000 */
+  RELAY_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(20_000),
+  /** Most events per Kafka produce request. @default 5000 */
+  RELAY_BATCH_SIZE: z.coerce.number().int().min(1).default(5_000),
+  /** aggregatetype→topic overrides, `type=topic,…`; `order` defaults to ORDER_EVENTS_TOPIC, others to `settle.<type>.events`. */
+  RELAY_TOPIC_ROUTES: optionalText,
+  /** Poll mode: pause between empty polls. @default 200 */
+  RELAY_POLL_INTERVAL_MS: z.coerce.number().int().min(1).default(200),
+  /** A Kafka send not acknowledged within this is abandoned and the relay restarts from the slot. @default 30000 */
+  RELAY_SEND_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** How often a standby relay retries the advisory lock. @default 1000 */
+  RELAY_STANDBY_POLL_MS: z.coerce.number().int().min(10).default(1_000),
+  /** Set by `npm start` for the apps it spawns: an app stops when its supervisor is gone. @default false */
+  SETTLE_SUPERVISED: flag.default(false),
   REDIS_URL: optionalText,
 });
 

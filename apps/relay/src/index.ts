@@ -1,0 +1,10 @@
+export { RelayError } from './errors';
+export type { RelayErrorCode } from './errors';
+export { formatLsn, parseLsn } from './lsn';
+export type { Lsn } from './lsn';
+export { createTopicRouter, parseTopicRoutes, toOutboundRecord } from './outbox-message';
+export type { OutboundRecord, OutboxRow, TopicRouter } from './outbox-message';
+export { startRelay } from './relay';
+export type { Relay, RelayRole, RelayStatus, StartRelayOptions } from './relay';
+export { HEARTBEAT_PREFIX } from './wal-stream';
+export { Watermark } from './watermark';

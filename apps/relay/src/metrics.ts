@@ -1,0 +1,91 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The relay's Prometheus metrics (`settle_relay_<thing>_<unit>`), registered on the relay's own registry. */
+export interface RelayMetrics {
+  published: Counter<'topic'>;
+  commitToAck: Histogram;
+  batchSize: Histogram;
+  slotLag: Gauge;
+  inFlight: Gauge;
+  slotMissing: Gauge;
+  active: Gauge;
+  streaming: Gauge;
+  restarts: Counter<'code'>;
+  heartbeats: Counter<'outcome'>;
+  /** Call whenever the acknowledged position moves (Kafka ack or heartbeat). */
+  progressed(): void;
+}
+
+export function createRelayMetrics(registry: Registry): RelayMetrics {
+  let lastProgress = Date.now();
+  const registers = [registry];
+  const metrics: RelayMetrics = {
+    published: new Counter({
+      name: 'settle_relay_published_events_total',
+      help: 'Outbox events acknowledged by Kafka (re-sends after a restart count again)',
+      labelNames: ['topic'],
+      registers,
+    }),
+    commitToAck: new Histogram({
+      name: 'settle_relay_commit_to_ack_seconds',
+      help: 'From the Postgres commit of an outbox row (poll mode: its created_at) to the Kafka acknowledgement of its message',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'settle_relay_batch_size_events',
+      help: 'Events per Kafka produce request',
+      buckets: [1, 10, 50, 100, 500, 1000, 2000, 5000],
+      registers,
+    }),
+    slotLag: new Gauge({
+      name: 'settle_relay_slot_lag_bytes',
+      help: 'pg_current_wal_lsn() minus the slot confirmed_flush_lsn: WAL the relay has not confirmed yet',
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: 'settle_relay_in_flight_events',
+      help: 'Events read from Postgres and not yet acknowledged by Kafka',
+      registers,
+    }),
+    slotMissing: new Gauge({
+      name: 'settle_relay_slot_missing',
+      help: '1 when the replication slot is gone or was never set up: the relay refuses to stream',
+      registers,
+    }),
+    active: new Gauge({
+      name: 'settle_relay_active',
+      help: '1 when this instance holds the advisory lock (the active relay), 0 on a standby',
+      registers,
+    }),
+    streaming: new Gauge({
+      name: 'settle_relay_streaming',
+      help: '1 while the active relay is streaming (WAL) or polling (poll mode)',
+      registers,
+    }),
+    restarts: new Counter({
+      name: 'settle_relay_restarts_total',
+      help: 'Streams torn down and restarted from the slot after a failure, by error code',
+      labelNames: ['code'],
+      registers,
+    }),
+    heartbeats: new Counter({
+      name: 'settle_relay_heartbeats_total',
+      help: 'Heartbeat messages written into the WAL, by outcome',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    progressed: () => {
+      lastProgress = Date.now();
+    },
+  };
+  new Gauge({
+    name: 'settle_relay_last_ack_age_seconds',
+    help: 'Seconds since the acknowledged position last moved (a Kafka ack, or a heartbeat on an idle outbox)',
+    registers,
+    collect() {
+      this.set((Date.now() - lastProgress) / 1000);
+    },
+  });
+  return metrics;
+}

@@ -1,0 +1,329 @@
+import type { Kafka } from 'kafkajs';
+import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import type { Logger } from '@settle/observability';
+import { databaseError, RelayError } from './errors';
+import { formatLsn, type Lsn, parseLsn } from './lsn';
+import type { RelayMetrics } from './metrics';
+import { type OutboundRecord, type OutboxRow, toOutboundRecord, type TopicRouter } from './outbox-message';
+import { Publisher } from './publisher';
+import { type StreamEntry, Watermark } from './watermark';
+
+/** Prefix of the relay's heartbeat messages (`pg_logical_emit_message`). */
+export const HEARTBEAT_PREFIX = 'settle-heartbeat';
+
+export interface WalStreamOptions {
+  databaseUrl: string;
+  slot: string;
+  publication: string;
+  kafka: Kafka;
+  route: TopicRouter;
+  /** Events read and not yet acknowledged by Kafka before reading pauses. */
+  maxInFlight: number;
+  batchSize: number;
+  /** Upper bound of one produce request (Kafka's default message.max.bytes is 1 MB per partition batch). */
+  batchBytes: number;
+  sendTimeoutMs: number;
+  /** How often the acknowledged position is reported to Postgres even without a keepalive request. */
+  statusIntervalMs: number;
+  /** How long a graceful stop waits for in-flight events to be acknowledged. */
+  drainTimeoutMs: number;
+  logger: Logger;
+  metrics: RelayMetrics;
+  /** Called once when Postgres starts streaming. */
+  onStreaming(): void;
+  /** Called when the acknowledged position moves. */
+  onProgress(watermark: Lsn): void;
+}
+
+interface Pending {
+  record: OutboundRecord;
+  entry: StreamEntry;
+  bytes: number;
+}
+
+/**
+ * pgoutput with json/jsonb columns left as text: the payload goes to Kafka byte for byte instead of through
+ * JSON.parse + JSON.stringify. Relation messages are parsed before the rows that use them, and the parser keeps
+ * the relation object these rows are decoded with, so swapping the column parser here applies to them.
+ */
+class RawJsonPgoutputPlugin extends PgoutputPlugin {
+  override parse(buffer: Buffer): Pgoutput.Message {
+    const message = super.parse(buffer);
+    if (message.tag === 'relation') {
+      for (const column of message.columns) {
+        if (column.typeOid === 114 || column.typeOid === 3802) column.parser = (raw: unknown) => raw;
+      }
+    }
+    return message;
+  }
+}
+
+/**
+ * One replication session: a fresh LogicalReplicationService and a fresh producer, streaming from the slot's
+ * confirmed position until `signal` aborts (resolves) or anything fails (rejects with a RelayError). It is
+ * never resumed: after a failure the caller starts a new session, which re-reads every transaction Kafka had not
+ * acknowledged. Acknowledgements to Postgres carry the watermark only, never the last received LSN.
+ */
+export async function streamFromSlot(options: WalStreamOptions, start: Lsn, signal: AbortSignal): Promise<void> {
+  const session = new WalSession(options, start);
+  return session.run(signal);
+}
+
+class WalSession {
+  private readonly watermark: Watermark;
+  private readonly ready: Pending[] = [];
+  private inFlight = 0;
+  private transaction: { entry: StreamEntry; commitLsn: string } | null = null;
+  private failure: RelayError | null = null;
+  private stopping = false;
+  private service: LogicalReplicationService | null = null;
+  private publisher: Publisher | null = null;
+  private lastReported: Lsn = -1n;
+  private lastReportedAt = 0;
+  private lastProgress: Lsn;
+  private wakeSender: (() => void) | null = null;
+  private capacityWaiters: Array<() => void> = [];
+  private settle: (() => void) | null = null;
+  private readonly halted: Promise<void>;
+
+  constructor(
+    private readonly options: WalStreamOptions,
+    start: Lsn,
+  ) {
+    this.watermark = new Watermark(start);
+    this.lastProgress = start;
+    this.halted = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { options } = this;
+    const onAbort = (): void => void this.halt(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      // Kafka first: while it is unreachable nothing is read from the WAL at all.
+      const connecting = Publisher.connect(options.kafka, { sendTimeoutMs: options.sendTimeoutMs });
+      connecting.then(
+        (publisher) => (this.stopping ? void publisher.close() : undefined),
+        (error: unknown) => this.halt(error instanceof RelayError ? error : new RelayError('KAFKA_UNAVAILABLE', 'connecting', { cause: error })),
+      );
+      await Promise.race([connecting.then((publisher) => void (this.publisher = publisher)).catch(() => undefined), this.halted]);
+      if (this.stopping) return;
+      const service = new LogicalReplicationService(
+        { connectionString: options.databaseUrl, application_name: 'settle-relay' },
+        // No automatic acknowledgement of "last received", and flow control so a slow handler pauses the socket.
+        { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+      );
+      this.service = service;
+      service.on('error', (error: Error) => void this.halt(databaseError(error, 'REPLICATION_FAILED', 'replication connection')));
+      service.on('heartbeat', (_lsn: string, _time: number, shouldRespond: boolean) => {
+        if (shouldRespond) this.report(true);
+      });
+      service.on('start', () => {
+        options.logger.info({ slot: options.slot, from: formatLsn(this.watermark.lsn) }, 'streaming from the replication slot');
+        options.onStreaming();
+      });
+      service.on('data', (lsn: string, message: Pgoutput.Message) => this.onMessage(lsn, message));
+      const plugin = new RawJsonPgoutputPlugin({ protoVersion: 1, publicationNames: [options.publication], messages: true });
+      service
+        .subscribe(plugin, options.slot)
+        .then(() => this.halt(new RelayError('REPLICATION_FAILED', 'the replication stream ended')))
+        .catch((error: unknown) => this.halt(databaseError(error, 'REPLICATION_FAILED', 'START_REPLICATION')));
+      const statusTimer = setInterval(() => this.report(false), 100);
+      const sender = this.sendLoop();
+      await this.halted;
+      clearInterval(statusTimer);
+      // A graceful stop lets the sender finish what was read, for a while; a failure stops it at once.
+      let drainTimer: NodeJS.Timeout | undefined;
+      await Promise.race([sender, new Promise((resolve) => (drainTimer = setTimeout(resolve, options.drainTimeoutMs)))]);
+      clearTimeout(drainTimer);
+    } catch (error) {
+      this.failure ??= error instanceof RelayError ? error : databaseError(error, 'REPLICATION_FAILED', 'replication session');
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await this.teardown();
+    }
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Stops the session: `reason` null is a graceful stop (drain, report, close), otherwise a failure. */
+  private halt(reason: RelayError | null): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.failure = reason;
+    this.wakeSender?.();
+    this.settle?.();
+  }
+
+  private async onMessage(lsn: string, message: Pgoutput.Message): Promise<void> {
+    // Once stopping, nothing more is taken in: this handler never resolves, so the library's queue stalls here
+    // and no later commit can be counted without its rows.
+    if (this.stopping) return new Promise<void>(() => undefined);
+    try {
+      switch (message.tag) {
+        case 'begin': {
+          const commitLsn = formatLsn(parseLsn(message.commitLsn ?? lsn));
+          this.transaction = { entry: this.watermark.begin(Number(message.commitTime) / 1000), commitLsn };
+          return;
+        }
+        case 'insert': {
+          if (message.relation.name !== 'outbox') return;
+          if (this.transaction === null) throw new RelayError('REPLICATION_FAILED', 'an outbox insert arrived outside a transaction');
+          const record = toOutboundRecord(message.new as OutboxRow, this.transaction.commitLsn, this.options.route);
+          this.transaction.entry.pending += 1;
+          this.ready.push({ record, entry: this.transaction.entry, bytes: approximateSize(record) });
+          this.inFlight += 1;
+          this.options.metrics.inFlight.set(this.inFlight);
+          this.wakeSender?.();
+          if (this.inFlight >= this.options.maxInFlight) await this.waitForCapacity();
+          return;
+        }
+        case 'commit': {
+          if (this.transaction === null) return;
+          this.advanced(this.watermark.commit(this.transaction.entry, parseLsn(message.commitEndLsn ?? lsn)));
+          this.transaction = null;
+          return;
+        }
+        case 'message': {
+          // Heartbeats arrive outside transactions; acknowledging one tells Postgres an idle outbox is caught up.
+          if (!message.transactional && message.prefix === HEARTBEAT_PREFIX) {
+            this.advanced(this.watermark.mark(parseLsn(message.messageLsn ?? lsn)));
+          }
+          return;
+        }
+        default:
+          return;
+      }
+    } catch (error) {
+      this.halt(error instanceof RelayError ? error : new RelayError('REPLICATION_FAILED', 'decoding the replication stream', { cause: error }));
+    }
+  }
+
+  private waitForCapacity(): Promise<void> {
+    return new Promise((resolve) => this.capacityWaiters.push(resolve));
+  }
+
+  /** Sends ready events in order, one produce request at a time, and acknowledges them in the watermark. */
+  private async sendLoop(): Promise<void> {
+    for (;;) {
+      if (this.stopping && (this.failure !== null || this.ready.length === 0)) return;
+      if (this.ready.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.wakeSender = resolve;
+        });
+        this.wakeSender = null;
+        continue;
+      }
+      const batch = this.takeBatch();
+      try {
+        await this.requirePublisher().publish(batch.map((item) => item.record));
+      } catch (error) {
+        this.halt(error instanceof RelayError ? error : new RelayError('KAFKA_UNAVAILABLE', 'publishing', { cause: error }));
+        return;
+      }
+      this.acknowledged(batch);
+    }
+  }
+
+  private takeBatch(): Pending[] {
+    let bytes = 0;
+    let count = 0;
+    while (count < this.ready.length && count < this.options.batchSize) {
+      const item = this.ready[count];
+      if (item === undefined || (count > 0 && bytes + item.bytes > this.options.batchBytes)) break;
+      bytes += item.bytes;
+      count += 1;
+    }
+    return this.ready.splice(0, count);
+  }
+
+  private acknowledged(batch: Pending[]): void {
+    const { metrics } = this.options;
+    const now = Date.now();
+    const perTopic = new Map<string, number>();
+    let watermark = this.watermark.lsn;
+    let previous: StreamEntry | null = null;
+    let run = 0;
+    const flush = (): void => {
+      if (previous !== null && run > 0) watermark = this.watermark.acknowledge(previous, run);
+    };
+    for (const item of batch) {
+      if (item.entry !== previous) {
+        flush();
+        previous = item.entry;
+        run = 0;
+      }
+      run += 1;
+      perTopic.set(item.record.topic, (perTopic.get(item.record.topic) ?? 0) + 1);
+      if (item.entry.commitTimeMs !== null) metrics.commitToAck.observe(Math.max(0, now - item.entry.commitTimeMs) / 1000);
+    }
+    flush();
+    for (const [topic, count] of perTopic) metrics.published.inc({ topic }, count);
+    metrics.batchSize.observe(batch.length);
+    this.inFlight -= batch.length;
+    metrics.inFlight.set(this.inFlight);
+    this.advanced(watermark);
+    // Hysteresis: resume reading once a quarter of the window is free, not after every single ack.
+    if (this.inFlight <= this.options.maxInFlight * 0.75) {
+      const waiters = this.capacityWaiters;
+      this.capacityWaiters = [];
+      for (const resume of waiters) resume();
+    }
+  }
+
+  private advanced(watermark: Lsn): void {
+    if (watermark > this.lastProgress) {
+      this.lastProgress = watermark;
+      this.options.metrics.progressed();
+      this.options.onProgress(watermark);
+    }
+  }
+
+  /**
+   * Tells Postgres the watermark (write = flush = apply). pg-logical-replication's acknowledge() reports the
+   * given LSN + 1, so it is handed watermark - 1 and Postgres receives exactly the watermark: one byte more could
+   * skip a transaction whose commit record starts right at the previous commit's end.
+   */
+  private report(force: boolean): void {
+    const service = this.service;
+    const watermark = this.watermark.lsn;
+    if (service === null || watermark === 0n) return;
+    const now = Date.now();
+    if (!force && watermark === this.lastReported && now - this.lastReportedAt < this.options.statusIntervalMs) return;
+    this.lastReported = watermark;
+    this.lastReportedAt = now;
+    service.acknowledge(formatLsn(watermark - 1n)).catch((error: unknown) => {
+      this.halt(databaseError(error, 'REPLICATION_FAILED', 'sending the standby status update'));
+    });
+  }
+
+  private requirePublisher(): Publisher {
+    if (this.publisher === null) throw new RelayError('KAFKA_UNAVAILABLE', 'no Kafka producer');
+    return this.publisher;
+  }
+
+  private async teardown(): Promise<void> {
+    const { options } = this;
+    this.stopping = true;
+    if (this.failure === null && this.inFlight > 0) {
+      options.logger.info({ inFlight: this.inFlight }, 'draining in-flight events before stopping');
+    }
+    // A last report so a restart re-sends as little as possible.
+    this.report(true);
+    const waiters = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const resume of waiters) resume();
+    await this.service?.destroy().catch(() => undefined);
+    await this.publisher?.close();
+    this.service = null;
+    this.publisher = null;
+    options.metrics.inFlight.set(0);
+  }
+}
+
+function approximateSize(record: OutboundRecord): number {
+  let size = record.message.key.length + record.message.value.length + 70;
+  for (const [name, value] of Object.entries(record.message.headers)) size += name.length + value.length + 2;
+  return size;
+}

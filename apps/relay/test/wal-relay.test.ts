@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, inTransaction, type Pool, setupRelaySlot } from '@settle/db';
+import { createTestDatabase, createTestTopics, testStack, type TestDatabase } from '@settle/testkit';
+import { parseLsn } from '../src/lsn';
+import { type Relay, startRelay } from '../src/relay';
+import {
+  commitRows,
+  confirmedFlush,
+  firstOccurrenceVersions,
+  insertOutbox,
+  isOneToN,
+  metricValue,
+  probe,
+  relayConfig,
+  startCollecting,
+  uniqueSlot,
+  waitFor,
+  type Written,
+} from './helpers';
+
+describe('WAL relay (in process, real Postgres and Kafka)', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let relay: Relay;
+  let topics: Record<string, string>;
+  const slot = uniqueSlot('relay_wal');
+
+  beforeAll(async () => {
+    db = await createTestDatabase('relay_wal');
+    pool = createPool(db.url, { max: 8 });
+    topics = await createTestTopics('relay', [
+      { name: 'orders', numPartitions: 3 },
+      { name: 'payouts', numPartitions: 1 },
+    ]);
+    expect(await setupRelaySlot(pool, slot, 'settle_outbox_pub')).toBe('created');
+    relay = await startRelay({
+      config: relayConfig({
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+        ORDER_EVENTS_TOPIC: topics['orders'] ?? '',
+        RELAY_TOPIC_ROUTES: `payout=${topics['payouts'] ?? ''}`,
+        RELAY_SLOT: slot,
+        RELAY_BATCH_SIZE: '200',
+      }),
+      port: 0,
+    });
+    await waitFor('the relay to stream', () => relay.status().streaming);
+  });
+
+  afterAll(async () => {
+    await relay?.stop();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('publishes every committed outbox row once, never a rolled-back one, in commit order per key, with CloudEvents headers', async () => {
+    const collector = await startCollecting(testStack().kafkaBrokers, [topics['orders'] ?? '', topics['payouts'] ?? '']);
+    try {
+      const written: Written[] = [];
+      const rolledBack: string[] = [];
+      // Four writers commit concurrently; each owns its keys, so its commit order is each key's commit order.
+      await Promise.all(
+        [0, 1, 2, 3].map(async (writer) => {
+          const keys = Array.from({ length: 5 }, () => randomUUID());
+          const versions = new Map<string, number>();
+          for (let round = 0; round < 40; round += 1) {
+            const picked = keys.filter((_, index) => (index + round) % 3 !== 0);
+            written.push(...(await commitRows(pool, picked, versions)));
+            if (round % 10 === writer) {
+              await inTransaction(pool, async (client) => {
+                rolledBack.push((await insertOutbox(client, { aggregateid: keys[0] ?? '', version: 999 })).id);
+                throw new Error('roll back on purpose');
+              }).catch(() => undefined);
+            }
+          }
+        }),
+      );
+      const payouts = await commitRows(pool, [randomUUID(), randomUUID()], new Map(), 'payout');
+      // Written after everything else: once it is in Kafka, every earlier commit has been streamed too.
+      const sentinel = await commitRows(pool, [randomUUID()], new Map());
+      const expected = new Set([...written, ...payouts, ...sentinel].map((row) => row.id));
+
+      await waitFor(
+        'every committed row in Kafka',
+        () => new Set(collector.messages.map((message) => message.id)).size >= expected.size,
+        30_000,
+        () => `${new Set(collector.messages.map((message) => message.id)).size}/${expected.size}`,
+      );
+      const ids = collector.messages.map((message) => message.id);
+      expect(new Set(ids)).toEqual(expected);
+      expect(ids.length).toBe(expected.size);
+      expect(ids.filter((id) => rolledBack.includes(id))).toEqual([]);
+
+      for (const [key, versions] of firstOccurrenceVersions(collector.messages.filter((message) => message.topic === topics['orders']))) {
+        expect(isOneToN(versions), `versions of ${key}: ${versions.join(',')}`).toBe(true);
+      }
+
+      const byId = new Map([...written, ...payouts, ...sentinel].map((row) => [row.id, row]));
+      const createdAt = new Map(
+        (await pool.query<{ id: string; created_at: Date }>(`SELECT id, created_at FROM outbox`)).rows.map((row) => [row.id, row.created_at.toISOString()]),
+      );
+      for (const message of collector.messages) {
+        const row = byId.get(message.id);
+        expect(row).toBeDefined();
+        if (row === undefined) continue;
+        expect(message.topic).toBe(row.aggregatetype === 'payout' ? topics['payouts'] : topics['orders']);
+        expect(message.key).toBe(row.aggregateid);
+        expect(JSON.parse(message.value)).toEqual(row.payload);
+        expect(message.headers).toMatchObject({
+          id: row.id,
+          'content-type': 'application/json',
+          ce_specversion: '1.0',
+          ce_id: row.id,
+          ce_type: row.type,
+          ce_source: `/settle/${row.aggregatetype}s`,
+          ce_subject: row.aggregateid,
+          ce_time: createdAt.get(row.id),
+          orderVersion: String(row.version),
+          traceparent: `00-${row.id}`,
+        });
+        expect(message.headers['commitLsn']).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+      }
+    } finally {
+      await collector.stop();
+    }
+  });
+
+  it('acknowledges heartbeats so an idle outbox still advances the slot', async () => {
+    const before = await confirmedFlush(pool, slot);
+    expect(before).not.toBeNull();
+    await waitFor(
+      'confirmed_flush_lsn to move past its value while idle',
+      async () => parseLsn((await confirmedFlush(pool, slot)) ?? '0/0') > parseLsn(before ?? '0/0'),
+      10_000,
+    );
+    const metrics = (await probe(relay.port ?? 0, '/metrics')).body;
+    expect(metricValue(metrics, 'settle_relay_heartbeats_total', '{outcome="written",app="relay"}')).toBeGreaterThan(0);
+  });
+
+  it('serves metrics, health and readiness for the active, streaming relay', async () => {
+    const port = relay.port ?? 0;
+    const metrics = (await probe(port, '/metrics')).body;
+    expect(metricValue(metrics, 'settle_relay_published_events_total', `{topic="${topics['orders']}",app="relay"}`)).toBeGreaterThan(0);
+    expect(metricValue(metrics, 'settle_relay_commit_to_ack_seconds_count')).toBeGreaterThan(0);
+    for (const name of ['settle_relay_slot_lag_bytes', 'settle_relay_in_flight_events', 'settle_relay_last_ack_age_seconds', 'settle_relay_slot_missing']) {
+      expect(metricValue(metrics, name), name).toBeDefined();
+    }
+    expect(metricValue(metrics, 'settle_relay_slot_missing')).toBe(0);
+    expect(metricValue(metrics, 'settle_relay_active')).toBe(1);
+    expect(metricValue(metrics, 'settle_relay_last_ack_age_seconds')).toBeLessThan(5);
+    const health = await probe(port, '/health');
+    expect(health.status).toBe(200);
+    const ready = await probe(port, '/ready');
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body)).toMatchObject({ status: 'ok', role: 'active', mode: 'wal', streaming: true, slot });
+  });
+});
