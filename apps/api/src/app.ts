@@ -1,0 +1,88 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import express, { type Express } from 'express';
+import { Histogram, type Registry } from 'prom-client';
+import type { TokenVerifier } from '@settle/auth';
+import type { Config } from '@settle/config';
+import { listMerchants, type Pool } from '@settle/db';
+import { SettleError } from '@settle/domain';
+import type { Logger } from '@settle/observability';
+import { authenticate } from './auth';
+import { openApiDocument } from './openapi';
+import { notFoundRoute, problemHandler } from './problem';
+import { devRoutes } from './routes/dev';
+import { orderRoutes } from './routes/orders';
+
+export interface AppDependencies {
+  config: Config;
+  pool: Pool;
+  logger: Logger;
+  verify: TokenVerifier;
+  registry: Registry;
+  /** The order book's current sequence (owned by the notifier). @default always 0 */
+  bookSeq?: () => Promise<number>;
+}
+
+const swaggerDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+/** The Express app: JSON in, JSON or problem+json out; routes are thin over packages/db. */
+export function createApp(deps: AppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  const duration = new Histogram({
+    name: 'settle_api_http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [deps.registry],
+  });
+  app.use((request, response, next) => {
+    const stop = duration.startTimer();
+    response.on('finish', () => {
+      const route = (request.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      stop({ method: request.method, route, status: String(response.statusCode) });
+    });
+    next();
+  });
+
+  app.use((request, _response, next) => {
+    const hasBody = Number(request.get('content-length') ?? 0) > 0 || request.get('transfer-encoding') !== undefined;
+    if (hasBody && ['POST', 'PATCH', 'PUT'].includes(request.method) && !request.is('application/json')) {
+      throw new SettleError('UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json');
+    }
+    next();
+  });
+  app.use(express.json({ limit: '64kb', strict: true }));
+
+  app.get('/health', (_request, response) => void response.json({ status: 'ok' }));
+  app.get('/ready', async (_request, response) => {
+    await deps.pool.query('SELECT 1');
+    response.json({ status: 'ok' });
+  });
+  app.get('/metrics', async (_request, response) => {
+    response.type(deps.registry.contentType).send(await deps.registry.metrics());
+  });
+  const document = openApiDocument({ devAuth: deps.config.DEV_AUTH });
+  app.get('/openapi.json', (_request, response) => void response.json(document));
+  app.get('/docs', (_request, response) => void response.type('html').send(DOCS_PAGE));
+  app.use('/docs/assets', express.static(swaggerDir, { index: false }));
+
+  if (deps.config.DEV_AUTH) app.use(devRoutes(deps.pool, deps.config));
+
+  app.use(['/v1', '/api'], authenticate(deps.verify));
+  app.get('/v1/merchants', async (_request, response) => void response.json({ items: await listMerchants(deps.pool) }));
+  app.use(orderRoutes(deps.pool, deps.bookSeq ?? (async () => 0)));
+
+  app.use(notFoundRoute);
+  app.use(problemHandler(deps.logger));
+  return app;
+}
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Settle API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script>
+</body></html>`;

@@ -1,0 +1,25 @@
+import { createTokenVerifier } from '@settle/auth';
+import { loadConfig } from '@settle/config';
+import { createPool } from '@settle/db';
+import { createLogger, createRegistry, onShutdown } from '@settle/observability';
+import { createApp } from './app';
+
+const config = loadConfig();
+const logger = createLogger('api', config.LOG_LEVEL);
+if (config.DATABASE_URL === undefined) {
+  logger.fatal('DATABASE_URL is not set: run the API through `npm start`, or set DATABASE_URL');
+  process.exit(1);
+}
+const pool = createPool(config.DATABASE_URL, { max: 30, applicationName: 'settle-api' }, (error) => logger.error({ err: error }, 'idle database client failed'));
+const app = createApp({ config, pool, logger, verify: createTokenVerifier(config), registry: createRegistry('api') });
+const server = app.listen(config.PORT, () => logger.info({ port: config.PORT, devAuth: config.DEV_AUTH }, `order API on http://localhost:${config.PORT}`));
+server.keepAliveTimeout = 65_000;
+
+onShutdown(
+  logger,
+  async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await pool.end();
+  },
+  process.env['SETTLE_SUPERVISED'] === '1',
+);

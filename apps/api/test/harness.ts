@@ -1,0 +1,105 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createTokenVerifier, signToken } from '@settle/auth';
+import { loadConfig, type Config } from '@settle/config';
+import { createPool, upsertAccount, type Pool } from '@settle/db';
+import type { OrderView } from '@settle/domain';
+import { createLogger, createRegistry } from '@settle/observability';
+import { createTestDatabase, type TestDatabase } from '@settle/testkit';
+import { createApp } from '../src/app';
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface Harness {
+  url: string;
+  pool: Pool;
+  db: TestDatabase;
+  config: Config;
+  /** A token for `role`/`id`, creating the account (with an optional profile wallet). */
+  token(role: 'user' | 'merchant' | 'compliance', id: string, walletAddress?: string): Promise<string>;
+  call<T = Record<string, unknown>>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<ApiResponse<T>>;
+  /** Row counts of orders, order_events and outbox (what "nothing changed" is checked against). */
+  counts(): Promise<{ orders: number; events: number; outbox: number }>;
+  close(): Promise<void>;
+}
+
+/** The API in-process on its own test database, on a free port. */
+export async function startApi(): Promise<Harness> {
+  const db = await createTestDatabase('api');
+  const config = loadConfig({ ...process.env, DATABASE_URL: db.url, DEV_AUTH: '1', JWT_SECRET: `test-secret-${randomUUID()}`, LOG_LEVEL: 'silent' });
+  const pool = createPool(db.url, { max: 40 });
+  const app = createApp({ config, pool, logger: createLogger('api', 'silent'), verify: createTokenVerifier(config), registry: createRegistry('api') });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    pool,
+    db,
+    config,
+    async token(role, id, walletAddress) {
+      await upsertAccount(pool, { kind: role, id, walletAddress });
+      return signToken(config, { role, id });
+    },
+    async call(method, path, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
+      let body: string | undefined = options.raw;
+      if (options.body !== undefined) {
+        body = JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const response = await fetch(`${url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text === '' ? null : JSON.parse(text);
+      } catch {
+        // keep the text
+      }
+      return { status: response.status, body: parsed as never, headers: response.headers };
+    },
+    async counts() {
+      const result = await pool.query<{ orders: string; events: string; outbox: string }>(
+        `SELECT (SELECT count(*) FROM orders) AS orders, (SELECT count(*) FROM order_events) AS events, (SELECT count(*) FROM outbox) AS outbox`,
+      );
+      const row = result.rows[0];
+      return { orders: Number(row?.orders), events: Number(row?.events), outbox: Number(row?.outbox) };
+    },
+    async close() {
+      await new Promise((resolve) => server.close(resolve));
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
+
+/** Walks a SELL order (user sells to merchant) to `payment_sent` over HTTP; returns it and the tokens. */
+export async function sellOrderPaid(api: Harness, suffix: string): Promise<{ order: OrderView; user: string; merchant: string }> {
+  const user = await api.token('user', `u-${suffix}`);
+  const merchant = await api.token('merchant', `m-${suffix}`);
+  const created = await api.call<OrderView>('POST', '/v1/orders', {
+    token: user,
+    body: { type: 'sell', merchantId: `m-${suffix}`, cryptoAmount: '250.50', cryptoCurrency: 'USDT', fiatAmount: '920.00', fiatCurrency: 'AED', rate: '3.6727', paymentMethod: 'bank_transfer' },
+  });
+  if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
+  const id = created.body.id;
+  const steps: Array<[string, string, unknown]> = [
+    ['accept', merchant, { walletAddress: `MERCHANTWALLET${suffix}` }],
+    ['escrow', user, { txHash: `0xescrow${suffix}` }],
+    ['payment-sent', merchant, { paymentReference: 'UTR-1' }],
+  ];
+  let order = created.body;
+  for (const [path, token, body] of steps) {
+    const step = await api.call<OrderView>('POST', `/v1/orders/${id}/${path}`, { token, body });
+    if (step.status !== 200) throw new Error(`${path}: ${step.status} ${JSON.stringify(step.body)}`);
+    order = step.body;
+  }
+  return { order, user, merchant };
+}

@@ -1,0 +1,90 @@
+import { canSee, partiesOf, SettleError, toBookSummary, toView, type Actor, type BookSummary, type OrderEvent, type OrderView, type Status } from '@settle/domain';
+import type { Queryable } from '../pool';
+import { orderFromRow } from './rows';
+import { profileWallets } from './write';
+
+const notFound = (id: string): SettleError => new SettleError('NOT_FOUND', `order ${id} was not found`);
+
+/** One order as `actor` may see it; 404 when it does not exist or is not theirs to see. */
+export async function getOrder(db: Queryable, id: string, actor: Actor): Promise<OrderView> {
+  const result = await db.query(`SELECT * FROM orders WHERE id = $1`, [id]);
+  const row = result.rows[0];
+  if (row === undefined) throw notFound(id);
+  const order = orderFromRow(row);
+  if (!canSee(order, actor)) throw notFound(id);
+  return toView(order, await profileWallets(db, partiesOf(order)));
+}
+
+export interface ListOrdersFilter {
+  status?: Status | undefined;
+  role?: 'buyer' | 'seller' | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+interface Cursor {
+  createdAt: string;
+  id: string;
+}
+
+function decodeCursor(cursor: string): Cursor {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
+    if (typeof parsed.createdAt === 'string' && typeof parsed.id === 'string' && !Number.isNaN(Date.parse(parsed.createdAt))) {
+      return { createdAt: parsed.createdAt, id: parsed.id };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new SettleError('INVALID_INPUT', 'cursor is not one this API issued: pass nextCursor from the previous page unchanged');
+}
+
+const encodeCursor = (cursor: Cursor): string => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+
+/** The orders `actor` is a party of (all, for compliance), newest first, keyset-paginated. */
+export async function listOrders(db: Queryable, actor: Actor, filter: ListOrdersFilter): Promise<{ items: OrderView[]; nextCursor: string | null }> {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  const param = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  if (actor.role === 'user') conditions.push(`user_id = ${param(actor.id)}`);
+  else if (actor.role === 'merchant') {
+    const id = param(actor.id);
+    conditions.push(`(merchant_id = ${id} OR buyer_merchant_id = ${id})`);
+  } else if (actor.role !== 'compliance' && actor.role !== 'system') return { items: [], nextCursor: null };
+  if (filter.status !== undefined) conditions.push(`status = ${param(filter.status)}`);
+  if (filter.role !== undefined && (actor.role === 'user' || actor.role === 'merchant')) {
+    conditions.push(`${filter.role}_kind = ${param(actor.role)} AND ${filter.role}_id = ${param(actor.id)}`);
+  }
+  if (filter.cursor !== undefined) {
+    const cursor = decodeCursor(filter.cursor);
+    conditions.push(`(created_at, id) < (${param(cursor.createdAt)}::timestamptz, ${param(cursor.id)}::uuid)`);
+  }
+  const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+  const result = await db.query(`SELECT * FROM orders ${where} ORDER BY created_at DESC, id DESC LIMIT ${param(filter.limit + 1)}`, params);
+  const orders = result.rows.slice(0, filter.limit).map(orderFromRow);
+  const wallets = await profileWallets(db, orders.flatMap(partiesOf));
+  const last = orders.at(-1);
+  return {
+    items: orders.map((order) => toView(order, wallets)),
+    nextCursor: result.rows.length > filter.limit && last !== undefined ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+  };
+}
+
+/** Open book orders a merchant may accept (not its own), as public summaries, oldest first. */
+export async function listBook(db: Queryable, merchantId: string, limit = 500): Promise<BookSummary[]> {
+  const result = await db.query(
+    `SELECT * FROM orders WHERE book_order AND status = 'open' AND NOT (type = 'm2m' AND merchant_id = $1) ORDER BY created_at, id LIMIT $2`,
+    [merchantId, limit],
+  );
+  return result.rows.map((row) => toBookSummary(orderFromRow(row)));
+}
+
+/** The events of an order the actor may see, in version order. */
+export async function listOrderEvents(db: Queryable, id: string, actor: Actor): Promise<OrderEvent[]> {
+  await getOrder(db, id, actor);
+  const result = await db.query<{ payload: OrderEvent }>(`SELECT payload FROM order_events WHERE order_id = $1 ORDER BY order_version`, [id]);
+  return result.rows.map((row) => row.payload);
+}
