@@ -72,10 +72,12 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
     clientId: `${config.KAFKA_CLIENT_ID}-relay`,
-    onLog: (level, message, extra) => {
+    onLog: (_level, message, extra) => {
       // We bound producer retries on purpose (a failed producer is replaced, see publisher.ts).
       if (message.includes('Limiting retries for the idempotent producer')) return;
-      logger[level]({ kafka: extra }, message);
+      // kafkajs logs every attempt it retries itself; what finally fails reaches us as an error and is
+      // classified and logged there, so its own lines are warnings at most.
+      logger.warn({ kafka: extra }, message);
     },
   });
 
@@ -115,6 +117,7 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
   if (port !== null) server = await startOpsServer({ port, registry, health, ready });
 
   const stopping = new AbortController();
+  let stopped: Promise<void> | undefined;
   const loop = (async (): Promise<void> => {
     while (!stopping.signal.aborted) {
       const leadership = await becomeLeader(
@@ -219,12 +222,15 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
     port: server?.port ?? null,
     registry,
     status: () => ({ ...state, problem: state.problem === null ? null : { ...state.problem } }),
-    async stop() {
-      stopping.abort();
-      await loop;
-      state.role = 'stopped';
-      await server?.close();
-      await pool.end();
+    stop() {
+      stopped ??= (async () => {
+        stopping.abort();
+        await loop;
+        state.role = 'stopped';
+        await server?.close();
+        await pool.end();
+      })();
+      return stopped;
     },
   };
 }

@@ -277,6 +277,8 @@ class WalSession {
       this.lastProgress = watermark;
       this.options.metrics.progressed();
       this.options.onProgress(watermark);
+      // Report at once: every acknowledged byte not yet reported is re-sent after a crash.
+      this.report(false);
     }
   }
 

@@ -5,7 +5,7 @@ import type { Consumer } from 'kafkajs';
 import { type Config, loadConfig, repoRoot } from '@settle/config';
 import type { Pool, PoolClient, Queryable } from '@settle/db';
 import { createKafka } from '@settle/kafka';
-import { uniqueSuffix } from '@settle/testkit';
+import { createTestTopics, uniqueSuffix } from '@settle/testkit';
 
 /** A message as a downstream consumer sees it. */
 export interface Consumed {
@@ -28,14 +28,29 @@ export interface Written {
   payload: Record<string, unknown>;
 }
 
+/**
+ * createTestTopics, retried: when several files create topics at the same instant the broker sometimes answers
+ * the leader wait with "does not host this topic-partition" for a moment.
+ */
+export async function createTopics(prefix: string, specs: Parameters<typeof createTestTopics>[1]): Promise<Record<string, string>> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await createTestTopics(prefix, specs);
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
 /** A slot name no other test file uses. */
 export function uniqueSlot(prefix: string): string {
   return `${prefix}_${uniqueSuffix()}`;
 }
 
-/** The relay's config for a test: its own database, slot and topic, quiet logs, fast heartbeats. */
+/** The relay's config for a test: its own database, slot and topic, errors-only logs, fast heartbeats. */
 export function relayConfig(env: Record<string, string>): Config {
-  return loadConfig({ LOG_LEVEL: 'warn', RELAY_HEARTBEAT_MS: '250', RELAY_STANDBY_POLL_MS: '250', ...env });
+  return loadConfig({ LOG_LEVEL: 'error', RELAY_HEARTBEAT_MS: '250', RELAY_STANDBY_POLL_MS: '250', ...env });
 }
 
 /** Inserts one outbox row on `client` (inside the caller's transaction, if any). */
@@ -150,7 +165,7 @@ export interface RelayProcess {
 export function spawnRelay(env: Record<string, string>, port: number): RelayProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/relay/src/main.ts')], {
     cwd: repoRoot,
-    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', RELAY_HEARTBEAT_MS: '250', RELAY_STANDBY_POLL_MS: '250', ...env, RELAY_PORT: String(port) },
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'info', RELAY_HEARTBEAT_MS: '250', RELAY_STANDBY_POLL_MS: '250', ...env, RELAY_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

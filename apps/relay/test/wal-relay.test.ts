@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, inTransaction, type Pool, setupRelaySlot } from '@settle/db';
-import { createTestDatabase, createTestTopics, testStack, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
 import { parseLsn } from '../src/lsn';
 import { type Relay, startRelay } from '../src/relay';
 import {
   commitRows,
   confirmedFlush,
+  createTopics,
   firstOccurrenceVersions,
   insertOutbox,
   isOneToN,
@@ -29,7 +30,7 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('relay_wal');
     pool = createPool(db.url, { max: 8 });
-    topics = await createTestTopics('relay', [
+    topics = await createTopics('relay', [
       { name: 'orders', numPartitions: 3 },
       { name: 'payouts', numPartitions: 1 },
     ]);

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, type Pool, setupRelaySlot } from '@settle/db';
+import { freePort } from '@settle/stack';
+import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
+import { checkDelivery } from './delivery-check';
+import { commitRows, createTopics, firstOccurrenceVersions, isOneToN, probe, type RelayProcess, spawnRelay, startCollecting, uniqueSlot, waitFor } from './helpers';
+
+describe('relay process killed with SIGKILL while a writer commits', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let topic: string;
+  const slot = uniqueSlot('relay_crash');
+  let current: RelayProcess | undefined;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('relay_crash');
+    pool = createPool(db.url, { max: 6 });
+    ({ orders: topic = '' } = await createTopics('relay-crash', [{ name: 'orders', numPartitions: 3 }]));
+    await setupRelaySlot(pool, slot, 'settle_outbox_pub');
+  });
+
+  afterAll(async () => {
+    current?.child.kill('SIGKILL');
+    await current?.exited;
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('loses nothing over 10 kills: every outbox id reaches Kafka, per-key order holds, duplicates are only replayed unacknowledged tails', async () => {
+    const env = {
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+      ORDER_EVENTS_TOPIC: topic,
+      RELAY_SLOT: slot,
+      RELAY_BATCH_SIZE: '100',
+      LOG_LEVEL: 'warn',
+    };
+    const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
+    let writing = true;
+    let committed = 0;
+    // Two writers, each owning its keys, so each key's commit order is known.
+    const writers = [0, 1].map(async () => {
+      const keys = Array.from({ length: 8 }, () => randomUUID());
+      const versions = new Map<string, number>();
+      let round = 0;
+      while (writing) {
+        round += 1;
+        const rows = await commitRows(pool, keys.filter((_, index) => (index + round) % 3 !== 0), versions);
+        committed += rows.length;
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      }
+    });
+
+    try {
+      for (let kill = 1; kill <= 10; kill += 1) {
+        current = spawnRelay(env, await freePort());
+        const relay = current;
+        await waitFor(`relay #${kill} to stream`, async () => (await probe(relay.port, '/ready')).status === 200, 30_000, () => relay.output.join('').slice(-2_000));
+        const seen = collector.messages.length;
+        await waitFor(`relay #${kill} to publish`, () => collector.messages.length > seen, 20_000);
+        await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 800));
+        relay.child.kill('SIGKILL');
+        await relay.exited;
+      }
+      writing = false;
+      await Promise.all(writers);
+
+      current = spawnRelay(env, await freePort());
+      const { rows } = await pool.query<{ id: string }>(`SELECT id FROM outbox`);
+      const ids = new Set(rows.map((row) => row.id));
+      expect(ids.size).toBe(committed);
+      await waitFor(
+        'every outbox id in Kafka after the last restart',
+        () => new Set(collector.messages.map((message) => message.id)).size >= ids.size,
+        60_000,
+        () => `${new Set(collector.messages.map((message) => message.id)).size}/${ids.size}`,
+      );
+      current.child.kill('SIGTERM');
+      expect(await current.exited).toBe(0);
+
+      const inKafka = new Set(collector.messages.map((message) => message.id));
+      expect([...ids].filter((id) => !inKafka.has(id))).toEqual([]);
+      for (const [key, versions] of firstOccurrenceVersions(collector.messages)) {
+        expect(isOneToN(versions), `versions of ${key}: ${versions.join(',')}`).toBe(true);
+      }
+      const report = checkDelivery(collector.messages);
+      console.log(
+        `[relay crash test] ${ids.size} outbox rows, ${collector.messages.length} Kafka messages: ${report.duplicates} duplicates ` +
+          `in ${report.replays} replayed runs (longest ${report.longestReplay}) after 10 SIGKILLs`,
+      );
+      expect(report.violations).toEqual([]);
+    } finally {
+      writing = false;
+      await Promise.all(writers);
+      await collector.stop();
+    }
+  }, 240_000);
+});
