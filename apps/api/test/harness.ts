@@ -103,3 +103,66 @@ export async function sellOrderPaid(api: Harness, suffix: string): Promise<{ ord
   }
   return { order, user, merchant };
 }
+
+export type Cast = 'creator' | 'counterparty';
+export interface StagedOrder {
+  order: OrderView;
+  tokens: Record<'creator' | 'counterparty' | 'seller' | 'buyer', string>;
+}
+
+let stagedCount = 0;
+
+/**
+ * An order of `type` brought to `status` over HTTP by its real parties (users create BUY/SELL, merchants M2M).
+ * Every call uses fresh ids, so orders never share parties or hashes.
+ */
+export async function stageOrder(api: Harness, type: 'buy' | 'sell' | 'm2m', status: OrderView['status']): Promise<StagedOrder> {
+  const n = `${type}${(stagedCount += 1)}x${Math.random().toString(36).slice(2, 7)}`;
+  const creatorId = type === 'm2m' ? `mc-${n}` : `u-${n}`;
+  const counterpartyId = `m-${n}`;
+  const creator = await api.token(type === 'm2m' ? 'merchant' : 'user', creatorId);
+  const counterparty = await api.token('merchant', counterpartyId);
+  const seller = type === 'buy' ? counterparty : creator;
+  const buyer = type === 'buy' ? creator : counterparty;
+  const created = await api.call<OrderView>('POST', '/v1/orders', {
+    token: creator,
+    body: {
+      type,
+      merchantId: counterpartyId,
+      cryptoAmount: '100',
+      fiatAmount: '367.25',
+      fiatCurrency: 'AED',
+      rate: '3.6725',
+      paymentMethod: 'upi',
+      ...(type === 'buy' ? { buyerWalletAddress: `BUYERWALLET${n}` } : {}),
+    },
+  });
+  if (created.status !== 201) throw new Error(`create ${type}: ${created.status} ${JSON.stringify(created.body)}`);
+  const id = created.body.id;
+  const plan: Array<[OrderView['status'], string, string, unknown, Record<string, string>?]> = [
+    ['accepted', 'accept', counterparty, { walletAddress: `ACCEPTORWALLET${n}` }],
+    ['escrowed', 'escrow', seller, { txHash: `0xescrow${n}` }],
+    ['payment_sent', 'payment-sent', buyer, {}],
+    ['completed', 'release', seller, { txHash: `0xrelease${n}` }, { 'idempotency-key': `key-${n}-release` }],
+  ];
+  const detours: Partial<Record<OrderView['status'], [string, string, unknown]>> = {
+    cancelled: ['cancel', creator, { reason: 'staged' }],
+    disputed: ['dispute', buyer, { reason: 'staged dispute' }],
+  };
+  let order = created.body;
+  const call = async (path: string, token: string, body: unknown, headers?: Record<string, string>): Promise<void> => {
+    const step = await api.call<OrderView>('POST', `/v1/orders/${id}/${path}`, { token, body, ...(headers !== undefined ? { headers } : {}) });
+    if (step.status !== 200) throw new Error(`${path}: ${step.status} ${JSON.stringify(step.body)}`);
+    order = step.body;
+  };
+  if (status === 'cancelled') await call(...(detours.cancelled as [string, string, unknown]));
+  else if (status !== 'open') {
+    const target = status === 'disputed' ? 'escrowed' : status;
+    for (const [reached, path, token, body, headers] of plan) {
+      await call(path, token, body, headers);
+      if (reached === target) break;
+    }
+    if (status === 'disputed') await call(...(detours.disputed as [string, string, unknown]));
+  }
+  return { order, tokens: { creator, counterparty, seller, buyer } };
+}

@@ -10,7 +10,7 @@ export { actorParty, canSee, counterpartyOf, creatorOf, isParty, partiesOf, same
 export { LEGACY_STATUS_ALIASES, minimalStatus } from './status';
 export { addMinutes, DEFAULT_TIMERS, disputeOverdue, isDue, TIMER_ACTIONS } from './timers';
 export type { TimerSettings } from './timers';
-export { decide, EVENT_TYPES, fits, TRANSITIONS } from './transitions';
+export { assertVisible, decide, EVENT_TYPES, fits, TRANSITIONS } from './transitions';
 export type { Action, Command, Decision, DecideContext, EventType, TransitionRule, Who } from './transitions';
 export { ORDER_TYPES, PARTY_KINDS, PAYMENT_METHODS, ROLES, STATUSES, SYSTEM_ACTOR, TERMINAL_STATUSES } from './types';
 export type { Actor, Dispute, Order, OrderType, Party, PartyKind, PaymentMethod, Role, Status } from './types';

@@ -136,12 +136,23 @@ function normalize(order: Order, command: Command, actor: Actor): Command {
 }
 
 /**
+ * The first check of every action: an order the actor may not see is "not found" (404), never someone else's.
+ * Every merchant saw a book order in the book, so the losers of an accept race learn it is taken (409).
+ */
+export function assertVisible(order: Order, action: Action, actor: Actor): void {
+  if (action === 'accept' && order.bookOrder && actor.role === 'merchant' && order.status !== 'open' && !isParty(order, actor)) {
+    throw conflict(order, 'this book order was already taken by another merchant');
+  }
+  if (!canSee(order, actor)) throw new SettleError('NOT_FOUND', `order ${order.id} was not found`);
+}
+
+/**
  * Decides what a command does to an order, purely. Checks in this order: visibility (404), status (409),
  * side (403), then the action's own requirements. Throws SettleError; never mutates its input.
  */
 export function decide(order: Order, input: Command, actor: Actor, context: DecideContext): Decision {
   const timers = context.timers ?? DEFAULT_TIMERS;
-  if (!canSee(order, actor)) throw new SettleError('NOT_FOUND', `order ${order.id} was not found`);
+  assertVisible(order, input.action, actor);
   const command = normalize(order, input, actor);
 
   // An escrow lock repeated with the same hash is answered as done; another hash is a conflict.

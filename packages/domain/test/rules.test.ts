@@ -109,9 +109,10 @@ describe('the order book', () => {
     const addressed = newOrder('sell');
     expect(() => attempt(addressed, { action: 'accept', walletAddress: 'w' }, MERCHANT_2)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
-  it('after the first accept the order leaves the book: the next merchant gets 404', () => {
+  it('after the first accept the order leaves the book: the next merchant gets 409, and cannot read it', () => {
     const accepted = run(newOrder('sell', { book: true }), [[{ action: 'accept', walletAddress: 'w' }, MERCHANT]]);
-    expect(() => attempt(accepted, { action: 'accept', walletAddress: 'w' }, MERCHANT_2)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(() => attempt(accepted, { action: 'accept', walletAddress: 'w' }, MERCHANT_2)).toThrow('this book order was already taken by another merchant');
+    expect(() => attempt(accepted, { action: 'cancel' }, MERCHANT_2)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
   it('a merchant may not accept its own M2M book order', () => {
     expect(() => attempt(newOrder('m2m', { book: true }), { action: 'accept', walletAddress: 'w' }, MERCHANT)).toThrow(

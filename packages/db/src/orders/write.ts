@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  assertVisible,
   buildEvent,
-  canSee,
   createOrder,
   decide,
   orderNumber,
@@ -117,7 +117,7 @@ export async function applyTransitionWith(client: PoolClient, request: Transitio
   const row = locked.rows[0];
   if (row === undefined) throw new SettleError('NOT_FOUND', `order ${request.orderId} was not found`);
   const before = orderFromRow(row);
-  if (!canSee(before, request.actor)) throw new SettleError('NOT_FOUND', `order ${request.orderId} was not found`);
+  assertVisible(before, request.command.action, request.actor);
   if (request.ifMatch !== undefined && request.ifMatch !== before.orderVersion) {
     throw new SettleError('PRECONDITION_FAILED', `If-Match version ${request.ifMatch} is stale: the order is at version ${before.orderVersion}; re-read it and retry`, {
       extra: { orderVersion: before.orderVersion, status: before.status },
@@ -138,6 +138,8 @@ export async function applyTransitionWith(client: PoolClient, request: Transitio
   }
 
   const after = decision.order;
+  // Claim new tx hashes first: tx_hashes names the clash (any role, any order) before orders' own UNIQUEs fire.
+  await recordTxHashes(client, before, after);
   const updated = await client.query(
     `UPDATE orders SET ${WRITTEN_COLUMNS.map(([name], index) => `${name} = $${index + 3}`).join(', ')} WHERE id = $1 AND order_version = $2`,
     [after.id, before.orderVersion, ...WRITTEN_COLUMNS.map(([, value]) => value(after))],
@@ -145,7 +147,6 @@ export async function applyTransitionWith(client: PoolClient, request: Transitio
   if (updated.rowCount !== 1) {
     throw new SettleError('CONFLICT', 'the order changed concurrently; re-read it and retry', { extra: { orderVersion: before.orderVersion, status: before.status } });
   }
-  await recordTxHashes(client, before, after);
   const view = toView(after, await walletsFor(client, after, request.actor));
   const event = await recordEvent(client, view, decision.eventType, decision.previousStatus, request.actor, now, hook);
   await storeIdempotentResponse(client, request.actor, request.idempotency, after.id, 200, view);
