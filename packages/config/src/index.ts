@@ -58,6 +58,40 @@ const envSchema = z.object({
   /** Set by `npm start` for the apps it spawns: an app stops when its supervisor is gone. @default false */
   SETTLE_SUPERVISED: flag.default(false),
   REDIS_URL: optionalText,
+  /** Notifier: first retry delay after a transient failure (DB down, timeout); the partition is paused meanwhile. @default 200 */
+  NOTIFIER_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
+  /** Notifier: each retry waits this many times longer than the one before. @default 2 */
+  NOTIFIER_RETRY_FACTOR: z.coerce.number().min(1.25).default(2),
+  /** Notifier: the longest wait between retries. @default 30000 */
+  NOTIFIER_RETRY_CAP_MS: z.coerce.number().int().min(1).default(30_000),
+  /** Notifier: a delay is shortened by up to this fraction at random (jitter), so nodes do not retry in step. @default 0.2 */
+  NOTIFIER_RETRY_JITTER: z.coerce.number().min(0).max(0.2).default(0.2),
+  /** Notifier: how long a socket has to acknowledge a notification before it stays undelivered (replayed on reconnect). @default 10000 */
+  NOTIFIER_ACK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Notifier: rows per page when replaying a reconnecting socket's missed notifications. @default 500 */
+  NOTIFIER_REPLAY_PAGE: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** Notifier: mirror the dead-letter topic into the dead_letters table for `settle-ops dlq`. @default true */
+  NOTIFIER_DLT_MIRROR: flag.default(true),
+  /** Webhooks: attempts before a delivery goes to the dead-letter topic. @default 8 */
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(8),
+  /** Webhooks: delay before the second attempt; later ones grow by WEBHOOK_RETRY_FACTOR. @default 1000 */
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).default(1_000),
+  /** @default 4 */
+  WEBHOOK_RETRY_FACTOR: z.coerce.number().min(1.25).default(4),
+  /** @default 3600000 */
+  WEBHOOK_RETRY_CAP_MS: z.coerce.number().int().min(1).default(3_600_000),
+  /** Webhooks: an attempt not answered within this is a timeout (retried). @default 5000 */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(10).default(5_000),
+  /** Webhooks: how often the dispatcher looks for due deliveries (it is also woken after each batch). @default 500 */
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(500),
+  /** Webhooks: accept http:// endpoints on any host (otherwise only https, or http on localhost outside production). @default false */
+  WEBHOOK_ALLOW_HTTP: flag.default(false),
+  /** `settle-ops dlq replay`: a message replayed this many times is parked instead. @default 3 */
+  DLQ_MAX_REPLAYS: z.coerce.number().int().min(1).default(3),
+  /** Notifier: the Redis adapter's channel prefix (nodes sharing it share rooms). @default settle-notifier */
+  NOTIFIER_REDIS_KEY: z.string().min(1).default('settle-notifier'),
+  /** Notifier: the Kafka consumer group. @default settle-notifier */
+  NOTIFIER_GROUP_ID: z.string().min(1).default('settle-notifier'),
 });
 
 export type Config = z.infer<typeof envSchema>;

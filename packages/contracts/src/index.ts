@@ -1,3 +1,5 @@
 export * from './common';
 export * from './orders';
 export { z } from './zod';
+export * from './socket';
+export * from './socket-client';

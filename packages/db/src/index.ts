@@ -11,3 +11,41 @@ export { orderFromRow } from './orders/rows';
 export type { OrderRow } from './orders/rows';
 export { applyTransition, applyTransitionWith, createOrderRecord, isUniqueViolation, ORDER_AGGREGATE, profileWallets } from './orders/write';
 export type { TransitionRequest, TransitionResult, WriteHook } from './orders/write';
+export { currentBookSeq, markBookEventsEmitted, storeBookEvents } from './book';
+export type { BookEventInput, StoredBookEvent } from './book';
+export {
+  advanceReplayCursor,
+  claimDeadLetterReplay,
+  countDeadLetters,
+  deadLetterAudit,
+  finishReplayCursor,
+  getDeadLetter,
+  listDeadLetters,
+  mirrorDeadLetter,
+  openReplayCursor,
+  replayFilterKey,
+  resolveDeadLetter,
+} from './dead-letters';
+export type { DeadLetter, DeadLetterAuditEntry, DeadLetterFilter, DeadLetterRecord, DeadLetterStatus, ReplayCursor } from './dead-letters';
+export {
+  deleteDeliveredNotifications,
+  existingOrderIds,
+  isNotifiedOfOrder,
+  lastNotificationSeq,
+  markNotificationsDelivered,
+  notificationsAfter,
+  storeNotifications,
+} from './notifications';
+export type { NotificationInput, StoredNotification } from './notifications';
+export {
+  checkWebhookUrl,
+  claimDueWebhookDeliveries,
+  deleteWebhookEndpoint,
+  enqueueWebhookDeliveries,
+  listWebhookDeliveries,
+  listWebhookEndpoints,
+  recordWebhookAttempt,
+  registerWebhookEndpoint,
+  resetDeadWebhookDelivery,
+} from './webhooks';
+export type { DueWebhookDelivery, WebhookAttemptView, WebhookEndpoint, WebhookEventInput, WebhookOutcome, WebhookUrlPolicy } from './webhooks';

@@ -1,0 +1,94 @@
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Logger } from '@settle/observability';
+import { backoffDelay, type BackoffSettings } from './backoff';
+import { isRetryable } from './errors';
+
+export interface RetryInfo {
+  topic: string;
+  partition: number;
+  offset: string;
+  attempt: number;
+  delayMs: number;
+  error: unknown;
+}
+
+export interface PausingConsumerOptions {
+  consumer: Consumer;
+  topic: string;
+  logger: Logger;
+  backoff: BackoffSettings;
+  /** Messages handled per unit of work (one DB transaction); offsets are committed after each. @default 500 */
+  chunkSize?: number;
+  /**
+   * Handles a chunk of one partition's messages. Resolve when everything they cause is durable (rows committed,
+   * emits done, dead letters acknowledged by Kafka). Throw to retry the chunk later; permanent problems of single
+   * messages are the handler's to dead-letter, so anything thrown here counts as transient.
+   */
+  handle: (messages: KafkaMessage[], context: { topic: string; partition: number }) => Promise<void>;
+  onRetry?: (info: RetryInfo) => void;
+  /** @default 3 */
+  partitionsConsumedConcurrently?: number;
+}
+
+/**
+ * Runs a kafkajs consumer that never skips a message: offsets are resolved and committed only after `handle`
+ * succeeded; on a failure the partition is paused and resumed after an exponential backoff with jitter, and
+ * fetching starts again at the first unhandled message (kafkajs fetches from the last resolved offset + 1).
+ */
+export async function runPausingConsumer(options: PausingConsumerOptions): Promise<{ stop(): Promise<void> }> {
+  const { consumer, logger } = options;
+  const chunkSize = options.chunkSize ?? 500;
+  const failures = new Map<string, { offset: string; attempt: number }>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
+
+  await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
+    eachBatch: async (payload: EachBatchPayload) => {
+      const { batch, resolveOffset, heartbeat, pause, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+      const key = `${batch.topic}:${batch.partition}`;
+      for (let start = 0; start < batch.messages.length; start += chunkSize) {
+        if (!isRunning() || isStale() || stopped) return;
+        const chunk = batch.messages.slice(start, start + chunkSize);
+        const first = chunk[0];
+        const last = chunk[chunk.length - 1];
+        if (first === undefined || last === undefined) return;
+        try {
+          await options.handle(chunk, { topic: batch.topic, partition: batch.partition });
+        } catch (error) {
+          const previous = failures.get(key);
+          const attempt = previous !== undefined && previous.offset === first.offset ? previous.attempt + 1 : 1;
+          failures.set(key, { offset: first.offset, attempt });
+          const delayMs = backoffDelay(attempt, options.backoff);
+          logger.warn(
+            { err: error, topic: batch.topic, partition: batch.partition, offset: first.offset, attempt, delayMs, retryable: isRetryable(error) },
+            'processing failed; pausing the partition and retrying with backoff',
+          );
+          options.onRetry?.({ topic: batch.topic, partition: batch.partition, offset: first.offset, attempt, delayMs, error });
+          const resume = pause();
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            if (!stopped) resume();
+          }, delayMs);
+          timers.add(timer);
+          return;
+        }
+        failures.delete(key);
+        resolveOffset(last.offset);
+        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }] }] });
+        await heartbeat();
+      }
+    },
+  });
+  return {
+    async stop() {
+      stopped = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      await consumer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import { loadConfig } from '@settle/config';
+import { createLogger, onShutdown } from '@settle/observability';
+import { startNotifier } from './notifier';
+
+const config = loadConfig();
+const logger = createLogger('notifier', config.LOG_LEVEL);
+startNotifier({ config, logger }).then(
+  (notifier) => onShutdown(logger, () => notifier.stop(), process.env['SETTLE_SUPERVISED'] === '1'),
+  (error: unknown) => {
+    logger.fatal({ err: error }, 'notifier failed to start');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,169 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Config } from '@settle/config';
+import { createPool, type Pool } from '@settle/db';
+import { createKafka, deadLetterTopic, ensureTopics, orderTopics } from '@settle/kafka';
+import { createLogger, createRegistry, type Logger } from '@settle/observability';
+import type { Consumer, Producer } from 'kafkajs';
+import { createClient } from 'redis';
+import { runPausingConsumer, type RetryInfo } from './consume';
+import { createNotifierMetrics, type NotifierMetrics } from './metrics';
+import { createMirrorHandler } from './mirror';
+import { createProcessor } from './processor';
+import { createSocketHub, type SocketHub } from './sockets';
+import { startWebhookDispatcher, type WebhookDispatcher } from './webhooks';
+
+export interface NotifierOptions {
+  config: Config;
+  logger?: Logger;
+  /** Listen here instead of NOTIFIER_PORT (0 = a free port, for tests). */
+  port?: number;
+  host?: string;
+  /** Observes every transient failure and the backoff chosen for it. */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+export interface Notifier {
+  port: number;
+  hub: SocketHub;
+  pool: Pool;
+  metrics: NotifierMetrics;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the notifier: HTTP server on NOTIFIER_PORT with socket.io (default path) and /metrics, /health, /ready;
+ * the `settle-notifier` consumer of the order events topic; the webhook dispatcher; the dead-letter mirror.
+ */
+export async function startNotifier(options: NotifierOptions): Promise<Notifier> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger('notifier', config.LOG_LEVEL);
+  if (config.DATABASE_URL === undefined) throw new Error('DATABASE_URL is required for the notifier');
+  if (config.KAFKA_BROKERS === undefined) throw new Error('KAFKA_BROKERS is required for the notifier');
+  const topic = config.ORDER_EVENTS_TOPIC;
+  const groupId = config.NOTIFIER_GROUP_ID;
+
+  const pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'settle-notifier' }, (error) => logger.warn({ err: error }, 'idle database client failed'));
+  const kafka = createKafka({
+    brokers: config.KAFKA_BROKERS.split(','),
+    clientId: `${config.KAFKA_CLIENT_ID}-notifier`,
+    onLog: (level, message, extra) => logger[level](extra, message),
+  });
+  await ensureTopics(kafka, orderTopics(topic, config.ORDER_EVENTS_PARTITIONS));
+
+  const registry = createRegistry('notifier');
+  // The hub needs the metrics and the connected-sockets gauge needs the hub.
+  const late: { hub?: SocketHub } = {};
+  const metrics = createNotifierMetrics(registry, () => late.hub?.connectedSockets() ?? 0);
+  let joined = false;
+
+  const server = http.createServer((request, response) => {
+    void (async () => {
+      const path = request.url?.split('?')[0];
+      if (path === '/metrics') {
+        response.writeHead(200, { 'content-type': registry.contentType });
+        response.end(await registry.metrics());
+        return;
+      }
+      if (path === '/health' || path === '/ready') {
+        let ok = true;
+        const details: Record<string, unknown> = {};
+        if (path === '/ready') {
+          try {
+            await pool.query('SELECT 1');
+            details['database'] = 'ok';
+          } catch (error) {
+            ok = false;
+            details['database'] = String(error);
+          }
+          details['consumer'] = joined ? 'joined' : 'joining';
+          ok &&= joined;
+        }
+        response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...details }));
+        return;
+      }
+      // socket.io answers its own path; anything else is not ours.
+      if (!path?.startsWith('/socket.io')) {
+        response.writeHead(404, { 'content-type': 'application/problem+json' });
+        response.end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no route ${path ?? ''}` }));
+      }
+    })().catch((error: unknown) => {
+      response.writeHead(500, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ status: 'error', error: String(error) }));
+    });
+  });
+
+  const redis: Array<{ quit(): Promise<unknown> }> = [];
+  let adapter: ReturnType<typeof createAdapter> | undefined;
+  if (config.REDIS_URL !== undefined) {
+    const pub = createClient({ url: config.REDIS_URL });
+    const sub = pub.duplicate();
+    pub.on('error', (error: unknown) => logger.warn({ err: error }, 'redis publisher error'));
+    sub.on('error', (error: unknown) => logger.warn({ err: error }, 'redis subscriber error'));
+    await Promise.all([pub.connect(), sub.connect()]);
+    redis.push(pub, sub);
+    adapter = createAdapter(pub, sub, { key: config.NOTIFIER_REDIS_KEY });
+  }
+  const socketHub = createSocketHub(server, { config, pool, metrics, logger, ...(adapter !== undefined ? { adapter } : {}) });
+  late.hub = socketHub;
+
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+
+  const dispatcher: WebhookDispatcher = startWebhookDispatcher({ config, pool, producer, topic, groupId, metrics, logger: logger.child({ component: 'webhooks' }) });
+
+  const backoff = { baseMs: config.NOTIFIER_RETRY_BASE_MS, factor: config.NOTIFIER_RETRY_FACTOR, capMs: config.NOTIFIER_RETRY_CAP_MS, jitter: config.NOTIFIER_RETRY_JITTER };
+  const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 250 });
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  await consumer.connect();
+  const events = await runPausingConsumer({
+    consumer,
+    topic,
+    logger: logger.child({ component: 'consumer' }),
+    backoff,
+    handle: createProcessor({ pool, producer, hub: socketHub, metrics, logger, groupId, onWebhooksQueued: () => dispatcher.wake() }),
+    onRetry: (info) => {
+      metrics.retries.inc();
+      metrics.retryDelay.observe(info.delayMs / 1000);
+      options.onRetry?.(info);
+    },
+  });
+
+  let mirror: { stop(): Promise<void> } | undefined;
+  if (config.NOTIFIER_DLT_MIRROR) {
+    const mirrorConsumer = kafka.consumer({ groupId: `${groupId}-dlt-mirror`, maxWaitTimeInMs: 250 });
+    await mirrorConsumer.connect();
+    mirror = await runPausingConsumer({
+      consumer: mirrorConsumer,
+      topic: deadLetterTopic(topic),
+      logger: logger.child({ component: 'dlt-mirror' }),
+      backoff,
+      handle: createMirrorHandler(pool),
+      partitionsConsumedConcurrently: 1,
+    });
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? config.NOTIFIER_PORT, options.host ?? '0.0.0.0', resolve));
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, topic, groupId, redis: config.REDIS_URL !== undefined }, 'notifier listening');
+
+  return {
+    port,
+    hub: socketHub,
+    pool,
+    metrics,
+    async stop() {
+      await events.stop();
+      await mirror?.stop();
+      await dispatcher.stop();
+      await socketHub.close();
+      await producer.disconnect();
+      await Promise.all(redis.map((client) => client.quit().catch(() => undefined)));
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,192 @@
+import { orderEvent, type BookPayload, type NotificationPayload, type OrderEventDto } from '@settle/contracts';
+import { audienceOf, EVENT_TYPES, recipientKey, toBookSummary, type OrderEvent } from '@settle/domain';
+import {
+  enqueueWebhookDeliveries,
+  existingOrderIds,
+  inTransaction,
+  markBookEventsEmitted,
+  resetDeadWebhookDelivery,
+  storeBookEvents,
+  storeNotifications,
+  type NotificationInput,
+  type Pool,
+  type WebhookEventInput,
+} from '@settle/db';
+import { headerText, REPLAY_HEADERS } from '@settle/kafka';
+import type { Logger } from '@settle/observability';
+import type { KafkaMessage, Producer } from 'kafkajs';
+import { publishDeadLetters, type DeadLetter } from './dead-letters';
+import { describe, PermanentEventError } from './errors';
+import type { NotifierMetrics } from './metrics';
+import type { SocketHub } from './sockets';
+
+export interface ProcessorOptions {
+  pool: Pool;
+  producer: Producer;
+  hub: SocketHub;
+  metrics: NotifierMetrics;
+  logger: Logger;
+  groupId: string;
+  /** Called after a chunk committed new webhook deliveries. */
+  onWebhooksQueued?: () => void;
+}
+
+type Parsed = { ok: true; event: OrderEventDto; message: KafkaMessage } | { ok: false; error: PermanentEventError; message: KafkaMessage; eventId: string | undefined };
+
+/** Validates one Kafka message as an order event; every failure here is permanent. */
+export function parseEvent(message: KafkaMessage): Parsed {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(message.value?.toString('utf8') ?? '');
+  } catch (error) {
+    return { ok: false, message, eventId: undefined, error: new PermanentEventError('InvalidJsonError', `the message value is not JSON: ${describe(error).message}`, error) };
+  }
+  const eventId = typeof raw === 'object' && raw !== null && typeof (raw as { eventId?: unknown }).eventId === 'string' ? (raw as { eventId: string }).eventId : undefined;
+  const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+  if (typeof type === 'string' && !(EVENT_TYPES as readonly string[]).includes(type)) {
+    return { ok: false, message, eventId, error: new PermanentEventError('UnknownEventTypeError', `unknown event type "${type}"; known: ${EVENT_TYPES.join(', ')}`) };
+  }
+  const parsed = orderEvent.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    return { ok: false, message, eventId, error: new PermanentEventError('SchemaValidationError', `the event does not match the orderEvent schema: ${issues.join('; ')}`, parsed.error) };
+  }
+  const event = parsed.data;
+  if (event.order.id !== event.orderId || event.order.orderVersion !== event.orderVersion || event.order.status !== event.status) {
+    return { ok: false, message, eventId, error: new PermanentEventError('SchemaValidationError', 'the event disagrees with its order snapshot (orderId, orderVersion or status)') };
+  }
+  return { ok: true, event, message };
+}
+
+const notificationOf = (event: OrderEventDto): Omit<NotificationPayload, 'seq'> => ({
+  type: event.type,
+  eventId: event.eventId,
+  orderId: event.orderId,
+  orderNumber: event.orderNumber,
+  orderVersion: event.orderVersion,
+  status: event.status,
+  minimalStatus: event.minimalStatus,
+  previousStatus: event.previousStatus,
+  actor: event.actor,
+  occurredAt: event.occurredAt,
+  order: event.order,
+});
+
+const bookOf = (event: OrderEventDto): Omit<BookPayload, 'bookSeq'> => ({
+  type: event.type,
+  eventId: event.eventId,
+  orderId: event.orderId,
+  orderVersion: event.orderVersion,
+  status: event.status,
+  minimalStatus: event.minimalStatus,
+  previousStatus: event.previousStatus,
+  occurredAt: event.occurredAt,
+  onBook: event.type === 'order.created',
+  order: toBookSummary(event.order as OrderEvent['order']),
+});
+
+/**
+ * Handles a chunk of one partition: permanent failures go to the DLT, every valid event is written in ONE
+ * transaction (notifications per recipient, the book event once, webhook deliveries), then emitted. Throws on
+ * anything transient, before or after the commit: the retry writes nothing twice and re-emits only what no
+ * client acknowledged yet.
+ */
+export function createProcessor(options: ProcessorOptions): (messages: KafkaMessage[], context: { topic: string; partition: number }) => Promise<void> {
+  const { pool, producer, hub, metrics, logger } = options;
+  return async (messages, { topic, partition }) => {
+    const parsed = messages.map(parseEvent);
+    const valid = parsed.filter((item): item is Extract<Parsed, { ok: true }> => item.ok);
+    const poison: Array<Extract<Parsed, { ok: false }>> = parsed.filter((item): item is Extract<Parsed, { ok: false }> => !item.ok);
+
+    const outcome = await inTransaction(pool, async (client) => {
+      const known = await existingOrderIds(client, valid.map((item) => item.event.orderId));
+      const accepted = valid.filter((item) => {
+        if (known.has(item.event.orderId)) return true;
+        poison.push({ ok: false, message: item.message, eventId: item.event.eventId, error: new PermanentEventError('UnknownOrderError', `order ${item.event.orderId} is not in the orders table`) });
+        return false;
+      });
+      const audiences = accepted.map((item) => ({ item, audience: audienceOf(item.event as unknown as OrderEvent) }));
+      const book = await storeBookEvents(
+        client,
+        audiences.filter(({ audience }) => audience.book).map(({ item }) => ({ eventId: item.event.eventId, orderId: item.event.orderId, orderVersion: item.event.orderVersion, payload: bookOf(item.event) })),
+      );
+      const inputs: NotificationInput[] = audiences.flatMap(({ item, audience }) =>
+        audience.recipients.map((recipient) => ({
+          recipient: recipientKey(recipient),
+          eventId: item.event.eventId,
+          orderId: item.event.orderId,
+          orderVersion: item.event.orderVersion,
+          type: item.event.type,
+          payload: notificationOf(item.event),
+        })),
+      );
+      const stored = await storeNotifications(client, inputs);
+      const webhookEvents: WebhookEventInput[] = audiences
+        .map(({ item, audience }) => ({
+          merchantIds: audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id),
+          eventId: item.event.eventId,
+          orderId: item.event.orderId,
+          eventType: item.event.type,
+          payload: notificationOf(item.event),
+          source: {
+            topic,
+            partition,
+            offset: item.message.offset,
+            timestamp: item.message.timestamp,
+            key: item.message.key?.toString('utf8') ?? null,
+            value: item.message.value ?? Buffer.alloc(0),
+          },
+        }))
+        .filter((event) => event.merchantIds.length > 0);
+      let queued = await enqueueWebhookDeliveries(client, webhookEvents);
+      for (const item of accepted) {
+        // A replayed webhook dead letter: send that delivery again from attempt 1.
+        const endpoint = headerText(item.message.headers, REPLAY_HEADERS.webhookEndpoint);
+        if (headerText(item.message.headers, REPLAY_HEADERS.channel) === 'webhook' && endpoint !== undefined) {
+          if (await resetDeadWebhookDelivery(client, endpoint, item.event.eventId)) queued += 1;
+        }
+      }
+      return { book, stored, audiences, queued };
+    });
+
+    const letters: DeadLetter[] = poison.map((item) => {
+      const error = describe(item.error);
+      return {
+        key: item.message.key,
+        value: item.message.value,
+        headers: item.message.headers,
+        info: {
+          originalTopic: topic,
+          originalPartition: partition,
+          originalOffset: item.message.offset,
+          originalTimestamp: item.message.timestamp,
+          consumerGroup: options.groupId,
+          exceptionClass: error.name,
+          exceptionMessage: error.message,
+          exceptionStacktrace: error.stack,
+          attempts: 1,
+          eventId: item.eventId,
+          channel: 'socket',
+        },
+      };
+    });
+    await publishDeadLetters(producer, topic, letters);
+    for (const item of poison) {
+      metrics.deadLetters.inc({ channel: 'socket', reason: item.error.name });
+      logger.warn({ topic, partition, offset: item.message.offset, eventId: item.eventId, reason: item.error.name, detail: item.error.message }, 'event sent to the dead-letter topic');
+    }
+
+    const toEmit = outcome.book.filter((entry) => !entry.emitted).sort((a, b) => a.bookSeq - b.bookSeq);
+    for (const entry of toEmit) hub.emitBook({ ...(entry.payload as Omit<BookPayload, 'bookSeq'>), bookSeq: entry.bookSeq });
+    await markBookEventsEmitted(pool, toEmit.map((entry) => entry.eventId));
+
+    for (const row of outcome.stored) {
+      if (!row.delivered) hub.emitNotification(row.recipient, row.seq, row.payload as Omit<NotificationPayload, 'seq'>);
+    }
+    for (const { item, audience } of outcome.audiences) {
+      hub.emitToOrderRoom(item.event.orderId, audience.recipients.map(recipientKey), notificationOf(item.event));
+    }
+    metrics.eventsProcessed.inc(outcome.audiences.length);
+    if (outcome.queued > 0) options.onWebhooksQueued?.();
+  };
+}

@@ -1,0 +1,245 @@
+import type http from 'node:http';
+import { createTokenVerifier, type Principal, type TokenVerifier } from '@settle/auth';
+import type { Config } from '@settle/config';
+import { handshakeAuth, type BookPayload, type ClientToServerEvents, type NotificationPayload, type ServerToClientEvents } from '@settle/contracts';
+import { isNotifiedOfOrder, lastNotificationSeq, markNotificationsDelivered, notificationsAfter, type Pool } from '@settle/db';
+import type { Logger } from '@settle/observability';
+import { Server, type BroadcastOperator, type Socket } from 'socket.io';
+import type { NotifierMetrics } from './metrics';
+
+export interface SocketData {
+  principal: Principal;
+  /** The inbox this socket reads: `merchant:<id>`, `user:<id>` or `compliance:compliance`. */
+  recipient: string;
+  lastSeq: number;
+}
+
+export type NotifierServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type NotifierSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/** The merchants' order-book room. */
+export const BOOK_ROOM = 'book';
+/** The room of a recipient key (`compliance:compliance` → `compliance`). */
+export const roomOf = (recipient: string): string => (recipient === 'compliance:compliance' ? 'compliance' : recipient);
+export const orderRoom = (orderId: string): string => `order:${orderId}`;
+const recipientOf = (principal: Principal): string => (principal.role === 'compliance' ? 'compliance:compliance' : `${principal.role}:${principal.id}`);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// setTimeout overflows above 2^31-1 ms (~24.8 days); longer expiries are re-armed.
+const MAX_TIMER = 2_147_483_647;
+
+/** The token verifier; without JWT_SECRET/JWKS_URL every handshake is refused with the reason (the process still runs). */
+function safeVerifier(config: Config): TokenVerifier {
+  try {
+    return createTokenVerifier(config);
+  } catch (error) {
+    return () => Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+/** Batches client acks into one UPDATE per flush; a failed flush keeps them for the next one. */
+class AckBuffer {
+  private pending: Array<{ recipient: string; seq: number }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly metrics: NotifierMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  add(recipient: string, seq: number): void {
+    this.pending.push({ recipient, seq });
+    if (this.pending.length >= 1_000) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), 20);
+  }
+
+  async flush(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.flushing !== undefined) await this.flushing;
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.flushing = (async () => {
+      try {
+        const latencies = await markNotificationsDelivered(this.pool, batch);
+        this.metrics.delivered.inc(latencies.length);
+        for (const ms of latencies) this.metrics.deliveryLatency.observe(ms / 1000);
+      } catch (error) {
+        // Not lost: the acks are retried with the next flush, and undelivered rows are replayed anyway.
+        this.logger.warn({ err: error, acks: batch.length }, 'could not record acks; retrying');
+        this.pending.unshift(...batch);
+        this.timer ??= setTimeout(() => void this.flush(), 1_000);
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    await this.flushing;
+  }
+}
+
+export interface SocketHub {
+  io: NotifierServer;
+  /** Emits a stored notification to its recipient's room (acked → delivered_at). */
+  emitNotification(recipient: string, seq: number, payload: Omit<NotificationPayload, 'seq'>): void;
+  /** Emits an event to watchers of `order:<id>` that are not among its recipients (seq 0: not an inbox message). */
+  emitToOrderRoom(orderId: string, recipients: string[], payload: Omit<NotificationPayload, 'seq'>): void;
+  emitBook(payload: BookPayload): void;
+  connectedSockets(): number;
+  close(): Promise<void>;
+}
+
+export interface SocketHubOptions {
+  config: Config;
+  pool: Pool;
+  metrics: NotifierMetrics;
+  logger: Logger;
+  /** Attach the redis adapter etc. before connections are accepted. */
+  adapter?: Parameters<NotifierServer['adapter']>[0];
+  verifier?: TokenVerifier;
+}
+
+/**
+ * socket.io on the notifier's HTTP server (default path): the JWT is verified in `io.use`; a socket joins only
+ * its own inbox room, the book room (merchants) and order rooms it is a party of; it gets every notification
+ * above its `lastSeq` replayed in order, then `synced`, then live ones; expired tokens are disconnected.
+ */
+export function createSocketHub(server: http.Server, options: SocketHubOptions): SocketHub {
+  const { config, pool, metrics, logger } = options;
+  const verify = options.verifier ?? safeVerifier(config);
+  const acks = new AckBuffer(pool, metrics, logger);
+  const io: NotifierServer = new Server(server, { serveClient: false, transports: ['websocket', 'polling'], pingInterval: 25_000, pingTimeout: 20_000 });
+  if (options.adapter !== undefined) io.adapter(options.adapter);
+
+  io.use((socket, next) => {
+    const auth = handshakeAuth.safeParse(socket.handshake.auth);
+    if (!auth.success) {
+      next(Object.assign(new Error(`unauthorized: ${auth.error.issues[0]?.message ?? 'auth.token is required'}`), { data: { code: 'UNAUTHENTICATED' } }));
+      return;
+    }
+    verify(auth.data.token).then(
+      (principal) => {
+        socket.data = { principal, recipient: recipientOf(principal), lastSeq: auth.data.lastSeq };
+        next();
+      },
+      (error: unknown) => {
+        const detail = error instanceof Error ? error.message : String(error);
+        next(Object.assign(new Error(`unauthorized: ${detail}`), { data: { code: 'UNAUTHENTICATED' } }));
+      },
+    );
+  });
+
+  io.on('connection', (socket) => {
+    const { principal, recipient } = socket.data;
+    const log = logger.child({ socketId: socket.id, recipient });
+    const expiry = armExpiry(socket);
+    socket.on('disconnect', () => clearTimeout(expiry.timer));
+
+    socket.on('join_order', (orderId, reply) => {
+      const answer = typeof reply === 'function' ? reply : () => undefined;
+      if (typeof orderId !== 'string' || !UUID.test(orderId)) {
+        answer({ ok: false, error: 'orderId must be a UUID' });
+        return;
+      }
+      const allowed = principal.role === 'compliance' ? Promise.resolve(true) : isNotifiedOfOrder(pool, recipient, orderId);
+      allowed.then(
+        async (ok) => {
+          if (!ok) {
+            // The same answer whether the order exists or not: a non-party must not learn about it.
+            answer({ ok: false, error: `order ${orderId} was not found` });
+            return;
+          }
+          await socket.join(orderRoom(orderId));
+          answer({ ok: true });
+        },
+        (error: unknown) => {
+          log.warn({ err: error, orderId }, 'join_order check failed');
+          answer({ ok: false, error: 'temporarily unavailable; try again' });
+        },
+      );
+    });
+    socket.on('leave_order', (orderId) => {
+      if (typeof orderId === 'string') void socket.leave(orderRoom(orderId));
+    });
+
+    // Join before reading the inbox: a row committed after the read is emitted after the join, so it arrives live.
+    const rooms = principal.role === 'merchant' ? [roomOf(recipient), BOOK_ROOM] : [roomOf(recipient)];
+    Promise.resolve(socket.join(rooms))
+      .then(() => replay(socket))
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'replay failed; disconnecting so the client reconnects with its lastSeq');
+        socket.disconnect(true);
+      });
+  });
+
+  function armExpiry(socket: NotifierSocket): { timer: NodeJS.Timeout | undefined } {
+    const holder: { timer: NodeJS.Timeout | undefined } = { timer: undefined };
+    const exp = socket.data.principal.exp;
+    if (exp === undefined) return holder;
+    const arm = (): void => {
+      const left = exp * 1000 - Date.now();
+      if (left <= 0) {
+        socket.emit('session_expired');
+        socket.disconnect(true);
+        return;
+      }
+      holder.timer = setTimeout(arm, Math.min(left, MAX_TIMER));
+    };
+    arm();
+    return holder;
+  }
+
+  async function replay(socket: NotifierSocket): Promise<void> {
+    const { recipient } = socket.data;
+    const upTo = await lastNotificationSeq(pool, recipient);
+    let after = socket.data.lastSeq;
+    let replayed = 0;
+    while (after < upTo && socket.connected) {
+      const page = await notificationsAfter(pool, recipient, after, config.NOTIFIER_REPLAY_PAGE);
+      for (const row of page) {
+        if (row.seq > upTo) break;
+        const seq = row.seq;
+        socket.timeout(config.NOTIFIER_ACK_TIMEOUT_MS).emit('notification', { ...(row.payload as Omit<NotificationPayload, 'seq'>), seq }, (error: Error | null) => {
+          if (error === null) acks.add(recipient, seq);
+        });
+        after = seq;
+        replayed += 1;
+      }
+      if (page.length < config.NOTIFIER_REPLAY_PAGE) break;
+    }
+    metrics.replayed.inc(replayed);
+    socket.emit('synced', { seq: Math.max(upTo, 0), replayed });
+  }
+
+  return {
+    io,
+    emitNotification(recipient, seq, payload) {
+      metrics.emitted.inc({ kind: 'notification' });
+      io.to(roomOf(recipient))
+        .timeout(config.NOTIFIER_ACK_TIMEOUT_MS)
+        .emit('notification', { ...payload, seq }, (_error: Error | null, responses: boolean[]) => {
+          if (responses.length > 0) acks.add(recipient, seq);
+        });
+    },
+    emitToOrderRoom(orderId, recipients, payload) {
+      metrics.emitted.inc({ kind: 'order_room' });
+      // Watchers do not acknowledge (nothing is stored for them): the same event, typed without the ack.
+      const watchers = io.to(orderRoom(orderId)).except(recipients.map(roomOf)) as unknown as BroadcastOperator<{ notification: (payload: NotificationPayload) => void }, SocketData>;
+      watchers.emit('notification', { ...payload, seq: 0 });
+    },
+    emitBook(payload) {
+      metrics.emitted.inc({ kind: 'book' });
+      io.to(BOOK_ROOM).emit('book', payload);
+    },
+    connectedSockets: () => io.of('/').sockets.size,
+    async close() {
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => {
+        void io.close(() => resolve());
+      });
+      await acks.flush();
+    },
+  };
+}

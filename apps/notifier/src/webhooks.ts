@@ -1,0 +1,152 @@
+import type { Config } from '@settle/config';
+import { claimDueWebhookDeliveries, recordWebhookAttempt, type DueWebhookDelivery, type Pool, type WebhookOutcome } from '@settle/db';
+import type { Logger } from '@settle/observability';
+import type { Producer } from 'kafkajs';
+import { Webhook } from 'standardwebhooks';
+import { backoffDelay } from './backoff';
+import { publishDeadLetters } from './dead-letters';
+import { describe, WebhookFailedError } from './errors';
+import type { NotifierMetrics } from './metrics';
+
+export interface WebhookDispatcher {
+  /** Look for due deliveries now (called after new ones were committed). */
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+interface Answer {
+  statusCode: number | null;
+  error: string | null;
+}
+
+/** 5xx, 408, 429, timeouts and network errors are worth retrying; any other non-2xx is the receiver's final word. */
+export const retryableStatus = (status: number | null): boolean => status === null || status === 408 || status === 429 || status >= 500;
+
+/**
+ * Sends due webhook deliveries, signed per Standard Webhooks (`webhook-id` = `msg_<delivery id>`, the same for
+ * every attempt; `webhook-timestamp`; `webhook-signature` = v1 HMAC-SHA256), body `{type, timestamp, data}`.
+ * Retries with exponential backoff; after the last attempt, or a final 4xx, the event goes to the dead-letter
+ * topic. Every attempt is recorded.
+ */
+export function startWebhookDispatcher(options: { config: Config; pool: Pool; producer: Producer; topic: string; groupId: string; metrics: NotifierMetrics; logger: Logger }): WebhookDispatcher {
+  const { config, pool, producer, metrics, logger } = options;
+  const backoff = { baseMs: config.WEBHOOK_RETRY_BASE_MS, factor: config.WEBHOOK_RETRY_FACTOR, capMs: config.WEBHOOK_RETRY_CAP_MS, jitter: 0.2 };
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+
+  async function send(delivery: DueWebhookDelivery): Promise<Answer> {
+    const timestamp = new Date();
+    const body = JSON.stringify({ type: delivery.eventType, timestamp: timestamp.toISOString(), data: delivery.payload });
+    const id = `msg_${delivery.id}`;
+    const signature = new Webhook(delivery.secret).sign(id, timestamp, body);
+    try {
+      const response = await fetch(delivery.url, {
+        method: 'POST',
+        redirect: 'manual',
+        signal: AbortSignal.timeout(config.WEBHOOK_TIMEOUT_MS),
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Settle-Webhooks/1',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+          'webhook-signature': signature,
+        },
+        body,
+      });
+      await response.body?.cancel();
+      return { statusCode: response.status, error: response.ok ? null : `HTTP ${response.status}` };
+    } catch (error) {
+      const detail = describe(error);
+      return { statusCode: null, error: detail.name === 'TimeoutError' ? `timed out after ${config.WEBHOOK_TIMEOUT_MS} ms` : `${detail.name}: ${detail.message}` };
+    }
+  }
+
+  async function attempt(delivery: DueWebhookDelivery): Promise<void> {
+    const startedAt = new Date();
+    const answer = await send(delivery);
+    const durationMs = Date.now() - startedAt.getTime();
+    const number = delivery.attempts + 1;
+    let outcome: WebhookOutcome;
+    if (answer.statusCode !== null && answer.statusCode >= 200 && answer.statusCode < 300) outcome = { kind: 'delivered' };
+    else if (retryableStatus(answer.statusCode) && number < config.WEBHOOK_MAX_ATTEMPTS) outcome = { kind: 'retry', delayMs: backoffDelay(number, backoff) };
+    else {
+      const error = retryableStatus(answer.statusCode)
+        ? new WebhookFailedError('WebhookRetriesExhaustedError', `${delivery.url} did not accept the delivery after ${number} attempts (last: ${answer.error ?? 'no answer'})`)
+        : new WebhookFailedError('WebhookRejectedError', `${delivery.url} rejected the delivery with HTTP ${answer.statusCode ?? '?'}`);
+      const detail = describe(error);
+      // Published before the outcome is recorded: if Kafka is down the delivery stays pending and is tried again.
+      try {
+        await publishDeadLetters(producer, options.topic, [
+          {
+            key: delivery.source.key,
+            value: delivery.source.value,
+            headers: undefined,
+            info: {
+              originalTopic: delivery.source.topic,
+              originalPartition: delivery.source.partition,
+              originalOffset: delivery.source.offset,
+              originalTimestamp: delivery.source.timestamp,
+              consumerGroup: options.groupId,
+              exceptionClass: detail.name,
+              exceptionMessage: detail.message,
+              exceptionStacktrace: detail.stack,
+              attempts: number,
+              eventId: delivery.eventId,
+              channel: 'webhook',
+              webhookEndpointId: delivery.endpointId,
+            },
+          },
+        ]);
+        outcome = { kind: 'dead' };
+        metrics.deadLetters.inc({ channel: 'webhook', reason: detail.name });
+      } catch (publishError) {
+        logger.error({ err: publishError, deliveryId: delivery.id }, 'could not publish the webhook dead letter; the delivery stays pending');
+        outcome = { kind: 'retry', delayMs: backoffDelay(number, backoff) };
+      }
+    }
+    metrics.webhookAttempts.inc({ outcome: outcome.kind });
+    await recordWebhookAttempt(pool, { id: delivery.id, attempt: number }, { startedAt, durationMs, statusCode: answer.statusCode, error: answer.error }, outcome);
+    logger.info({ deliveryId: delivery.id, eventId: delivery.eventId, attempt: number, statusCode: answer.statusCode, outcome: outcome.kind }, 'webhook attempt');
+  }
+
+  async function tick(): Promise<void> {
+    do {
+      again = false;
+      const due = await claimDueWebhookDeliveries(pool, 50, config.WEBHOOK_TIMEOUT_MS * 2 + 5_000);
+      await Promise.all(due.map((delivery) => attempt(delivery)));
+      if (due.length === 50) again = true;
+    } while (again && !stopped);
+  }
+
+  function schedule(delayMs: number): void {
+    if (stopped) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(run, delayMs);
+  }
+
+  function run(): void {
+    timer = undefined;
+    if (running !== undefined) {
+      again = true;
+      return;
+    }
+    running = tick()
+      .catch((error: unknown) => logger.warn({ err: error }, 'webhook dispatch failed; trying again on the next tick'))
+      .finally(() => {
+        running = undefined;
+        schedule(config.WEBHOOK_POLL_MS);
+      });
+  }
+
+  schedule(0);
+  return {
+    wake: () => schedule(0),
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, type Pool } from '@settle/db';
+import { createTestDatabase, createTestTopics, type TestDatabase } from '@settle/testkit';
+import { startNotifier, type Notifier } from '../src/notifier';
+import { connectClient, eventProducer, OrderStory, saveOrder, sleep, testConfig, tokenFor, txHash, waitFor } from './support';
+
+describe('notifier delivery: Kafka → notifications → sockets', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let topic: string;
+  let notifier: Notifier;
+  let producer: Awaited<ReturnType<typeof eventProducer>>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('notifier_delivery');
+    pool = createPool(db.url, { max: 3 });
+    ({ events: topic = '' } = await createTestTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
+    notifier = await startNotifier({ config: testConfig(db.url, topic), port: 0, host: '127.0.0.1' });
+    producer = await eventProducer();
+  });
+
+  afterAll(async () => {
+    await producer?.disconnect();
+    await notifier?.stop();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  async function publish(story: OrderStory, from = 0, to = story.events.length): Promise<void> {
+    await saveOrder(pool, story.order);
+    await producer.publish(topic, story.events.slice(from, to));
+  }
+
+  it("an event for a merchant's order reaches its socket with the new orderVersion; another merchant receives nothing private", async () => {
+    const merchant = await connectClient(notifier.port, await tokenFor('merchant', 'm-alpha'));
+    const stranger = await connectClient(notifier.port, await tokenFor('merchant', 'm-stranger'));
+    const user = await connectClient(notifier.port, await tokenFor('user', 'u-alpha'));
+    try {
+      const story = OrderStory.completedBuy('u-alpha', 'm-alpha');
+      await publish(story);
+      await waitFor(() => merchant.shown.some((n) => n.status === 'completed'), 'the completed notification');
+      const completed = merchant.shown.find((n) => n.type === 'order.completed');
+      expect(completed).toMatchObject({ type: 'order.completed', orderId: story.order.id, orderVersion: 5, status: 'completed', minimalStatus: 'completed', previousStatus: 'payment_sent' });
+      expect(completed?.seq).toBeGreaterThan(0);
+      expect(completed?.order.releaseTxHash).toBe(story.order.releaseTxHash);
+      expect(merchant.shown.map((n) => n.orderVersion)).toEqual([1, 2, 3, 4, 5]);
+      expect(merchant.shown.map((n) => n.seq)).toEqual([1, 2, 3, 4, 5]);
+      await waitFor(() => user.shown.length === 5, 'the user side');
+      // Acks set delivered_at.
+      await waitFor(async () => (await pool.query(`SELECT 1 FROM notifications WHERE delivered_at IS NULL AND order_id = $1`, [story.order.id])).rowCount === 0, 'delivered_at on every row');
+      await sleep(300);
+      expect(stranger.raw).toEqual([]);
+      const rows = await pool.query<{ recipient: string }>(`SELECT DISTINCT recipient FROM notifications WHERE order_id = $1 ORDER BY recipient`, [story.order.id]);
+      expect(rows.rows.map((row) => row.recipient)).toEqual(['merchant:m-alpha', 'user:u-alpha']);
+    } finally {
+      merchant.close();
+      stranger.close();
+      user.close();
+    }
+  });
+
+  it('a client disconnected during several transitions reconnects with its lastSeq and receives exactly the missed ones, in order, once', async () => {
+    const token = await tokenFor('merchant', 'm-bravo');
+    const story = OrderStory.create({ type: 'buy', merchantId: 'm-bravo' }, { role: 'user', id: 'u-bravo' });
+    const first = await connectClient(notifier.port, token);
+    await publish(story);
+    await waitFor(() => first.shown.length === 1, 'order.created');
+    const lastSeq = first.lastSeq();
+    expect(lastSeq).toBe(1);
+    first.close();
+
+    const m = { role: 'merchant' as const, id: 'm-bravo' };
+    story.step({ action: 'accept' }, m);
+    story.step({ action: 'lock_escrow', txHash: txHash() }, m);
+    story.step({ action: 'mark_paid' }, { role: 'user', id: 'u-bravo' });
+    await publish(story, 1);
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM notifications WHERE recipient = 'merchant:m-bravo'`)).rowCount === 4, 'the missed rows');
+
+    const again = await connectClient(notifier.port, token, { lastSeq });
+    try {
+      await sleep(300);
+      expect(again.raw.map((n) => [n.seq, n.orderVersion, n.type])).toEqual([
+        [2, 2, 'order.accepted'],
+        [3, 3, 'order.escrow_locked'],
+        [4, 4, 'order.payment_sent'],
+      ]);
+      expect(again.lastSeq()).toBe(4);
+    } finally {
+      again.close();
+    }
+  });
+
+  it('redelivering the same Kafka messages shows nothing twice and writes no second row', async () => {
+    const client = await connectClient(notifier.port, await tokenFor('merchant', 'm-charlie'));
+    try {
+      const story = OrderStory.completedBuy('u-charlie', 'm-charlie');
+      await publish(story);
+      await waitFor(() => client.shown.length === 5, 'five notifications');
+      await waitFor(
+        async () => (await pool.query(`SELECT 1 FROM notifications WHERE delivered_at IS NULL AND order_id = $1 AND recipient = 'merchant:m-charlie'`, [story.order.id])).rowCount === 0,
+        'acks',
+      );
+      const before = await pool.query(`SELECT recipient, seq, event_id FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [story.order.id]);
+
+      await producer.publish(topic, story.events);
+      await producer.publish(topic, story.events);
+      // A marker event after the duplicates proves they were consumed before we look.
+      const marker = OrderStory.create({ type: 'buy', merchantId: 'm-charlie' }, { role: 'user', id: 'u-charlie' });
+      await publish(marker);
+      await waitFor(() => client.shown.some((n) => n.orderId === marker.order.id), 'the marker');
+
+      expect(client.raw.filter((n) => n.orderId === story.order.id)).toHaveLength(5);
+      expect(client.shown.filter((n) => n.orderId === story.order.id).map((n) => n.orderVersion)).toEqual([1, 2, 3, 4, 5]);
+      const after = await pool.query(`SELECT recipient, seq, event_id FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [story.order.id]);
+      expect(after.rows).toEqual(before.rows);
+    } finally {
+      client.close();
+    }
+  });
+});
