@@ -31,6 +31,12 @@ const envSchema = z.object({
   NOTIFIER_PORT: port.default(3001),
   RELAY_PORT: port.default(3002),
   WORKER_PORT: port.default(3003),
+  /** Worker: pause between timer sweeps. @default 1000 */
+  WORKER_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+  /** Worker: due orders locked and fired per sweep transaction. @default 200 */
+  WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** Worker: outbox rows, used idempotency keys and delivered notifications are kept this many days. @default 7 */
+  RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
   ORDER_EVENTS_TOPIC: z.string().min(1).default('settle.order.events'),
   ORDER_EVENTS_PARTITIONS: z.coerce.number().int().min(1).default(6),
   KAFKA_CLIENT_ID: z.string().min(1).default('settle'),

@@ -1,0 +1,6 @@
+export { applyRetention } from './retention';
+export type { RetentionResult } from './retention';
+export { overdueDisputes, sweepTimers } from './timers';
+export type { SweepResult } from './timers';
+export { startWorker } from './worker';
+export type { RunningWorker, WorkerOptions } from './worker';

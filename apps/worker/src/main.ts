@@ -1,0 +1,34 @@
+import { loadConfig } from '@settle/config';
+import { createPool } from '@settle/db';
+import { createLogger, createRegistry, onShutdown, startOpsServer } from '@settle/observability';
+import { startWorker } from './worker';
+
+const config = loadConfig();
+const logger = createLogger('worker', config.LOG_LEVEL);
+if (config.DATABASE_URL === undefined) {
+  logger.fatal('DATABASE_URL is not set: run the worker through `npm start`, or set DATABASE_URL');
+  process.exit(1);
+}
+const pool = createPool(config.DATABASE_URL, { max: 4, applicationName: 'settle-worker' }, (error) => logger.error({ err: error }, 'idle database client failed'));
+const registry = createRegistry('worker');
+const worker = startWorker({ pool, logger, registry, intervalMs: config.WORKER_INTERVAL_MS, batchSize: config.WORKER_BATCH_SIZE, retentionDays: config.RETENTION_DAYS });
+// Idle for 5 minutes means the loop is stuck: /health says so (the seed's "worker idle 5 min" alert).
+const ops = await startOpsServer({
+  port: config.WORKER_PORT,
+  registry,
+  health: () => {
+    const idleMs = Date.now() - worker.lastSweepAt();
+    return { ok: idleMs < 5 * 60_000, details: { lastSweepSecondsAgo: Math.round(idleMs / 1000) } };
+  },
+});
+logger.info({ port: ops.port, intervalMs: config.WORKER_INTERVAL_MS }, 'worker running: timers and retention');
+
+onShutdown(
+  logger,
+  async () => {
+    await worker.stop();
+    await ops.close();
+    await pool.end();
+  },
+  config.SETTLE_SUPERVISED,
+);

@@ -1,0 +1,94 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Pool } from '@settle/db';
+import { DEFAULT_TIMERS } from '@settle/domain';
+import type { Logger } from '@settle/observability';
+import { applyRetention } from './retention';
+import { overdueDisputes, sweepTimers } from './timers';
+
+export interface WorkerOptions {
+  pool: Pool;
+  logger: Logger;
+  registry: Registry;
+  intervalMs: number;
+  batchSize: number;
+  retentionDays: number;
+  /** How often retention runs. @default 10 minutes */
+  retentionEveryMs?: number;
+  /** Extra cleanup steps (e.g. delivered notifications), run with retention. */
+  cleanups?: Array<{ name: string; run: (pool: Pool, days: number) => Promise<number> }>;
+}
+
+export interface RunningWorker {
+  /** Resolves when the loop has stopped (after the current sweep). */
+  stop(): Promise<void>;
+  lastSweepAt(): number;
+}
+
+/** The worker loop: timer sweeps every `intervalMs` (draining a backlog without waiting), retention periodically. */
+export function startWorker(options: WorkerOptions): RunningWorker {
+  const { pool, logger, registry } = options;
+  const fired = new Counter({ name: 'settle_worker_timers_fired_total', help: 'Timer transitions fired, by action', labelNames: ['action'], registers: [registry] });
+  const lost = new Counter({ name: 'settle_worker_timers_lost_total', help: 'Due timers that lost to a concurrent change (409)', registers: [registry] });
+  const sweepSeconds = new Histogram({ name: 'settle_worker_sweep_duration_seconds', help: 'Timer sweep duration', buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
+  const overdue = new Gauge({ name: 'settle_worker_disputes_overdue', help: 'Disputed orders past the compliance SLA (alert)', registers: [registry] });
+  const deleted = new Counter({ name: 'settle_worker_retention_deleted_total', help: 'Rows deleted by retention, by table', labelNames: ['table'], registers: [registry] });
+  const failures = new Counter({ name: 'settle_worker_failures_total', help: 'Worker iterations that failed (retried next interval)', labelNames: ['step'], registers: [registry] });
+
+  let stopping = false;
+  let lastSweep = Date.now();
+  let lastRetention = 0;
+  let wake: (() => void) | undefined;
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const loop = async (): Promise<void> => {
+    while (!stopping) {
+      let full = false;
+      try {
+        const stop = sweepSeconds.startTimer();
+        const result = await sweepTimers(pool, { batchSize: options.batchSize });
+        stop();
+        lastSweep = Date.now();
+        fired.inc({ action: 'expire' }, result.fired.expire);
+        fired.inc({ action: 'escalate' }, result.fired.escalate);
+        lost.inc(result.lost);
+        full = result.fired.expire + result.fired.escalate + result.lost >= options.batchSize;
+        if (result.fired.expire + result.fired.escalate > 0) logger.info(result, 'timers fired');
+        const late = await overdueDisputes(pool, DEFAULT_TIMERS.disputeSlaMinutes);
+        overdue.set(late);
+        if (late > 0) logger.warn({ overdue: late }, 'disputes past the compliance SLA need a person');
+      } catch (error) {
+        failures.inc({ step: 'timers' });
+        logger.error({ err: error }, 'timer sweep failed; retrying next interval');
+      }
+      if (Date.now() - lastRetention >= (options.retentionEveryMs ?? 600_000)) {
+        lastRetention = Date.now();
+        try {
+          const result = await applyRetention(pool, options.retentionDays);
+          deleted.inc({ table: 'outbox' }, result.outbox);
+          deleted.inc({ table: 'idempotency_keys' }, result.idempotencyKeys);
+          for (const cleanup of options.cleanups ?? []) deleted.inc({ table: cleanup.name }, await cleanup.run(pool, options.retentionDays));
+        } catch (error) {
+          failures.inc({ step: 'retention' });
+          logger.error({ err: error }, 'retention failed; retrying next round');
+        }
+      }
+      if (!full && !stopping) await sleep(options.intervalMs);
+    }
+  };
+  const done = loop();
+  return {
+    async stop() {
+      stopping = true;
+      wake?.();
+      await done;
+    },
+    lastSweepAt: () => lastSweep,
+  };
+}
