@@ -1,0 +1,144 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, registerWebhookEndpoint, checkWebhookUrl, type Pool } from '@settle/db';
+import { createTestDatabase, createTestTopics, type TestDatabase } from '@settle/testkit';
+import { startNotifier, type Notifier } from '../src/notifier';
+import { eventProducer, OrderStory, saveOrder, testConfig, waitFor } from './support';
+
+interface Received {
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** A webhook receiver on 127.0.0.1 that answers the scripted statuses in turn (the last one repeats). */
+async function receiver(statuses: number[]): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
+  const received: Received[] = [];
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body });
+      response.writeHead(statuses[Math.min(received.length, statuses.length) - 1] ?? 200);
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+describe('webhooks: Standard Webhooks signatures, retries and dead letters', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let topic: string;
+  let notifier: Notifier;
+  let producer: Awaited<ReturnType<typeof eventProducer>>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('notifier_webhooks');
+    pool = createPool(db.url, { max: 3 });
+    ({ events: topic = '' } = await createTestTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
+    notifier = await startNotifier({
+      config: testConfig(db.url, topic, { WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_POLL_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '2000' }),
+      port: 0,
+      host: '127.0.0.1',
+    });
+    producer = await eventProducer();
+  });
+
+  afterAll(async () => {
+    await producer?.disconnect();
+    await notifier?.stop();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  async function publishCreated(merchant: string): Promise<OrderStory> {
+    const story = OrderStory.create({ type: 'buy', merchantId: merchant }, { role: 'user', id: `u-of-${merchant}` });
+    await saveOrder(pool, story.order);
+    await producer.publish(topic, story.events);
+    return story;
+  }
+
+  it('a receiver answering 500, 500, 200 gets the delivery on the third attempt with a valid signature', async () => {
+    const hook = await receiver([500, 500, 200]);
+    try {
+      const endpoint = await registerWebhookEndpoint(pool, { merchantId: 'm-hook', url: hook.url });
+      const story = await publishCreated('m-hook');
+      await waitFor(async () => (await pool.query(`SELECT 1 FROM webhook_deliveries WHERE status = 'delivered'`)).rowCount === 1, 'the delivery');
+      expect(hook.received).toHaveLength(3);
+      const ids = new Set(hook.received.map((request) => request.headers['webhook-id']));
+      expect(ids.size).toBe(1);
+      const last = hook.received[2]!;
+      const verified = new Webhook(endpoint.secret).verify(last.body, {
+        'webhook-id': String(last.headers['webhook-id']),
+        'webhook-timestamp': String(last.headers['webhook-timestamp']),
+        'webhook-signature': String(last.headers['webhook-signature']),
+      }) as { type: string; data: { orderId: string; orderVersion: number; eventId: string } };
+      expect(verified.type).toBe('order.created');
+      expect(verified.data).toMatchObject({ orderId: story.order.id, orderVersion: 1, eventId: story.events[0]!.eventId });
+      // A wrong secret does not verify.
+      expect(() => new Webhook(`whsec_${Buffer.from('another secret of 32 bytes......').toString('base64')}`).verify(last.body, last.headers as Record<string, string>)).toThrow();
+      const attempts = await pool.query<{ attempt: number; status_code: number }>(
+        `SELECT a.attempt, a.status_code FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.endpoint_id = $1 ORDER BY a.attempt`,
+        [endpoint.id],
+      );
+      expect(attempts.rows).toEqual([
+        { attempt: 1, status_code: 500 },
+        { attempt: 2, status_code: 500 },
+        { attempt: 3, status_code: 200 },
+      ]);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('a receiver answering 400 sends the event to the dead-letter topic after one attempt', async () => {
+    const hook = await receiver([400]);
+    try {
+      const endpoint = await registerWebhookEndpoint(pool, { merchantId: 'm-reject', url: hook.url });
+      const story = await publishCreated('m-reject');
+      await waitFor(async () => (await pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1, 'the dead letter (mirrored from the DLT)');
+      expect(hook.received).toHaveLength(1);
+      const letter = await pool.query(`SELECT * FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id]);
+      expect(letter.rows[0]).toMatchObject({
+        channel: 'webhook',
+        exception_class: 'WebhookRejectedError',
+        attempts: 1,
+        event_id: story.events[0]!.eventId,
+        order_id: story.order.id,
+        original_topic: topic,
+        status: 'open',
+      });
+      expect(letter.rows[0].exception_message).toContain('HTTP 400');
+      const delivery = await pool.query(`SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id]);
+      expect(delivery.rows).toEqual([{ status: 'dead', attempts: 1, last_status_code: 400 }]);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('a receiver that keeps failing with 503 is dead-lettered after the last attempt', async () => {
+    const hook = await receiver([503]);
+    try {
+      const endpoint = await registerWebhookEndpoint(pool, { merchantId: 'm-down', url: hook.url });
+      await publishCreated('m-down');
+      await waitFor(async () => (await pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1, 'the dead letter');
+      expect(hook.received).toHaveLength(3);
+      const letter = await pool.query(`SELECT exception_class, attempts FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id]);
+      expect(letter.rows).toEqual([{ exception_class: 'WebhookRetriesExhaustedError', attempts: 3 }]);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('endpoints must be https, except http on localhost outside production', () => {
+    expect(checkWebhookUrl('https://merchant.example/hooks').protocol).toBe('https:');
+    expect(checkWebhookUrl('http://127.0.0.1:9/hooks').protocol).toBe('http:');
+    expect(() => checkWebhookUrl('http://127.0.0.1:9/hooks', { production: true })).toThrow(/must use https/);
+    expect(() => checkWebhookUrl('http://merchant.example/hooks')).toThrow(/must use https/);
+    expect(checkWebhookUrl('http://merchant.example/hooks', { allowHttp: true }).protocol).toBe('http:');
+    expect(() => checkWebhookUrl('ftp://merchant.example/')).toThrow(/must use https/);
+  });
+});
