@@ -1,0 +1,273 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import type { KafkaMessage } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signToken } from '@settle/auth';
+import { loadConfig } from '@settle/config';
+import { connectNotifier, type NotificationPayload } from '@settle/contracts';
+import { createPool, type Pool } from '@settle/db';
+import { buildEvent, createOrder, orderNumber, toView, type Order, type OrderEvent } from '@settle/domain';
+import { createKafka, deadLetterTopic, headersAsText } from '@settle/kafka';
+import { startNotifier, type Notifier } from '@settle/notifier';
+import { createTestDatabase, createTestTopics, testStack, type TestDatabase } from '@settle/testkit';
+import { randomBytes, randomUUID } from 'node:crypto';
+
+const run = promisify(execFile);
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/settle-ops.mjs');
+const JWT_SECRET = 'test-secret-of-the-ops-tests-000';
+
+describe('settle-ops dlq: poison events, replay, park, resolve', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let topic: string;
+  let notifier: Notifier;
+  const kafka = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'ops-test' });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('ops_dlq');
+    pool = createPool(db.url, { max: 3 });
+    ({ events: topic = '' } = await createTestTopics('ops', [{ name: 'events', numPartitions: 2 }]));
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+      ORDER_EVENTS_TOPIC: topic,
+      ORDER_EVENTS_PARTITIONS: '2',
+      NOTIFIER_GROUP_ID: `settle-notifier-ops-${randomBytes(3).toString('hex')}`,
+      JWT_SECRET,
+    });
+    notifier = await startNotifier({ config, port: 0, host: '127.0.0.1' });
+    await producer.connect();
+  });
+
+  afterAll(async () => {
+    await producer.disconnect();
+    await notifier?.stop();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = {
+      PATH: process.env['PATH'],
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+      JWT_SECRET,
+      DLQ_MAX_REPLAYS: '2',
+      SETTLE_OPS_USER: 'ops-test',
+    };
+    try {
+      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env, timeout: 60_000 });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  }
+
+  const waitFor = async (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const rows = async (sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> => (await pool.query(sql, params)).rows;
+
+  /** Reads `count` messages of a topic from the beginning (its own consumer group). */
+  async function readTopic(name: string, count: number): Promise<KafkaMessage[]> {
+    const consumer = kafka.consumer({ groupId: `ops-test-reader-${randomUUID()}` });
+    const seen: KafkaMessage[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: name, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(message) });
+    try {
+      await waitFor(() => seen.length >= count, `${count} messages on ${name}`);
+      return seen;
+    } finally {
+      await consumer.disconnect();
+    }
+  }
+
+  function orderFor(merchant: string): { order: Order; event: OrderEvent } {
+    const now = new Date().toISOString();
+    const order = createOrder(
+      { type: 'buy', merchantId: merchant, cryptoAmount: '50.00', cryptoCurrency: 'USDT', fiatAmount: '183.62', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi', buyerWalletAddress: 'TBuyerWallet00001' },
+      { role: 'user', id: 'u-ops' },
+      { id: randomUUID(), orderNumber: orderNumber(now, randomBytes(8)), now, profileWallet: () => null },
+    );
+    const event = buildEvent({ eventId: randomUUID(), type: 'order.created', order: toView(order, () => null), previousStatus: null, actor: { role: 'user', id: 'u-ops' }, occurredAt: now });
+    return { order, event };
+  }
+
+  async function saveOrder(order: Order): Promise<void> {
+    await pool.query(
+      `INSERT INTO orders (id, order_number, type, status, order_version, book_order, merchant_id, user_id, crypto_amount, crypto_currency, fiat_amount, fiat_currency, rate, payment_method, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      [order.id, order.orderNumber, order.type, order.status, order.orderVersion, order.bookOrder, order.merchantId, order.userId, order.cryptoAmount, order.cryptoCurrency, order.fiatAmount, order.fiatCurrency, order.rate, order.paymentMethod, order.createdAt, order.updatedAt],
+    );
+  }
+
+  const snapshot = async (): Promise<unknown> => ({
+    letters: await rows(`SELECT id, status, replay_count, resolved_at FROM dead_letters ORDER BY id`),
+    audit: await rows(`SELECT count(*)::int AS n FROM dead_letter_audit`),
+    cursors: await rows(`SELECT filter_key, last_id, finished_at FROM dead_letter_replay_cursors ORDER BY filter_key`),
+    notifications: await rows(`SELECT count(*)::int AS n FROM notifications`),
+    topic: await topicEnds(),
+  });
+
+  async function topicEnds(): Promise<string[]> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return (await admin.fetchTopicOffsets(topic)).map((partition) => partition.high);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  it('a poison event lands in the DLT after one attempt with the dlt-* headers; after the cause is fixed, replay delivers it exactly once; --dry-run changes nothing', async () => {
+    const merchant = 'm-ops';
+    const shown: NotificationPayload[] = [];
+    const raw: NotificationPayload[] = [];
+    const client = connectNotifier({ url: `http://127.0.0.1:${notifier.port}`, token: await signToken({ JWT_SECRET, JWT_ISSUER: undefined }, { role: 'merchant', id: merchant }), onNotification: (n) => shown.push(n), socketOptions: { reconnection: false, forceNew: true } });
+    client.socket.on('notification', (n) => raw.push(n));
+    await new Promise<void>((resolve) => client.socket.once('synced', () => resolve()));
+    try {
+      // The order is not in the orders table yet: unknown order, a permanent failure.
+      const { order, event } = orderFor(merchant);
+      await producer.send({ topic, acks: -1, messages: [{ key: order.id, value: JSON.stringify(event), headers: { id: event.eventId } }] });
+
+      const [dead] = await readTopic(deadLetterTopic(topic), 1);
+      const headers = headersAsText(dead!.headers);
+      expect(headers).toMatchObject({
+        'dlt-original-topic': topic,
+        'dlt-original-consumer-group': expect.stringMatching(/^settle-notifier-ops-/),
+        'dlt-exception-class': 'UnknownOrderError',
+        'dlt-exception-message': `order ${order.id} is not in the orders table`,
+        'dlt-attempts': '1',
+        'dlt-event-id': event.eventId,
+        'dlt-channel': 'socket',
+        id: event.eventId,
+      });
+      expect(Number(headers['dlt-original-partition'])).toBeGreaterThanOrEqual(0);
+      expect(headers['dlt-original-offset']).toMatch(/^\d+$/);
+      expect(headers['dlt-original-timestamp']).toMatch(/^\d+$/);
+      expect(headers['dlt-exception-stacktrace']).toContain('UnknownOrderError');
+      expect(dead!.key?.toString()).toBe(order.id);
+      expect(JSON.parse(dead!.value!.toString())).toEqual(JSON.parse(JSON.stringify(event)));
+      expect(raw).toEqual([]);
+
+      await waitFor(async () => (await rows(`SELECT 1 FROM dead_letters`)).length === 1, 'the mirror row');
+      const listed = await cli('dlq', 'list', '--merchant', merchant, '--json');
+      expect(listed.code).toBe(0);
+      const letters = JSON.parse(listed.stdout) as Array<{ id: number; exceptionClass: string; eventId: string; status: string }>;
+      expect(letters).toHaveLength(1);
+      expect(letters[0]).toMatchObject({ exceptionClass: 'UnknownOrderError', eventId: event.eventId, status: 'open' });
+      const id = letters[0]!.id;
+      expect((await cli('dlq', 'list', '--type', 'order.completed', '--json')).stdout.trim()).toBe('[]');
+      expect((await cli('dlq', 'list', '--error', 'unknownorder')).stdout).toContain('UnknownOrderError');
+      const shownLetter = JSON.parse((await cli('dlq', 'show', String(id), '--json')).stdout) as { value: { eventId: string }; original: { topic: string } };
+      expect(shownLetter.value.eventId).toBe(event.eventId);
+      expect(shownLetter.original.topic).toBe(topic);
+
+      const before = await snapshot();
+      const dry = await cli('dlq', 'replay', '--merchant', merchant, '--dry-run');
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toContain(`dry run: would replay 1 (${id})`);
+      expect(await snapshot()).toEqual(before);
+
+      // Fix the cause (the order row is restored), then replay.
+      await saveOrder(order);
+      const replay = await cli('dlq', 'replay', '--merchant', merchant, '--reason', 'order row restored', '--rate', '20/s');
+      expect(replay.code).toBe(0);
+      expect(replay.stdout).toContain(`replayed 1 (${id})`);
+      await waitFor(() => shown.length === 1, 'the replayed notification');
+      expect(shown[0]).toMatchObject({ eventId: event.eventId, orderVersion: 1, type: 'order.created' });
+      expect(await rows(`SELECT status, replay_count FROM dead_letters WHERE id = $1`, [id])).toEqual([{ status: 'replayed', replay_count: 1 }]);
+      expect(await rows(`SELECT action, actor, reason FROM dead_letter_audit WHERE dead_letter_id = $1`, [id])).toEqual([{ action: 'replay', actor: 'ops-test', reason: 'order row restored' }]);
+
+      // Replaying again finds nothing open; the event was delivered exactly once.
+      expect((await cli('dlq', 'replay', '--merchant', merchant, '--reason', 'again')).stdout).toContain('replayed 0');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(raw.filter((n) => n.eventId === event.eventId)).toHaveLength(1);
+      expect(await rows(`SELECT count(*)::int AS n FROM notifications WHERE event_id = $1`, [event.eventId])).toEqual([{ n: 2 }]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a message that keeps failing is parked after DLQ_MAX_REPLAYS replays; resolve closes a letter with who and why', async () => {
+    await producer.send({ topic, acks: -1, messages: [{ key: 'broken', value: '{"eventId": "not json' }] });
+    const poison = async (): Promise<Array<Record<string, unknown>>> => rows(`SELECT id, status, replay_count, exception_class FROM dead_letters WHERE message_key = 'broken' ORDER BY id`);
+    await waitFor(async () => (await poison()).length === 1, 'the first dead letter');
+    expect((await poison())[0]).toMatchObject({ exception_class: 'InvalidJsonError', replay_count: 0 });
+
+    // Each replay fails again and comes back as a new letter that carries the replay count.
+    for (let round = 1; round <= 2; round += 1) {
+      const replay = await cli('dlq', 'replay', '--error', 'InvalidJson', '--reason', `round ${round}`);
+      expect(replay.code).toBe(0);
+      await waitFor(async () => (await poison()).length === round + 1, `letter ${round + 1}`);
+    }
+    expect((await poison()).map((row) => [row['status'], row['replay_count']])).toEqual([
+      ['replayed', 1],
+      ['replayed', 2],
+      ['open', 2],
+    ]);
+    const parked = await cli('dlq', 'replay', '--error', 'InvalidJson', '--reason', 'round 3', '--json');
+    const summary = JSON.parse(parked.stdout) as { replayed: number[]; parked: number[] };
+    expect(summary.replayed).toEqual([]);
+    expect(summary.parked).toHaveLength(1);
+    const last = summary.parked[0]!;
+    expect((await poison()).at(-1)).toMatchObject({ id: String(last), status: 'parked' });
+
+    const resolved = await cli('dlq', 'resolve', String(last), '--note', 'producer bug fixed; event re-sent by hand', '--by', 'alice');
+    expect(resolved.code).toBe(0);
+    const shown = JSON.parse((await cli('dlq', 'show', String(last), '--json')).stdout) as { status: string; resolvedBy: string; audit: Array<{ action: string; actor: string; reason: string }> };
+    expect(shown.status).toBe('resolved');
+    expect(shown.audit.map((entry) => [entry.action, entry.actor, entry.reason])).toEqual([
+      ['park', 'ops-test', 'round 3'],
+      ['resolve', 'alice', 'producer bug fixed; event re-sent by hand'],
+    ]);
+  });
+
+  it('errors are one line on stderr with a non-zero exit', async () => {
+    const missing = await cli('dlq', 'show', '999999');
+    expect(missing).toMatchObject({ code: 1, stdout: '' });
+    expect(missing.stderr).toBe('settle-ops: dead letter 999999 was not found\n');
+    const noReason = await cli('dlq', 'replay');
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toBe('settle-ops: --reason is required: say why these messages are replayed (it is audited)\n');
+    const badRole = await cli('token', '--role', 'admin', '--id', 'x');
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badRole.stderr).toContain("'admin' is invalid");
+    const unknown = await cli('dlq', 'frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    const again = await cli('dlq', 'resolve', '1', '--note', 'x');
+    expect(again.code).toBe(0);
+    const twice = await cli('dlq', 'resolve', '1', '--note', 'x');
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/^settle-ops: dead letter 1 was already resolved by ops-test\n$/);
+  });
+
+  it('token prints a dev JWT the notifier accepts', async () => {
+    const printed = await cli('token', '--role', 'merchant', '--id', 'm-token');
+    expect(printed.code).toBe(0);
+    const token = printed.stdout.trim();
+    const client = connectNotifier({ url: `http://127.0.0.1:${notifier.port}`, token, socketOptions: { reconnection: false, forceNew: true } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.socket.once('synced', () => resolve());
+        client.socket.once('connect_error', reject);
+      });
+    } finally {
+      client.close();
+    }
+  });
+});
