@@ -3,8 +3,12 @@
  * creates topics, starts every app that exists, prints what runs where, and on Ctrl-C / SIGTERM stops the
  * apps, then Kafka and Postgres, leaving no process behind.
  */
-import { loadConfig, type Config } from '@settle/config';
-import { createPool, ensureDatabase, migrate, setupRelaySlot } from '@settle/db';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { signToken } from '@settle/auth';
+import { dataDir, loadConfig, type Config } from '@settle/config';
+import { createPool, ensureDatabase, migrate, setupRelaySlot, upsertAccount } from '@settle/db';
 import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
 import { redact, startStack, StackError, takeOverShutdownSignals, type RunningStack } from '@settle/stack';
 import { availableApps, Supervisor } from './supervisor';
@@ -13,7 +17,9 @@ const APP_ORDER = ['relay', 'worker', 'notifier', 'api'];
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  const config = loadConfig({ DEV_AUTH: '1', ...process.env });
+  const base = loadConfig({ DEV_AUTH: '1', ...process.env });
+  // Tokens printed below stay valid across restarts: the dev signing secret is kept beside the data.
+  const config = base.JWT_SECRET !== undefined || base.JWKS_URL !== undefined ? base : { ...base, JWT_SECRET: await devSecret(base) };
   const began = Date.now();
   takeOverShutdownSignals();
 
@@ -47,6 +53,8 @@ async function main(): Promise<void> {
   await ensureTopics(kafka, orderTopics(config.ORDER_EVENTS_TOPIC, config.ORDER_EVENTS_PARTITIONS));
   say(`  topics: ${orderTopics(config.ORDER_EVENTS_TOPIC, config.ORDER_EVENTS_PARTITIONS).map((spec) => spec.topic).join(', ')}`);
 
+  const tokens = config.DEV_AUTH ? await seedDemoAccounts(config, databaseUrl) : [];
+
   const supervisor = new Supervisor((name, code) => void shutdown(`${name} exited with code ${code}`, 1));
   running.supervisor = supervisor;
   const apps = availableApps(APP_ORDER);
@@ -58,7 +66,48 @@ async function main(): Promise<void> {
   say(`  postgres   ${redact(databaseUrl)}`);
   say(`  kafka      ${stack.kafkaBrokers.join(',')}`);
   for (const line of describeApps(apps, config)) say(`  ${line}`);
+  if (tokens.length > 0) {
+    say('');
+    say('Demo accounts (dev auth is on; tokens valid 7 days; more from POST /v1/dev/tokens):');
+    for (const line of tokens) say(`  ${line}`);
+  }
   say('Press Ctrl-C to stop.');
+}
+
+async function devSecret(config: Config): Promise<string> {
+  const file = path.join(dataDir(config), 'jwt-secret');
+  try {
+    return (await fs.readFile(file, 'utf8')).trim();
+  } catch {
+    const secret = randomBytes(32).toString('hex');
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
+const DEMO_ACCOUNTS = [
+  { kind: 'merchant', id: 'merchant-alpha', name: 'Alpha Exchange', walletAddress: 'TAlphaMerchantWallet0001' },
+  { kind: 'merchant', id: 'merchant-beta', name: 'Beta OTC', walletAddress: 'TBetaMerchantWallet0002' },
+  { kind: 'user', id: 'user-ana', name: 'Ana', walletAddress: 'TAnaUserWallet00000003' },
+  { kind: 'user', id: 'user-bo', name: 'Bo', walletAddress: 'TBoUserWallet000000004' },
+  { kind: 'compliance', id: 'compliance-1', name: 'Compliance desk', walletAddress: undefined },
+] as const;
+
+/** Seeds two merchants, two users and a compliance officer; returns one line per account with its token. */
+async function seedDemoAccounts(config: Config, databaseUrl: string): Promise<string[]> {
+  const pool = createPool(databaseUrl, { max: 1, applicationName: 'settle-start' });
+  try {
+    const lines: string[] = [];
+    for (const account of DEMO_ACCOUNTS) {
+      await upsertAccount(pool, account);
+      const token = await signToken(config, { role: account.kind, id: account.id }, 7 * 24 * 3600);
+      lines.push(`${account.kind.padEnd(10)} ${account.id.padEnd(15)} ${token}`);
+    }
+    return lines;
+  } finally {
+    await pool.end();
+  }
 }
 
 /** The relay's replication slot is created here, once, never by the relay itself (see apps/relay/README.md). */
@@ -81,6 +130,7 @@ function appEnvironment(config: Config, databaseUrl: string, brokers: string[]):
     DATABASE_URL: databaseUrl,
     KAFKA_BROKERS: brokers.join(','),
     DEV_AUTH: config.DEV_AUTH ? '1' : '0',
+    ...(config.JWT_SECRET !== undefined ? { JWT_SECRET: config.JWT_SECRET } : {}),
     SETTLE_SUPERVISED: '1',
   };
 }

@@ -10,7 +10,7 @@ export type { ListOrdersFilter } from './orders/read';
 export { orderFromRow } from './orders/rows';
 export type { OrderRow } from './orders/rows';
 export { applyTransition, applyTransitionWith, createOrderRecord, isUniqueViolation, ORDER_AGGREGATE, profileWallets } from './orders/write';
-export type { TransitionRequest, TransitionResult, WriteHook } from './orders/write';
+export type { TransitionRequest, TransitionResult } from './orders/write';
 export { currentBookSeq, markBookEventsEmitted, storeBookEvents } from './book';
 export type { BookEventInput, StoredBookEvent } from './book';
 export {

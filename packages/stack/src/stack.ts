@@ -14,6 +14,8 @@ export interface StackOptions {
    */
   mode: 'persistent' | 'ephemeral';
   onProgress?: (message: string) => void;
+  /** Start (or connect to) Kafka too. Benchmarks of Postgres-only paths turn it off. @default true */
+  kafka?: boolean;
 }
 
 export interface RunningStack {
@@ -79,7 +81,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     };
 
     // Settle both before judging, so a failure of one never leaves the other running unstopped.
-    const [pgResult, kafkaResult] = await Promise.allSettled([startPostgres(), startKafka()]);
+    const noKafka = async (): Promise<{ brokers: string[]; external: boolean }> => ({ brokers: [], external: false });
+    const [pgResult, kafkaResult] = await Promise.allSettled([startPostgres(), options.kafka === false ? noKafka() : startKafka()]);
     if (pgResult.status === 'rejected') throw pgResult.reason;
     if (kafkaResult.status === 'rejected') throw kafkaResult.reason;
     const postgres = pgResult.value;

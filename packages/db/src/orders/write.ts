@@ -5,7 +5,6 @@ import {
   createOrder,
   decide,
   orderNumber,
-  partiesOf,
   SettleError,
   toView,
   type Actor,
@@ -45,24 +44,20 @@ export type TransitionResult =
   /** The stored response of an earlier request with the same Idempotency-Key and body. */
   | { kind: 'replayed'; status: number; body: unknown };
 
-/** Test hook: runs between the order_events insert and the outbox insert (fault injection). */
-export type WriteHook = (client: PoolClient) => Promise<void>;
-
-/** Profile wallets of the given parties, read inside the caller's transaction. */
-export async function profileWallets(client: Pick<PoolClient, 'query'>, parties: Party[]): Promise<ProfileWallets> {
-  if (parties.length === 0) return () => null;
+/** Profile wallets of the given parties (and which of them have an account), read in one query. */
+async function readProfiles(client: Pick<PoolClient, 'query'>, parties: Party[]): Promise<{ wallets: ProfileWallets; known: (party: Party) => boolean }> {
+  if (parties.length === 0) return { wallets: () => null, known: () => false };
   const result = await client.query<{ kind: string; id: string; wallet_address: string | null }>(
     `SELECT kind, id, wallet_address FROM accounts WHERE (kind, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
     [parties.map((party) => party.kind), parties.map((party) => party.id)],
   );
   const wallets = new Map(result.rows.map((row) => [`${row.kind}:${row.id}`, row.wallet_address]));
-  return (party) => wallets.get(`${party.kind}:${party.id}`) ?? null;
+  return { wallets: (party) => wallets.get(`${party.kind}:${party.id}`) ?? null, known: (party) => wallets.has(`${party.kind}:${party.id}`) };
 }
 
-async function walletsFor(client: PoolClient, order: Order, actor: Actor): Promise<ProfileWallets> {
-  const parties = partiesOf(order);
-  if (actor.role === 'user' || actor.role === 'merchant') parties.push({ kind: actor.role, id: actor.id });
-  return profileWallets(client, parties);
+/** Profile wallets of the given parties, read inside the caller's transaction. */
+export async function profileWallets(client: Pick<PoolClient, 'query'>, parties: Party[]): Promise<ProfileWallets> {
+  return (await readProfiles(client, parties)).wallets;
 }
 
 /**
@@ -78,21 +73,27 @@ export async function createOrderRecord(
     const replay = await claimIdempotencyKey(client, actor, options.idempotency);
     if (replay !== undefined) return replay;
     const now = options.now ?? new Date().toISOString();
-    const actorParty: Party[] = actor.role === 'user' || actor.role === 'merchant' ? [{ kind: actor.role, id: actor.id }] : [];
+    // One read: the creator's profile wallet and whether the addressed merchant exists.
+    const parties: Party[] = actor.role === 'user' || actor.role === 'merchant' ? [{ kind: actor.role, id: actor.id }] : [];
+    const addressed: Party | undefined = input.merchantId === undefined ? undefined : { kind: 'merchant', id: input.merchantId };
+    if (addressed !== undefined) parties.push(addressed);
+    const { wallets, known } = await readProfiles(client, parties);
     const order = createOrder(input, actor, {
       id: randomUUID(),
       orderNumber: orderNumber(now, randomBytes(8)),
       now,
-      profileWallet: await profileWallets(client, actorParty),
+      profileWallet: wallets,
       ...(options.timers !== undefined ? { timers: options.timers } : {}),
     });
-    if (input.merchantId !== undefined) await assertMerchantExists(client, input.merchantId);
+    if (addressed !== undefined && !known(addressed)) {
+      throw new SettleError('INVALID_INPUT', `merchantId ${addressed.id} is not a known merchant (see GET /v1/merchants)`);
+    }
     const columns = [...CREATED_COLUMNS, ...WRITTEN_COLUMNS];
     await client.query(
       `INSERT INTO orders (${columns.map(([name]) => name).join(', ')}) VALUES (${columns.map((_, index) => `$${index + 1}`).join(', ')})`,
       columns.map(([, value]) => value(order)),
     );
-    const view = toView(order, await walletsFor(client, order, actor));
+    const view = toView(order, wallets);
     const event = await recordEvent(client, view, 'order.created', null, actor, now);
     const result: TransitionResult = { kind: 'applied', order: view, event };
     await storeIdempotentResponse(client, actor, options.idempotency, order.id, 201, view);
@@ -104,19 +105,32 @@ export async function createOrderRecord(
  * The one write path for every status change (HTTP, timers, disputes, repairs): lock the order, check the
  * transition with the domain, update it (version + 1), insert its order_events and outbox rows — one transaction.
  */
-export async function applyTransition(pool: Pool, request: TransitionRequest, hook?: WriteHook): Promise<TransitionResult> {
-  return inTransaction(pool, (client) => applyTransitionWith(client, request, hook));
+export async function applyTransition(pool: Pool, request: TransitionRequest): Promise<TransitionResult> {
+  return inTransaction(pool, (client) => applyTransitionWith(client, request));
 }
 
 /** applyTransition inside the caller's transaction (e.g. the timer engine's batch, under a savepoint). */
-export async function applyTransitionWith(client: PoolClient, request: TransitionRequest, hook?: WriteHook): Promise<TransitionResult> {
+export async function applyTransitionWith(client: PoolClient, request: TransitionRequest): Promise<TransitionResult> {
   const replay = await claimIdempotencyKey(client, request.actor, request.idempotency);
   if (replay !== undefined) return replay;
 
-  const locked = await client.query(`SELECT * FROM orders WHERE id = $1 FOR UPDATE`, [request.orderId]);
+  // One round trip: lock the order and read the profile wallets of its parties and of the actor.
+  const actorKind = request.actor.role === 'user' || request.actor.role === 'merchant' ? request.actor.role : null;
+  const locked = await client.query(
+    `SELECT o.*, (
+        SELECT coalesce(json_object_agg(a.kind || ':' || a.id, a.wallet_address), '{}'::json) FROM accounts a
+         WHERE (a.kind = 'user' AND a.id = o.user_id)
+            OR (a.kind = 'merchant' AND a.id IN (o.merchant_id, o.buyer_merchant_id))
+            OR (a.kind = $2 AND a.id = $3)
+      ) AS profile_wallets
+       FROM orders o WHERE o.id = $1 FOR UPDATE OF o`,
+    [request.orderId, actorKind, request.actor.id],
+  );
   const row = locked.rows[0];
   if (row === undefined) throw new SettleError('NOT_FOUND', `order ${request.orderId} was not found`);
   const before = orderFromRow(row);
+  const walletMap = row['profile_wallets'] as Record<string, string | null>;
+  const wallets: ProfileWallets = (party) => walletMap[`${party.kind}:${party.id}`] ?? null;
   assertVisible(before, request.command.action, request.actor);
   if (request.ifMatch !== undefined && request.ifMatch !== before.orderVersion) {
     throw new SettleError('PRECONDITION_FAILED', `If-Match version ${request.ifMatch} is stale: the order is at version ${before.orderVersion}; re-read it and retry`, {
@@ -125,7 +139,6 @@ export async function applyTransitionWith(client: PoolClient, request: Transitio
   }
 
   const now = request.now ?? new Date().toISOString();
-  const wallets = await walletsFor(client, before, request.actor);
   const decision = decide(before, request.command, request.actor, {
     now,
     profileWallet: wallets,
@@ -147,23 +160,28 @@ export async function applyTransitionWith(client: PoolClient, request: Transitio
   if (updated.rowCount !== 1) {
     throw new SettleError('CONFLICT', 'the order changed concurrently; re-read it and retry', { extra: { orderVersion: before.orderVersion, status: before.status } });
   }
-  const view = toView(after, await walletsFor(client, after, request.actor));
-  const event = await recordEvent(client, view, decision.eventType, decision.previousStatus, request.actor, now, hook);
+  // The wallets read above cover every party the transition can add (the actor is the only newcomer).
+  const view = toView(after, wallets);
+  const event = await recordEvent(client, view, decision.eventType, decision.previousStatus, request.actor, now);
   await storeIdempotentResponse(client, request.actor, request.idempotency, after.id, 200, view);
   return { kind: 'applied', order: view, event };
 }
 
-/** Inserts the event into order_events and the outbox (Debezium outbox columns), same transaction. */
-async function recordEvent(client: PoolClient, order: OrderView, type: EventType, previousStatus: Status | null, actor: Actor, now: string, hook?: WriteHook): Promise<OrderEvent> {
+/**
+ * Inserts the event into order_events and the outbox (Debezium outbox columns) in one statement of the
+ * caller's transaction: a failure of either insert fails both.
+ */
+async function recordEvent(client: PoolClient, order: OrderView, type: EventType, previousStatus: Status | null, actor: Actor, now: string): Promise<OrderEvent> {
   const event = buildEvent({ eventId: randomUUID(), type, order, previousStatus, actor, occurredAt: now });
   await client.query(
-    `INSERT INTO order_events (id, order_id, order_version, type, actor_role, actor_id, payload, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [event.eventId, event.orderId, event.orderVersion, event.type, actor.role, actor.id, JSON.stringify(event), now],
-  );
-  if (hook !== undefined) await hook(client);
-  await client.query(
-    `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, order_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [event.eventId, ORDER_AGGREGATE, event.orderId, event.type, JSON.stringify(event), JSON.stringify({ orderNumber: event.orderNumber, actorRole: actor.role }), event.orderVersion, now],
+    `WITH event AS (
+       INSERT INTO order_events (id, order_id, order_version, type, actor_role, actor_id, payload, occurred_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       RETURNING id
+     )
+     INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, order_version, created_at)
+     SELECT event.id, $9, $2, $4, $7, $10, $3, $8 FROM event`,
+    [event.eventId, event.orderId, event.orderVersion, event.type, actor.role, actor.id, JSON.stringify(event), now, ORDER_AGGREGATE, JSON.stringify({ orderNumber: event.orderNumber, actorRole: actor.role })],
   );
   return event;
 }
@@ -179,30 +197,15 @@ async function recordTxHashes(client: PoolClient, before: Order, after: Order): 
   for (const [field, kind] of TX_KINDS) {
     const hash = after[field];
     if (hash === null || hash === before[field]) continue;
-    try {
-      await client.query('SAVEPOINT tx_hash');
-      await client.query(`INSERT INTO tx_hashes (hash, order_id, kind) VALUES ($1, $2, $3)`, [hash, after.id, kind]);
-      await client.query('RELEASE SAVEPOINT tx_hash');
-    } catch (error) {
-      await client.query('ROLLBACK TO SAVEPOINT tx_hash');
-      if (isUniqueViolation(error)) {
-        throw new SettleError('CONFLICT', `transaction hash ${hash} is already used by another order`, {
-          cause: error,
-          extra: { orderVersion: before.orderVersion, status: before.status },
-        });
-      }
-      throw error;
+    const claimed = await client.query(`INSERT INTO tx_hashes (hash, order_id, kind) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING`, [hash, after.id, kind]);
+    if (claimed.rowCount !== 1) {
+      throw new SettleError('CONFLICT', `transaction hash ${hash} is already used by another order`, { extra: { orderVersion: before.orderVersion, status: before.status } });
     }
   }
 }
 
 export function isUniqueViolation(error: unknown): error is pg.DatabaseError {
   return typeof error === 'object' && error !== null && (error as { code?: string }).code === '23505';
-}
-
-async function assertMerchantExists(client: PoolClient, merchantId: string): Promise<void> {
-  const found = await client.query(`SELECT 1 FROM accounts WHERE kind = 'merchant' AND id = $1`, [merchantId]);
-  if (found.rowCount === 0) throw new SettleError('INVALID_INPUT', `merchantId ${merchantId} is not a known merchant (see GET /v1/merchants)`);
 }
 
 const principalOf = (actor: Actor): string => `${actor.role}:${actor.id}`;

@@ -1,0 +1,194 @@
+/**
+ * bench/api — order transitions per second over HTTP (full create → accept → escrow → paid → release cycles
+ * through apps/api in its own process) against pgbench running the same SQL transactions on the same
+ * database in the same run; then p50/p99 latency at half the measured HTTP peak (open loop).
+ *
+ *   npm run bench:api            (embedded Postgres; DATABASE_URL to use another server)
+ *   BENCH_SECONDS=20 BENCH_CONCURRENCY=32 npm run bench:api
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signToken } from '@settle/auth';
+import { loadConfig, repoRoot } from '@settle/config';
+import { createPool, ensureDatabase, migrate, upsertAccount } from '@settle/db';
+import { freePort, startStack } from '@settle/stack';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
+const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 32);
+const PGBENCH_CLIENTS = Number(process.env['BENCH_PGBENCH_CLIENTS'] ?? 16);
+const TRANSITIONS_PER_CYCLE = 5;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function findPgbench(): string {
+  for (const candidate of ['pgbench', ...['18', '17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin/pgbench`)]) {
+    if (spawnSync(candidate, ['--version']).status === 0) return candidate;
+  }
+  throw new Error('pgbench is needed for the baseline: install it (e.g. apt-get install postgresql-client)');
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+function request(port: number, method: string, pathname: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: pathname, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+interface Party {
+  user: string;
+  merchant: string;
+  merchantId: string;
+}
+
+/** The 5 HTTP calls of one cycle, as thunks, so open-loop pacing can issue them one at a time. */
+function cycleSteps(port: number, party: Party, n: string): Array<(id: string) => Promise<string>> {
+  const expect200 = (status: number, what: string, body: unknown): void => {
+    if (status !== 200 && status !== 201) throw new Error(`${what} answered ${status}: ${JSON.stringify(body)}`);
+  };
+  return [
+    async () => {
+      const res = await request(port, 'POST', '/v1/orders', party.user, { type: 'sell', merchantId: party.merchantId, cryptoAmount: '100', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' });
+      expect200(res.status, 'create', res.body);
+      return String(res.body['id']);
+    },
+    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/accept`, party.merchant, { walletAddress: 'BENCHWALLET0001' })).status, 'accept', null), id),
+    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/escrow`, party.user, { txHash: `0xe${n}` })).status, 'escrow', null), id),
+    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/payment-sent`, party.merchant, {})).status, 'payment-sent', null), id),
+    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/release`, party.user, { txHash: `0xr${n}` }, { 'idempotency-key': `bench-${n}` })).status, 'release', null), id),
+  ];
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function closedLoop(port: number, parties: Party[], seconds: number): Promise<{ transitions: number; perSecond: number }> {
+  const deadline = Date.now() + seconds * 1000;
+  let transitions = 0;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, worker) => {
+      const party = parties[worker % parties.length] as Party;
+      while (Date.now() < deadline) {
+        let id = '';
+        for (const step of cycleSteps(port, party, randomUUID().replaceAll('-', ''))) {
+          id = await step(id);
+          transitions += 1;
+        }
+      }
+    }),
+  );
+  return { transitions, perSecond: transitions / ((Date.now() - started) / 1000) };
+}
+
+/** Issues transitions at `rate`/s regardless of completions; latency counts from the scheduled time. */
+async function openLoop(port: number, parties: Party[], rate: number, seconds: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const ready: Array<{ steps: Array<(id: string) => Promise<string>>; id: string }> = [];
+  const inflight: Array<Promise<void>> = [];
+  const start = performance.now();
+  const total = Math.floor(rate * seconds);
+  let created = 0;
+  for (let i = 0; i < total; i += 1) {
+    const scheduled = start + (i * 1000) / rate;
+    const wait = scheduled - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const cycle = ready.shift() ?? { steps: cycleSteps(port, parties[(created += 1) % parties.length] as Party, randomUUID().replaceAll('-', '')), id: '' };
+    const step = cycle.steps.shift() as (id: string) => Promise<string>;
+    inflight.push(
+      step(cycle.id).then((id) => {
+        latencies.push(performance.now() - scheduled);
+        cycle.id = id;
+        if (cycle.steps.length > 0) ready.push(cycle);
+      }),
+    );
+  }
+  await Promise.all(inflight);
+  return latencies.sort((a, b) => a - b);
+}
+
+function pgbench(binary: string, url: string, payload: string): number {
+  const args = ['-n', '-M', 'prepared', '-c', String(PGBENCH_CLIENTS), '-j', '2', '-T', String(SECONDS), '-D', `payload=${payload}`, '-f', path.join(here, 'cycle.sql'), url];
+  const result = spawnSync(binary, args, { encoding: 'utf8' });
+  const tps = result.stdout.match(/tps = ([\d.]+)/);
+  if (result.status !== 0 || tps?.[1] === undefined) throw new Error(`pgbench failed: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  return Number(tps[1]) * TRANSITIONS_PER_CYCLE;
+}
+
+async function main(): Promise<void> {
+  const pgbenchBinary = findPgbench();
+  const config = loadConfig();
+  console.log(`bench/api: ${SECONDS}s per phase, HTTP concurrency ${CONCURRENCY}, pgbench clients ${PGBENCH_CLIENTS}, ${TRANSITIONS_PER_CYCLE} transitions per cycle`);
+  const stack = await startStack({ config, mode: 'ephemeral', kafka: false, onProgress: (line) => console.log(`  [stack] ${line}`) });
+  let api: ChildProcess | undefined;
+  try {
+    const url = await ensureDatabase(stack.databaseUrl, 'bench_api');
+    await migrate(url);
+    const pool = createPool(url, { max: 2 });
+    const secret = `bench-${randomUUID()}`;
+    const parties: Party[] = [];
+    await upsertAccount(pool, { kind: 'merchant', id: 'm-bench' });
+    for (let i = 0; i < 64; i += 1) {
+      await upsertAccount(pool, { kind: 'merchant', id: `m-b${i}` });
+      parties.push({
+        user: await signToken({ JWT_SECRET: secret, JWT_ISSUER: undefined }, { role: 'user', id: `u-b${i}` }),
+        merchant: await signToken({ JWT_SECRET: secret, JWT_ISSUER: undefined }, { role: 'merchant', id: `m-b${i}` }),
+        merchantId: `m-b${i}`,
+      });
+    }
+
+    const port = await freePort();
+    api = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
+      env: { ...process.env, DATABASE_URL: url, PORT: String(port), JWT_SECRET: secret, LOG_LEVEL: 'warn', DEV_AUTH: '0', NODE_ENV: 'production' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    for (let i = 0; ; i += 1) {
+      const ok = await new Promise<boolean>((resolve) => http.get({ port, path: '/health', host: '127.0.0.1' }, (res) => resolve(res.statusCode === 200)).on('error', () => resolve(false)));
+      if (ok) break;
+      if (i > 100) throw new Error('the API did not start');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
+    console.log('warming up…');
+    await closedLoop(port, parties, 3);
+    // A realistic event payload for pgbench: one the API just wrote.
+    const payload = (await pool.query<{ payload: unknown }>(`SELECT payload FROM outbox ORDER BY created_at DESC LIMIT 1`)).rows[0]?.payload;
+
+    console.log(`HTTP peak (closed loop, ${CONCURRENCY} concurrent cycles)…`);
+    const peak = await closedLoop(port, parties, SECONDS);
+    console.log('pgbench, same transactions on the same database…');
+    const baseline = pgbench(pgbenchBinary, url, JSON.stringify(payload));
+    const half = peak.perSecond / 2;
+    console.log(`half load (open loop at ${half.toFixed(0)} transitions/s)…`);
+    const latencies = await openLoop(port, parties, half, Math.min(SECONDS, 10));
+    await pool.end();
+
+    const ratio = peak.perSecond / baseline;
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    console.log('');
+    console.log('results');
+    console.log(`  HTTP transitions/s (peak)        ${peak.perSecond.toFixed(0)}`);
+    console.log(`  pgbench transitions/s (baseline) ${baseline.toFixed(0)}`);
+    console.log(`  ratio HTTP / pgbench             ${(ratio * 100).toFixed(1)} %   (goal ≥ 60 %)  ${ratio >= 0.6 ? 'met' : 'NOT met'}`);
+    console.log(`  latency at half load: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latencies.length} requests   (goal p99 ≤ 25 ms)  ${p99 <= 25 ? 'met' : 'NOT met'}`);
+  } finally {
+    api?.kill('SIGTERM');
+    await stack.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench/api: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
