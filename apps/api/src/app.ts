@@ -19,8 +19,8 @@ export interface AppDependencies {
   logger: Logger;
   verify: TokenVerifier;
   registry: Registry;
-  /** The order book's current sequence (owned by the notifier). @default always 0 */
-  bookSeq?: () => Promise<number>;
+  /** The order book's current sequence (the notifier assigns it to each book broadcast). */
+  bookSeq: () => Promise<number>;
 }
 
 const swaggerDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -72,7 +72,7 @@ export function createApp(deps: AppDependencies): Express {
 
   app.use(['/v1', '/api'], authenticate(deps.verify));
   app.get('/v1/merchants', async (_request, response) => void response.json({ items: await listMerchants(deps.pool) }));
-  app.use(orderRoutes(deps.pool, deps.bookSeq ?? (async () => 0)));
+  app.use(orderRoutes(deps.pool, deps.bookSeq));
 
   app.use(notFoundRoute);
   app.use(problemHandler(deps.logger));

@@ -1,6 +1,6 @@
 import { createTokenVerifier } from '@settle/auth';
 import { loadConfig } from '@settle/config';
-import { createPool } from '@settle/db';
+import { createPool, currentBookSeq } from '@settle/db';
 import { createLogger, createRegistry, onShutdown } from '@settle/observability';
 import { createApp } from './app';
 
@@ -11,7 +11,7 @@ if (config.DATABASE_URL === undefined) {
   process.exit(1);
 }
 const pool = createPool(config.DATABASE_URL, { max: 30, applicationName: 'settle-api' }, (error) => logger.error({ err: error }, 'idle database client failed'));
-const app = createApp({ config, pool, logger, verify: createTokenVerifier(config), registry: createRegistry('api') });
+const app = createApp({ config, pool, logger, verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool) });
 const server = app.listen(config.PORT, () => logger.info({ port: config.PORT, devAuth: config.DEV_AUTH }, `order API on http://localhost:${config.PORT}`));
 server.keepAliveTimeout = 65_000;
 

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createTokenVerifier, signToken } from '@settle/auth';
 import { loadConfig, type Config } from '@settle/config';
-import { createPool, upsertAccount, type Pool } from '@settle/db';
+import { createPool, currentBookSeq, upsertAccount, type Pool } from '@settle/db';
 import type { OrderView } from '@settle/domain';
 import { createLogger, createRegistry } from '@settle/observability';
 import { createTestDatabase, type TestDatabase } from '@settle/testkit';
@@ -33,7 +33,7 @@ export async function startApi(): Promise<Harness> {
   const db = await createTestDatabase('api');
   const config = loadConfig({ ...process.env, DATABASE_URL: db.url, DEV_AUTH: '1', JWT_SECRET: `test-secret-${randomUUID()}`, LOG_LEVEL: 'silent' });
   const pool = createPool(db.url, { max: 40 });
-  const app = createApp({ config, pool, logger: createLogger('api', 'silent'), verify: createTokenVerifier(config), registry: createRegistry('api') });
+  const app = createApp({ config, pool, logger: createLogger('api', 'silent'), verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool) });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });

@@ -1,8 +1,10 @@
-import type { Pool } from '@settle/db';
+import { deleteDeliveredNotifications, type Pool } from '@settle/db';
 
 export interface RetentionResult {
   outbox: number;
   idempotencyKeys: number;
+  /** Delivered notifications (undelivered ones wait for replay whatever their age). */
+  notifications: number;
 }
 
 const BATCH = 5_000;
@@ -21,13 +23,14 @@ async function deleteOlderThan(pool: Pool, table: 'outbox' | 'idempotency_keys',
 }
 
 /**
- * Deletes outbox rows and idempotency keys older than `days` (outbox rows are kept for audit and
- * re-publish; the relay never needs them once Kafka acknowledged them).
+ * Deletes outbox rows, idempotency keys and delivered notifications older than `days` (outbox rows are kept
+ * for audit and re-publish; the relay never needs them once Kafka acknowledged them).
  */
 export async function applyRetention(pool: Pool, days: number, now: Date = new Date()): Promise<RetentionResult> {
   const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString();
   return {
     outbox: await deleteOlderThan(pool, 'outbox', cutoff),
     idempotencyKeys: await deleteOlderThan(pool, 'idempotency_keys', cutoff),
+    notifications: await deleteDeliveredNotifications(pool, days),
   };
 }

@@ -14,8 +14,6 @@ export interface WorkerOptions {
   retentionDays: number;
   /** How often retention runs. @default 10 minutes */
   retentionEveryMs?: number;
-  /** Extra cleanup steps (e.g. delivered notifications), run with retention. */
-  cleanups?: Array<{ name: string; run: (pool: Pool, days: number) => Promise<number> }>;
 }
 
 export interface RunningWorker {
@@ -73,7 +71,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
           const result = await applyRetention(pool, options.retentionDays);
           deleted.inc({ table: 'outbox' }, result.outbox);
           deleted.inc({ table: 'idempotency_keys' }, result.idempotencyKeys);
-          for (const cleanup of options.cleanups ?? []) deleted.inc({ table: cleanup.name }, await cleanup.run(pool, options.retentionDays));
+          deleted.inc({ table: 'notifications' }, result.notifications);
         } catch (error) {
           failures.inc({ step: 'retention' });
           logger.error({ err: error }, 'retention failed; retrying next round');

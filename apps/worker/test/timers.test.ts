@@ -147,7 +147,7 @@ describe('the timer engine', () => {
 });
 
 describe('retention', () => {
-  it('deletes outbox rows and idempotency keys older than 7 days and keeps newer ones', async () => {
+  it('deletes outbox rows, idempotency keys and delivered notifications older than 7 days and keeps the rest', async () => {
     const old = randomUUID();
     const recent = randomUUID();
     await pool.query(
@@ -159,7 +159,17 @@ describe('retention', () => {
     await pool.query(
       `INSERT INTO idempotency_keys (principal, key, request_hash, created_at) VALUES ('user:x', 'old-key-1', 'h', now() - interval '8 days'), ('user:x', 'new-key-1', 'h', now())`,
     );
+    await pool.query(
+      `INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, payload, created_at, delivered_at) VALUES
+        ('merchant:m-ret', 1, gen_random_uuid(), gen_random_uuid(), 1, 'order.created', '{}', now() - interval '9 days', now() - interval '8 days'),
+        ('merchant:m-ret', 2, gen_random_uuid(), gen_random_uuid(), 2, 'order.accepted', '{}', now() - interval '9 days', NULL),
+        ('merchant:m-ret', 3, gen_random_uuid(), gen_random_uuid(), 3, 'order.completed', '{}', now() - interval '2 days', now() - interval '1 day')`,
+    );
     const result = await applyRetention(pool, 7);
+    expect(result.notifications).toBe(1);
+    const notifications = await pool.query(`SELECT seq FROM notifications WHERE recipient = 'merchant:m-ret' ORDER BY seq`);
+    // The old delivered one goes; the old undelivered one waits for replay; the recent one stays.
+    expect(notifications.rows).toEqual([{ seq: '2' }, { seq: '3' }]);
     expect(result.outbox).toBeGreaterThanOrEqual(1);
     expect(result.idempotencyKeys).toBeGreaterThanOrEqual(1);
     const left = await pool.query(`SELECT id FROM outbox WHERE id = ANY($1::uuid[])`, [[old, recent]]);
