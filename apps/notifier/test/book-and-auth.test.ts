@@ -2,9 +2,9 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNotifier, type BookPayload } from '@settle/contracts';
 import { createPool, currentBookSeq, type Pool } from '@settle/db';
-import { createTestDatabase, createTestTopics, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, type TestDatabase } from '@settle/testkit';
 import { startNotifier, type Notifier } from '../src/notifier';
-import { connectClient, eventProducer, OrderStory, saveOrder, sleep, testConfig, tokenFor, waitFor } from './support';
+import { connectClient, createTopics, eventProducer, OrderStory, saveOrder, sleep, testConfig, tokenFor, waitFor } from './support';
 
 describe('order book broadcast and socket authorization', () => {
   let db: TestDatabase;
@@ -16,7 +16,7 @@ describe('order book broadcast and socket authorization', () => {
   beforeAll(async () => {
     db = await createTestDatabase('notifier_book');
     pool = createPool(db.url, { max: 3 });
-    ({ events: topic = '' } = await createTestTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
+    ({ events: topic = '' } = await createTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
     notifier = await startNotifier({ config: testConfig(db.url, topic), port: 0, host: '127.0.0.1' });
     producer = await eventProducer();
   });

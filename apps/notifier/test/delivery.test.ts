@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '@settle/db';
-import { createTestDatabase, createTestTopics, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, type TestDatabase } from '@settle/testkit';
 import { startNotifier, type Notifier } from '../src/notifier';
-import { connectClient, eventProducer, OrderStory, saveOrder, sleep, testConfig, tokenFor, txHash, waitFor } from './support';
+import { connectClient, createTopics, eventProducer, OrderStory, saveOrder, sleep, testConfig, tokenFor, txHash, waitFor } from './support';
 
 describe('notifier delivery: Kafka → notifications → sockets', () => {
   let db: TestDatabase;
@@ -14,7 +14,7 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
   beforeAll(async () => {
     db = await createTestDatabase('notifier_delivery');
     pool = createPool(db.url, { max: 3 });
-    ({ events: topic = '' } = await createTestTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
+    ({ events: topic = '' } = await createTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
     notifier = await startNotifier({ config: testConfig(db.url, topic), port: 0, host: '127.0.0.1' });
     producer = await eventProducer();
   });

@@ -2,10 +2,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '@settle/db';
 import { createKafka, deadLetterTopic } from '@settle/kafka';
-import { createTestDatabase, createTestTopics, testStack, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
 import type { RetryInfo } from '../src/consume';
 import { startNotifier, type Notifier } from '../src/notifier';
-import { connectClient, eventProducer, OrderStory, saveOrder, testConfig, tokenFor, waitFor } from './support';
+import { connectClient, createTopics, eventProducer, OrderStory, saveOrder, testConfig, tokenFor, waitFor } from './support';
 
 describe('a database outage during consumption', () => {
   let db: TestDatabase;
@@ -18,7 +18,7 @@ describe('a database outage during consumption', () => {
   beforeAll(async () => {
     db = await createTestDatabase('notifier_outage');
     pool = createPool(db.url, { max: 2 });
-    ({ events: topic = '' } = await createTestTopics('notifier', [{ name: 'events', numPartitions: 1 }]));
+    ({ events: topic = '' } = await createTopics('notifier', [{ name: 'events', numPartitions: 1 }]));
     notifier = await startNotifier({
       config: testConfig(db.url, topic, { NOTIFIER_RETRY_BASE_MS: '50', NOTIFIER_RETRY_FACTOR: '2', NOTIFIER_RETRY_CAP_MS: '5000' }),
       port: 0,

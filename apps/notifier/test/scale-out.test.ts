@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '@settle/db';
 import { createKafka } from '@settle/kafka';
-import { createTestDatabase, createTestTopics, testStack, type TestDatabase } from '@settle/testkit';
-import { connectClient, eventProducer, JWT_SECRET, OrderStory, saveOrder, sleep, tokenFor, waitFor, type TestClient } from './support';
+import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
+import { connectClient, createTopics, eventProducer, JWT_SECRET, OrderStory, saveOrder, sleep, tokenFor, waitFor, type TestClient } from './support';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -31,7 +31,7 @@ describe('two notifier processes in one consumer group with the Redis adapter', 
   beforeAll(async () => {
     db = await createTestDatabase('notifier_scale');
     pool = createPool(db.url, { max: 3 });
-    ({ events: topic = '' } = await createTestTopics('notifier', [{ name: 'events', numPartitions: 4 }]));
+    ({ events: topic = '' } = await createTopics('notifier', [{ name: 'events', numPartitions: 4 }]));
     const key = `settle-notifier-test-${randomBytes(4).toString('hex')}`;
     for (let index = 0; index < 2; index += 1) {
       const port = await freePort();

@@ -5,7 +5,7 @@ import { connectNotifier, type NotificationPayload, type NotifierClient, type No
 import type { Queryable } from '@settle/db';
 import { buildEvent, createOrder, decide, orderNumber, toView, type Actor, type Command, type CreateOrderInput, type Order, type OrderEvent } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
-import { testStack } from '@settle/testkit';
+import { createTestTopics, testStack } from '@settle/testkit';
 import type { Producer } from 'kafkajs';
 
 export const JWT_SECRET = 'test-secret-of-the-notifier-tests';
@@ -177,4 +177,19 @@ export async function eventProducer(): Promise<Producer & { publish(topic: strin
       await producer.send({ topic, acks: -1, messages: events.map((event) => ({ key: event.orderId, value: JSON.stringify(event), headers: { id: event.eventId } })) });
     },
   });
+}
+
+/**
+ * createTestTopics, retried: when several files create topics at the same instant the broker sometimes answers
+ * the leader wait with "does not host this topic-partition" for a moment.
+ */
+export async function createTopics(prefix: string, specs: Parameters<typeof createTestTopics>[1]): Promise<Record<string, string>> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await createTestTopics(prefix, specs);
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await sleep(500 * attempt);
+    }
+  }
 }

@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, registerWebhookEndpoint, checkWebhookUrl, type Pool } from '@settle/db';
-import { createTestDatabase, createTestTopics, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, type TestDatabase } from '@settle/testkit';
 import { startNotifier, type Notifier } from '../src/notifier';
-import { eventProducer, OrderStory, saveOrder, testConfig, waitFor } from './support';
+import { createTopics, eventProducer, OrderStory, saveOrder, testConfig, waitFor } from './support';
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -38,7 +38,7 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
   beforeAll(async () => {
     db = await createTestDatabase('notifier_webhooks');
     pool = createPool(db.url, { max: 3 });
-    ({ events: topic = '' } = await createTestTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
+    ({ events: topic = '' } = await createTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
     notifier = await startNotifier({
       config: testConfig(db.url, topic, { WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_POLL_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '2000' }),
       port: 0,

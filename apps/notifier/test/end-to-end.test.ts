@@ -1,0 +1,156 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, repoRoot } from '@settle/config';
+import { connectNotifier, type BookPayload, type BookSnapshot, type NotificationPayload, type NotifierClient } from '@settle/contracts';
+import { createPool, setupRelaySlot, type Pool } from '@settle/db';
+import { startRelay, type Relay } from '@settle/relay';
+import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
+import { startNotifier, type Notifier } from '../src/notifier';
+import { createTopics, JWT_SECRET, sleep, testConfig, waitFor } from './support';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * The whole path: HTTP → API (order + event + outbox in one transaction) → WAL → relay → Kafka → notifier →
+ * socket. The API runs as its own process (apps/api/src/main.ts), relay and notifier in-process.
+ */
+describe('end to end: an order released over the API reaches its merchant socket', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let topic: string;
+  let relay: Relay;
+  let notifier: Notifier;
+  let api: ChildProcess;
+  let apiUrl: string;
+  const apiLog: string[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('notifier_e2e');
+    pool = createPool(db.url, { max: 3 });
+    ({ events: topic = '' } = await createTopics('e2e', [{ name: 'events', numPartitions: 3 }]));
+    const slot = `e2e_${randomBytes(5).toString('hex')}`;
+    await setupRelaySlot(pool, slot, 'settle_outbox_pub');
+    relay = await startRelay({
+      config: loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, ORDER_EVENTS_PARTITIONS: '3', RELAY_SLOT: slot, RELAY_HEARTBEAT_MS: '250' }),
+      port: null,
+    });
+    notifier = await startNotifier({ config: testConfig(db.url, topic), port: 0, host: '127.0.0.1' });
+    const port = await freePort();
+    apiUrl = `http://127.0.0.1:${port}`;
+    api = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
+      env: { PATH: process.env['PATH'], NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), DATABASE_URL: db.url, DEV_AUTH: '1', JWT_SECRET },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    api.stdout?.on('data', (chunk: Buffer) => apiLog.push(chunk.toString()));
+    api.stderr?.on('data', (chunk: Buffer) => apiLog.push(chunk.toString()));
+    await waitFor(async () => {
+      try {
+        return (await fetch(`${apiUrl}/health`)).ok;
+      } catch {
+        return false;
+      }
+    }, `the API (${apiLog.join('')})`, 60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (api !== undefined && api.exitCode === null) {
+      const exited = new Promise((resolve) => api.once('exit', resolve));
+      api.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000)]);
+    }
+    await notifier?.stop();
+    await relay?.stop();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  async function call<T>(method: string, route: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${apiUrl}${route}`, {
+      method,
+      headers: { ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, body: (await response.json()) as T };
+  }
+
+  const devToken = async (role: 'user' | 'merchant', id: string): Promise<string> => (await call<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role, id })).body.token;
+
+  function connect(token: string, fetchBook: () => Promise<BookSnapshot>, sink: { shown: NotificationPayload[]; raw: NotificationPayload[]; book: BookPayload[]; snapshots: number }): Promise<NotifierClient> {
+    const client = connectNotifier({
+      url: `http://127.0.0.1:${notifier.port}`,
+      token,
+      fetchBook,
+      onNotification: (payload) => sink.shown.push(payload),
+      onBook: (payload) => sink.book.push(payload),
+      onBookSnapshot: () => {
+        sink.snapshots += 1;
+      },
+      socketOptions: { reconnection: false, forceNew: true },
+    });
+    client.socket.on('notification', (payload) => sink.raw.push(payload));
+    return new Promise((resolve, reject) => {
+      client.socket.once('synced', () => resolve(client));
+      client.socket.once('connect_error', reject);
+    });
+  }
+
+  it("a released order reaches its merchant's socket as completed with the new orderVersion; another merchant receives nothing private", async () => {
+    const merchantToken = await devToken('merchant', 'm-e2e');
+    const otherToken = await devToken('merchant', 'm-e2e-other');
+    const userToken = await devToken('user', 'u-e2e');
+    const book = (token: string) => async (): Promise<BookSnapshot> => (await call<BookSnapshot>('GET', '/v1/orders/book', token)).body;
+    const merchant = { shown: [] as NotificationPayload[], raw: [] as NotificationPayload[], book: [] as BookPayload[], snapshots: 0 };
+    const other = { shown: [] as NotificationPayload[], raw: [] as NotificationPayload[], book: [] as BookPayload[], snapshots: 0 };
+    const clients = [await connect(merchantToken, book(merchantToken), merchant), await connect(otherToken, book(otherToken), other)];
+    try {
+      await waitFor(() => merchant.snapshots === 1 && other.snapshots === 1, 'the book snapshot over REST on connect');
+
+      const created = await call<{ id: string; orderVersion: number }>('POST', '/v1/orders', userToken, {
+        type: 'buy',
+        merchantId: 'm-e2e',
+        cryptoAmount: '250.00',
+        fiatAmount: '918.13',
+        fiatCurrency: 'AED',
+        rate: '3.6725',
+        paymentMethod: 'bank_transfer',
+        buyerWalletAddress: 'TBuyerWalletE2E0001',
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id;
+      expect((await call('POST', `/v1/orders/${id}/accept`, merchantToken, {})).status).toBe(200);
+      expect((await call('POST', `/v1/orders/${id}/escrow`, merchantToken, { txHash: `0x${randomBytes(16).toString('hex')}` })).status).toBe(200);
+      expect((await call('POST', `/v1/orders/${id}/payment-sent`, userToken, {})).status).toBe(200);
+      const released = await call<{ orderVersion: number; status: string }>('POST', `/v1/orders/${id}/release`, merchantToken, { txHash: `0x${randomBytes(16).toString('hex')}` }, { 'idempotency-key': randomUUID() });
+      expect(released.status).toBe(200);
+      expect(released.body.status).toBe('completed');
+
+      await waitFor(() => merchant.shown.some((n) => n.orderId === id && n.type === 'order.completed'), 'order.completed on the merchant socket');
+      const completed = merchant.shown.find((n) => n.type === 'order.completed');
+      expect(completed).toMatchObject({ orderId: id, status: 'completed', minimalStatus: 'completed', previousStatus: 'payment_sent', orderVersion: released.body.orderVersion });
+      expect(merchant.shown.map((n) => n.orderVersion)).toEqual([1, 2, 3, 4, 5]);
+
+      // A book order: every merchant gets the public delta once, and the REST snapshot is current to its bookSeq.
+      const bookOrder = await call<{ id: string }>('POST', '/v1/orders', userToken, { type: 'sell', cryptoAmount: '10.00', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' });
+      expect(bookOrder.status).toBe(201);
+      await waitFor(() => other.book.length === 1 && merchant.book.length === 1, 'the book delta');
+      expect(other.book[0]).toMatchObject({ orderId: bookOrder.body.id, onBook: true });
+      const snapshot = (await call<BookSnapshot<{ id: string }>>('GET', '/v1/orders/book', otherToken)).body;
+      expect(snapshot.bookSeq).toBe(other.book[0]!.bookSeq);
+      expect(snapshot.items.map((item) => item.id)).toContain(bookOrder.body.id);
+
+      await sleep(300);
+      expect(other.raw).toEqual([]);
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
