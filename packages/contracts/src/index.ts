@@ -3,3 +3,4 @@ export * from './orders';
 export { z } from './zod';
 export * from './socket';
 export * from './socket-client';
+export * from './webhooks';
