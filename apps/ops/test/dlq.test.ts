@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { KafkaMessage } from 'kafkajs';
@@ -12,6 +13,7 @@ import { buildEvent, createOrder, orderNumber, toView, type Order, type OrderEve
 import { createKafka, deadLetterTopic, headersAsText } from '@settle/kafka';
 import { startNotifier, type Notifier } from '@settle/notifier';
 import { createTestDatabase, createTestTopics, testStack, type TestDatabase } from '@settle/testkit';
+import { runCli } from '../src/cli';
 import { randomBytes, randomUUID } from 'node:crypto';
 
 const run = promisify(execFile);
@@ -51,22 +53,33 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
     await db?.drop();
   });
 
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env = {
-      PATH: process.env['PATH'],
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-      JWT_SECRET,
-      DLQ_MAX_REPLAYS: '2',
-      SETTLE_OPS_USER: 'ops-test',
-    };
+  const env = (): NodeJS.ProcessEnv => ({
+    PATH: process.env['PATH'],
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+    JWT_SECRET,
+    DLQ_MAX_REPLAYS: '2',
+    SETTLE_OPS_USER: 'ops-test',
+  });
+
+  /** settle-ops as a process: real exit codes and stderr. */
+  async function cliProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
-      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env, timeout: 60_000 });
+      const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: env(), timeout: 60_000 });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const failed = error as { code: number; stdout: string; stderr: string };
       return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
     }
+  }
+
+  /** The same CLI entry (runCli) in this process: the same parsing and output, without a process start per call. */
+  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const sink = (into: string[]): NodeJS.WritableStream => new Writable({ write: (chunk: Buffer, _encoding, done) => (into.push(chunk.toString()), done()) });
+    const code = await runCli(args, { stdout: sink(out), stderr: sink(err), env: env() });
+    return { code, stdout: out.join(''), stderr: err.join('') };
   }
 
   const waitFor = async (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> => {
@@ -183,7 +196,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
 
       // Fix the cause (the order row is restored), then replay.
       await saveOrder(order);
-      const replay = await cli('dlq', 'replay', '--merchant', merchant, '--reason', 'order row restored', '--rate', '20/s');
+      const replay = await cliProcess('dlq', 'replay', '--merchant', merchant, '--reason', 'order row restored', '--rate', '20/s');
       expect(replay.code).toBe(0);
       expect(replay.stdout).toContain(`replayed 1 (${id})`);
       await waitFor(() => shown.length === 1, 'the replayed notification');
@@ -236,28 +249,28 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
   });
 
   it('errors are one line on stderr with a non-zero exit', async () => {
-    const missing = await cli('dlq', 'show', '999999');
+    const missing = await cliProcess('dlq', 'show', '999999');
     expect(missing).toMatchObject({ code: 1, stdout: '' });
     expect(missing.stderr).toBe('settle-ops: dead letter 999999 was not found\n');
-    const noReason = await cli('dlq', 'replay');
+    const noReason = await cliProcess('dlq', 'replay');
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toBe('settle-ops: --reason is required: say why these messages are replayed (it is audited)\n');
-    const badRole = await cli('token', '--role', 'admin', '--id', 'x');
+    const badRole = await cliProcess('token', '--role', 'admin', '--id', 'x');
     expect(badRole.code).toBe(2);
     expect(badRole.stderr.trim().split('\n')).toHaveLength(1);
     expect(badRole.stderr).toContain("'admin' is invalid");
-    const unknown = await cli('dlq', 'frobnicate');
+    const unknown = await cliProcess('dlq', 'frobnicate');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
-    const again = await cli('dlq', 'resolve', '1', '--note', 'x');
+    const again = await cliProcess('dlq', 'resolve', '1', '--note', 'x');
     expect(again.code).toBe(0);
-    const twice = await cli('dlq', 'resolve', '1', '--note', 'x');
+    const twice = await cliProcess('dlq', 'resolve', '1', '--note', 'x');
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(/^settle-ops: dead letter 1 was already resolved by ops-test\n$/);
   });
 
   it('token prints a dev JWT the notifier accepts', async () => {
-    const printed = await cli('token', '--role', 'merchant', '--id', 'm-token');
+    const printed = await cliProcess('token', '--role', 'merchant', '--id', 'm-token');
     expect(printed.code).toBe(0);
     const token = printed.stdout.trim();
     const client = connectNotifier({ url: `http://127.0.0.1:${notifier.port}`, token, socketOptions: { reconnection: false, forceNew: true } });
