@@ -1,6 +1,7 @@
 export { RelayError } from './errors';
 export type { RelayErrorCode } from './errors';
 export { formatLsn, parseLsn } from './lsn';
+export type { LatencySample } from './metrics';
 export type { Lsn } from './lsn';
 export { createTopicRouter, parseTopicRoutes, toOutboundRecord } from './outbox-message';
 export type { OutboundRecord, OutboxRow, TopicRouter } from './outbox-message';

@@ -14,9 +14,18 @@ export interface RelayMetrics {
   heartbeats: Counter<'outcome'>;
   /** Call whenever the acknowledged position moves (Kafka ack or heartbeat). */
   progressed(): void;
+  /** Records one event's commit→Kafka-ack time (and, for the benchmark, how much of it the relay itself took). */
+  observeCommitToAck(sample: LatencySample): void;
 }
 
-export function createRelayMetrics(registry: Registry): RelayMetrics {
+/** One event's latency: from its commit, and from when the relay received it from the WAL, to the Kafka ack. */
+export interface LatencySample {
+  commitToAckMs: number;
+  receivedToAckMs: number;
+}
+
+/** @param onCommitToAck also receives every sample (the benchmark's exact percentiles). */
+export function createRelayMetrics(registry: Registry, onCommitToAck?: (sample: LatencySample) => void): RelayMetrics {
   let lastProgress = Date.now();
   const registers = [registry];
   const metrics: RelayMetrics = {
@@ -77,6 +86,10 @@ export function createRelayMetrics(registry: Registry): RelayMetrics {
     }),
     progressed: () => {
       lastProgress = Date.now();
+    },
+    observeCommitToAck: (sample) => {
+      metrics.commitToAck.observe(sample.commitToAckMs / 1000);
+      onCommitToAck?.(sample);
     },
   };
   new Gauge({

@@ -77,6 +77,7 @@ async function pollOnce(options: PollRelayOptions, publisher: Publisher): Promis
   try {
     await client.query('BEGIN');
     const { rows } = await client.query<OutboxRow>(CLAIM_SQL, [options.batchSize]);
+    const claimedAt = Date.now();
     if (rows.length === 0) {
       await client.query('COMMIT');
       return 0;
@@ -88,11 +89,12 @@ async function pollOnce(options: PollRelayOptions, publisher: Publisher): Promis
     await client.query(MARK_SQL, [rows.map((row) => row.id)]);
     await client.query('COMMIT');
     const now = Date.now();
+    const receivedToAckMs = now - claimedAt;
     const perTopic = new Map<string, number>();
     for (const [index, record] of records.entries()) {
       perTopic.set(record.topic, (perTopic.get(record.topic) ?? 0) + 1);
       const created = rows[index]?.created_at.getTime();
-      if (created !== undefined) options.metrics.commitToAck.observe(Math.max(0, now - created) / 1000);
+      if (created !== undefined) options.metrics.observeCommitToAck({ commitToAckMs: Math.max(0, now - created), receivedToAckMs });
     }
     for (const [topic, count] of perTopic) options.metrics.published.inc({ topic }, count);
     options.metrics.batchSize.observe(records.length);

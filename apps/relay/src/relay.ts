@@ -8,7 +8,7 @@ import { becomeLeader } from './election';
 import { RelayError } from './errors';
 import { startWalHousekeeping } from './heartbeat';
 import { formatLsn, type Lsn } from './lsn';
-import { createRelayMetrics } from './metrics';
+import { createRelayMetrics, type LatencySample } from './metrics';
 import { createTopicRouter, parseTopicRoutes } from './outbox-message';
 import { runPollRelay } from './poll-relay';
 import { runWalRelay } from './wal-relay';
@@ -26,6 +26,8 @@ export interface StartRelayOptions {
   slotRecheckMs?: number;
   /** How often the slot lag gauge is refreshed. @default 2000 */
   lagIntervalMs?: number;
+  /** Receives every event's latency sample, beside the histogram (benchmarks). */
+  onCommitToAck?: (sample: LatencySample) => void;
 }
 
 export type RelayRole = 'starting' | 'standby' | 'active' | 'stopped';
@@ -66,7 +68,7 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
   const databaseUrl = config.DATABASE_URL;
   const logger = options.logger ?? createLogger('relay', config.LOG_LEVEL);
   const registry = createRegistry('relay');
-  const metrics = createRelayMetrics(registry);
+  const metrics = createRelayMetrics(registry, options.onCommitToAck);
   const route = createTopicRouter(config.ORDER_EVENTS_TOPIC, parseTopicRoutes(config.RELAY_TOPIC_ROUTES));
   const pool = createPool(databaseUrl, { max: 4, applicationName: 'settle-relay' }, (error) => logger.warn({ err: error }, 'idle Postgres client failed'));
   const kafka = createKafka({

@@ -256,7 +256,9 @@ class WalSession {
       }
       run += 1;
       perTopic.set(item.record.topic, (perTopic.get(item.record.topic) ?? 0) + 1);
-      if (item.entry.commitTimeMs !== null) metrics.commitToAck.observe(Math.max(0, now - item.entry.commitTimeMs) / 1000);
+      if (item.entry.commitTimeMs !== null) {
+        metrics.observeCommitToAck({ commitToAckMs: Math.max(0, now - item.entry.commitTimeMs), receivedToAckMs: now - item.entry.receivedAtMs });
+      }
     }
     flush();
     for (const [topic, count] of perTopic) metrics.published.inc({ topic }, count);

@@ -11,6 +11,8 @@ export interface StreamEntry {
   endLsn: Lsn | null;
   /** Commit time in ms since the epoch (latency metric); null for heartbeats. */
   commitTimeMs: number | null;
+  /** When the relay received the transaction from the WAL (ms since the epoch). */
+  receivedAtMs: number;
 }
 
 /**
@@ -40,7 +42,7 @@ export class Watermark {
 
   /** Starts a transaction at the tail of the stream; close it with `commit`. */
   begin(commitTimeMs: number | null): StreamEntry {
-    const entry: StreamEntry = { pending: 0, endLsn: null, commitTimeMs };
+    const entry: StreamEntry = { pending: 0, endLsn: null, commitTimeMs, receivedAtMs: Date.now() };
     this.entries.push(entry);
     return entry;
   }
@@ -53,7 +55,7 @@ export class Watermark {
 
   /** A heartbeat or other message without Kafka output at `lsn`; returns the watermark after advancing. */
   mark(lsn: Lsn): Lsn {
-    this.entries.push({ pending: 0, endLsn: lsn, commitTimeMs: null });
+    this.entries.push({ pending: 0, endLsn: lsn, commitTimeMs: null, receivedAtMs: Date.now() });
     return this.advance();
   }
 

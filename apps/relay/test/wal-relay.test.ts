@@ -157,3 +157,58 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
     expect(JSON.parse(ready.body)).toMatchObject({ status: 'ok', role: 'active', mode: 'wal', streaming: true, slot });
   });
 });
+
+describe('WAL relay with a small in-flight bound', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let relay: Relay;
+  let topic: string;
+  const slot = uniqueSlot('relay_bound');
+
+  beforeAll(async () => {
+    db = await createTestDatabase('relay_bound');
+    pool = createPool(db.url, { max: 2 });
+    ({ orders: topic = '' } = await createTopics('relay-bound', [{ name: 'orders', numPartitions: 2 }]));
+    await setupRelaySlot(pool, slot, 'settle_outbox_pub');
+    relay = await startRelay({
+      config: relayConfig({
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+        ORDER_EVENTS_TOPIC: topic,
+        RELAY_SLOT: slot,
+        RELAY_MAX_IN_FLIGHT: '50',
+        RELAY_BATCH_SIZE: '20',
+      }),
+      port: null,
+    });
+  });
+
+  afterAll(async () => {
+    await relay?.stop();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('streams a transaction far larger than the in-flight bound, in order, and acknowledges it only when all of it is in Kafka', async () => {
+    const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
+    try {
+      const key = randomUUID();
+      const versions = new Map<string, number>();
+      let peakInFlight = 0;
+      const sampler = setInterval(() => {
+        void relay.registry.getSingleMetric('settle_relay_in_flight_events')?.get().then((metric) => {
+          peakInFlight = Math.max(peakInFlight, metric.values[0]?.value ?? 0);
+        });
+      }, 5);
+      const rows = await commitRows(pool, Array.from({ length: 1_000 }, () => key), versions);
+      await waitFor('the whole transaction in Kafka', () => collector.messages.length >= rows.length, 30_000, () => `${collector.messages.length}/${rows.length}`);
+      clearInterval(sampler);
+      expect(collector.messages.map((message) => message.id)).toEqual(rows.map((row) => row.id));
+      const commitLsn = parseLsn(collector.messages[0]?.headers['commitLsn'] ?? '0/0');
+      await waitFor('the watermark to pass the transaction commit', () => parseLsn(relay.status().watermark ?? '0/0') > commitLsn);
+      expect(peakInFlight).toBeLessThanOrEqual(50);
+    } finally {
+      await collector.stop();
+    }
+  });
+});
