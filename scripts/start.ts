@@ -8,9 +8,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { signToken } from '@settle/auth';
 import { dataDir, loadConfig, type Config } from '@settle/config';
-import { createPool, ensureDatabase, migrate, setupRelaySlot, upsertAccount } from '@settle/db';
-import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
-import { redact, startStack, StackError, takeOverShutdownSignals, type RunningStack } from '@settle/stack';
+import { createPool, ensureDatabase, upsertAccount } from '@settle/db';
+import { redact, startStack, StackError, type RunningStack } from '@settle/stack';
+import { prepareSystem } from './prepare';
 import { availableApps, Supervisor } from './supervisor';
 
 const APP_ORDER = ['relay', 'worker', 'notifier', 'api'];
@@ -21,7 +21,6 @@ async function main(): Promise<void> {
   // Tokens printed below stay valid across restarts: the dev signing secret is kept beside the data.
   const config = base.JWT_SECRET !== undefined || base.JWKS_URL !== undefined ? base : { ...base, JWT_SECRET: await devSecret(base) };
   const began = Date.now();
-  takeOverShutdownSignals();
 
   const running: { stack?: RunningStack; supervisor?: Supervisor } = {};
   let shuttingDown = false;
@@ -46,12 +45,7 @@ async function main(): Promise<void> {
   const stack = await startStack({ config, mode: 'persistent', onProgress: (line) => say(`  ${line}`) });
   running.stack = stack;
   const databaseUrl = stack.external.postgres ? stack.databaseUrl : await ensureDatabase(stack.databaseUrl, 'settle');
-  const migrations = await migrate(databaseUrl);
-  say(`  migrations: ${migrations.length === 0 ? 'up to date' : `applied ${migrations.join(', ')}`}`);
-  if (config.RELAY_MODE === 'wal') say(`  relay slot: ${await setUpRelaySlot(config, databaseUrl)}`);
-  const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: `${config.KAFKA_CLIENT_ID}-start` });
-  await ensureTopics(kafka, orderTopics(config.ORDER_EVENTS_TOPIC, config.ORDER_EVENTS_PARTITIONS));
-  say(`  topics: ${orderTopics(config.ORDER_EVENTS_TOPIC, config.ORDER_EVENTS_PARTITIONS).map((spec) => spec.topic).join(', ')}`);
+  await prepareSystem(config, databaseUrl, stack.kafkaBrokers, (line) => say(`  ${line}`));
 
   const tokens = config.DEV_AUTH ? await seedDemoAccounts(config, databaseUrl) : [];
 
@@ -105,20 +99,6 @@ async function seedDemoAccounts(config: Config, databaseUrl: string): Promise<st
       lines.push(`${account.kind.padEnd(10)} ${account.id.padEnd(15)} ${token}`);
     }
     return lines;
-  } finally {
-    await pool.end();
-  }
-}
-
-/** The relay's replication slot is created here, once, never by the relay itself (see apps/relay/README.md). */
-async function setUpRelaySlot(config: Config, databaseUrl: string): Promise<string> {
-  const pool = createPool(databaseUrl, { max: 1, applicationName: 'settle-start' });
-  try {
-    const outcome = await setupRelaySlot(pool, config.RELAY_SLOT, config.RELAY_PUBLICATION);
-    if (outcome === 'missing') {
-      return `${config.RELAY_SLOT} is MISSING (it existed before): the relay will refuse to stream until an operator recreates it`;
-    }
-    return `${config.RELAY_SLOT} (${outcome})`;
   } finally {
     await pool.end();
   }

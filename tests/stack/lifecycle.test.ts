@@ -66,7 +66,7 @@ async function startSystem(command: string, args: string[], env?: NodeJS.Process
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 180_000;
   while (!text.includes('Settle is up')) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm start did not come up:\n${text}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -75,8 +75,21 @@ async function startSystem(command: string, args: string[], env?: NodeJS.Process
 }
 
 afterEach(async () => {
-  for (const dir of started.splice(0)) await fs.rm(dir, { recursive: true, force: true });
+  // A failed test may leave its system running: stop whatever still uses the directory before removing it.
+  for (const dir of started.splice(0)) {
+    for (const entry of processTable().filter((row) => row.command.includes(dir))) {
+      try {
+        process.kill(entry.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  }
 });
+
+// Each test starts the whole system (Postgres, Kafka and every app) once or twice: give it room on 2 cores.
+const SYSTEM_TIMEOUT = 240_000;
 
 describe('npm start lifecycle', () => {
   it('SIGTERM to npm start stops the apps, Kafka and Postgres with no process left behind', async () => {
@@ -100,7 +113,7 @@ describe('npm start lifecycle', () => {
     // Everything it started (apps, servers, their guard shells) is gone shortly after.
     for (const entry of tree) await waitForExit(entry.pid, 5_000);
     expect(tree.filter((entry) => isAlive(entry.pid))).toEqual([]);
-  });
+  }, SYSTEM_TIMEOUT);
 
   it('a SIGKILLed supervisor still takes Kafka and Postgres down with it', async () => {
     const system = await startSystem(process.execPath, ['--import', 'tsx', 'scripts/start.ts']);
@@ -110,7 +123,7 @@ describe('npm start lifecycle', () => {
 
     system.child.kill('SIGKILL');
     for (const entry of servers) expect(await waitForExit(entry.pid, 30_000)).toBe(true);
-  });
+  }, SYSTEM_TIMEOUT);
 
   it('as root, a data directory the postgres user cannot enter is refused in one line', async () => {
     if (os.userInfo().uid !== 0) return;
@@ -120,7 +133,7 @@ describe('npm start lifecycle', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^settle: as root, Postgres runs as the postgres user, which cannot enter /);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-  });
+  }, SYSTEM_TIMEOUT);
 
   it('a restart on the same data directory reuses Postgres data and Kafka storage', async () => {
     const env = await systemEnvironment();
@@ -137,5 +150,5 @@ describe('npm start lifecycle', () => {
     expect(await fs.readFile(path.join(first.dir, 'kafka', 'data', 'meta.properties'), 'utf8')).toBe(clusterId);
     second.child.kill('SIGTERM');
     await new Promise((resolve) => second.child.once('exit', resolve));
-  });
+  }, SYSTEM_TIMEOUT);
 });

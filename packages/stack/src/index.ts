@@ -7,4 +7,4 @@ export type { EmbeddedPostgresOptions, RunningPostgres } from './postgres';
 export { commandExists, guardChild, isAlive, waitForExit } from './processes';
 export { startStack } from './stack';
 export type { RunningStack, StackOptions } from './stack';
-export { takeOverShutdownSignals } from './signals';
+export { disarmLibraryExitHooks } from './signals';

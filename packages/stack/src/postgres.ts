@@ -7,6 +7,9 @@ import pg from 'pg';
 import { StackError } from './errors';
 import { portInUse } from './ports';
 import { guardChild } from './processes';
+import { disarmLibraryExitHooks } from './signals';
+
+disarmLibraryExitHooks();
 
 export interface EmbeddedPostgresOptions {
   /** Data directory kept across restarts; when omitted a throwaway one is made under the OS temp dir. */

