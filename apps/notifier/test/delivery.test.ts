@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool } from '@settle/db';
+import { createPool, deleteDeliveredNotifications, type Pool } from '@settle/db';
 import { createTestDatabase, type TestDatabase } from '@settle/testkit';
 import { startNotifier, type Notifier } from '../src/notifier';
 import { connectClient, createTopics, eventProducer, OrderStory, saveOrder, sleep, testConfig, tokenFor, txHash, waitFor } from './support';
@@ -116,5 +116,40 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('serves /metrics with delivery counts and latency, /health and /ready on the socket.io port', async () => {
+    const base = `http://127.0.0.1:${notifier.port}`;
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    expect(value('settle_notifier_delivered_total')).toBeGreaterThan(0);
+    expect(value('settle_notifier_delivery_latency_seconds_count')).toBe(value('settle_notifier_delivered_total'));
+    expect(value('settle_notifier_events_processed_total')).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^settle_notifier_emitted_total\{kind="notification"[^}]*\} \d+/m);
+    expect(metrics).toContain('settle_notifier_connected_sockets');
+    expect(metrics).toContain('settle_notifier_dlt_total');
+    expect(metrics).toContain('settle_notifier_retries_total');
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    const ready = await fetch(`${base}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ok', database: 'ok', consumer: 'joined' });
+  });
+
+  it('cleanup deletes delivered notifications older than 7 days and keeps undelivered and recent ones', async () => {
+    const story = OrderStory.completedBuy('u-cleanup', 'm-cleanup');
+    await publish(story);
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM notifications WHERE order_id = $1`, [story.order.id])).rowCount === 10, 'ten rows');
+    // Merchant rows delivered 8 days ago (old), user rows: two delivered yesterday, three never delivered.
+    await pool.query(`UPDATE notifications SET delivered_at = now() - interval '8 days', created_at = now() - interval '8 days' WHERE order_id = $1 AND recipient = 'merchant:m-cleanup'`, [story.order.id]);
+    await pool.query(`UPDATE notifications SET delivered_at = now() - interval '1 day' WHERE order_id = $1 AND recipient = 'user:u-cleanup' AND seq <= 2`, [story.order.id]);
+    expect(await deleteDeliveredNotifications(pool)).toBe(5);
+    const left = await pool.query<{ recipient: string; delivered: boolean }>(`SELECT recipient, delivered_at IS NOT NULL AS delivered FROM notifications WHERE order_id = $1 ORDER BY seq`, [story.order.id]);
+    expect(left.rows).toEqual([
+      { recipient: 'user:u-cleanup', delivered: true },
+      { recipient: 'user:u-cleanup', delivered: true },
+      { recipient: 'user:u-cleanup', delivered: false },
+      { recipient: 'user:u-cleanup', delivered: false },
+      { recipient: 'user:u-cleanup', delivered: false },
+    ]);
   });
 });
