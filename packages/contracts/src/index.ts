@@ -4,3 +4,4 @@ export { z } from './zod';
 export * from './socket';
 export * from './socket-client';
 export * from './webhooks';
+export { asyncApiDocument } from './asyncapi';
