@@ -1,6 +1,6 @@
 -- Up Migration
 -- Per-recipient inbox of the notifier (ARCHITECTURE.md "Notifier delivery"). Each recipient (`merchant:<id>`,
--- `user:<id>`, `compliance:compliance`) has its own gap-free, increasing `seq`: a client reconnects with the
+-- `user:<id>`, `compliance:compliance`) has its own increasing `seq` (gap-free except after a rare concurrent duplicate): a client reconnects with the
 -- highest seq it holds and the notifier replays every row above it. `(recipient, event_id)` is unique so a
 -- redelivered Kafka message writes nothing twice.
 CREATE TABLE notification_recipients (

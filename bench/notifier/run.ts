@@ -217,6 +217,11 @@ async function main(): Promise<void> {
     await producer.disconnect();
 
     // (c) end to end through the API and the relay.
+    if (E2E_SECONDS <= 0) {
+      console.log('\n(c) skipped (BENCH_E2E_SECONDS=0)');
+      await pool.end();
+      return;
+    }
     clients.send({ cmd: 'close' });
     await clients.next('closed');
     const slot = `bench_${randomBytes(4).toString('hex')}`;

@@ -100,27 +100,14 @@ export function createProcessor(options: ProcessorOptions): (messages: KafkaMess
 
     const outcome = await inTransaction(pool, async (client) => {
       const known = await existingOrderIds(client, valid.map((item) => item.event.orderId));
-      const accepted = valid.filter((item) => {
-        if (known.has(item.event.orderId)) return true;
-        poison.push({ ok: false, message: item.message, eventId: item.event.eventId, error: new PermanentEventError('UnknownOrderError', `order ${item.event.orderId} is not in the orders table`) });
-        return false;
-      });
-      const audiences = accepted.map((item) => ({ item, audience: audienceOf(item.event as unknown as OrderEvent) }));
-      const book = await storeBookEvents(
-        client,
-        audiences.filter(({ audience }) => audience.book).map(({ item }) => ({ eventId: item.event.eventId, orderId: item.event.orderId, orderVersion: item.event.orderVersion, payload: bookOf(item.event) })),
-      );
-      const inputs: NotificationInput[] = audiences.flatMap(({ item, audience }) =>
-        audience.recipients.map((recipient) => ({
-          recipient: recipientKey(recipient),
-          eventId: item.event.eventId,
-          orderId: item.event.orderId,
-          orderVersion: item.event.orderVersion,
-          type: item.event.type,
-          payload: notificationOf(item.event),
-        })),
-      );
-      const stored = await storeNotifications(client, inputs);
+      const accepted = valid
+        .filter((item) => {
+          if (known.has(item.event.orderId)) return true;
+          poison.push({ ok: false, message: item.message, eventId: item.event.eventId, error: new PermanentEventError('UnknownOrderError', `order ${item.event.orderId} is not in the orders table`) });
+          return false;
+        })
+        .map((item) => ({ item }));
+      const audiences = accepted.map(({ item }) => ({ item, audience: audienceOf(item.event as unknown as OrderEvent) }));
       const webhookEvents: WebhookEventInput[] = audiences
         .map(({ item, audience }) => ({
           merchantIds: audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id),
@@ -139,13 +126,30 @@ export function createProcessor(options: ProcessorOptions): (messages: KafkaMess
         }))
         .filter((event) => event.merchantIds.length > 0);
       let queued = await enqueueWebhookDeliveries(client, webhookEvents);
-      for (const item of accepted) {
+      for (const { item } of accepted) {
         // A replayed webhook dead letter: send that delivery again from attempt 1.
         const endpoint = headerText(item.message.headers, REPLAY_HEADERS.webhookEndpoint);
         if (headerText(item.message.headers, REPLAY_HEADERS.channel) === 'webhook' && endpoint !== undefined) {
           if (await resetDeadWebhookDelivery(client, endpoint, item.event.eventId)) queued += 1;
         }
       }
+      // The two writes that take shared locks (the book counter, the recipients' counters) come last, so the
+      // locks are held only until the commit that follows.
+      const book = await storeBookEvents(
+        client,
+        audiences.filter(({ audience }) => audience.book).map(({ item }) => ({ eventId: item.event.eventId, orderId: item.event.orderId, orderVersion: item.event.orderVersion, payload: bookOf(item.event) })),
+      );
+      const inputs: NotificationInput[] = audiences.flatMap(({ item, audience }) =>
+        audience.recipients.map((recipient) => ({
+          recipient: recipientKey(recipient),
+          eventId: item.event.eventId,
+          orderId: item.event.orderId,
+          orderVersion: item.event.orderVersion,
+          type: item.event.type,
+          payload: notificationOf(item.event),
+        })),
+      );
+      const stored = await storeNotifications(client, inputs);
       return { book, stored, audiences, queued };
     });
 

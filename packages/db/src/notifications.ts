@@ -25,79 +25,80 @@ export interface StoredNotification {
 }
 
 /**
- * Writes one row per (recipient, event) inside the caller's transaction, with per-recipient gap-free seqs in input
- * order. Rows that already exist (a redelivered message) are returned as they are, never written twice. Locks
- * the recipients' counter rows in name order, so concurrent notifiers serialise per recipient without deadlock.
+ * Writes one row per (recipient, event) inside the caller's transaction, with per-recipient increasing seqs in input
+ * order. Rows that already exist (a redelivered message) are returned as they are, never written twice. The
+ * recipients' counter rows are bumped and the rows inserted in ONE statement, so the counter locks (which
+ * serialise notifiers writing to the same recipient) are held only from there to the commit: call it last.
  */
 export async function storeNotifications(client: Queryable, inputs: NotificationInput[]): Promise<StoredNotification[]> {
   const unique = new Map<string, NotificationInput>();
   for (const input of inputs) unique.set(`${input.recipient}\u0000${input.eventId}`, input);
   const items = [...unique.values()];
   if (items.length === 0) return [];
-  const recipients = [...new Set(items.map((item) => item.recipient))].sort();
-  await client.query(`INSERT INTO notification_recipients (recipient) SELECT r FROM unnest($1::text[]) AS r ORDER BY r ON CONFLICT DO NOTHING`, [recipients]);
-  const counters = await client.query<{ recipient: string; last_seq: string }>(
-    `SELECT recipient, last_seq FROM notification_recipients WHERE recipient = ANY($1::text[]) ORDER BY recipient FOR UPDATE`,
-    [recipients],
-  );
-  const lastSeq = new Map(counters.rows.map((row) => [row.recipient, Number(row.last_seq)]));
+  const keyOf = (recipient: string, eventId: string): string => `${recipient}\u0000${eventId}`;
 
-  const existing = await client.query<{ recipient: string; event_id: string; seq: string; order_id: string; payload: Record<string, unknown>; delivered: boolean; created_at: Date }>(
-    `SELECT n.recipient, n.event_id, n.seq, n.order_id, n.payload, n.delivered_at IS NOT NULL AS delivered, n.created_at
-       FROM notifications n
-       JOIN unnest($1::text[], $2::uuid[]) AS k(recipient, event_id) ON n.recipient = k.recipient AND n.event_id = k.event_id`,
-    [items.map((item) => item.recipient), items.map((item) => item.eventId)],
-  );
-  const found = new Map(existing.rows.map((row) => [`${row.recipient}\u0000${row.event_id}`, row]));
-
-  const now = new Date();
-  const stored: StoredNotification[] = [];
-  const fresh: Array<StoredNotification & { input: NotificationInput }> = [];
-  for (const item of items) {
-    const row = found.get(`${item.recipient}\u0000${item.eventId}`);
-    if (row !== undefined) {
-      stored.push({ recipient: row.recipient, seq: Number(row.seq), eventId: row.event_id, orderId: row.order_id, payload: row.payload, fresh: false, delivered: row.delivered, createdAt: row.created_at });
-      continue;
-    }
-    const seq = (lastSeq.get(item.recipient) ?? 0) + 1;
-    lastSeq.set(item.recipient, seq);
-    const entry = { recipient: item.recipient, seq, eventId: item.eventId, orderId: item.orderId, payload: item.payload, fresh: true, delivered: false, createdAt: now, input: item };
-    fresh.push(entry);
-    stored.push(entry);
-  }
+  const existing = await findNotifications(client, items);
+  const fresh = items.filter((item) => !existing.has(keyOf(item.recipient, item.eventId)));
+  const created = new Map<string, StoredNotification>();
   if (fresh.length > 0) {
-    await client.query(
-      `INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, payload, created_at)
-       SELECT r, s, e, o, v, t, p, $8 FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::uuid[], $5::int[], $6::text[], $7::jsonb[]) AS x(r, s, e, o, v, t, p)`,
+    const now = new Date();
+    const inserted = await client.query<{ recipient: string; seq: string; event_id: string; order_id: string }>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::jsonb[], $7::int[]) AS x(recipient, event_id, order_id, order_version, type, payload, ord)
+       ), counts AS (
+         SELECT recipient, count(*)::bigint AS n FROM input GROUP BY recipient
+       ), bumped AS (
+         INSERT INTO notification_recipients AS r (recipient, last_seq)
+         SELECT recipient, n FROM counts ORDER BY recipient
+         ON CONFLICT (recipient) DO UPDATE SET last_seq = r.last_seq + EXCLUDED.last_seq, updated_at = now()
+         RETURNING r.recipient, r.last_seq
+       )
+       INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, payload, created_at)
+       SELECT i.recipient, b.last_seq - c.n + row_number() OVER (PARTITION BY i.recipient ORDER BY i.ord), i.event_id, i.order_id, i.order_version, i.type, i.payload, $8
+         FROM input i JOIN bumped b ON b.recipient = i.recipient JOIN counts c ON c.recipient = i.recipient
+       ON CONFLICT (recipient, event_id) DO NOTHING
+       RETURNING recipient, seq, event_id, order_id`,
       [
-        fresh.map((entry) => entry.recipient),
-        fresh.map((entry) => entry.seq),
-        fresh.map((entry) => entry.eventId),
-        fresh.map((entry) => entry.orderId),
-        fresh.map((entry) => entry.input.orderVersion),
-        fresh.map((entry) => entry.input.type),
-        fresh.map((entry) => JSON.stringify(entry.payload)),
+        fresh.map((item) => item.recipient),
+        fresh.map((item) => item.eventId),
+        fresh.map((item) => item.orderId),
+        fresh.map((item) => item.orderVersion),
+        fresh.map((item) => item.type),
+        fresh.map((item) => JSON.stringify(item.payload)),
+        fresh.map((_, index) => index),
         now,
       ],
     );
-    const touched = [...new Set(fresh.map((entry) => entry.recipient))];
-    await client.query(
-      `UPDATE notification_recipients AS r SET last_seq = v.seq, updated_at = now() FROM unnest($1::text[], $2::bigint[]) AS v(recipient, seq) WHERE r.recipient = v.recipient`,
-      [touched, touched.map((recipient) => lastSeq.get(recipient) ?? 0)],
-    );
+    const payloads = new Map(fresh.map((item) => [keyOf(item.recipient, item.eventId), item.payload]));
+    for (const row of inserted.rows) {
+      const key = keyOf(row.recipient, row.event_id);
+      created.set(key, { recipient: row.recipient, seq: Number(row.seq), eventId: row.event_id, orderId: row.order_id, payload: payloads.get(key) ?? {}, fresh: true, delivered: false, createdAt: now });
+    }
+    // Another notifier wrote some of them meanwhile (a rebalance overlap): read those back as existing.
+    const raced = fresh.filter((item) => !created.has(keyOf(item.recipient, item.eventId)));
+    if (raced.length > 0) for (const [key, row] of await findNotifications(client, raced)) existing.set(key, row);
   }
-  return stored.map((entry) => ({
-    recipient: entry.recipient,
-    seq: entry.seq,
-    eventId: entry.eventId,
-    orderId: entry.orderId,
-    payload: entry.payload,
-    fresh: entry.fresh,
-    delivered: entry.delivered,
-    createdAt: entry.createdAt,
-  }));
+  return items.flatMap((item) => {
+    const key = keyOf(item.recipient, item.eventId);
+    const row = created.get(key) ?? existing.get(key);
+    return row === undefined ? [] : [row];
+  });
 }
 
+async function findNotifications(client: Queryable, items: Array<Pick<NotificationInput, 'recipient' | 'eventId'>>): Promise<Map<string, StoredNotification>> {
+  const result = await client.query<{ recipient: string; event_id: string; seq: string; order_id: string; payload: Record<string, unknown>; delivered: boolean; created_at: Date }>(
+    `SELECT n.recipient, n.event_id, n.seq, n.order_id, n.payload, n.delivered_at IS NOT NULL AS delivered, n.created_at
+       FROM unnest($1::text[], $2::uuid[]) AS k(recipient, event_id)
+       JOIN notifications n ON n.recipient = k.recipient AND n.event_id = k.event_id`,
+    [items.map((item) => item.recipient), items.map((item) => item.eventId)],
+  );
+  return new Map(
+    result.rows.map((row) => [
+      `${row.recipient}\u0000${row.event_id}`,
+      { recipient: row.recipient, seq: Number(row.seq), eventId: row.event_id, orderId: row.order_id, payload: row.payload, fresh: false, delivered: row.delivered, createdAt: row.created_at },
+    ]),
+  );
+}
 
 /** A recipient's notifications with seq above `afterSeq`, in seq order. */
 export async function notificationsAfter(db: Queryable, recipient: string, afterSeq: number, limit: number): Promise<Array<{ seq: number; payload: Record<string, unknown> }>> {
