@@ -3,15 +3,18 @@
  *
  *   (a) raw kafkajs producer: the same messages (same key, value and headers) sent as fast as one idempotent
  *       producer with acks -1 goes — the limit on this machine;
- *   (b) WAL relay: sustained events/s while writers commit batches of outbox rows;
- *   (c) poll relay (RELAY_MODE=poll) on the same load;
- *   (d) commit→Kafka-ack latency p50/p99 at a steady 2,000 events/s;
- *   (e) time to drain a 100,000-event backlog after a restart.
+ *   (b) WAL relay: sustained events/s while writers commit batches of outbox rows (on a small machine the writers
+ *       are usually the limit, so it also prints how far behind the last commit the last ack came);
+ *   (c) poll relay (RELAY_MODE=poll) on the same load, backlog and steady rate;
+ *   (d) commit→Kafka-ack latency p50/p99 at a steady 2,000 events/s, split into Postgres + walsender and relay + Kafka;
+ *   (e) time to drain a 100,000-event backlog after a restart; its drain rate is the relay's capacity, which the
+ *       summary compares with (a) and with the poll relay's.
  *
  * Starts its own ephemeral stack (embedded Postgres + Kafka) unless DATABASE_URL / KAFKA_BROKERS are set.
  * Sizes: BENCH_EVENTS (default 100000) for (a)–(c) and (e), BENCH_LATENCY_SECONDS (default 15) for (d).
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners } from 'kafkajs';
 import { type Config, loadConfig } from '@settle/config';
@@ -71,12 +74,17 @@ async function main(): Promise<void> {
       await ensureTopics(kafka, [{ topic, numPartitions: PARTITIONS }]);
       return topic;
     };
-    say(`  machine: ${(await import('node:os')).cpus().length} cores; ${EVENTS} events per run, ${PARTITIONS} partitions, ${ROWS_PER_TRANSACTION} rows per transaction\n`);
+
+    const load = (): string => os.loadavg().map((value) => value.toFixed(1)).join(' ');
+    say(`  machine: ${os.cpus().length} cores, load average ${load()}; ${EVENTS} events per run, ${PARTITIONS} partitions`);
+    say('  (other processes on this machine change the figures; compare the ratios, which are measured side by side)\n');
 
     const wal = await database('bench_wal');
-    await setupRelaySlot(wal.pool, `bench_${suffix}`, 'settle_outbox_pub');
+    const slot = `bench_${suffix}`;
+    await setupRelaySlot(wal.pool, slot, 'settle_outbox_pub');
     const walTopic = await topicFor('wal');
-    let relay = await startRelay({ config: config(wal.url, walTopic), logger, port: null });
+    const walConfig = config(wal.url, walTopic);
+    let relay = await startRelay({ config: walConfig, logger, port: null });
     await waitUntil(() => relay.status().streaming, 30_000, 'the WAL relay to stream');
     // Warm-up: JIT-compile the decode → encode → produce path before anything is timed.
     await sustained(relay, wal.pool, Math.min(EVENTS, 20_000));
@@ -86,33 +94,32 @@ async function main(): Promise<void> {
       `SELECT id, aggregatetype, aggregateid, type, payload::text AS payload, headers::text AS headers, order_version, created_at FROM outbox LIMIT $1`,
       [EVENTS],
     );
-    const rawTopic = await topicFor('raw');
-    const route = createTopicRouter(rawTopic);
+    const route = createTopicRouter(await topicFor('raw'));
     const records = sample.rows.map((row) => toOutboundRecord(row, '0/16B3748', route));
     while (records.length < EVENTS) records.push(...records.slice(0, EVENTS - records.length));
     await rawProducer(kafka, records.slice(0, 10_000));
-    const rawRate = await rawProducer(kafka, records);
+    const rawFirst = await rawProducer(kafka, records);
     const averageBytes = Math.round(records.reduce((sum, record) => sum + size(record), 0) / records.length);
-    say(`(a) raw kafkajs: ${rate(rawRate)} events/s (idempotent, acks -1, one request in flight, ~${averageBytes} B per message incl. headers)`);
+    say(`(a) raw kafkajs:   ${rate(rawFirst)} events/s (idempotent, acks -1, one request in flight, ~${averageBytes} B per message incl. headers)`);
 
-    // (b) WAL relay, sustained, while writers commit batches.
+    // (b) WAL relay while writers commit batches of ROWS_PER_TRANSACTION rows.
     const walRun = await sustained(relay, wal.pool, EVENTS);
-    say(`(b) WAL relay:   ${rate(walRun.relayRate)} events/s sustained (writers committed ${rate(walRun.writeRate)} events/s)`);
+    say(
+      `(b) WAL relay:     ${rate(walRun.relayRate)} events/s sustained while writers committed ${rate(walRun.writeRate)} events/s ` +
+        `(${ROWS_PER_TRANSACTION} rows per transaction); last ack ${walRun.lagMs} ms after the last commit`,
+    );
 
     // (e) backlog: stop the relay, commit EVENTS rows, start a new relay, time until all are acknowledged.
     await relay.stop();
-    await writeRows(wal.pool, EVENTS, 10_000_000);
-    const restarted = Date.now();
-    relay = await startRelay({ config: config(wal.url, walTopic), logger, port: null });
-    // A new relay has a new registry: its published count is this backlog alone.
-    await waitUntil(async () => (await published(relay)) >= EVENTS, 120_000, 'the backlog to drain', 10);
-    const drainMs = Date.now() - restarted;
-    say(`(e) backlog:     ${EVENTS} events drained in ${(drainMs / 1000).toFixed(2)} s after a restart (${rate((EVENTS * 1000) / drainMs)} events/s, start-up included)`);
+    const walBacklog = await backlog(wal.pool, EVENTS, () => startRelay({ config: walConfig, logger, port: null }));
+    say(
+      `(e) WAL backlog:   ${EVENTS} events drained ${(walBacklog.totalMs / 1000).toFixed(2)} s after the restart ` +
+        `(start-up ${walBacklog.startupMs} ms, then ${rate(walBacklog.drainRate)} events/s)`,
+    );
 
     // (d) latency at a steady 2,000 events/s, one row per transaction, exact percentiles from every event.
     const samples: LatencySample[] = [];
-    await relay.stop();
-    relay = await startRelay({ config: config(wal.url, walTopic), logger, port: null, onCommitToAck: (sample) => samples.push(sample) });
+    relay = await startRelay({ config: walConfig, logger, port: null, onCommitToAck: (sample) => samples.push(sample) });
     await waitUntil(() => relay.status().streaming, 30_000, 'the WAL relay to stream');
     await steadyLoad(wal.pool, LATENCY_RATE, 2);
     await sleep(500);
@@ -123,51 +130,66 @@ async function main(): Promise<void> {
     const inRelay = percentiles(samples.map((sample) => sample.receivedToAckMs));
     const delivery = percentiles(samples.map((sample) => sample.commitToAckMs - sample.receivedToAckMs));
     say(
-      `(d) latency:     commit→Kafka ack at ${rate(LATENCY_RATE)} events/s for ${LATENCY_SECONDS} s (${samples.length} events): ` +
+      `(d) WAL latency:   commit→Kafka ack at ${rate(LATENCY_RATE)} events/s for ${LATENCY_SECONDS} s (${samples.length} events, one per transaction): ` +
         `p50 ${walLatency.p50.toFixed(1)} ms, p99 ${walLatency.p99.toFixed(1)} ms, max ${walLatency.max.toFixed(1)} ms`,
     );
     say(
-      `                 of which commit→WAL received (Postgres flush + walsender) p50 ${delivery.p50.toFixed(1)} / p99 ${delivery.p99.toFixed(1)} ms, ` +
-        `received→Kafka ack (relay + Kafka) p50 ${inRelay.p50.toFixed(1)} / p99 ${inRelay.p99.toFixed(1)} ms`,
+      `                   = commit→received from the WAL (Postgres fsync + walsender) p50 ${delivery.p50.toFixed(1)} / p99 ${delivery.p99.toFixed(1)} ms` +
+        ` + received→Kafka ack (relay + Kafka) p50 ${inRelay.p50.toFixed(1)} / p99 ${inRelay.p99.toFixed(1)} ms`,
     );
     await relay.stop();
-    await wal.pool.query(`SELECT pg_drop_replication_slot($1)`, [`bench_${suffix}`]);
+    await wal.pool.query(`SELECT pg_drop_replication_slot($1)`, [slot]);
 
-    // (c) poll mode on the same load as (b).
+    // (c) poll mode: the same writers, the same backlog, the same steady load.
     const poll = await database('bench_poll');
-    const pollTopic = await topicFor('poll');
+    const pollConfig = config(poll.url, await topicFor('poll'), { RELAY_MODE: 'poll', RELAY_POLL_INTERVAL_MS: '100' });
     const pollLatencies: number[] = [];
-    const pollRelay = await startRelay({
-      config: config(poll.url, pollTopic, { RELAY_MODE: 'poll', RELAY_POLL_INTERVAL_MS: '100' }),
-      logger,
-      port: null,
-      onCommitToAck: (sample) => pollLatencies.push(sample.commitToAckMs),
-    });
+    let pollRelay = await startRelay({ config: pollConfig, logger, port: null, onCommitToAck: (sample) => pollLatencies.push(sample.commitToAckMs) });
     await waitUntil(() => pollRelay.status().streaming, 30_000, 'the poll relay to poll');
     await sustained(pollRelay, poll.pool, Math.min(EVENTS, 20_000));
     const pollRun = await sustained(pollRelay, poll.pool, EVENTS);
-    say(`(c) poll relay:  ${rate(pollRun.relayRate)} events/s sustained (writers committed ${rate(pollRun.writeRate)} events/s)`);
+    say(
+      `(c) poll relay:    ${rate(pollRun.relayRate)} events/s sustained while writers committed ${rate(pollRun.writeRate)} events/s; ` +
+        `last ack ${pollRun.lagMs} ms after the last commit`,
+    );
     pollLatencies.length = 0;
     const pollSteady = await steadyLoad(poll.pool, LATENCY_RATE, Math.min(LATENCY_SECONDS, 10));
     await waitUntil(() => pollLatencies.length >= pollSteady, 30_000, 'the poll relay to catch up');
     const pollLatency = percentiles(pollLatencies);
-    say(`    poll latency: created→Kafka ack (created_at is the transaction start) at ${rate(LATENCY_RATE)} events/s: p50 ${pollLatency.p50.toFixed(1)} ms, p99 ${pollLatency.p99.toFixed(1)} ms`);
+    say(`    poll latency:  created_at→Kafka ack at ${rate(LATENCY_RATE)} events/s: p50 ${pollLatency.p50.toFixed(1)} ms, p99 ${pollLatency.p99.toFixed(1)} ms`);
+    await pollRelay.stop();
+    const pollBacklog = await backlog(poll.pool, EVENTS, async () => {
+      pollRelay = await startRelay({ config: pollConfig, logger, port: null });
+      return pollRelay;
+    });
+    say(`    poll backlog:  ${EVENTS} events drained ${(pollBacklog.totalMs / 1000).toFixed(2)} s after the restart (then ${rate(pollBacklog.drainRate)} events/s)`);
     await pollRelay.stop();
 
+    // (a) again: the machine's load moves; the better of the two runs is the limit.
+    const rawSecond = await rawProducer(kafka, records);
+    const rawRate = Math.max(rawFirst, rawSecond);
+    say(`(a) raw kafkajs:   ${rate(rawSecond)} events/s on a second run; limit taken as ${rate(rawRate)} events/s`);
+
     say('');
-    say('summary');
-    say(`  WAL relay / raw producer: ${((walRun.relayRate / rawRate) * 100).toFixed(0)} %   (goal ≥ 20,000 events/s or ≥ 50 %)`);
-    say(`  WAL relay / poll relay:   ${(walRun.relayRate / pollRun.relayRate).toFixed(2)}×`);
-    say(`  p99 commit→ack at 2,000/s: ${walLatency.p99.toFixed(1)} ms   (goal ≤ 50 ms; Debezium Server publishes 440 ms)`);
-    say(`  100k backlog drained in:  ${(drainMs / 1000).toFixed(2)} s   (goal ≤ 10 s)`);
+    say(`summary (load average now ${load()})`);
+    say(
+      `  WAL relay capacity (backlog drain) ${rate(walBacklog.drainRate)} events/s = ${((walBacklog.drainRate / rawRate) * 100).toFixed(0)} % of raw kafkajs` +
+        `   (goal ≥ 20,000 events/s or ≥ 50 %)`,
+    );
+    say(`  WAL relay / poll relay (backlog drain): ${(walBacklog.drainRate / pollBacklog.drainRate).toFixed(2)}×`);
+    say(`  p99 commit→ack at 2,000 events/s: ${walLatency.p99.toFixed(1)} ms   (goal ≤ 50 ms; Debezium Server publishes 440 ms)`);
+    say(`  100k backlog drained in: ${(walBacklog.totalMs / 1000).toFixed(2)} s after a restart   (goal ≤ 10 s)`);
     await Promise.all([wal.pool.end(), poll.pool.end()]);
   } finally {
     await stack.stop();
   }
 }
 
-/** Writers commit `events` rows in transactions of ROWS_PER_TRANSACTION while the relay runs; rates of both. */
-async function sustained(relay: Relay, pool: Pool, events: number): Promise<{ relayRate: number; writeRate: number }> {
+/**
+ * Writers commit `events` rows in transactions of ROWS_PER_TRANSACTION while the relay runs. Returns the relay's
+ * rate (first commit to last Kafka ack), the writers' rate, and how long after the last commit the last ack came.
+ */
+async function sustained(relay: Relay, pool: Pool, events: number): Promise<{ relayRate: number; writeRate: number; lagMs: number }> {
   const start = await published(relay);
   const began = Date.now();
   let next = 0;
@@ -179,10 +201,31 @@ async function sustained(relay: Relay, pool: Pool, events: number): Promise<{ re
     }
   });
   await Promise.all(writers);
-  const writeRate = (events * 1000) / (Date.now() - began);
-  // From the first commit to the last Kafka acknowledgement of the run.
-  await waitUntil(async () => (await published(relay)) - start >= events, 300_000, 'the relay to publish the run', 10);
-  return { relayRate: (events * 1000) / (Date.now() - began), writeRate };
+  const written = Date.now();
+  await waitUntil(async () => (await published(relay)) - start >= events, 300_000, 'the relay to publish the run', 5);
+  const done = Date.now();
+  return { relayRate: (events * 1000) / (done - began), writeRate: (events * 1000) / (written - began), lagMs: done - written };
+}
+
+/** Commits `events` rows with no relay running, starts one, and times start-up and drain. */
+async function backlog(pool: Pool, events: number, start: () => Promise<Relay>): Promise<{ totalMs: number; startupMs: number; drainRate: number }> {
+  await writeRows(pool, events, 10_000_000);
+  const began = Date.now();
+  const relay = await start();
+  let firstAck = 0;
+  await waitUntil(
+    async () => {
+      const count = await published(relay);
+      if (firstAck === 0 && count > 0) firstAck = Date.now();
+      return count >= events;
+    },
+    300_000,
+    'the backlog to drain',
+    5,
+  );
+  const done = Date.now();
+  await relay.stop();
+  return { totalMs: done - began, startupMs: firstAck - began, drainRate: (events * 1000) / Math.max(1, done - firstAck) };
 }
 
 /**
