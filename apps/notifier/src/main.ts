@@ -5,7 +5,7 @@ import { startNotifier } from './notifier';
 const config = loadConfig();
 const logger = createLogger('notifier', config.LOG_LEVEL);
 startNotifier({ config, logger }).then(
-  (notifier) => onShutdown(logger, () => notifier.stop(), process.env['SETTLE_SUPERVISED'] === '1'),
+  (notifier) => onShutdown(logger, () => notifier.stop(), config.SETTLE_SUPERVISED),
   (error: unknown) => {
     logger.fatal({ err: error }, 'notifier failed to start');
     process.exit(1);
