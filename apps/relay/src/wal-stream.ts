@@ -104,12 +104,16 @@ class WalSession {
     try {
       // Kafka first: while it is unreachable nothing is read from the WAL at all.
       const connecting = Publisher.connect(options.kafka, { sendTimeoutMs: options.sendTimeoutMs });
-      connecting.then(
-        (publisher) => (this.stopping ? void publisher.close() : undefined),
-        (error: unknown) => this.halt(error instanceof RelayError ? error : new RelayError('KAFKA_UNAVAILABLE', 'connecting', { cause: error })),
-      );
-      await Promise.race([connecting.then((publisher) => void (this.publisher = publisher)).catch(() => undefined), this.halted]);
-      if (this.stopping) return;
+      const publisher = await Promise.race([connecting, this.halted.then(() => null)]).catch((error: unknown) => {
+        this.halt(error instanceof RelayError ? error : new RelayError('KAFKA_UNAVAILABLE', 'connecting the producer', { cause: error }));
+        return null;
+      });
+      if (publisher === null || this.stopping) {
+        // Stopped while connecting: a producer that connects later is closed, not leaked.
+        connecting.then((late) => late.close(), () => undefined);
+        return;
+      }
+      this.publisher = publisher;
       const service = new LogicalReplicationService(
         { connectionString: options.databaseUrl, application_name: 'settle-relay' },
         // No automatic acknowledgement of "last received", and flow control so a slow handler pauses the socket.
