@@ -48,7 +48,7 @@ describe('relay process killed with SIGKILL while a writer commits', () => {
         round += 1;
         const rows = await commitRows(pool, keys.filter((_, index) => (index + round) % 3 !== 0), versions);
         committed += rows.length;
-        await new Promise((resolve) => setTimeout(resolve, 3));
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
     });
 
@@ -59,7 +59,7 @@ describe('relay process killed with SIGKILL while a writer commits', () => {
         await waitFor(`relay #${kill} to stream`, async () => (await probe(relay.port, '/ready')).status === 200, 30_000, () => relay.output.join('').slice(-2_000));
         const seen = collector.messages.length;
         await waitFor(`relay #${kill} to publish`, () => collector.messages.length > seen, 20_000);
-        await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 800));
+        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 500));
         relay.child.kill('SIGKILL');
         await relay.exited;
       }
