@@ -1,0 +1,94 @@
+import { createTokenVerifier, signToken } from '@settle/auth';
+import { loadConfig } from '@settle/config';
+import { createPool, currentBookSeq } from '@settle/db';
+import { createLogger, createRegistry } from '@settle/observability';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/app';
+import { startApi, type Harness } from './harness';
+
+let api: Harness;
+beforeAll(async () => {
+  api = await startApi();
+});
+afterAll(async () => {
+  await api.close();
+});
+
+describe('documentation', () => {
+  it('serves an OpenAPI 3.1 document generated from the schemas, with every public path', async () => {
+    const response = await api.call<{ openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } }>('GET', '/openapi.json');
+    expect(response.status).toBe(200);
+    expect(response.body.openapi).toBe('3.1.0');
+    const paths = Object.entries(response.body.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    for (const expected of [
+      'POST /v1/orders',
+      'GET /v1/orders',
+      'GET /v1/orders/book',
+      'GET /v1/orders/{id}',
+      'GET /v1/orders/{id}/events',
+      'POST /v1/orders/{id}/accept',
+      'POST /v1/orders/{id}/escrow',
+      'POST /v1/orders/{id}/payment-sent',
+      'POST /v1/orders/{id}/release',
+      'POST /v1/orders/{id}/cancel',
+      'POST /v1/orders/{id}/cancel-request',
+      'POST /v1/orders/{id}/extension-request',
+      'POST /v1/orders/{id}/extension-accept',
+      'POST /v1/orders/{id}/dispute',
+      'POST /v1/orders/{id}/dispute/resolve',
+      'PATCH /api/orders/{id}/escrow',
+      'GET /v1/merchants',
+      'POST /v1/dev/tokens',
+    ]) {
+      expect(paths).toContain(expected);
+    }
+    expect(Object.keys(response.body.components.schemas)).toEqual(expect.arrayContaining(['Order', 'CreateOrder', 'Problem', 'BookOrder']));
+  });
+
+  it('serves human docs at /docs with their assets', async () => {
+    const page = await fetch(`${api.url}/docs`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("url: '/openapi.json'");
+    expect((await fetch(`${api.url}/docs/assets/swagger-ui-bundle.js`)).status).toBe(200);
+  });
+});
+
+describe('authentication', () => {
+  it('an expired token answers 401 saying so', async () => {
+    const expired = await signToken(api.config, { role: 'user', id: 'u-expired' }, -60);
+    const response = await api.call('GET', '/v1/orders', { token: expired });
+    expect(response.status).toBe(401);
+    expect(response.body['detail']).toBe('the token has expired; get a new one');
+  });
+
+  it('a token signed with another secret or without a role answers 401', async () => {
+    const foreign = await signToken({ JWT_SECRET: 'another-secret-of-16-chars', JWT_ISSUER: undefined }, { role: 'merchant', id: 'm-x' });
+    expect((await api.call('GET', '/v1/orders', { token: foreign })).status).toBe(401);
+    expect((await api.call('GET', '/v1/orders', { token: 'not.a.jwt' })).status).toBe(401);
+  });
+
+  it('dev tokens create the account and work; without DEV_AUTH the route is not served (401) nor documented', async () => {
+    const issued = await api.call<{ token: string }>('POST', '/v1/dev/tokens', { body: { role: 'merchant', id: 'm-dev-token', walletAddress: 'DEVWALLET0001' } });
+    expect(issued.status).toBe(200);
+    const merchants = await api.call<{ items: Array<{ id: string; walletAddress: string | null }> }>('GET', '/v1/merchants', { token: issued.body.token });
+    expect(merchants.body.items).toContainEqual({ id: 'm-dev-token', name: null, walletAddress: 'DEVWALLET0001' });
+    const invalid = await api.call('POST', '/v1/dev/tokens', { body: { role: 'admin', id: 'x' } });
+    expect(invalid.status).toBe(400);
+
+    const config = loadConfig({ ...process.env, DATABASE_URL: api.db.url, DEV_AUTH: '0', JWT_SECRET: 'production-like-secret-000' });
+    const pool = createPool(api.db.url, { max: 2 });
+    const app = createApp({ config, pool, logger: createLogger('api', 'silent'), verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool) });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/dev/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'user', id: 'u-1' }) });
+      expect(response.status).toBe(401);
+      const document = (await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+      expect(Object.keys(document.paths)).not.toContain('/v1/dev/tokens');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await pool.end();
+    }
+  });
+});
