@@ -1,7 +1,7 @@
 import { SettleError } from './errors';
 import { actorParty, canSee, counterpartyOf, creatorOf, isParty, sameParty, sides } from './sides';
 import { addMinutes, DEFAULT_TIMERS, isDue, type TimerSettings } from './timers';
-import type { Actor, Order, Party, Status } from './types';
+import type { Actor, Dispute, Order, Party, Status } from './types';
 import type { ProfileWallets } from './wallet';
 
 export const EVENT_TYPES = [
@@ -252,16 +252,7 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       break;
     }
     case 'dispute':
-      next.dispute = {
-        reason: command.reason,
-        openedBy: party as Party,
-        evidence: command.evidence ?? [],
-        openedAt: now,
-        resolution: null,
-        note: null,
-        resolvedBy: null,
-        resolvedAt: null,
-      };
+      next.dispute = openDispute(command.reason, party as Party, command.evidence ?? [], now);
       next.disputedAt = now;
       next.timerAt = null;
       break;
@@ -281,16 +272,8 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       if (!isDue(order, now)) throw conflict(order, `the ${order.status} deadline (${order.timerAt ?? 'none'}) has not passed`);
       if (command.action === 'expire') next.expiredAt = now;
       else {
-        next.dispute = {
-          reason: order.status === 'escrowed' ? 'payment deadline passed without payment' : 'seller did not confirm the payment in time',
-          openedBy: 'system',
-          evidence: [],
-          openedAt: now,
-          resolution: null,
-          note: null,
-          resolvedBy: null,
-          resolvedAt: null,
-        };
+        const reason = order.status === 'escrowed' ? 'payment deadline passed without payment' : 'seller did not confirm the payment in time';
+        next.dispute = openDispute(reason, 'system', [], now);
         next.disputedAt = now;
       }
       next.timerAt = null;
@@ -298,6 +281,10 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
   }
   next.orderVersion = order.orderVersion + 1;
   return { kind: 'transition', order: next, previousStatus: order.status, eventType: chosen.event, action: command.action };
+}
+
+function openDispute(reason: string, openedBy: Dispute['openedBy'], evidence: string[], now: string): Dispute {
+  return { reason, openedBy, evidence, openedAt: now, resolution: null, note: null, resolvedBy: null, resolvedAt: null };
 }
 
 function forbidden(order: Order, command: Command, actor: Actor): SettleError {
