@@ -42,9 +42,23 @@ export async function storeNotifications(client: Queryable, inputs: Notification
   const created = new Map<string, StoredNotification>();
   if (fresh.length > 0) {
     const now = new Date();
+    // One JSON document per statement (parsed once by the server) instead of arrays of JSON strings that the
+    // driver would escape element by element; each event's payload is sent once, however many recipients it has.
+    const payloadIndex = new Map<Record<string, unknown>, number>();
+    const payloadList: Array<Record<string, unknown>> = [];
+    const rows = fresh.map((item, index) => {
+      let p = payloadIndex.get(item.payload);
+      if (p === undefined) {
+        p = payloadList.length;
+        payloadIndex.set(item.payload, p);
+        payloadList.push(item.payload);
+      }
+      return { r: item.recipient, e: item.eventId, o: item.orderId, v: item.orderVersion, t: item.type, p, i: index };
+    });
     const inserted = await client.query<{ recipient: string; seq: string; event_id: string; order_id: string }>(
       `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::jsonb[], $7::int[]) AS x(recipient, event_id, order_id, order_version, type, payload, ord)
+         SELECT x.r AS recipient, x.e AS event_id, x.o AS order_id, x.v AS order_version, x.t AS type, x.p, x.i AS ord
+           FROM jsonb_to_recordset($1::jsonb) AS x(r text, e uuid, o uuid, v int, t text, p int, i int)
        ), counts AS (
          SELECT recipient, count(*)::bigint AS n FROM input GROUP BY recipient
        ), bumped AS (
@@ -54,20 +68,11 @@ export async function storeNotifications(client: Queryable, inputs: Notification
          RETURNING r.recipient, r.last_seq
        )
        INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, payload, created_at)
-       SELECT i.recipient, b.last_seq - c.n + row_number() OVER (PARTITION BY i.recipient ORDER BY i.ord), i.event_id, i.order_id, i.order_version, i.type, i.payload, $8
+       SELECT i.recipient, b.last_seq - c.n + row_number() OVER (PARTITION BY i.recipient ORDER BY i.ord), i.event_id, i.order_id, i.order_version, i.type, $2::jsonb -> i.p, $3
          FROM input i JOIN bumped b ON b.recipient = i.recipient JOIN counts c ON c.recipient = i.recipient
        ON CONFLICT (recipient, event_id) DO NOTHING
        RETURNING recipient, seq, event_id, order_id`,
-      [
-        fresh.map((item) => item.recipient),
-        fresh.map((item) => item.eventId),
-        fresh.map((item) => item.orderId),
-        fresh.map((item) => item.orderVersion),
-        fresh.map((item) => item.type),
-        fresh.map((item) => JSON.stringify(item.payload)),
-        fresh.map((_, index) => index),
-        now,
-      ],
+      [JSON.stringify(rows), JSON.stringify(payloadList), now],
     );
     const payloads = new Map(fresh.map((item) => [keyOf(item.recipient, item.eventId), item.payload]));
     for (const row of inserted.rows) {
