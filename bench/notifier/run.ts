@@ -8,7 +8,8 @@
  *   npm run bench:notifier        (embedded Postgres + Kafka; DATABASE_URL / KAFKA_BROKERS to use others)
  *   BENCH_SOCKETS=2000 BENCH_EVENTS=5000 BENCH_E2E_SECONDS=5 npm run bench:notifier
  *
- * The notifier runs in this process (node --expose-gc), the clients in a child process.
+ * (a) and (b): the notifier runs in this process (node --expose-gc), the clients in a child process.
+ * (c): API, relay and notifier each in their own process; this process only sends HTTP and measures.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -22,7 +23,6 @@ import { buildEvent, createOrder, orderNumber, toView, type OrderEvent } from '@
 import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
 import { createLogger } from '@settle/observability';
 import { startNotifier, type Notifier } from '@settle/notifier';
-import { startRelay, type Relay } from '@settle/relay';
 import { freePort, startStack } from '@settle/stack';
 
 const SOCKETS = Number(process.env['BENCH_SOCKETS'] ?? 10_000);
@@ -137,8 +137,7 @@ async function main(): Promise<void> {
   const stack = await startStack({ config: base, mode: 'ephemeral', onProgress: (line) => console.log(`  [stack] ${line}`) });
   const clients = startClients();
   let notifier: Notifier | undefined;
-  let relay: Relay | undefined;
-  let api: ChildProcess | undefined;
+  const services: ChildProcess[] = [];
   try {
     const dbName = `bench_notifier_${randomBytes(3).toString('hex')}`;
     const url = await ensureDatabase(stack.databaseUrl, dbName);
@@ -228,25 +227,38 @@ async function main(): Promise<void> {
     }
     clients.send({ cmd: 'close' });
     await clients.next('closed');
+    // Here every service runs in its own process, as deployed: this process only drives HTTP and measures.
+    await notifier.stop();
+    notifier = undefined;
     const slot = `bench_${randomBytes(4).toString('hex')}`;
     await setupRelaySlot(pool, slot, 'settle_outbox_pub');
-    relay = await startRelay({ config: loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: url, KAFKA_BROKERS: stack.kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, RELAY_SLOT: slot }), port: null });
+    const e2eTopic = `${topic}.e2e`;
+    await ensureTopics(kafka, orderTopics(e2eTopic, 6));
+    const serviceEnv = { PATH: process.env['PATH'], LOG_LEVEL: 'error', DATABASE_URL: url, KAFKA_BROKERS: stack.kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: e2eTopic, ORDER_EVENTS_PARTITIONS: '6', JWT_SECRET: secret };
     const apiPort = await freePort();
-    api = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
-      env: { PATH: process.env['PATH'], LOG_LEVEL: 'error', PORT: String(apiPort), DATABASE_URL: url, JWT_SECRET: secret },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    for (let tries = 0; ; tries += 1) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${apiPort}/health`)).ok) break;
-      } catch {
-        if (tries > 300) throw new Error('the API did not start');
+    const notifierPort = await freePort();
+    const launch = (app: string, env: Record<string, string>): ChildProcess =>
+      spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, `apps/${app}/src/main.ts`)], { env: { ...serviceEnv, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    services.push(launch('relay', { RELAY_SLOT: slot, RELAY_PORT: String(await freePort()) }));
+    services.push(launch('notifier', { NOTIFIER_PORT: String(notifierPort), NOTIFIER_DLT_MIRROR: '0', NOTIFIER_GROUP_ID: 'settle-notifier-e2e' }));
+    services.push(launch('api', { PORT: String(apiPort) }));
+    for (const [name, probe] of [
+      ['api', `http://127.0.0.1:${apiPort}/health`],
+      ['notifier', `http://127.0.0.1:${notifierPort}/ready`],
+    ] as const) {
+      for (let tries = 0; ; tries += 1) {
+        try {
+          if ((await fetch(probe)).ok) break;
+        } catch {
+          // not listening yet
+        }
+        if (tries > 600) throw new Error(`${name} did not start`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const e2eIds = Array.from({ length: E2E_SOCKETS }, (_, i) => `m-e2e-${i}`);
     for (const id of e2eIds) await upsertAccount(pool, { kind: 'merchant', id });
-    clients.send({ cmd: 'connect', url: `http://127.0.0.1:${notifier.port}`, secret, ids: e2eIds, concurrency: 50 });
+    clients.send({ cmd: 'connect', url: `http://127.0.0.1:${notifierPort}`, secret, ids: e2eIds, concurrency: 50 });
     await clients.next('connected', 600_000);
 
     const total = E2E_RATE * E2E_SECONDS;
@@ -305,14 +317,27 @@ async function main(): Promise<void> {
     console.log(`    offered ${fmt(offeredRate)} releases/s; ${latencies.length}/${total} completed events reached their merchant socket`);
     console.log(`    HTTP release → socket 'order.completed': p50 ${fmt(p50)} ms (${ratio(p50, GOALS.p50Ms, false)}), p99 ${fmt(p99)} ms (${ratio(p99, GOALS.p99Ms, false)}), max ${fmt(latencies.at(-1) ?? NaN)} ms`);
     console.log(`    baseline in the same run: the HTTP release alone p50 ${fmt(quantile(httpSorted, 0.5))} ms, p99 ${fmt(quantile(httpSorted, 0.99))} ms → relay+Kafka+notifier add p50 ${fmt(p50 - quantile(httpSorted, 0.5))} ms`);
+    const split = await pool.query<{ relay: number[]; delivery: number[] }>(
+      `SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM n.created_at - e.occurred_at) * 1000) AS relay,
+              percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM n.delivered_at - n.created_at) * 1000) AS delivery
+         FROM notifications n JOIN order_events e ON e.id = n.event_id
+        WHERE n.type = 'order.completed' AND n.recipient LIKE 'merchant:m-e2e-%'`,
+    );
+    const parts = split.rows[0];
+    console.log(
+      `    split: API decision → notifier row (WAL, relay, Kafka, consume, insert) p50 ${fmt(parts?.relay[0] ?? NaN)} ms p99 ${fmt(parts?.relay[1] ?? NaN)} ms; row → client ack (delivered_at) p50 ${fmt(parts?.delivery[0] ?? NaN)} ms p99 ${fmt(parts?.delivery[1] ?? NaN)} ms`,
+    );
     console.log(`    (the seed aimed at an average under 10 s: p50 is ${fmt(10_000 / p50, 0)}× better)`);
     await pool.end();
   } finally {
     clients.send({ cmd: 'close' });
     await clients.next('closed', 30_000).catch(() => undefined);
     clients.child.kill();
-    if (api !== undefined) api.kill('SIGTERM');
-    await relay?.stop().catch(() => undefined);
+    for (const service of services) {
+      const exited = new Promise((resolve) => service.once('exit', resolve));
+      service.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    }
     await notifier?.stop().catch(() => undefined);
     await stack.stop();
   }

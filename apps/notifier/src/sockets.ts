@@ -39,7 +39,7 @@ function safeVerifier(config: Config): TokenVerifier {
 
 /** Batches client acks into one UPDATE per flush; a failed flush keeps them for the next one. */
 class AckBuffer {
-  private pending: Array<{ recipient: string; seq: number }> = [];
+  private pending: Array<{ recipient: string; seq: number; at: Date }> = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
@@ -49,8 +49,9 @@ class AckBuffer {
     private readonly logger: Logger,
   ) {}
 
+  /** Records an ack as received now (delivered_at is the ack's arrival, not the flush). */
   add(recipient: string, seq: number): void {
-    this.pending.push({ recipient, seq });
+    this.pending.push({ recipient, seq, at: new Date() });
     if (this.pending.length >= 1_000) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), 20);
   }

@@ -121,17 +121,18 @@ export async function lastNotificationSeq(db: Queryable, recipient: string): Pro
 }
 
 /**
- * Marks acknowledged notifications delivered (first ack wins); returns the delivery latency in ms of each row
- * this call marked (delivered_at - created_at).
+ * Marks acknowledged notifications delivered (first ack wins) at the ack's time (`at`, default now); returns the
+ * delivery latency in ms of each row this call marked (delivered_at - created_at).
  */
-export async function markNotificationsDelivered(db: Queryable, acks: Array<{ recipient: string; seq: number }>): Promise<number[]> {
+export async function markNotificationsDelivered(db: Queryable, acks: Array<{ recipient: string; seq: number; at?: Date }>): Promise<number[]> {
   if (acks.length === 0) return [];
+  const now = new Date();
   const result = await db.query<{ latency_ms: number }>(
-    `UPDATE notifications AS n SET delivered_at = now()
-       FROM unnest($1::text[], $2::bigint[]) AS a(recipient, seq)
+    `UPDATE notifications AS n SET delivered_at = a.at
+       FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS a(recipient, seq, at)
       WHERE n.recipient = a.recipient AND n.seq = a.seq AND n.delivered_at IS NULL
       RETURNING (extract(epoch FROM (n.delivered_at - n.created_at)) * 1000)::float8 AS latency_ms`,
-    [acks.map((ack) => ack.recipient), acks.map((ack) => ack.seq)],
+    [acks.map((ack) => ack.recipient), acks.map((ack) => ack.seq), acks.map((ack) => ack.at ?? now)],
   );
   return result.rows.map((row) => row.latency_ms);
 }
