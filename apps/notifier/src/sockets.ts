@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { createTokenVerifier, type Principal, type TokenVerifier } from '@settle/auth';
 import type { Config } from '@settle/config';
 import { handshakeAuth, type BookPayload, type ClientToServerEvents, type NotificationPayload, type ServerToClientEvents } from '@settle/contracts';
-import { isNotifiedOfOrder, lastNotificationSeq, markNotificationsDelivered, notificationsAfter, type Pool } from '@settle/db';
+import { isOrderParty, lastNotificationSeq, markNotificationsDelivered, notificationsAfter, type Pool } from '@settle/db';
 import type { Logger } from '@settle/observability';
 import { Server, type BroadcastOperator, type Socket } from 'socket.io';
 import type { NotifierMetrics } from './metrics';
@@ -144,7 +144,7 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
         answer({ ok: false, error: 'orderId must be a UUID' });
         return;
       }
-      const allowed = principal.role === 'compliance' ? Promise.resolve(true) : isNotifiedOfOrder(pool, recipient, orderId);
+      const allowed = principal.role === 'compliance' ? Promise.resolve(true) : isOrderParty(pool, recipient, orderId);
       allowed.then(
         async (ok) => {
           if (!ok) {

@@ -141,7 +141,15 @@ describe('end to end: an order released over the API reaches its merchant socket
       // A book order: every merchant gets the public delta once, and the REST snapshot is current to its bookSeq.
       const bookOrder = await call<{ id: string }>('POST', '/v1/orders', userToken, { type: 'sell', cryptoAmount: '10.00', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' });
       expect(bookOrder.status).toBe(201);
-      await waitFor(() => other.book.length === 1 && merchant.book.length === 1, 'the book delta');
+      await waitFor(() => other.book.length === 1 && merchant.book.length === 1, 'the book delta').catch(async (error: unknown) => {
+        // Say where it stopped: not relayed, not consumed, or not shown.
+        const state = await pool.query(
+          `SELECT (SELECT count(*) FROM outbox WHERE aggregateid = $1)::int AS outbox, (SELECT count(*) FROM book_events WHERE order_id = $1)::int AS book_events,
+                  (SELECT count(*) FROM notifications WHERE order_id = $1)::int AS notifications`,
+          [bookOrder.body.id],
+        );
+        throw new Error(`${String(error)}; state ${JSON.stringify(state.rows[0])}; book seen ${JSON.stringify([merchant.book.length, other.book.length])}; bookSeq ${JSON.stringify([clients[0]?.bookSeq(), clients[1]?.bookSeq()])}`);
+      });
       expect(other.book[0]).toMatchObject({ orderId: bookOrder.body.id, onBook: true });
       const snapshot = (await call<BookSnapshot<{ id: string }>>('GET', '/v1/orders/book', otherToken)).body;
       expect(snapshot.bookSeq).toBe(other.book[0]!.bookSeq);

@@ -30,7 +30,7 @@ export type { DeadLetter, DeadLetterAuditEntry, DeadLetterFilter, DeadLetterReco
 export {
   deleteDeliveredNotifications,
   existingOrderIds,
-  isNotifiedOfOrder,
+  isOrderParty,
   lastNotificationSeq,
   markNotificationsDelivered,
   notificationsAfter,

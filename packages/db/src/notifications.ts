@@ -137,9 +137,20 @@ export async function markNotificationsDelivered(db: Queryable, acks: Array<{ re
   return result.rows.map((row) => row.latency_ms);
 }
 
-/** Whether `recipient` was ever told about the order (the order-room check). */
-export async function isNotifiedOfOrder(db: Queryable, recipient: string, orderId: string): Promise<boolean> {
-  const result = await db.query(`SELECT 1 FROM notifications WHERE recipient = $1 AND order_id = $2 LIMIT 1`, [recipient, orderId]);
+/**
+ * Whether `recipient` (`merchant:<id>` or `user:<id>`) is a party of the order, read from the orders table by
+ * primary key: the order-room check. Compliance is decided by the caller.
+ */
+export async function isOrderParty(db: Queryable, recipient: string, orderId: string): Promise<boolean> {
+  const [kind, ...rest] = recipient.split(':');
+  const id = rest.join(':');
+  if (kind !== 'merchant' && kind !== 'user') return false;
+  const result = await db.query(
+    kind === 'merchant'
+      ? `SELECT 1 FROM orders WHERE id = $1 AND (merchant_id = $2 OR buyer_merchant_id = $2)`
+      : `SELECT 1 FROM orders WHERE id = $1 AND user_id = $2`,
+    [orderId, id],
+  );
   return (result.rowCount ?? 0) > 0;
 }
 
@@ -152,7 +163,9 @@ export async function deleteDeliveredNotifications(pool: Pool | Queryable, older
   for (;;) {
     const result = await pool.query(
       `DELETE FROM notifications WHERE ctid IN (
-         SELECT ctid FROM notifications WHERE delivered_at IS NOT NULL AND delivered_at < now() - make_interval(days => $1) LIMIT $2)`,
+         SELECT ctid FROM notifications
+          WHERE created_at < now() - make_interval(days => $1) AND delivered_at < now() - make_interval(days => $1)
+          LIMIT $2)`,
       [olderThanDays, batchSize],
     );
     const deleted = result.rowCount ?? 0;
