@@ -11,7 +11,7 @@ import { dataDir, loadConfig, type Config } from '@settle/config';
 import { createPool, ensureDatabase, upsertAccount } from '@settle/db';
 import { redact, startStack, StackError, type RunningStack } from '@settle/stack';
 import { prepareSystem } from './prepare';
-import { availableApps, Supervisor } from './supervisor';
+import { availableApps, Supervisor, waitForHttp } from './supervisor';
 
 const APP_ORDER = ['relay', 'worker', 'notifier', 'api'];
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -24,14 +24,15 @@ async function main(): Promise<void> {
 
   const running: { stack?: RunningStack; supervisor?: Supervisor } = {};
   let shuttingDown = false;
-  const shutdown = async (reason: string, code: number): Promise<never> => {
-    if (!shuttingDown) {
-      shuttingDown = true;
-      say(`\nstopping (${reason})…`);
-      await running.supervisor?.stopAll();
-      await running.stack?.stop();
-      say('stopped: no Settle process is left running');
-    }
+  const shutdown = async (reason: string, code: number): Promise<void> => {
+    // Only the first request stops things; later ones (a second signal, the parent exiting meanwhile) must not
+    // exit in the middle of it and orphan the apps.
+    if (shuttingDown) return;
+    shuttingDown = true;
+    say(`\nstopping (${reason})…`);
+    await running.supervisor?.stopAll();
+    await running.stack?.stop();
+    say('stopped: no Settle process is left running');
     process.exit(code);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal, 0));
@@ -54,6 +55,9 @@ async function main(): Promise<void> {
   const apps = availableApps(APP_ORDER);
   const env = appEnvironment(config, databaseUrl, stack.kafkaBrokers);
   for (const name of apps) supervisor.start({ name, env });
+  const ports: Record<string, number> = { api: config.PORT, notifier: config.NOTIFIER_PORT, relay: config.RELAY_PORT, worker: config.WORKER_PORT };
+  const late = (await Promise.all(apps.map(async (name) => ((await waitForHttp(ports[name] ?? 0)) ? undefined : name)))).filter((name) => name !== undefined);
+  if (late.length > 0) say(`  warning: ${late.join(', ')} did not answer on its port yet; see its log lines`);
 
   say('');
   say(`Settle is up in ${((Date.now() - began) / 1000).toFixed(1)} s`);

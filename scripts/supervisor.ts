@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -18,6 +19,30 @@ interface RunningApp {
 /** The apps that exist in this checkout (apps/<name>/src/main.ts), in start order. */
 export function availableApps(order: string[]): string[] {
   return order.filter((name) => fs.existsSync(path.join(repoRoot, 'apps', name, 'src', 'main.ts')));
+}
+
+/**
+ * Waits until something answers HTTP on 127.0.0.1:`port` `/health` (any status: a relay reporting a lost slot
+ * still counts as started). Resolves false after `timeoutMs`.
+ */
+export async function waitForHttp(port: number, timeoutMs = 90_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const answered = await new Promise<boolean>((resolve) => {
+      const request = http.get({ host: '127.0.0.1', port, path: '/health', timeout: 2_000 }, (response) => {
+        response.resume();
+        resolve(true);
+      });
+      request.on('error', () => resolve(false));
+      request.on('timeout', () => {
+        request.destroy();
+        resolve(false);
+      });
+    });
+    if (answered) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
 }
 
 /** Runs each app as `node --import tsx apps/<name>/src/main.ts` with its output prefixed by its name. */
@@ -43,14 +68,16 @@ export class Supervisor {
     this.running.push({ name: spec.name, child });
   }
 
-  /** SIGTERM to every app, newest first; SIGKILL to any still alive after 10 s. */
+  /** SIGTERM to every app at once; SIGKILL to any still alive after 10 s. */
   async stopAll(): Promise<void> {
     this.stopping = true;
-    for (const app of [...this.running].reverse()) {
-      const pid = app.child.pid;
-      if (pid === undefined || app.child.exitCode !== null) continue;
-      app.child.kill('SIGTERM');
-      if (!(await waitForExit(pid, 10_000))) app.child.kill('SIGKILL');
-    }
+    await Promise.all(
+      this.running.map(async (app) => {
+        const pid = app.child.pid;
+        if (pid === undefined || app.child.exitCode !== null) return;
+        app.child.kill('SIGTERM');
+        if (!(await waitForExit(pid, 10_000))) app.child.kill('SIGKILL');
+      }),
+    );
   }
 }

@@ -115,14 +115,18 @@ describe('npm start lifecycle', () => {
     expect(tree.filter((entry) => isAlive(entry.pid))).toEqual([]);
   }, SYSTEM_TIMEOUT);
 
-  it('a SIGKILLed supervisor still takes Kafka and Postgres down with it', async () => {
+  it('a SIGKILLed supervisor still takes Kafka, Postgres and every app down with it', async () => {
     const system = await startSystem(process.execPath, ['--import', 'tsx', 'scripts/start.ts']);
     const tree = descendants(system.child.pid ?? -1);
     const servers = tree.filter((entry) => entry.command.includes('kafka.Kafka') || entry.command.includes(`-D ${system.dir}`));
     expect(servers).toHaveLength(2);
+    const apps = tree.filter((entry) => /apps\/\w+\/src\/main\.ts/.test(entry.command));
+    expect(apps.length).toBeGreaterThanOrEqual(4);
 
     system.child.kill('SIGKILL');
-    for (const entry of servers) expect(await waitForExit(entry.pid, 30_000)).toBe(true);
+    // The guards stop Kafka and Postgres; the apps notice their supervisor is gone and stop too (or are cut
+    // short by their grace period when the broker or database vanished under them).
+    for (const entry of [...servers, ...apps]) expect({ command: entry.command.slice(0, 80), gone: await waitForExit(entry.pid, 40_000) }).toEqual({ command: entry.command.slice(0, 80), gone: true });
   }, SYSTEM_TIMEOUT);
 
   it('as root, a data directory the postgres user cannot enter is refused in one line', async () => {
