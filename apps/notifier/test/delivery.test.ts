@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, deleteDeliveredNotifications, type Pool } from '@settle/db';
 import { createTestDatabase, type TestDatabase } from '@settle/testkit';
@@ -151,5 +152,38 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
       { recipient: 'user:u-cleanup', delivered: false },
       { recipient: 'user:u-cleanup', delivered: false },
     ]);
+  });
+
+  it('poison messages (bad JSON, unknown type, schema-invalid, unknown order) go to the DLT after one attempt while the valid events around them are delivered', async () => {
+    const client = await connectClient(notifier.port, await tokenFor('merchant', 'm-poison'));
+    try {
+      const good = OrderStory.create({ type: 'buy', merchantId: 'm-poison' }, { role: 'user', id: 'u-poison' });
+      await saveOrder(pool, good.order);
+      const event = good.events[0]!;
+      const unknownOrder = OrderStory.create({ type: 'buy', merchantId: 'm-poison' }, { role: 'user', id: 'u-poison' }).events[0]!;
+      // All on one key, so they land in one partition and one chunk.
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: [
+          { key: event.orderId, value: '{not json' },
+          { key: event.orderId, value: JSON.stringify({ ...event, eventId: randomUUID(), type: 'order.refunded' }) },
+          { key: event.orderId, value: JSON.stringify({ ...event, eventId: randomUUID(), orderVersion: 'one' }) },
+          { key: event.orderId, value: JSON.stringify(unknownOrder) },
+          { key: event.orderId, value: JSON.stringify(event) },
+        ],
+      });
+      await waitFor(() => client.shown.some((n) => n.eventId === event.eventId), 'the valid event');
+      await waitFor(async () => (await pool.query(`SELECT 1 FROM dead_letters WHERE message_key = $1`, [event.orderId])).rowCount === 4, 'four dead letters');
+      const letters = await pool.query<{ exception_class: string; attempts: number; original_topic: string; consumer_group: string }>(
+        `SELECT exception_class, attempts, original_topic, consumer_group FROM dead_letters WHERE message_key = $1 ORDER BY original_offset`,
+        [event.orderId],
+      );
+      expect(letters.rows.map((row) => row.exception_class)).toEqual(['InvalidJsonError', 'UnknownEventTypeError', 'SchemaValidationError', 'UnknownOrderError']);
+      expect(letters.rows.every((row) => row.attempts === 1 && row.original_topic === topic && row.consumer_group.startsWith('settle-notifier-'))).toBe(true);
+      expect(client.raw.filter((n) => n.orderId === event.orderId)).toHaveLength(1);
+    } finally {
+      client.close();
+    }
   });
 });
