@@ -21,7 +21,20 @@ const ALGORITHMS = ['HS256', 'RS256', 'ES256', 'EdDSA'];
 export function createTokenVerifier(config: Pick<Config, 'JWT_SECRET' | 'JWKS_URL' | 'JWT_ISSUER'>): TokenVerifier {
   const key: Uint8Array | JWTVerifyGetKey =
     config.JWKS_URL !== undefined ? createRemoteJWKSet(new URL(config.JWKS_URL)) : secretKey(config.JWT_SECRET);
+  // A verified token is remembered until it expires (at most a minute), so a busy client does not pay a
+  // WebCrypto signature check on every request. Failures are never cached.
+  const verified = new Map<string, { principal: Principal; until: number }>();
+  const CACHE_LIMIT = 10_000;
   return async (token) => {
+    const cached = verified.get(token);
+    if (cached !== undefined && cached.until > Date.now()) return cached.principal;
+    const principal = await verifyOnce(token);
+    if (verified.size >= CACHE_LIMIT) verified.clear();
+    verified.set(token, { principal, until: Math.min(Date.now() + 60_000, (principal.exp ?? Infinity) * 1000) });
+    return principal;
+  };
+
+  async function verifyOnce(token: string): Promise<Principal> {
     try {
       const { payload } = await jwtVerify(token, key as Uint8Array, {
         algorithms: ALGORITHMS,
@@ -38,7 +51,7 @@ export function createTokenVerifier(config: Pick<Config, 'JWT_SECRET' | 'JWKS_UR
       if (error instanceof errors.JWTExpired) throw new SettleError('UNAUTHENTICATED', 'the token has expired; get a new one', { cause: error });
       throw new SettleError('UNAUTHENTICATED', 'the token is invalid (bad signature, format or claims)', { cause: error });
     }
-  };
+  }
 }
 
 /** Signs an HS256 token for local use (dev tokens, tests, `settle-ops token`). @default ttl 12 h */

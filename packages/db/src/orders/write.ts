@@ -23,6 +23,16 @@ import type pg from 'pg';
 import { inTransaction, type Pool, type PoolClient } from '../pool';
 import { CREATED_COLUMNS, orderFromRow, WRITTEN_COLUMNS } from './rows';
 
+const INSERTED_COLUMNS = [...CREATED_COLUMNS, ...WRITTEN_COLUMNS];
+const INSERT_ORDER_SQL = `INSERT INTO orders (${INSERTED_COLUMNS.map(([name]) => name).join(', ')}) VALUES (${INSERTED_COLUMNS.map((_, index) => `$${index + 1}`).join(', ')})`;
+const UPDATE_ORDER_SQL = `UPDATE orders SET ${WRITTEN_COLUMNS.map(([name], index) => `${name} = $${index + 3}`).join(', ')} WHERE id = $1 AND order_version = $2`;
+
+/**
+ * The write path's statements are named, so each pooled connection parses and plans them once (pg keeps
+ * named prepared statements per connection), as pgbench -M prepared does.
+ */
+const named = (name: string, text: string, values: unknown[]): { name: string; text: string; values: unknown[] } => ({ name: `settle_${name}`, text, values });
+
 /** The Kafka aggregate type of order events (the relay maps it to the order events topic). */
 export const ORDER_AGGREGATE = 'order';
 
@@ -88,11 +98,8 @@ export async function createOrderRecord(
     if (addressed !== undefined && !known(addressed)) {
       throw new SettleError('INVALID_INPUT', `merchantId ${addressed.id} is not a known merchant (see GET /v1/merchants)`);
     }
-    const columns = [...CREATED_COLUMNS, ...WRITTEN_COLUMNS];
-    await client.query(
-      `INSERT INTO orders (${columns.map(([name]) => name).join(', ')}) VALUES (${columns.map((_, index) => `$${index + 1}`).join(', ')})`,
-      columns.map(([, value]) => value(order)),
-    );
+    const columns = INSERTED_COLUMNS;
+    await client.query(named('insert_order', INSERT_ORDER_SQL, columns.map(([, value]) => value(order))));
     const view = toView(order, wallets);
     const event = await recordEvent(client, view, 'order.created', null, actor, now);
     const result: TransitionResult = { kind: 'applied', order: view, event };
@@ -117,14 +124,17 @@ export async function applyTransitionWith(client: PoolClient, request: Transitio
   // One round trip: lock the order and read the profile wallets of its parties and of the actor.
   const actorKind = request.actor.role === 'user' || request.actor.role === 'merchant' ? request.actor.role : null;
   const locked = await client.query(
-    `SELECT o.*, (
+    named(
+      'lock_order',
+      `SELECT o.*, (
         SELECT coalesce(json_object_agg(a.kind || ':' || a.id, a.wallet_address), '{}'::json) FROM accounts a
          WHERE (a.kind = 'user' AND a.id = o.user_id)
             OR (a.kind = 'merchant' AND a.id IN (o.merchant_id, o.buyer_merchant_id))
             OR (a.kind = $2 AND a.id = $3)
       ) AS profile_wallets
        FROM orders o WHERE o.id = $1 FOR UPDATE OF o`,
-    [request.orderId, actorKind, request.actor.id],
+      [request.orderId, actorKind, request.actor.id],
+    ),
   );
   const row = locked.rows[0];
   if (row === undefined) throw new SettleError('NOT_FOUND', `order ${request.orderId} was not found`);
@@ -153,10 +163,7 @@ export async function applyTransitionWith(client: PoolClient, request: Transitio
   const after = decision.order;
   // Claim new tx hashes first: tx_hashes names the clash (any role, any order) before orders' own UNIQUEs fire.
   await recordTxHashes(client, before, after);
-  const updated = await client.query(
-    `UPDATE orders SET ${WRITTEN_COLUMNS.map(([name], index) => `${name} = $${index + 3}`).join(', ')} WHERE id = $1 AND order_version = $2`,
-    [after.id, before.orderVersion, ...WRITTEN_COLUMNS.map(([, value]) => value(after))],
-  );
+  const updated = await client.query(named('update_order', UPDATE_ORDER_SQL, [after.id, before.orderVersion, ...WRITTEN_COLUMNS.map(([, value]) => value(after))]));
   if (updated.rowCount !== 1) {
     throw new SettleError('CONFLICT', 'the order changed concurrently; re-read it and retry', { extra: { orderVersion: before.orderVersion, status: before.status } });
   }
@@ -174,14 +181,17 @@ export async function applyTransitionWith(client: PoolClient, request: Transitio
 async function recordEvent(client: PoolClient, order: OrderView, type: EventType, previousStatus: Status | null, actor: Actor, now: string): Promise<OrderEvent> {
   const event = buildEvent({ eventId: randomUUID(), type, order, previousStatus, actor, occurredAt: now });
   await client.query(
-    `WITH event AS (
+    named(
+      'record_event',
+      `WITH event AS (
        INSERT INTO order_events (id, order_id, order_version, type, actor_role, actor_id, payload, occurred_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        RETURNING id
      )
      INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, order_version, created_at)
      SELECT event.id, $9, $2, $4, $7, $10, $3, $8 FROM event`,
-    [event.eventId, event.orderId, event.orderVersion, event.type, actor.role, actor.id, JSON.stringify(event), now, ORDER_AGGREGATE, JSON.stringify({ orderNumber: event.orderNumber, actorRole: actor.role })],
+      [event.eventId, event.orderId, event.orderVersion, event.type, actor.role, actor.id, JSON.stringify(event), now, ORDER_AGGREGATE, JSON.stringify({ orderNumber: event.orderNumber, actorRole: actor.role })],
+    ),
   );
   return event;
 }
@@ -197,7 +207,7 @@ async function recordTxHashes(client: PoolClient, before: Order, after: Order): 
   for (const [field, kind] of TX_KINDS) {
     const hash = after[field];
     if (hash === null || hash === before[field]) continue;
-    const claimed = await client.query(`INSERT INTO tx_hashes (hash, order_id, kind) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING`, [hash, after.id, kind]);
+    const claimed = await client.query(named('claim_tx_hash', `INSERT INTO tx_hashes (hash, order_id, kind) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING`, [hash, after.id, kind]));
     if (claimed.rowCount !== 1) {
       throw new SettleError('CONFLICT', `transaction hash ${hash} is already used by another order`, { extra: { orderVersion: before.orderVersion, status: before.status } });
     }
@@ -237,7 +247,7 @@ async function claimIdempotencyKey(client: PoolClient, actor: Actor, idempotency
 
 async function storeIdempotentResponse(client: PoolClient, actor: Actor, idempotency: TransitionRequest['idempotency'], orderId: string, status: number, body: unknown): Promise<void> {
   if (idempotency === undefined) return;
-  await client.query(`UPDATE idempotency_keys SET order_id = $3, response_status = $4, response_body = $5 WHERE principal = $1 AND key = $2`, [
+  await client.query('UPDATE idempotency_keys SET order_id = $3, response_status = $4, response_body = $5 WHERE principal = $1 AND key = $2', [
     principalOf(actor),
     idempotency.key,
     orderId,
