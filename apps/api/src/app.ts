@@ -12,6 +12,7 @@ import { openApiDocument } from './openapi';
 import { notFoundRoute, problemHandler } from './problem';
 import { devRoutes } from './routes/dev';
 import { orderRoutes } from './routes/orders';
+import { webhookRoutes } from './routes/webhooks';
 
 export interface AppDependencies {
   config: Config;
@@ -73,6 +74,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(['/v1', '/api'], authenticate(deps.verify));
   app.get('/v1/merchants', async (_request, response) => void response.json({ items: await listMerchants(deps.pool) }));
   app.use(orderRoutes(deps.pool, deps.bookSeq));
+  app.use(webhookRoutes(deps.pool, deps.config));
 
   app.use(notFoundRoute);
   app.use(problemHandler(deps.logger));

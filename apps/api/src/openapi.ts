@@ -10,6 +10,10 @@ import {
   orderList,
   orderView,
   problem,
+  registerWebhookBody,
+  webhookDeliveryList,
+  webhookEndpointCreated,
+  webhookEndpointList,
   z,
 } from '@settle/contracts';
 import { ACTION_ROUTES } from './routes/orders';
@@ -22,6 +26,14 @@ const transitionHeaders = z.object({
   'if-match': z.string().optional().openapi({ description: 'the orderVersion you last saw; a stale one answers 412 and changes nothing' }),
   'idempotency-key': z.string().optional().openapi({ description: 'a unique key; a retry with the same key and body returns the stored response' }),
 });
+
+function registerWebhookPaths(registry: OpenAPIRegistry, security: Array<Record<string, string[]>>, json: (schema: z.ZodType, description: string) => object): void {
+  const webhookId = z.object({ id: z.uuid() });
+  registry.registerPath({ method: 'post', path: '/v1/webhooks', summary: 'Register an HTTPS endpoint for your order events (Standard Webhooks signatures; the secret is shown once)', security, request: { body: { content: { 'application/json': { schema: registerWebhookBody } } } }, responses: { 201: json(webhookEndpointCreated, 'the endpoint and its signing secret'), ...problems([400, 401, 403]) } });
+  registry.registerPath({ method: 'get', path: '/v1/webhooks', summary: 'Your webhook endpoints', security, responses: { 200: json(webhookEndpointList, 'endpoints'), ...problems([401, 403]) } });
+  registry.registerPath({ method: 'delete', path: '/v1/webhooks/{id}', summary: 'Remove an endpoint', security, request: { params: webhookId }, responses: { 204: { description: 'removed' }, ...problems([400, 401, 403, 404]) } });
+  registry.registerPath({ method: 'get', path: '/v1/webhooks/{id}/deliveries', summary: 'The delivery log of an endpoint, with every attempt', security, request: { params: webhookId }, responses: { 200: json(webhookDeliveryList, 'deliveries'), ...problems([400, 401, 403, 404]) } });
+}
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
 export function openApiDocument(options: { devAuth: boolean }): ReturnType<OpenApiGeneratorV31['generateDocument']> {
@@ -46,6 +58,8 @@ export function openApiDocument(options: { devAuth: boolean }): ReturnType<OpenA
   }
   registry.registerPath({ method: 'patch', path: '/api/orders/{id}/escrow', summary: 'Compatibility: the original client\'s release ({tx_hash}); actor fields in the body are ignored', security, request: { params: idParam, body: { content: { 'application/json': { schema: legacyEscrowPatchBody } } } }, responses: { 200: orderResponse, ...problems([400, 401, 403, 404, 409]) } });
   registry.registerPath({ method: 'get', path: '/v1/merchants', summary: 'Merchants you can address orders to', security, responses: { 200: { description: 'merchants', content: { 'application/json': { schema: z.object({ items: z.array(merchantSummary) }) } } }, ...problems([401]) } });
+  const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+  registerWebhookPaths(registry, security, json);
   if (options.devAuth) {
     registry.registerPath({ method: 'post', path: '/v1/dev/tokens', summary: 'Development only: a token for any role and id (creates the account)', request: { body: { content: { 'application/json': { schema: devTokenBody } } } }, responses: { 200: { description: 'token', content: { 'application/json': { schema: z.object({ token: z.string() }) } } }, ...problems([400]) } });
   }

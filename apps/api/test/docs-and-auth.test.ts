@@ -39,6 +39,10 @@ describe('documentation', () => {
       'POST /v1/orders/{id}/dispute/resolve',
       'PATCH /api/orders/{id}/escrow',
       'GET /v1/merchants',
+      'POST /v1/webhooks',
+      'GET /v1/webhooks',
+      'DELETE /v1/webhooks/{id}',
+      'GET /v1/webhooks/{id}/deliveries',
       'POST /v1/dev/tokens',
     ]) {
       expect(paths).toContain(expected);

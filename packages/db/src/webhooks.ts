@@ -103,6 +103,9 @@ export async function listWebhookDeliveries(
   endpointId: string,
   limit = 50,
 ): Promise<Array<{ id: string; eventId: string; eventType: string; status: string; attempts: WebhookAttemptView[]; createdAt: string; deliveredAt: string | null }>> {
+  // Another merchant's endpoint is "not found", not an empty log: its existence is not revealed either way.
+  const owned = await db.query(`SELECT 1 FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2`, [endpointId, merchantId]);
+  if ((owned.rowCount ?? 0) === 0) throw new SettleError('NOT_FOUND', `webhook endpoint ${endpointId} was not found`);
   const result = await db.query<{ id: string; event_id: string; event_type: string; status: string; created_at: Date; delivered_at: Date | null; attempts: WebhookAttemptView[] | null }>(
     `SELECT d.id, d.event_id, d.event_type, d.status, d.created_at, d.delivered_at,
             (SELECT json_agg(json_build_object('attempt', a.attempt, 'startedAt', a.started_at, 'durationMs', a.duration_ms, 'statusCode', a.status_code, 'error', a.error) ORDER BY a.attempt)
