@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +70,16 @@ function cycleSteps(port: number, party: Party, n: string): Array<(id: string) =
     async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/payment-sent`, party.merchant, {})).status, 'payment-sent', null), id),
     async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/release`, party.user, { txHash: `0xr${n}` }, { 'idempotency-key': `bench-${n}` })).status, 'release', null), id),
   ];
+}
+
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux); 0 where unavailable. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -166,7 +177,13 @@ async function main(): Promise<void> {
     const payload = (await pool.query<{ payload: unknown }>(`SELECT payload FROM outbox ORDER BY created_at DESC LIMIT 1`)).rows[0]?.payload;
 
     console.log(`HTTP peak (closed loop, ${CONCURRENCY} concurrent cycles)…`);
+    const cpuBefore = { client: process.cpuUsage(), api: processCpuMs(api.pid) };
     const peak = await closedLoop(port, parties, SECONDS);
+    const clientCpu = process.cpuUsage(cpuBefore.client);
+    const cpuShare = {
+      client: (clientCpu.user + clientCpu.system) / 1000 / (SECONDS * 1000),
+      api: (processCpuMs(api.pid) - cpuBefore.api) / (SECONDS * 1000),
+    };
     console.log('pgbench, same transactions on the same database…');
     const baseline = pgbench(pgbenchBinary, url, JSON.stringify(payload));
     const half = peak.perSecond / 2;
@@ -182,6 +199,7 @@ async function main(): Promise<void> {
     console.log(`  HTTP transitions/s (peak)        ${peak.perSecond.toFixed(0)}`);
     console.log(`  pgbench transitions/s (baseline) ${baseline.toFixed(0)}`);
     console.log(`  ratio HTTP / pgbench             ${(ratio * 100).toFixed(1)} %   (goal ≥ 60 %)  ${ratio >= 0.6 ? 'met' : 'NOT met'}`);
+    console.log(`  CPU during the HTTP peak: API process ${(cpuShare.api * 100).toFixed(0)} % of a core, load generator ${(cpuShare.client * 100).toFixed(0)} % (2 cores shared with Postgres)`);
     console.log(`  latency at half load: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latencies.length} requests   (goal p99 ≤ 25 ms)  ${p99 <= 25 ? 'met' : 'NOT met'}`);
   } finally {
     api?.kill('SIGTERM');
