@@ -58,6 +58,10 @@ export class Supervisor {
       cwd: repoRoot,
       env: spec.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C or a signal to npm's group reaches only the supervisor, which then stops
+      // each app once, in order. (A second signal makes an app exit at once, skipping e.g. leaving its Kafka
+      // group, which made the next start wait out the session timeout.)
+      detached: true,
     });
     for (const stream of [child.stdout, child.stderr]) {
       readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${spec.name}] ${line}\n`));

@@ -118,7 +118,9 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Run
 
   const logFile = path.join(options.dir, 'broker.log');
   const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn('java', java('kafka.Kafka', [propertiesFile]), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a Ctrl-C or a signal to npm's group must not stop the broker before the apps have
+  // left their consumer groups (stop() does it, last); the guard stops it if this process dies.
+  const child = spawn('java', java('kafka.Kafka', [propertiesFile]), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   const pid = child.pid;
