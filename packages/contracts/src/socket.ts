@@ -1,6 +1,6 @@
 import { z } from './zod';
-import { actor, eventType, isoTime, status, uuid } from './common';
-import { bookSummary, orderView } from './orders';
+import { eventType, isoTime, status, uuid } from './common';
+import { bookSummary, orderEvent } from './orders';
 
 /**
  * The notifier's socket.io wire contract (port 3001 / NOTIFIER_PORT, default path `/socket.io`).
@@ -32,22 +32,7 @@ export type HandshakeAuth = z.input<typeof handshakeAuth>;
  * A private notification: the order event plus the recipient's `seq`. `seq` increases per recipient without gaps;
  * `seq: 0` marks a copy sent to an order room (a watcher that is not a recipient): it is not in any inbox.
  */
-export const notificationPayload = z
-  .object({
-    type: eventType,
-    seq: z.number().int().min(0),
-    eventId: uuid,
-    orderId: uuid,
-    orderNumber: z.string(),
-    orderVersion: z.number().int().positive(),
-    status,
-    minimalStatus: status,
-    previousStatus: status.nullable(),
-    actor,
-    occurredAt: isoTime,
-    order: orderView,
-  })
-  .openapi('NotificationMessage');
+export const notificationPayload = orderEvent.extend({ seq: z.number().int().min(0) }).openapi('NotificationMessage');
 export type NotificationPayload = z.infer<typeof notificationPayload>;
 
 /** A public order-book delta: `onBook` is true when the order entered the book, false when it left it. */
