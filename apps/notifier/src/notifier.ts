@@ -5,7 +5,7 @@ import type { Config } from '@settle/config';
 import { createPool, type Pool } from '@settle/db';
 import { createKafka, deadLetterTopic, ensureTopics, orderTopics } from '@settle/kafka';
 import { createLogger, createRegistry, type Logger } from '@settle/observability';
-import type { Consumer, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import { createClient } from 'redis';
 import { runPausingConsumer, type RetryInfo } from './consume';
 import { createNotifierMetrics, type NotifierMetrics } from './metrics';
@@ -109,7 +109,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const socketHub = createSocketHub(server, { config, pool, metrics, logger, ...(adapter !== undefined ? { adapter } : {}) });
   late.hub = socketHub;
 
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
 
   const dispatcher: WebhookDispatcher = startWebhookDispatcher({ config, pool, producer, topic, groupId, metrics, logger: logger.child({ component: 'webhooks' }) });

@@ -6,6 +6,7 @@ import { createPool, getDeadLetter, inspectRelaySlot, listDeadLetters, recreateR
 import { ROLES, SettleError, type Role } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
 import { SingleBar } from 'cli-progress';
+import { Partitioners } from 'kafkajs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { deadLetterDetails, deadLetterJson, deadLetterRow, LIST_HEADER, table } from './output';
 import { replayDeadLetters } from './replay';
@@ -128,7 +129,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       let producer;
       if (!dryRun) {
         const kafka = createKafka({ brokers: localStack(cfg).kafkaBrokers, clientId: 'settle-ops' });
-        producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+        producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
         await producer.connect();
         const connected = producer;
         resources.close.push(() => connected.disconnect());
