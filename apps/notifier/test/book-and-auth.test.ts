@@ -1,32 +1,22 @@
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNotifier, type BookPayload } from '@settle/contracts';
-import { createPool, currentBookSeq, type Pool } from '@settle/db';
-import { createTestDatabase, type TestDatabase } from '@settle/testkit';
-import { startNotifier, type Notifier } from '../src/notifier';
-import { connectClient, createTopics, eventProducer, OrderStory, saveOrder, sleep, testConfig, tokenFor, waitFor } from './support';
+import { currentBookSeq, type Pool } from '@settle/db';
+import type { TestDatabase } from '@settle/testkit';
+import type { Notifier } from '../src/notifier';
+import { connectClient, type EventProducer, OrderStory, saveOrder, sleep, startNotifierFixture, stopNotifierFixture, tokenFor, waitFor } from './support';
 
 describe('order book broadcast and socket authorization', () => {
   let db: TestDatabase;
   let pool: Pool;
   let topic: string;
   let notifier: Notifier;
-  let producer: Awaited<ReturnType<typeof eventProducer>>;
+  let producer: EventProducer;
 
   beforeAll(async () => {
-    db = await createTestDatabase('notifier_book');
-    pool = createPool(db.url, { max: 3 });
-    ({ events: topic = '' } = await createTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
-    notifier = await startNotifier({ config: testConfig(db.url, topic), port: 0, host: '127.0.0.1' });
-    producer = await eventProducer();
+    ({ db, pool, topic, notifier, producer } = await startNotifierFixture('notifier_book'));
   });
-
-  afterAll(async () => {
-    await producer?.disconnect();
-    await notifier?.stop();
-    await pool?.end();
-    await db?.drop();
-  });
+  afterAll(() => stopNotifierFixture({ db, pool, notifier, producer }));
 
   const count = async (sql: string): Promise<number> => Number((await pool.query<{ n: string }>(sql)).rows[0]?.n);
 

@@ -1,33 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNotifier, type BookPayload, type BookSnapshot, type NotificationPayload } from '@settle/contracts';
-import { createPool, type Pool } from '@settle/db';
+import { type Pool } from '@settle/db';
 import { toBookSummary } from '@settle/domain';
-import { createTestDatabase, type TestDatabase } from '@settle/testkit';
-import { startNotifier, type Notifier } from '../src/notifier';
-import { createTopics, eventProducer, OrderStory, saveOrder, sleep, testConfig, tokenFor, txHash, waitFor } from './support';
+import type { TestDatabase } from '@settle/testkit';
+import type { Notifier } from '../src/notifier';
+import { type EventProducer, OrderStory, saveOrder, sleep, startNotifierFixture, stopNotifierFixture, tokenFor, txHash, waitFor } from './support';
 
 describe('the contracts client helper (connectNotifier) against a real notifier', () => {
   let db: TestDatabase;
   let pool: Pool;
   let topic: string;
   let notifier: Notifier;
-  let producer: Awaited<ReturnType<typeof eventProducer>>;
+  let producer: EventProducer;
 
   beforeAll(async () => {
-    db = await createTestDatabase('notifier_client');
-    pool = createPool(db.url, { max: 3 });
-    ({ events: topic = '' } = await createTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
-    notifier = await startNotifier({ config: testConfig(db.url, topic), port: 0, host: '127.0.0.1' });
-    producer = await eventProducer();
+    ({ db, pool, topic, notifier, producer } = await startNotifierFixture('notifier_client'));
   });
-
-  afterAll(async () => {
-    await producer?.disconnect();
-    await notifier?.stop();
-    await pool?.end();
-    await db?.drop();
-  });
+  afterAll(() => stopNotifierFixture({ db, pool, notifier, producer }));
 
   it('reconnects by itself after the connection drops and gets exactly the missed notifications, in order, once', async () => {
     const shown: NotificationPayload[] = [];

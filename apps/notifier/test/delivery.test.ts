@@ -1,31 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, deleteDeliveredNotifications, type Pool } from '@settle/db';
-import { createTestDatabase, type TestDatabase } from '@settle/testkit';
-import { startNotifier, type Notifier } from '../src/notifier';
-import { connectClient, createTopics, eventProducer, OrderStory, saveOrder, sleep, testConfig, tokenFor, txHash, waitFor } from './support';
+import { deleteDeliveredNotifications, type Pool } from '@settle/db';
+import type { TestDatabase } from '@settle/testkit';
+import type { Notifier } from '../src/notifier';
+import { connectClient, type EventProducer, OrderStory, saveOrder, sleep, startNotifierFixture, stopNotifierFixture, tokenFor, txHash, waitFor } from './support';
 
 describe('notifier delivery: Kafka → notifications → sockets', () => {
   let db: TestDatabase;
   let pool: Pool;
   let topic: string;
   let notifier: Notifier;
-  let producer: Awaited<ReturnType<typeof eventProducer>>;
+  let producer: EventProducer;
 
   beforeAll(async () => {
-    db = await createTestDatabase('notifier_delivery');
-    pool = createPool(db.url, { max: 3 });
-    ({ events: topic = '' } = await createTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
-    notifier = await startNotifier({ config: testConfig(db.url, topic), port: 0, host: '127.0.0.1' });
-    producer = await eventProducer();
+    ({ db, pool, topic, notifier, producer } = await startNotifierFixture('notifier_delivery'));
   });
-
-  afterAll(async () => {
-    await producer?.disconnect();
-    await notifier?.stop();
-    await pool?.end();
-    await db?.drop();
-  });
+  afterAll(() => stopNotifierFixture({ db, pool, notifier, producer }));
 
   async function publish(story: OrderStory, from = 0, to = story.events.length): Promise<void> {
     await saveOrder(pool, story.order);

@@ -2,11 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { signToken } from '@settle/auth';
 import { loadConfig, type Config } from '@settle/config';
 import { connectNotifier, type NotificationPayload, type NotifierClient, type NotifierClientOptions } from '@settle/contracts';
-import type { Queryable } from '@settle/db';
+import { createPool, type Pool, type Queryable } from '@settle/db';
 import { buildEvent, createOrder, decide, orderNumber, toView, type Actor, type Command, type CreateOrderInput, type Order, type OrderEvent } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
-import { createTestTopics, testStack } from '@settle/testkit';
+import { createTestDatabase, createTestTopics, testStack, type TestDatabase } from '@settle/testkit';
 import type { Producer } from 'kafkajs';
+import { startNotifier, type Notifier } from '../src/notifier';
 
 export const JWT_SECRET = 'test-secret-of-the-notifier-tests';
 
@@ -167,8 +168,10 @@ export async function saveOrder(db: Queryable, order: Order): Promise<void> {
   );
 }
 
+export type EventProducer = Producer & { publish(topic: string, events: OrderEvent[]): Promise<void> };
+
 /** A producer standing in for the relay: key = order id, value = the event JSON. */
-export async function eventProducer(): Promise<Producer & { publish(topic: string, events: OrderEvent[]): Promise<void> }> {
+export async function eventProducer(): Promise<EventProducer> {
   const kafka = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'notifier-test-relay' });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -192,4 +195,31 @@ export async function createTopics(prefix: string, specs: Parameters<typeof crea
       await sleep(500 * attempt);
     }
   }
+}
+
+/** A notifier on a database and a topic of its own, with a producer standing in for the relay. */
+export interface NotifierFixture {
+  db: TestDatabase;
+  pool: Pool;
+  topic: string;
+  notifier: Notifier;
+  producer: EventProducer;
+}
+
+/** Starts a test file's notifier (call in beforeAll); `configExtra` overrides settings such as webhook timings. */
+export async function startNotifierFixture(dbPrefix: string, configExtra: Record<string, string> = {}): Promise<NotifierFixture> {
+  const db = await createTestDatabase(dbPrefix);
+  const pool = createPool(db.url, { max: 3 });
+  const { events: topic = '' } = await createTopics('notifier', [{ name: 'events', numPartitions: 3 }]);
+  const notifier = await startNotifier({ config: testConfig(db.url, topic, configExtra), port: 0, host: '127.0.0.1' });
+  const producer = await eventProducer();
+  return { db, pool, topic, notifier, producer };
+}
+
+/** Stops what startNotifierFixture started (call in afterAll); tolerates a start that failed half-way. */
+export async function stopNotifierFixture(fixture: Partial<NotifierFixture>): Promise<void> {
+  await fixture.producer?.disconnect();
+  await fixture.notifier?.stop();
+  await fixture.pool?.end();
+  await fixture.db?.drop();
 }

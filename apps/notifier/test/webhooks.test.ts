@@ -2,10 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, registerWebhookEndpoint, checkWebhookUrl, type Pool } from '@settle/db';
-import { createTestDatabase, type TestDatabase } from '@settle/testkit';
-import { startNotifier, type Notifier } from '../src/notifier';
-import { createTopics, eventProducer, OrderStory, saveOrder, testConfig, waitFor } from './support';
+import { registerWebhookEndpoint, checkWebhookUrl, type Pool } from '@settle/db';
+import type { TestDatabase } from '@settle/testkit';
+import type { Notifier } from '../src/notifier';
+import { type EventProducer, OrderStory, saveOrder, startNotifierFixture, stopNotifierFixture, waitFor } from './support';
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -33,26 +33,12 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
   let pool: Pool;
   let topic: string;
   let notifier: Notifier;
-  let producer: Awaited<ReturnType<typeof eventProducer>>;
+  let producer: EventProducer;
 
   beforeAll(async () => {
-    db = await createTestDatabase('notifier_webhooks');
-    pool = createPool(db.url, { max: 3 });
-    ({ events: topic = '' } = await createTopics('notifier', [{ name: 'events', numPartitions: 3 }]));
-    notifier = await startNotifier({
-      config: testConfig(db.url, topic, { WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_POLL_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '2000' }),
-      port: 0,
-      host: '127.0.0.1',
-    });
-    producer = await eventProducer();
+    ({ db, pool, topic, notifier, producer } = await startNotifierFixture('notifier_webhooks', { WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_POLL_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '2000' }));
   });
-
-  afterAll(async () => {
-    await producer?.disconnect();
-    await notifier?.stop();
-    await pool?.end();
-    await db?.drop();
-  });
+  afterAll(() => stopNotifierFixture({ db, pool, notifier, producer }));
 
   async function publishCreated(merchant: string): Promise<OrderStory> {
     const story = OrderStory.create({ type: 'buy', merchantId: merchant }, { role: 'user', id: `u-of-${merchant}` });
