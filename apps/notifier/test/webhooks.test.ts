@@ -98,8 +98,11 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
         status: 'open',
       });
       expect(letter.rows[0].exception_message).toContain('HTTP 400');
-      const delivery = await pool.query(`SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id]);
-      expect(delivery.rows).toEqual([{ status: 'dead', attempts: 1, last_status_code: 400 }]);
+      // The dispatcher publishes the dead letter before it records the attempt (so a crash in between re-sends,
+      // never loses), and the mirror can be faster than that commit: wait for the record, then check it.
+      const deliveryRows = async () => (await pool.query(`SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id])).rows;
+      await waitFor(async () => (await deliveryRows())[0]?.status !== 'pending', 'the delivery to be recorded');
+      expect(await deliveryRows()).toEqual([{ status: 'dead', attempts: 1, last_status_code: 400 }]);
     } finally {
       await hook.close();
     }
