@@ -73,4 +73,6 @@ process.on('message', (message: Command) => {
     process.send?.({ type: 'error', error: String(error) });
   });
 });
+// A normal exit, so that --cpu-prof (BENCH_NOTIFIER_PROFILE) writes its profile.
+process.on('SIGTERM', () => process.exit(0));
 process.send?.({ type: 'ready' });

@@ -14,6 +14,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '@settle/auth';
@@ -24,6 +25,7 @@ import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
 import { createLogger } from '@settle/observability';
 import { startNotifier, type Notifier } from '@settle/notifier';
 import { freePort, startStack } from '@settle/stack';
+import { cpuBetween, cpuSnapshot } from './cpu';
 
 const SOCKETS = Number(process.env['BENCH_SOCKETS'] ?? 10_000);
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 20_000);
@@ -40,7 +42,11 @@ type Reply = { type: string; [key: string]: unknown };
 
 /** The client process and a way to wait for its next reply of a type. */
 function startClients(): { child: ChildProcess; send(message: object): void; next(type: string, timeoutMs?: number): Promise<Reply> } {
-  const child = fork(path.join(here, 'clients.ts'), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096'], stdio: 'inherit' });
+  const profile = process.env['BENCH_NOTIFIER_PROFILE'];
+  const child = fork(path.join(here, 'clients.ts'), [], {
+    execArgv: [...(profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), '--import', 'tsx', '--max-old-space-size=4096'],
+    stdio: 'inherit',
+  });
   const waiting: Array<{ type: string; resolve: (reply: Reply) => void }> = [];
   const early: Reply[] = [];
   child.on('message', (reply: Reply) => {
@@ -132,7 +138,7 @@ const ratio = (measured: number, goal: number, higherIsBetter: boolean): string 
 };
 
 async function main(): Promise<void> {
-  console.log(`bench/notifier: ${SOCKETS} sockets, ${EVENTS} private events, ${BOOK_EVENTS} book events; e2e ${E2E_SOCKETS} sockets at ${E2E_RATE} releases/s for ${E2E_SECONDS}s`);
+  console.log(`bench/notifier: ${SOCKETS} sockets, ${EVENTS} private events, ${BOOK_EVENTS} book events; e2e ${E2E_SOCKETS} sockets at ${E2E_RATE} releases/s for ${E2E_SECONDS}s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const base = loadConfig();
   const stack = await startStack({ config: base, mode: 'ephemeral', onProgress: (line) => console.log(`  [stack] ${line}`) });
   const clients = startClients();
@@ -166,7 +172,7 @@ async function main(): Promise<void> {
     const connected = await clients.next('connected', 600_000);
     const heapConnected = gcHeap();
     const perSocketKb = (heapConnected - heapIdle) / SOCKETS / 1024;
-    console.log(`\n(a) ${fmt(Number(connected['count']), 0)} sockets connected in ${fmt(Number(connected['ms']) / 1000)} s`);
+    console.log(`\n(a) ${fmt(Number(connected['count']), 0)} sockets connected in ${fmt(Number(connected['ms']) / 1000)} s, load average ${loadavg().map((x) => fmt(x, 2)).join(' ')}`);
     console.log(`    heap: notifier idle ${fmt(heapIdle / 1048576)} MB (process before start ${fmt(heapBefore / 1048576)} MB), with sockets ${fmt(heapConnected / 1048576)} MB`);
     console.log(`    heap per socket: ${fmt(perSocketKb, 2)} KB   goal ≤ ${GOALS.heapPerSocketKb} KB: ${ratio(perSocketKb, GOALS.heapPerSocketKb, false)}`);
 
@@ -174,6 +180,7 @@ async function main(): Promise<void> {
     const events = orderEvents(EVENTS, (i) => ids[i % SOCKETS] as string);
     clients.send({ cmd: 'expect', kind: 'notification', count: EVENTS });
     await clients.next('expecting');
+    const rawCpu = cpuSnapshot({ clients: clients.child.pid });
     const rawStart = now();
     for (const [index, event] of events.entries()) {
       // The same emit the pipeline makes (room broadcast with an ack timeout), without Kafka and the database.
@@ -186,26 +193,61 @@ async function main(): Promise<void> {
     }
     const raw = await clients.next('received');
     const rawRate = EVENTS / ((Number(raw['last']) - rawStart) / 1000);
+    const rawUse = cpuBetween(rawCpu, cpuSnapshot({ clients: clients.child.pid }), Number(raw['last']) - rawStart);
 
-    // (b) the pipeline: events on Kafka → notifier → sockets (acked, delivered_at written).
+    // (b) the pipeline: events on Kafka → notifier → sockets (acked, delivered_at written). First a backlog: the
+    // events are produced while the notifier does not fetch, then it drains them (the producer's CPU is not in the
+    // window); then the same number of fresh events produced while the notifier consumes them.
     await insertOrders(pool, events);
-    clients.send({ cmd: 'expect', kind: 'notification', count: EVENTS });
-    await clients.next('expecting');
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const produceStart = now();
-    for (let start = 0; start < events.length; start += 1_000) {
-      await producer.send({ topic, acks: -1, messages: events.slice(start, start + 1_000).map((event) => ({ key: event.orderId, value: JSON.stringify(event) })) });
+    const produce = async (batch: OrderEvent[]): Promise<void> => {
+      for (let start = 0; start < batch.length; start += 1_000) {
+        await producer.send({ topic, acks: -1, messages: batch.slice(start, start + 1_000).map((event) => ({ key: event.orderId, value: JSON.stringify(event) })) });
+      }
+    };
+    notifier.pauseEvents();
+    await produce(events);
+    clients.send({ cmd: 'expect', kind: 'notification', count: EVENTS });
+    await clients.next('expecting');
+    const drainCpu = cpuSnapshot({ clients: clients.child.pid });
+    const drainStart = now();
+    const pgSamples = new Map<string, number>();
+    const sampler = process.env['BENCH_PG_SAMPLE'] === undefined ? undefined : setInterval(() => {
+      void pool.query<{ q: string; w: string | null }>(`SELECT left(query, 60) AS q, wait_event AS w FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND datname = current_database()`).then((r) => {
+        for (const row of r.rows) pgSamples.set(`${row.w ?? 'cpu'} | ${row.q.replace(/\s+/g, ' ')}`, (pgSamples.get(`${row.w ?? 'cpu'} | ${row.q.replace(/\s+/g, ' ')}`) ?? 0) + 1);
+      });
+    }, 20);
+    notifier.resumeEvents();
+    const drained = await clients.next('received', 600_000);
+    const drainMs = Number(drained['last']) - drainStart;
+    const drainRate = EVENTS / (drainMs / 1000);
+    if (sampler !== undefined) {
+      clearInterval(sampler);
+      for (const [k, v] of [...pgSamples].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  pg ${v} ${k}`);
     }
+    const drainUse = cpuBetween(drainCpu, cpuSnapshot({ clients: clients.child.pid }), drainMs);
+
+    const liveEvents = orderEvents(EVENTS, (i) => ids[i % SOCKETS] as string);
+    await insertOrders(pool, liveEvents);
+    clients.send({ cmd: 'expect', kind: 'notification', count: EVENTS });
+    await clients.next('expecting');
+    const liveCpu = cpuSnapshot({ clients: clients.child.pid });
+    const produceStart = now();
+    await produce(liveEvents);
     const produced = now();
     const piped = await clients.next('received', 600_000);
-    const pipeRate = EVENTS / ((Number(piped['last']) - produceStart) / 1000);
-    const steadyRate = EVENTS / ((Number(piped['last']) - Number(piped['first'])) / 1000);
-    console.log(`\n(b) ${fmt(EVENTS, 0)} private notifications to ${fmt(SOCKETS, 0)} sockets (each event also writes the user's row: ${fmt(EVENTS * 2, 0)} rows)`);
-    console.log(`    produced to Kafka in ${fmt((produced - produceStart) / 1000, 2)} s`);
-    console.log(`    pipeline: ${fmt(pipeRate, 0)} deliveries/s from first produce to last receipt (${fmt(steadyRate, 0)}/s first→last receipt)`);
-    console.log(`    baseline (socket.io alone, same run): ${fmt(rawRate, 0)} deliveries/s → pipeline is ${fmt(pipeRate / rawRate, 2)}× the baseline`);
-    console.log(`    goal ≥ ${fmt(GOALS.deliveriesPerSecond, 0)}/s: ${ratio(pipeRate, GOALS.deliveriesPerSecond, true)}`);
+    const pipeMs = Number(piped['last']) - produceStart;
+    const pipeRate = EVENTS / (pipeMs / 1000);
+    const liveUse = cpuBetween(liveCpu, cpuSnapshot({ clients: clients.child.pid }), pipeMs);
+    console.log(`\n(b) ${fmt(EVENTS, 0)} private notifications to ${fmt(SOCKETS, 0)} sockets (each event also writes the user's row: ${fmt(EVENTS * 2, 0)} rows), load average ${loadavg().map((x) => fmt(x, 2)).join(' ')}`);
+    console.log(`    pipeline, backlog on Kafka drained into the sockets: ${fmt(drainRate, 0)} deliveries/s (${fmt(drainMs / 1000, 2)} s)`);
+    console.log(`      CPU ${fmt(drainUse.totalMs / EVENTS * 1000, 0)} µs per delivery: ${drainUse.text}`);
+    console.log(`    pipeline, produced while consuming: ${fmt(pipeRate, 0)} deliveries/s from first produce to last receipt (produced in ${fmt((produced - produceStart) / 1000, 2)} s)`);
+    console.log(`      CPU ${fmt(liveUse.totalMs / EVENTS * 1000, 0)} µs per delivery: ${liveUse.text}`);
+    console.log(`    baseline (socket.io alone, same run): ${fmt(rawRate, 0)} deliveries/s → backlog drain is ${fmt(drainRate / rawRate, 2)}× the baseline`);
+    console.log(`      CPU ${fmt(rawUse.totalMs / EVENTS * 1000, 0)} µs per delivery: ${rawUse.text}`);
+    console.log(`    goal ≥ ${fmt(GOALS.deliveriesPerSecond, 0)}/s: backlog ${ratio(drainRate, GOALS.deliveriesPerSecond, true)}; produced while consuming ${ratio(pipeRate, GOALS.deliveriesPerSecond, true)}`);
 
     // (b') book broadcast: one emit per event reaches every merchant socket; no row per merchant.
     const bookEvents = orderEvents(BOOK_EVENTS, () => '', true);

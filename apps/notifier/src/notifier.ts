@@ -29,6 +29,9 @@ export interface Notifier {
   hub: SocketHub;
   pool: Pool;
   metrics: NotifierMetrics;
+  /** Stops fetching order events (the chunk in hand completes); `resumeEvents` fetches on from there. */
+  pauseEvents(): void;
+  resumeEvents(): void;
   stop(): Promise<void>;
 }
 
@@ -126,6 +129,8 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     logger: logger.child({ component: 'consumer' }),
     backoff,
     handle: createProcessor({ pool, producer, hub: socketHub, metrics, logger, groupId, onWebhooksQueued: () => dispatcher.wake() }),
+    // Every partition's chunk joins the next group commit (processor.ts), so all of them may be in hand at once.
+    partitionsConsumedConcurrently: config.ORDER_EVENTS_PARTITIONS,
     onRetry: (info) => {
       metrics.retries.inc();
       metrics.retryDelay.observe(info.delayMs / 1000);
@@ -156,6 +161,8 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     hub: socketHub,
     pool,
     metrics,
+    pauseEvents: () => consumer.pause([{ topic }]),
+    resumeEvents: () => consumer.resume([{ topic }]),
     async stop() {
       await events.stop();
       await mirror?.stop();

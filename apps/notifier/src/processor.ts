@@ -85,112 +85,179 @@ const bookOf = (event: OrderEventDto): Omit<BookPayload, 'bookSeq'> => ({
   order: toBookSummary(event.order as OrderEvent['order']),
 });
 
-/**
- * Handles a chunk of one partition: permanent failures go to the DLT, every valid event is written in ONE
- * transaction (notifications per recipient, the book event once, webhook deliveries), then emitted. Throws on
- * anything transient, before or after the commit: the retry writes nothing twice and re-emits only what no
- * client acknowledged yet.
- */
-export function createProcessor(options: ProcessorOptions): (messages: KafkaMessage[], context: { topic: string; partition: number }) => Promise<void> {
-  const { pool, producer, hub, metrics, logger } = options;
-  return async (messages, { topic, partition }) => {
-    const parsed = messages.map(parseEvent);
-    const valid = parsed.filter((item): item is Extract<Parsed, { ok: true }> => item.ok);
-    const poison: Array<Extract<Parsed, { ok: false }>> = parsed.filter((item): item is Extract<Parsed, { ok: false }> => !item.ok);
+type Handler = (messages: KafkaMessage[], context: { topic: string; partition: number }) => Promise<void>;
 
-    const outcome = await inTransaction(pool, async (client) => {
-      const known = await existingOrderIds(client, valid.map((item) => item.event.orderId));
-      const accepted = valid
-        .filter((item) => {
-          if (known.has(item.event.orderId)) return true;
-          poison.push({ ok: false, message: item.message, eventId: item.event.eventId, error: new PermanentEventError('UnknownOrderError', `order ${item.event.orderId} is not in the orders table`) });
-          return false;
-        })
-        .map((item) => ({ item }));
-      const audiences = accepted.map(({ item }) => ({ item, audience: audienceOf(item.event as unknown as OrderEvent) }));
-      const webhookEvents: WebhookEventInput[] = audiences
-        .map(({ item, audience }) => ({
-          merchantIds: audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id),
-          eventId: item.event.eventId,
-          orderId: item.event.orderId,
-          eventType: item.event.type,
-          payload: notificationOf(item.event),
-          source: {
-            topic,
-            partition,
-            offset: item.message.offset,
-            timestamp: item.message.timestamp,
-            key: item.message.key?.toString('utf8') ?? null,
-            value: item.message.value ?? Buffer.alloc(0),
-          },
-        }))
-        .filter((event) => event.merchantIds.length > 0);
-      let queued = await enqueueWebhookDeliveries(client, webhookEvents);
-      for (const { item } of accepted) {
-        // A replayed webhook dead letter: send that delivery again from attempt 1.
-        const endpoint = headerText(item.message.headers, REPLAY_HEADERS.webhookEndpoint);
-        if (headerText(item.message.headers, REPLAY_HEADERS.channel) === 'webhook' && endpoint !== undefined) {
-          if (await resetDeadWebhookDelivery(client, endpoint, item.event.eventId)) queued += 1;
+interface Job {
+  messages: KafkaMessage[];
+  topic: string;
+  partition: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Most messages one transaction takes from the queue (whole chunks; a chunk is ≤ 500). */
+const GROUP_MESSAGES = 4_000;
+
+/**
+ * Handles chunks of partitions: permanent failures go to the DLT, every valid event is written in a transaction
+ * (notifications per recipient, the book event once, webhook deliveries), then emitted. Chunks that arrive while a
+ * transaction runs are written together by the next one (group commit): one writer per process takes the
+ * recipients' counter locks, so partitions never wait for each other's locks, and a burst costs few transactions.
+ * Throws on anything transient, before or after the commit: the retry writes nothing twice and re-emits only what
+ * no client acknowledged yet. A group that fails is retried chunk by chunk, so one chunk's fault fails only it.
+ */
+export function createProcessor(options: ProcessorOptions): Handler {
+  let queue: Job[] = [];
+  let running = false;
+
+  const run = async (): Promise<void> => {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        let size = 0;
+        let take = 0;
+        while (take < queue.length && (take === 0 || size + (queue[take]?.messages.length ?? 0) <= GROUP_MESSAGES)) {
+          size += queue[take]?.messages.length ?? 0;
+          take += 1;
+        }
+        const jobs = queue.slice(0, take);
+        queue = queue.slice(take);
+        try {
+          await processGroup(options, jobs);
+          for (const job of jobs) job.resolve();
+        } catch (error) {
+          if (jobs.length === 1) {
+            jobs[0]?.reject(error);
+            continue;
+          }
+          for (const job of jobs) {
+            await processGroup(options, [job]).then(job.resolve, job.reject);
+          }
         }
       }
-      // The two writes that take shared locks (the book counter, the recipients' counters) come last, so the
-      // locks are held only until the commit that follows.
-      const book = await storeBookEvents(
-        client,
-        audiences.filter(({ audience }) => audience.book).map(({ item }) => ({ eventId: item.event.eventId, orderId: item.event.orderId, orderVersion: item.event.orderVersion, payload: bookOf(item.event) })),
-      );
-      const inputs: NotificationInput[] = audiences.flatMap(({ item, audience }) =>
-        audience.recipients.map((recipient) => ({
-          recipient: recipientKey(recipient),
-          eventId: item.event.eventId,
-          orderId: item.event.orderId,
-          orderVersion: item.event.orderVersion,
-          type: item.event.type,
-          payload: notificationOf(item.event),
-        })),
-      );
-      const stored = await storeNotifications(client, inputs);
-      return { book, stored, audiences, queued };
-    });
-
-    const letters: DeadLetter[] = poison.map((item) => {
-      const error = describe(item.error);
-      return {
-        key: item.message.key,
-        value: item.message.value,
-        headers: item.message.headers,
-        info: {
-          originalTopic: topic,
-          originalPartition: partition,
-          originalOffset: item.message.offset,
-          originalTimestamp: item.message.timestamp,
-          consumerGroup: options.groupId,
-          exceptionClass: error.name,
-          exceptionMessage: error.message,
-          exceptionStacktrace: error.stack,
-          attempts: 1,
-          eventId: item.eventId,
-          channel: 'socket',
-        },
-      };
-    });
-    await publishDeadLetters(producer, topic, letters);
-    for (const item of poison) {
-      metrics.deadLetters.inc({ channel: 'socket', reason: item.error.name });
-      logger.warn({ topic, partition, offset: item.message.offset, eventId: item.eventId, reason: item.error.name, detail: item.error.message }, 'event sent to the dead-letter topic');
+    } finally {
+      running = false;
     }
-
-    const toEmit = outcome.book.filter((entry) => !entry.emitted).sort((a, b) => a.bookSeq - b.bookSeq);
-    for (const entry of toEmit) hub.emitBook({ ...(entry.payload as Omit<BookPayload, 'bookSeq'>), bookSeq: entry.bookSeq });
-    await markBookEventsEmitted(pool, toEmit.map((entry) => entry.eventId));
-
-    for (const row of outcome.stored) {
-      if (!row.delivered) hub.emitNotification(row.recipient, row.seq, row.payload as Omit<NotificationPayload, 'seq'>);
-    }
-    for (const { item, audience } of outcome.audiences) {
-      hub.emitToOrderRoom(item.event.orderId, audience.recipients.map(recipientKey), notificationOf(item.event));
-    }
-    metrics.eventsProcessed.inc(outcome.audiences.length);
-    if (outcome.queued > 0) options.onWebhooksQueued?.();
   };
+
+  return (messages, { topic, partition }) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ messages, topic, partition, resolve, reject });
+      if (!running) void run();
+    });
+}
+
+type Item<T> = T & { topic: string; partition: number };
+
+async function processGroup(options: ProcessorOptions, jobs: Job[]): Promise<void> {
+  const { pool, producer, hub, metrics, logger } = options;
+  const parsed = jobs.flatMap((job) => job.messages.map((message) => ({ ...parseEvent(message), topic: job.topic, partition: job.partition })));
+  const valid = parsed.filter((item): item is Item<Extract<Parsed, { ok: true }>> => item.ok);
+  const poison: Array<Item<Extract<Parsed, { ok: false }>>> = parsed.filter((item): item is Item<Extract<Parsed, { ok: false }>> => !item.ok);
+
+  const outcome = await inTransaction(pool, async (client) => {
+    const known = await existingOrderIds(client, valid.map((item) => item.event.orderId));
+    const accepted = valid
+      .filter((item) => {
+        if (known.has(item.event.orderId)) return true;
+        poison.push({ ok: false, message: item.message, eventId: item.event.eventId, error: new PermanentEventError('UnknownOrderError', `order ${item.event.orderId} is not in the orders table`), topic: item.topic, partition: item.partition });
+        return false;
+      })
+      .map((item) => ({ item }));
+    const audiences = accepted.map(({ item }) => ({ item, audience: audienceOf(item.event as unknown as OrderEvent) }));
+    const webhookEvents: WebhookEventInput[] = audiences
+      .map(({ item, audience }) => ({
+        merchantIds: audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id),
+        eventId: item.event.eventId,
+        orderId: item.event.orderId,
+        eventType: item.event.type,
+        payload: notificationOf(item.event),
+        source: {
+          topic: item.topic,
+          partition: item.partition,
+          offset: item.message.offset,
+          timestamp: item.message.timestamp,
+          key: item.message.key?.toString('utf8') ?? null,
+          value: item.message.value ?? Buffer.alloc(0),
+        },
+      }))
+      .filter((event) => event.merchantIds.length > 0);
+    let queued = await enqueueWebhookDeliveries(client, webhookEvents);
+    for (const { item } of accepted) {
+      // A replayed webhook dead letter: send that delivery again from attempt 1.
+      const endpoint = headerText(item.message.headers, REPLAY_HEADERS.webhookEndpoint);
+      if (headerText(item.message.headers, REPLAY_HEADERS.channel) === 'webhook' && endpoint !== undefined) {
+        if (await resetDeadWebhookDelivery(client, endpoint, item.event.eventId)) queued += 1;
+      }
+    }
+    // The two writes that take shared locks (the book counter, the recipients' counters) come last, so the
+    // locks are held only until the commit that follows.
+    const book = await storeBookEvents(
+      client,
+      audiences.filter(({ audience }) => audience.book).map(({ item }) => ({ eventId: item.event.eventId, orderId: item.event.orderId, orderVersion: item.event.orderVersion, payload: bookOf(item.event) })),
+    );
+    const inputs: NotificationInput[] = audiences.flatMap(({ item, audience }) => {
+      const payload = notificationOf(item.event);
+      return audience.recipients.map((recipient) => ({
+        recipient: recipientKey(recipient),
+        eventId: item.event.eventId,
+        orderId: item.event.orderId,
+        orderVersion: item.event.orderVersion,
+        type: item.event.type,
+        payload,
+      }));
+    });
+    const stored = await storeNotifications(client, inputs);
+    return { book, stored, audiences, queued };
+  });
+
+  const letters: DeadLetter[] = poison.map((item) => {
+    const error = describe(item.error);
+    return {
+      key: item.message.key,
+      value: item.message.value,
+      headers: item.message.headers,
+      info: {
+        originalTopic: item.topic,
+        originalPartition: item.partition,
+        originalOffset: item.message.offset,
+        originalTimestamp: item.message.timestamp,
+        consumerGroup: options.groupId,
+        exceptionClass: error.name,
+        exceptionMessage: error.message,
+        exceptionStacktrace: error.stack,
+        attempts: 1,
+        eventId: item.eventId,
+        channel: 'socket',
+      },
+    };
+  });
+  for (const [topic, group] of groupBy(letters, (letter) => letter.info.originalTopic)) await publishDeadLetters(producer, topic, group);
+  for (const item of poison) {
+    metrics.deadLetters.inc({ channel: 'socket', reason: item.error.name });
+    logger.warn({ topic: item.topic, partition: item.partition, offset: item.message.offset, eventId: item.eventId, reason: item.error.name, detail: item.error.message }, 'event sent to the dead-letter topic');
+  }
+
+  const toEmit = outcome.book.filter((entry) => !entry.emitted).sort((a, b) => a.bookSeq - b.bookSeq);
+  for (const entry of toEmit) hub.emitBook({ ...(entry.payload as Omit<BookPayload, 'bookSeq'>), bookSeq: entry.bookSeq });
+  await markBookEventsEmitted(pool, toEmit.map((entry) => entry.eventId));
+
+  for (const row of outcome.stored) {
+    if (!row.delivered) hub.emitNotification(row.recipient, row.seq, row.payload as Omit<NotificationPayload, 'seq'>);
+  }
+  for (const { item, audience } of outcome.audiences) {
+    hub.emitToOrderRoom(item.event.orderId, audience.recipients.map(recipientKey), notificationOf(item.event));
+  }
+  metrics.eventsProcessed.inc(outcome.audiences.length);
+  if (outcome.queued > 0) options.onWebhooksQueued?.();
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group === undefined) groups.set(key(item), [item]);
+    else group.push(item);
+  }
+  return groups;
 }

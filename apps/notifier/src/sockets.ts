@@ -81,6 +81,14 @@ class AckBuffer {
   }
 }
 
+/** A local socket of a recipient and its outstanding acks (the ack-timeout sweep reads these). */
+interface LocalSocket {
+  socket: NotifierSocket;
+  unacked: number;
+  /** When the socket last made progress (an ack, or the emit that left it with one unacked). */
+  since: number;
+}
+
 export interface SocketHub {
   io: NotifierServer;
   /** Emits a stored notification to its recipient's room (acked → delivered_at). */
@@ -111,8 +119,40 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
   const { config, pool, metrics, logger } = options;
   const verify = options.verifier ?? safeVerifier(config);
   const acks = new AckBuffer(pool, metrics, logger);
-  const io: NotifierServer = new Server(server, { serveClient: false, transports: ['websocket', 'polling'], pingInterval: 25_000, pingTimeout: 20_000 });
+  // perMessageDeflate stays off (engine.io's default): a ~3 KB JSON payload costs more CPU to deflate than loopback
+  // or LAN bytes do.
+  const io: NotifierServer = new Server(server, { serveClient: false, transports: ['websocket', 'polling'], pingInterval: 25_000, pingTimeout: 20_000, perMessageDeflate: false });
   if (options.adapter !== undefined) io.adapter(options.adapter);
+  // Without an adapter every socket is in this process: a notification goes straight to the recipient's sockets
+  // (no room lookup, no per-emit timer). With one (Redis), sockets may be on other nodes: room broadcasts.
+  const local = options.adapter === undefined;
+  const inboxes = new Map<string, Set<LocalSocket>>();
+  const ackTimeout = config.NOTIFIER_ACK_TIMEOUT_MS;
+  // One sweep instead of a timer per emit: a socket that acknowledged nothing for a whole timeout while it had
+  // notifications outstanding is disconnected; it reconnects with its lastSeq and gets them replayed.
+  const sweep = setInterval(() => {
+    const stale = Date.now() - ackTimeout;
+    for (const entries of inboxes.values()) {
+      for (const entry of entries) {
+        if (entry.unacked > 0 && entry.since < stale) {
+          logger.warn({ socketId: entry.socket.id, recipient: entry.socket.data.recipient, unacked: entry.unacked }, 'socket stopped acknowledging; disconnecting it so it reconnects and replays');
+          entry.socket.disconnect(true);
+        }
+      }
+    }
+  }, Math.max(100, Math.floor(ackTimeout / 2)));
+  sweep.unref();
+
+  /** Emits a stored notification to one socket; its ack marks the row delivered. */
+  function deliver(entry: LocalSocket, recipient: string, payload: NotificationPayload): void {
+    if (entry.unacked === 0) entry.since = Date.now();
+    entry.unacked += 1;
+    entry.socket.emit('notification', payload, () => {
+      entry.unacked -= 1;
+      entry.since = Date.now();
+      acks.add(recipient, payload.seq);
+    });
+  }
 
   io.use((socket, next) => {
     const auth = handshakeAuth.safeParse(socket.handshake.auth);
@@ -136,7 +176,13 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
     const { principal, recipient } = socket.data;
     const log = logger.child({ socketId: socket.id, recipient });
     const expiry = armExpiry(socket);
-    socket.on('disconnect', () => clearTimeout(expiry.timer));
+    const entry: LocalSocket = { socket, unacked: 0, since: 0 };
+    socket.on('disconnect', () => {
+      clearTimeout(expiry.timer);
+      const entries = inboxes.get(recipient);
+      entries?.delete(entry);
+      if (entries?.size === 0) inboxes.delete(recipient);
+    });
 
     socket.on('join_order', (orderId, reply) => {
       const answer = typeof reply === 'function' ? reply : () => undefined;
@@ -168,7 +214,15 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
     // Join before reading the inbox: a row committed after the read is emitted after the join, so it arrives live.
     const rooms = principal.role === 'merchant' ? [roomOf(recipient), BOOK_ROOM] : [roomOf(recipient)];
     Promise.resolve(socket.join(rooms))
-      .then(() => replay(socket))
+      .then(() => {
+        // Registered together with the join: from here on live notifications reach this socket directly.
+        if (socket.connected) {
+          const entries = inboxes.get(recipient);
+          if (entries === undefined) inboxes.set(recipient, new Set([entry]));
+          else entries.add(entry);
+        }
+        return replay(socket, entry);
+      })
       .catch((error: unknown) => {
         log.error({ err: error }, 'replay failed; disconnecting so the client reconnects with its lastSeq');
         socket.disconnect(true);
@@ -192,7 +246,7 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
     return holder;
   }
 
-  async function replay(socket: NotifierSocket): Promise<void> {
+  async function replay(socket: NotifierSocket, entry: LocalSocket): Promise<void> {
     const { recipient } = socket.data;
     const upTo = await lastNotificationSeq(pool, recipient);
     let after = socket.data.lastSeq;
@@ -201,11 +255,8 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
       const page = await notificationsAfter(pool, recipient, after, config.NOTIFIER_REPLAY_PAGE);
       for (const row of page) {
         if (row.seq > upTo) break;
-        const seq = row.seq;
-        socket.timeout(config.NOTIFIER_ACK_TIMEOUT_MS).emit('notification', { ...(row.payload as Omit<NotificationPayload, 'seq'>), seq }, (error: Error | null) => {
-          if (error === null) acks.add(recipient, seq);
-        });
-        after = seq;
+        deliver(entry, recipient, { ...(row.payload as Omit<NotificationPayload, 'seq'>), seq: row.seq });
+        after = row.seq;
         replayed += 1;
       }
       if (page.length < config.NOTIFIER_REPLAY_PAGE) break;
@@ -218,6 +269,13 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
     io,
     emitNotification(recipient, seq, payload) {
       metrics.emitted.inc({ kind: 'notification' });
+      if (local) {
+        const entries = inboxes.get(recipient);
+        if (entries === undefined) return;
+        const data = { ...payload, seq };
+        for (const entry of entries) deliver(entry, recipient, data);
+        return;
+      }
       io.to(roomOf(recipient))
         .timeout(config.NOTIFIER_ACK_TIMEOUT_MS)
         .emit('notification', { ...payload, seq }, (_error: Error | null, responses: boolean[]) => {
@@ -225,6 +283,8 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
         });
     },
     emitToOrderRoom(orderId, recipients, payload) {
+      // Nobody watches most orders: without an adapter the room's absence here is the whole answer.
+      if (local && !io.of('/').adapter.rooms.has(orderRoom(orderId))) return;
       metrics.emitted.inc({ kind: 'order_room' });
       // Watchers do not acknowledge (nothing is stored for them): the same event, typed without the ack.
       const watchers = io.to(orderRoom(orderId)).except(recipients.map(roomOf)) as unknown as BroadcastOperator<{ notification: (payload: NotificationPayload) => void }, SocketData>;
@@ -236,6 +296,7 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
     },
     connectedSockets: () => io.of('/').sockets.size,
     async close() {
+      clearInterval(sweep);
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());

@@ -26,7 +26,8 @@ export interface StoredNotification {
 
 /**
  * Writes one row per (recipient, event) inside the caller's transaction, with per-recipient increasing seqs in input
- * order. Rows that already exist (a redelivered message) are returned as they are, never written twice. The
+ * order, and each event's payload once (`notification_payloads`). Rows that already exist (a redelivered message)
+ * are returned as they are, never written twice. The
  * recipients' counter rows are bumped and the rows inserted in ONE statement, so the counter locks (which
  * serialise notifiers writing to the same recipient) are held only from there to the commit: call it last.
  */
@@ -37,52 +38,60 @@ export async function storeNotifications(client: Queryable, inputs: Notification
   if (items.length === 0) return [];
   const keyOf = (recipient: string, eventId: string): string => `${recipient}\u0000${eventId}`;
 
-  const existing = await findNotifications(client, items);
-  const fresh = items.filter((item) => !existing.has(keyOf(item.recipient, item.eventId)));
-  const created = new Map<string, StoredNotification>();
-  if (fresh.length > 0) {
-    const now = new Date();
-    // One JSON document per statement (parsed once by the server) instead of arrays of JSON strings that the
-    // driver would escape element by element; each event's payload is sent once, however many recipients it has.
-    const payloadIndex = new Map<Record<string, unknown>, number>();
-    const payloadList: Array<Record<string, unknown>> = [];
-    const rows = fresh.map((item, index) => {
-      let p = payloadIndex.get(item.payload);
-      if (p === undefined) {
-        p = payloadList.length;
-        payloadIndex.set(item.payload, p);
-        payloadList.push(item.payload);
-      }
-      return { r: item.recipient, e: item.eventId, o: item.orderId, v: item.orderVersion, t: item.type, p, i: index };
-    });
-    const inserted = await client.query<{ recipient: string; seq: string; event_id: string; order_id: string }>(
-      `WITH input AS (
-         SELECT x.r AS recipient, x.e AS event_id, x.o AS order_id, x.v AS order_version, x.t AS type, x.p, x.i AS ord
-           FROM jsonb_to_recordset($1::jsonb) AS x(r text, e uuid, o uuid, v int, t text, p int, i int)
-       ), counts AS (
-         SELECT recipient, count(*)::bigint AS n FROM input GROUP BY recipient
-       ), bumped AS (
-         INSERT INTO notification_recipients AS r (recipient, last_seq)
-         SELECT recipient, n FROM counts ORDER BY recipient
-         ON CONFLICT (recipient) DO UPDATE SET last_seq = r.last_seq + EXCLUDED.last_seq, updated_at = now()
-         RETURNING r.recipient, r.last_seq
-       )
-       INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, payload, created_at)
-       SELECT i.recipient, b.last_seq - c.n + row_number() OVER (PARTITION BY i.recipient ORDER BY i.ord), i.event_id, i.order_id, i.order_version, i.type, $2::jsonb -> i.p, $3
-         FROM input i JOIN bumped b ON b.recipient = i.recipient JOIN counts c ON c.recipient = i.recipient
-       ON CONFLICT (recipient, event_id) DO NOTHING
-       RETURNING recipient, seq, event_id, order_id`,
-      [JSON.stringify(rows), JSON.stringify(payloadList), now],
-    );
-    const payloads = new Map(fresh.map((item) => [keyOf(item.recipient, item.eventId), item.payload]));
-    for (const row of inserted.rows) {
-      const key = keyOf(row.recipient, row.event_id);
-      created.set(key, { recipient: row.recipient, seq: Number(row.seq), eventId: row.event_id, orderId: row.order_id, payload: payloads.get(key) ?? {}, fresh: true, delivered: false, createdAt: now });
+  // Rows that exist already (a redelivered message) are skipped inside the statement, so the normal case is one
+  // round trip; only when fewer rows came back than were asked for are the others read.
+  const now = new Date();
+  // One JSON document per statement (parsed once by the server) instead of arrays of JSON strings that the
+  // driver would escape element by element. The payload is the same for every recipient of an event: it is sent
+  // and stored once per event (notification_payloads), the recipients' rows stay small.
+  const payloadIndex = new Map<string, number>();
+  const payloadList: Array<{ e: string; p: Record<string, unknown>; r: string[] }> = [];
+  const rows = items.map((item, index) => {
+    let p = payloadIndex.get(item.eventId);
+    if (p === undefined) {
+      p = payloadList.length;
+      payloadIndex.set(item.eventId, p);
+      payloadList.push({ e: item.eventId, p: item.payload, r: [] });
     }
-    // Another notifier wrote some of them meanwhile (a rebalance overlap): read those back as existing.
-    const raced = fresh.filter((item) => !created.has(keyOf(item.recipient, item.eventId)));
-    if (raced.length > 0) for (const [key, row] of await findNotifications(client, raced)) existing.set(key, row);
+    payloadList[p]?.r.push(item.recipient);
+    return { r: item.recipient, e: item.eventId, o: item.orderId, v: item.orderVersion, t: item.type, i: index };
+  });
+  const inserted = await client.query<{ recipient: string; seq: string; event_id: string; order_id: string }>(
+    `WITH input AS (
+       SELECT x.r AS recipient, x.e AS event_id, x.o AS order_id, x.v AS order_version, x.t AS type, x.i AS ord
+         FROM jsonb_to_recordset($1::jsonb) AS x(r text, e uuid, o uuid, v int, t text, i int)
+     ), fresh AS (
+       SELECT * FROM input i
+        WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.recipient = i.recipient AND n.event_id = i.event_id)
+     ), payloads AS (
+       INSERT INTO notification_payloads (event_id, payload, recipients, created_at)
+       SELECT x.e, x.p, x.r, $3 FROM jsonb_to_recordset($2::jsonb) AS x(e uuid, p jsonb, r text[])
+        WHERE EXISTS (SELECT 1 FROM fresh f WHERE f.event_id = x.e)
+       ON CONFLICT (event_id) DO NOTHING
+     ), counts AS (
+       SELECT recipient, count(*)::bigint AS n FROM fresh GROUP BY recipient
+     ), bumped AS (
+       INSERT INTO notification_recipients AS r (recipient, last_seq)
+       SELECT recipient, n FROM counts ORDER BY recipient
+       ON CONFLICT (recipient) DO UPDATE SET last_seq = r.last_seq + EXCLUDED.last_seq, updated_at = now()
+       RETURNING r.recipient, r.last_seq
+     )
+     INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, created_at)
+     SELECT i.recipient, b.last_seq - c.n + row_number() OVER (PARTITION BY i.recipient ORDER BY i.ord), i.event_id, i.order_id, i.order_version, i.type, $3
+       FROM fresh i JOIN bumped b ON b.recipient = i.recipient JOIN counts c ON c.recipient = i.recipient
+     ON CONFLICT (recipient, event_id) DO NOTHING
+     RETURNING recipient, seq, event_id, order_id`,
+    [JSON.stringify(rows), JSON.stringify(payloadList), now],
+  );
+  const created = new Map<string, StoredNotification>();
+  const payloads = new Map(items.map((item) => [keyOf(item.recipient, item.eventId), item.payload]));
+  for (const row of inserted.rows) {
+    const key = keyOf(row.recipient, row.event_id);
+    created.set(key, { recipient: row.recipient, seq: Number(row.seq), eventId: row.event_id, orderId: row.order_id, payload: payloads.get(key) ?? {}, fresh: true, delivered: false, createdAt: now });
   }
+  // Redelivered, or written by another notifier meanwhile (a rebalance overlap): read those back as existing.
+  const missing = items.filter((item) => !created.has(keyOf(item.recipient, item.eventId)));
+  const existing = missing.length > 0 ? await findNotifications(client, missing) : new Map<string, StoredNotification>();
   return items.flatMap((item) => {
     const key = keyOf(item.recipient, item.eventId);
     const row = created.get(key) ?? existing.get(key);
@@ -92,9 +101,10 @@ export async function storeNotifications(client: Queryable, inputs: Notification
 
 async function findNotifications(client: Queryable, items: Array<Pick<NotificationInput, 'recipient' | 'eventId'>>): Promise<Map<string, StoredNotification>> {
   const result = await client.query<{ recipient: string; event_id: string; seq: string; order_id: string; payload: Record<string, unknown>; delivered: boolean; created_at: Date }>(
-    `SELECT n.recipient, n.event_id, n.seq, n.order_id, n.payload, n.delivered_at IS NOT NULL AS delivered, n.created_at
+    `SELECT n.recipient, n.event_id, n.seq, n.order_id, COALESCE(n.payload, p.payload) AS payload, n.delivered_at IS NOT NULL AS delivered, n.created_at
        FROM unnest($1::text[], $2::uuid[]) AS k(recipient, event_id)
-       JOIN notifications n ON n.recipient = k.recipient AND n.event_id = k.event_id`,
+       JOIN notifications n ON n.recipient = k.recipient AND n.event_id = k.event_id
+       LEFT JOIN notification_payloads p ON p.event_id = n.event_id`,
     [items.map((item) => item.recipient), items.map((item) => item.eventId)],
   );
   return new Map(
@@ -108,7 +118,9 @@ async function findNotifications(client: Queryable, items: Array<Pick<Notificati
 /** A recipient's notifications with seq above `afterSeq`, in seq order. */
 export async function notificationsAfter(db: Queryable, recipient: string, afterSeq: number, limit: number): Promise<Array<{ seq: number; payload: Record<string, unknown> }>> {
   const result = await db.query<{ seq: string; payload: Record<string, unknown> }>(
-    `SELECT seq, payload FROM notifications WHERE recipient = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    `SELECT n.seq, COALESCE(n.payload, p.payload) AS payload
+       FROM notifications n LEFT JOIN notification_payloads p ON p.event_id = n.event_id
+      WHERE n.recipient = $1 AND n.seq > $2 ORDER BY n.seq LIMIT $3`,
     [recipient, afterSeq, limit],
   );
   return result.rows.map((row) => ({ seq: Number(row.seq), payload: row.payload }));
@@ -127,12 +139,14 @@ export async function lastNotificationSeq(db: Queryable, recipient: string): Pro
 export async function markNotificationsDelivered(db: Queryable, acks: Array<{ recipient: string; seq: number; at?: Date }>): Promise<number[]> {
   if (acks.length === 0) return [];
   const now = new Date();
+  // jsonb_to_recordset rather than unnest: the planner assumes ~100 rows for it, so it probes the primary key per
+  // ack; with unnest it knows the batch size and hashes the whole table for a batch of a thousand acks.
   const result = await db.query<{ latency_ms: number }>(
     `UPDATE notifications AS n SET delivered_at = a.at
-       FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS a(recipient, seq, at)
-      WHERE n.recipient = a.recipient AND n.seq = a.seq AND n.delivered_at IS NULL
+       FROM jsonb_to_recordset($1::jsonb) AS a(r text, s bigint, at timestamptz)
+      WHERE n.recipient = a.r AND n.seq = a.s AND n.delivered_at IS NULL
       RETURNING (extract(epoch FROM (n.delivered_at - n.created_at)) * 1000)::float8 AS latency_ms`,
-    [acks.map((ack) => ack.recipient), acks.map((ack) => ack.seq), acks.map((ack) => ack.at ?? now)],
+    [JSON.stringify(acks.map((ack) => ({ r: ack.recipient, s: ack.seq, at: ack.at ?? now })))],
   );
   return result.rows.map((row) => row.latency_ms);
 }
@@ -156,7 +170,8 @@ export async function isOrderParty(db: Queryable, recipient: string, orderId: st
 
 /**
  * Retention (worker): deletes delivered notifications older than `olderThanDays`, in batches so no long lock is
- * held; undelivered rows are kept for replay. Returns how many rows were deleted. @default 7 days, batch 10000
+ * held, then the payloads no row refers to any more; undelivered rows are kept for replay. Returns how many
+ * notification rows were deleted. @default 7 days, batch 10000
  */
 export async function deleteDeliveredNotifications(pool: Pool | Queryable, olderThanDays = 7, batchSize = 10_000): Promise<number> {
   let total = 0;
@@ -170,7 +185,19 @@ export async function deleteDeliveredNotifications(pool: Pool | Queryable, older
     );
     const deleted = result.rowCount ?? 0;
     total += deleted;
-    if (deleted < batchSize) return total;
+    if (deleted < batchSize) break;
+  }
+  // Payloads of old events none of whose rows is left (the UNIQUE (recipient, event_id) index finds them).
+  for (;;) {
+    const result = await pool.query(
+      `DELETE FROM notification_payloads WHERE event_id IN (
+         SELECT p.event_id FROM notification_payloads p
+          WHERE p.created_at < now() - make_interval(days => $1)
+            AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.recipient = ANY(p.recipients) AND n.event_id = p.event_id)
+          LIMIT $2)`,
+      [olderThanDays, batchSize],
+    );
+    if ((result.rowCount ?? 0) < batchSize) return total;
   }
 }
 

@@ -1,0 +1,68 @@
+/**
+ * CPU time of this process and everything it started (notifier, client processes, Postgres backends, the Kafka
+ * broker), grouped by role, from /proc (Linux). On a 2-core machine CPU per delivery is the figure that decides
+ * throughput, so the benchmark prints it beside each rate.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  comm: string;
+  ms: number;
+}
+
+function readProcs(): Proc[] {
+  const procs: Proc[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const open = stat.indexOf('(');
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' ');
+      procs.push({ pid: Number(entry), ppid: Number(fields[1]), comm: stat.slice(open + 1, close), ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS });
+    } catch {
+      // the process exited while we read
+    }
+  }
+  return procs;
+}
+
+export type CpuSnapshot = Map<string, number>;
+
+/**
+ * CPU ms used so far by this process tree, by role: `self` (this process), one entry per named child pid
+ * (`roles`), `postgres`, `kafka` (java) and `other` descendants.
+ */
+export function cpuSnapshot(roles: Record<string, number | undefined>): CpuSnapshot {
+  const procs = readProcs();
+  const children = new Map<number, Proc[]>();
+  for (const proc of procs) children.set(proc.ppid, [...(children.get(proc.ppid) ?? []), proc]);
+  const roleOf = new Map<number, string>(Object.entries(roles).flatMap(([role, pid]) => (pid === undefined ? [] : [[pid, role] as [number, string]])));
+  const totals: CpuSnapshot = new Map();
+  const visit = (proc: Proc, inherited: string | undefined): void => {
+    const role = proc.pid === process.pid ? 'self' : (roleOf.get(proc.pid) ?? inherited ?? (proc.comm.startsWith('postgres') ? 'postgres' : proc.comm === 'java' ? 'kafka' : 'other'));
+    totals.set(role, (totals.get(role) ?? 0) + proc.ms);
+    // Postgres backends are children of the postmaster, the broker's threads are one process.
+    for (const child of children.get(proc.pid) ?? []) visit(child, role === 'self' ? undefined : role);
+  };
+  const self = procs.find((proc) => proc.pid === process.pid);
+  if (self !== undefined) visit(self, undefined);
+  return totals;
+}
+
+/** `role 1.2 s (60 %)` for each role between two snapshots, and the total. */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, wallMs: number): { totalMs: number; text: string } {
+  const parts: string[] = [];
+  let totalMs = 0;
+  for (const [role, ms] of [...after].sort((a, b) => b[1] - (before.get(b[0]) ?? 0) - (a[1] - (before.get(a[0]) ?? 0)))) {
+    const used = ms - (before.get(role) ?? 0);
+    if (used <= 0) continue;
+    totalMs += used;
+    parts.push(`${role} ${(used / 1000).toFixed(2)} s (${Math.round((100 * used) / wallMs)} %)`);
+  }
+  return { totalMs, text: parts.join(', ') };
+}
