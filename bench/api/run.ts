@@ -1,27 +1,28 @@
 /**
  * bench/api — order transitions per second over HTTP (full create → accept → escrow → paid → release cycles
- * through apps/api in its own process) against pgbench running the same SQL transactions on the same
- * database in the same run; then p50/p99 latency at half the measured HTTP peak (open loop).
+ * through apps/api in its own process) against pgbench running the same SQL statements (recorded from
+ * packages/db's write path, see cycle.ts) on the same database in the same run; then p50/p99 latency at half the measured HTTP peak (open loop).
  *
  *   npm run bench:api            (embedded Postgres; DATABASE_URL to use another server)
  *   BENCH_SECONDS=20 BENCH_CONCURRENCY=32 npm run bench:api
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { signToken } from '@settle/auth';
 import { loadConfig, repoRoot } from '@settle/config';
 import { createPool, ensureDatabase, migrate, upsertAccount } from '@settle/db';
 import { freePort, startStack } from '@settle/stack';
+import { Pool } from 'undici';
+import { pgbenchScript } from './cycle';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 32);
 const PGBENCH_CLIENTS = Number(process.env['BENCH_PGBENCH_CLIENTS'] ?? 16);
 const TRANSITIONS_PER_CYCLE = 5;
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 function findPgbench(): string {
   for (const candidate of ['pgbench', ...['18', '17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin/pgbench`)]) {
@@ -30,22 +31,19 @@ function findPgbench(): string {
   throw new Error('pgbench is needed for the baseline: install it (e.g. apt-get install postgresql-client)');
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-function request(port: number, method: string, pathname: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, method, path: pathname, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        // Only a create's body is needed (its id): skipping the parse keeps the load generator's CPU off the measurement.
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: res.statusCode === 201 || (res.statusCode ?? 0) >= 400 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {} }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+/**
+ * The load generator's HTTP client: undici's pool (keep-alive, a connection per concurrent request), which
+ * costs the measuring side far less CPU per request than node:http, so more of the machine is left to the API.
+ */
+let client: Pool | undefined;
+async function request(port: number, method: 'GET' | 'POST', pathname: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  client ??= new Pool(`http://127.0.0.1:${port}`, { connections: 256 });
+  const response = await client.request({ method, path: pathname, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  // Only a create's body is needed (its id): skipping the parse keeps the load generator's CPU off the measurement.
+  const status = response.statusCode;
+  if (status === 201 || status >= 400) return { status, body: (await response.body.json()) as Record<string, unknown> };
+  await response.body.dump();
+  return { status, body: {} };
 }
 
 interface Party {
@@ -72,14 +70,31 @@ function cycleSteps(port: number, party: Party, n: string): Array<(id: string) =
   ];
 }
 
-/** CPU time (user + system) a process has used, in ms, from /proc (Linux); 0 where unavailable. */
-function processCpuMs(pid: number | undefined): number {
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc (Linux); 0 where unavailable. With
+ * `children`, also that of its exited children (Postgres backends that closed, a pgbench that finished).
+ */
+function processCpuMs(pid: number | string | undefined, children = false): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    const own = Number(fields[11]) + Number(fields[12]);
+    return ((own + (children ? Number(fields[13]) + Number(fields[14]) : 0)) * 1000) / 100;
   } catch {
     return 0;
   }
+}
+
+/** CPU time of every Postgres process (postmaster, backends, and backends that already exited), in ms. */
+function postgresCpuMs(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readFileSync(`/proc/${pid}/stat`, 'utf8').includes(' (postgres) ')) total += processCpuMs(pid, true);
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return total;
 }
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -129,8 +144,9 @@ async function openLoop(port: number, parties: Party[], rate: number, seconds: n
   return latencies.sort((a, b) => a - b);
 }
 
-function pgbench(binary: string, url: string, payload: string): number {
-  const args = ['-n', '-M', 'prepared', '-c', String(PGBENCH_CLIENTS), '-j', '2', '-T', String(SECONDS), '-D', `payload=${payload}`, '-f', path.join(here, 'cycle.sql'), url];
+function pgbench(binary: string, url: string, script: string, variables: Record<string, string>): number {
+  const defines = Object.entries(variables).flatMap(([name, value]) => ['-D', `${name}=${value}`]);
+  const args = ['-n', '-M', 'prepared', '-c', String(PGBENCH_CLIENTS), '-j', '2', '-T', String(SECONDS), ...defines, '-f', script, url];
   const result = spawnSync(binary, args, { encoding: 'utf8' });
   const tps = result.stdout.match(/tps = ([\d.]+)/);
   if (result.status !== 0 || tps?.[1] === undefined) throw new Error(`pgbench failed: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -177,15 +193,23 @@ async function main(): Promise<void> {
     const payload = (await pool.query<{ payload: unknown }>(`SELECT payload FROM outbox ORDER BY created_at DESC LIMIT 1`)).rows[0]?.payload;
 
     console.log(`HTTP peak (closed loop, ${CONCURRENCY} concurrent cycles)…`);
-    const cpuBefore = { client: process.cpuUsage(), api: processCpuMs(api.pid) };
+    const cpuBefore = { client: process.cpuUsage(), api: processCpuMs(api.pid), postgres: postgresCpuMs() };
     const peak = await closedLoop(port, parties, SECONDS);
     const clientCpu = process.cpuUsage(cpuBefore.client);
-    const cpuShare = {
-      client: (clientCpu.user + clientCpu.system) / 1000 / (SECONDS * 1000),
-      api: (processCpuMs(api.pid) - cpuBefore.api) / (SECONDS * 1000),
+    // CPU per transition (µs) of each process, to see where the HTTP path spends more than pgbench.
+    const perTransition = (ms: number, transitions: number): string => `${((ms * 1000) / transitions).toFixed(0)} µs`;
+    const httpCpu = {
+      client: (clientCpu.user + clientCpu.system) / 1000,
+      api: processCpuMs(api.pid) - cpuBefore.api,
+      postgres: postgresCpuMs() - cpuBefore.postgres,
     };
     console.log('pgbench, same transactions on the same database…');
-    const baseline = pgbench(pgbenchBinary, url, JSON.stringify(payload));
+    const script = path.join(mkdtempSync(path.join(os.tmpdir(), 'settle-bench-')), 'cycle.sql');
+    const cycle = await pgbenchScript(pool, { user: 'u-b0', merchant: 'm-b0' });
+    writeFileSync(script, cycle.script);
+    const pgbenchBefore = { postgres: postgresCpuMs(), pgbench: processCpuMs(process.pid, true) - processCpuMs(process.pid) };
+    const baseline = pgbench(pgbenchBinary, url, script, { ...cycle.variables, payload: JSON.stringify(payload) });
+    const baselineCpu = { postgres: postgresCpuMs() - pgbenchBefore.postgres, pgbench: processCpuMs(process.pid, true) - processCpuMs(process.pid) - pgbenchBefore.pgbench };
     const half = peak.perSecond / 2;
     console.log(`half load (open loop at ${half.toFixed(0)} transitions/s)…`);
     const latencies = await openLoop(port, parties, half, Math.min(SECONDS, 10));
@@ -199,9 +223,15 @@ async function main(): Promise<void> {
     console.log(`  HTTP transitions/s (peak)        ${peak.perSecond.toFixed(0)}`);
     console.log(`  pgbench transitions/s (baseline) ${baseline.toFixed(0)}`);
     console.log(`  ratio HTTP / pgbench             ${(ratio * 100).toFixed(1)} %   (goal ≥ 60 %)  ${ratio >= 0.6 ? 'met' : 'NOT met'}`);
-    console.log(`  CPU during the HTTP peak: API process ${(cpuShare.api * 100).toFixed(0)} % of a core, load generator ${(cpuShare.client * 100).toFixed(0)} % (2 cores shared with Postgres)`);
+    console.log(
+      `  CPU per transition, HTTP: API ${perTransition(httpCpu.api, peak.transitions)}, Postgres ${perTransition(httpCpu.postgres, peak.transitions)}, load generator ${perTransition(httpCpu.client, peak.transitions)}` +
+        ` (API at ${((httpCpu.api / (SECONDS * 1000)) * 100).toFixed(0)} % of a core; 2 cores shared)`,
+    );
+    const baselineTransitions = baseline * SECONDS;
+    console.log(`  CPU per transition, pgbench: Postgres ${perTransition(baselineCpu.postgres, baselineTransitions)}, pgbench ${perTransition(baselineCpu.pgbench, baselineTransitions)}`);
     console.log(`  latency at half load: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latencies.length} requests   (goal p99 ≤ 25 ms)  ${p99 <= 25 ? 'met' : 'NOT met'}`);
   } finally {
+    await client?.close();
     api?.kill('SIGTERM');
     if (api !== undefined) await new Promise((resolve) => api?.once('exit', resolve));
     await stack.stop();

@@ -10,22 +10,18 @@ import {
   type Actor,
   type Command,
   type CreateOrderInput,
-  type EventType,
   type Order,
   type OrderEvent,
   type OrderView,
   type Party,
   type ProfileWallets,
-  type Status,
   type TimerSettings,
 } from '@settle/domain';
 import type pg from 'pg';
-import { inTransaction, type Pool, type PoolClient } from '../pool';
+import type { Pool, PoolClient, Queryable } from '../pool';
 import { CREATED_COLUMNS, orderFromRow, WRITTEN_COLUMNS } from './rows';
 
 const INSERTED_COLUMNS = [...CREATED_COLUMNS, ...WRITTEN_COLUMNS];
-const INSERT_ORDER_SQL = `INSERT INTO orders (${INSERTED_COLUMNS.map(([name]) => name).join(', ')}) VALUES (${INSERTED_COLUMNS.map((_, index) => `$${index + 1}`).join(', ')})`;
-const UPDATE_ORDER_SQL = `UPDATE orders SET ${WRITTEN_COLUMNS.map(([name], index) => `${name} = $${index + 3}`).join(', ')} WHERE id = $1 AND order_version = $2`;
 
 /**
  * The write path's statements are named, so each pooled connection parses and plans them once (pg keeps
@@ -35,6 +31,79 @@ const named = (name: string, text: string, values: unknown[]): { name: string; t
 
 /** The Kafka aggregate type of order events (the relay maps it to the order events topic). */
 export const ORDER_AGGREGATE = 'order';
+
+/** How often a transition is re-decided on fresh state when another writer changed the order in between. */
+const MAX_ATTEMPTS = 10;
+
+/**
+ * The stored Idempotency-Key of the caller, read with the state: `$k` null reads nothing. Used by both reads.
+ */
+const IDEMPOTENCY_COLUMN = (principal: string, key: string) => `(
+  SELECT json_build_object('requestHash', k.request_hash, 'status', k.response_status, 'body', k.response_body)
+    FROM idempotency_keys k WHERE k.principal = ${principal} AND k.key = ${key}
+) AS idempotency`;
+
+/**
+ * Round trip 1 of a transition: the order, the profile wallets of its parties and of the actor, and the
+ * caller's stored Idempotency-Key. No lock: the write below only applies to the version read here.
+ */
+const READ_ORDER_SQL = `SELECT o.*, (
+    SELECT coalesce(json_object_agg(a.kind || ':' || a.id, a.wallet_address), '{}'::json) FROM accounts a
+     WHERE (a.kind = 'user' AND a.id = o.user_id)
+        OR (a.kind = 'merchant' AND a.id IN (o.merchant_id, o.buyer_merchant_id))
+        OR (a.kind = $2 AND a.id = $3)
+  ) AS profile_wallets, ${IDEMPOTENCY_COLUMN('$4', '$5')}
+  FROM orders o WHERE o.id = $1`;
+
+/** Round trip 1 of a create: the parties' profile wallets (a key per existing account) and the stored key. */
+const READ_PROFILES_SQL = `SELECT (
+    SELECT coalesce(json_object_agg(a.kind || ':' || a.id, a.wallet_address), '{}'::json) FROM accounts a
+     WHERE (a.kind, a.id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+  ) AS profile_wallets, ${IDEMPOTENCY_COLUMN('$3', '$4')}`;
+
+/**
+ * The event rows of a write: order_events and the outbox (Debezium outbox columns) carry the same event.
+ * `$e1…$e9` are the event's parameters; `source` is the CTE whose row makes the write happen.
+ */
+const EVENT_CTES = (source: string, first: number): string => {
+  const p = (offset: number): string => `$${first + offset}`;
+  return `event AS (
+    INSERT INTO order_events (id, order_id, order_version, type, actor_role, actor_id, payload, occurred_at)
+    SELECT ${p(0)}::uuid, ${p(1)}::uuid, ${p(2)}::integer, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::jsonb, ${p(7)}::timestamptz FROM ${source}
+    RETURNING id
+  ), outbox AS (
+    INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, order_version, created_at)
+    SELECT event.id, '${ORDER_AGGREGATE}', ${p(1)}::text, ${p(3)}::text, ${p(6)}::jsonb, ${p(8)}::jsonb, ${p(2)}::integer, ${p(7)}::timestamptz FROM event
+  ), stored AS (
+    INSERT INTO idempotency_keys (principal, key, request_hash, order_id, response_status, response_body)
+    SELECT ${p(9)}::text, ${p(10)}::text, ${p(11)}::text, ${p(1)}::uuid, ${p(12)}::integer, ${p(13)}::jsonb FROM ${source} WHERE ${p(10)}::text IS NOT NULL
+  )`;
+};
+
+/**
+ * Round trip 2 of a transition, one statement and so one transaction: the order update (only if it is still
+ * at the version that was read), the claims of its new tx hashes, its order_events and outbox rows and the
+ * Idempotency-Key's stored response. Nothing is written unless the update applied.
+ */
+const WRITE_TRANSITION_SQL = `WITH updated AS (
+    UPDATE orders SET ${WRITTEN_COLUMNS.map(([name], index) => `${name} = $${index + 5}`).join(', ')}
+     WHERE id = $1 AND order_version = $2
+    RETURNING id
+  ), hashes AS (
+    INSERT INTO tx_hashes (hash, order_id, kind)
+    SELECT h.hash, updated.id, h.kind FROM updated, unnest($3::text[], $4::text[]) AS h (hash, kind)
+  ), ${EVENT_CTES('updated', WRITTEN_COLUMNS.length + 5)}
+  SELECT count(*)::integer AS applied FROM updated`;
+
+/** A create, one statement: the order row, its `order.created` event and outbox rows, the stored key. */
+const WRITE_CREATE_SQL = `WITH created AS (
+    INSERT INTO orders (${INSERTED_COLUMNS.map(([name]) => name).join(', ')}) VALUES (${INSERTED_COLUMNS.map((_, index) => `$${index + 1}`).join(', ')})
+    RETURNING id
+  ), ${EVENT_CTES('created', INSERTED_COLUMNS.length + 1)}
+  SELECT count(*)::integer AS applied FROM created`;
+
+/** SQL text of the write path, for the benchmark's pgbench script to run exactly what the API runs. */
+export const WRITE_PATH_SQL = { readOrder: READ_ORDER_SQL, readProfiles: READ_PROFILES_SQL, writeTransition: WRITE_TRANSITION_SQL, writeCreate: WRITE_CREATE_SQL } as const;
 
 export interface TransitionRequest {
   orderId: string;
@@ -54,146 +123,212 @@ export type TransitionResult =
   /** The stored response of an earlier request with the same Idempotency-Key and body. */
   | { kind: 'replayed'; status: number; body: unknown };
 
-/** Profile wallets of the given parties (and which of them have an account), read in one query. */
-async function readProfiles(client: Pick<PoolClient, 'query'>, parties: Party[]): Promise<{ wallets: ProfileWallets; known: (party: Party) => boolean }> {
-  if (parties.length === 0) return { wallets: () => null, known: () => false };
-  const result = await client.query<{ kind: string; id: string; wallet_address: string | null }>(
-    `SELECT kind, id, wallet_address FROM accounts WHERE (kind, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-    [parties.map((party) => party.kind), parties.map((party) => party.id)],
-  );
-  const wallets = new Map(result.rows.map((row) => [`${row.kind}:${row.id}`, row.wallet_address]));
-  return { wallets: (party) => wallets.get(`${party.kind}:${party.id}`) ?? null, known: (party) => wallets.has(`${party.kind}:${party.id}`) };
+type Idempotency = TransitionRequest['idempotency'];
+interface StoredKey {
+  requestHash: string;
+  status: number | null;
+  body: unknown;
+}
+
+const principalOf = (actor: Actor): string => `${actor.role}:${actor.id}`;
+
+/** The stored response for this key and request, or undefined when the key is new; another body answers 422. */
+function replayOf(stored: StoredKey | null, idempotency: Idempotency): TransitionResult | undefined {
+  if (idempotency === undefined || stored === null) return undefined;
+  if (stored.requestHash !== idempotency.requestHash) {
+    throw new SettleError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${idempotency.key} was already used with a different request; use a new key for a new request`);
+  }
+  return { kind: 'replayed', status: stored.status ?? 200, body: stored.body };
+}
+
+/** The key's parameters of a write: principal, key, request hash, response status and body (all null without a key). */
+function keyParams(actor: Actor, idempotency: Idempotency, status: number, body: unknown): unknown[] {
+  if (idempotency === undefined) return [null, null, null, null, null];
+  return [principalOf(actor), idempotency.key, idempotency.requestHash, status, JSON.stringify(body)];
+}
+
+/** The event's parameters of a write, in EVENT_CTES order. */
+function eventParams(event: OrderEvent, actor: Actor, keys: unknown[]): unknown[] {
+  return [
+    event.eventId,
+    event.orderId,
+    event.orderVersion,
+    event.type,
+    actor.role,
+    actor.id,
+    JSON.stringify(event),
+    event.occurredAt,
+    JSON.stringify({ orderNumber: event.orderNumber, actorRole: actor.role }),
+    ...keys,
+  ];
 }
 
 /** Profile wallets of the given parties, read inside the caller's transaction. */
 export async function profileWallets(client: Pick<PoolClient, 'query'>, parties: Party[]): Promise<ProfileWallets> {
-  return (await readProfiles(client, parties)).wallets;
+  const result = await client.query<{ profile_wallets: Record<string, string | null> }>(named('read_profiles', READ_PROFILES_SQL, [parties.map((p) => p.kind), parties.map((p) => p.id), null, null]));
+  const wallets = result.rows[0]?.profile_wallets ?? {};
+  return (party) => wallets[`${party.kind}:${party.id}`] ?? null;
 }
 
 /**
- * Creates an order: the order row, its `order.created` event and its outbox row, in one transaction.
+ * Runs `attempt` on one pooled connection until it settles: a write that lost to a concurrent writer
+ * (`undefined`) is decided again on the state that writer left, as if it had waited for the row lock.
+ */
+async function withRetries<T>(pool: Pool | PoolClient, attempt: (client: Queryable) => Promise<T | undefined>, onExhausted: () => never): Promise<T> {
+  const client = 'release' in pool ? pool : await pool.connect();
+  try {
+    for (let attempts = 0; attempts < MAX_ATTEMPTS; attempts += 1) {
+      const result = await attempt(client);
+      if (result !== undefined) return result;
+    }
+    return onExhausted();
+  } finally {
+    if (client !== pool) (client as PoolClient).release();
+  }
+}
+
+/**
+ * Creates an order: the order row, its `order.created` event and its outbox row, in one statement (one
+ * transaction), after one read of the parties' profiles and the caller's Idempotency-Key.
  */
 export async function createOrderRecord(
   pool: Pool,
   input: CreateOrderInput,
   actor: Actor,
-  options: { now?: string | undefined; timers?: TimerSettings | undefined; idempotency?: { key: string; requestHash: string } | undefined } = {},
+  options: { now?: string | undefined; timers?: TimerSettings | undefined; idempotency?: Idempotency } = {},
 ): Promise<TransitionResult> {
-  return inTransaction(pool, async (client) => {
-    const replay = await claimIdempotencyKey(client, actor, options.idempotency);
-    if (replay !== undefined) return replay;
-    const now = options.now ?? new Date().toISOString();
-    // One read: the creator's profile wallet and whether the addressed merchant exists.
-    const parties: Party[] = actor.role === 'user' || actor.role === 'merchant' ? [{ kind: actor.role, id: actor.id }] : [];
-    const addressed: Party | undefined = input.merchantId === undefined ? undefined : { kind: 'merchant', id: input.merchantId };
-    if (addressed !== undefined) parties.push(addressed);
-    const { wallets, known } = await readProfiles(client, parties);
-    const order = createOrder(input, actor, {
-      id: randomUUID(),
-      orderNumber: orderNumber(now, randomBytes(8)),
-      now,
-      profileWallet: wallets,
-      ...(options.timers !== undefined ? { timers: options.timers } : {}),
-    });
-    if (addressed !== undefined && !known(addressed)) {
-      throw new SettleError('INVALID_INPUT', `merchantId ${addressed.id} is not a known merchant (see GET /v1/merchants)`);
-    }
-    const columns = INSERTED_COLUMNS;
-    await client.query(named('insert_order', INSERT_ORDER_SQL, columns.map(([, value]) => value(order))));
-    const view = toView(order, wallets);
-    const event = await recordEvent(client, view, 'order.created', null, actor, now);
-    const result: TransitionResult = { kind: 'applied', order: view, event };
-    await storeIdempotentResponse(client, actor, options.idempotency, order.id, 201, view);
-    return result;
-  });
+  const parties: Party[] = actor.role === 'user' || actor.role === 'merchant' ? [{ kind: actor.role, id: actor.id }] : [];
+  const addressed: Party | undefined = input.merchantId === undefined ? undefined : { kind: 'merchant', id: input.merchantId };
+  if (addressed !== undefined) parties.push(addressed);
+  const keyRead = options.idempotency === undefined ? [null, null] : [principalOf(actor), options.idempotency.key];
+  return withRetries(
+    pool,
+    async (client) => {
+      const read = await client.query<{ profile_wallets: Record<string, string | null>; idempotency: StoredKey | null }>(
+        named('read_profiles', READ_PROFILES_SQL, [parties.map((p) => p.kind), parties.map((p) => p.id), ...keyRead]),
+      );
+      const row = read.rows[0];
+      const replay = replayOf(row?.idempotency ?? null, options.idempotency);
+      if (replay !== undefined) return replay;
+      const walletMap = row?.profile_wallets ?? {};
+      const wallets: ProfileWallets = (party) => walletMap[`${party.kind}:${party.id}`] ?? null;
+      if (addressed !== undefined && !(`merchant:${addressed.id}` in walletMap)) {
+        throw new SettleError('INVALID_INPUT', `merchantId ${addressed.id} is not a known merchant (see GET /v1/merchants)`);
+      }
+      const now = options.now ?? new Date().toISOString();
+      const order = createOrder(input, actor, {
+        id: randomUUID(),
+        orderNumber: orderNumber(now, randomBytes(8)),
+        now,
+        profileWallet: wallets,
+        ...(options.timers !== undefined ? { timers: options.timers } : {}),
+      });
+      const view = toView(order, wallets);
+      const event = buildEvent({ eventId: randomUUID(), type: 'order.created', order: view, previousStatus: null, actor, occurredAt: now });
+      const written = await write(client, named('write_create', WRITE_CREATE_SQL, [...INSERTED_COLUMNS.map(([, value]) => value(order)), ...eventParams(event, actor, keyParams(actor, options.idempotency, 201, view))]));
+      return written ? ({ kind: 'applied', order: view, event } as const) : undefined;
+    },
+    () => {
+      throw new SettleError('CONFLICT', 'the Idempotency-Key is being used by a concurrent request; retry shortly', { retryable: true });
+    },
+  );
 }
 
 /**
- * The one write path for every status change (HTTP, timers, disputes, repairs): lock the order, check the
- * transition with the domain, update it (version + 1), insert its order_events and outbox rows — one transaction.
+ * The one write path for every status change (HTTP, timers, disputes, repairs): read the order, check the
+ * transition with the domain, then in one statement (one transaction) update it (version + 1, only if still
+ * at the version read), claim its tx hashes, insert its order_events and outbox rows. A concurrent change in
+ * between makes the update miss: the transition is decided again on the new state.
  */
 export async function applyTransition(pool: Pool, request: TransitionRequest): Promise<TransitionResult> {
-  return inTransaction(pool, (client) => applyTransitionWith(client, request));
-}
-
-/** applyTransition inside the caller's transaction (e.g. the timer engine's batch, under a savepoint). */
-export async function applyTransitionWith(client: PoolClient, request: TransitionRequest): Promise<TransitionResult> {
-  const replay = await claimIdempotencyKey(client, request.actor, request.idempotency);
-  if (replay !== undefined) return replay;
-
-  // One round trip: lock the order and read the profile wallets of its parties and of the actor.
-  const actorKind = request.actor.role === 'user' || request.actor.role === 'merchant' ? request.actor.role : null;
-  const locked = await client.query(
-    named(
-      'lock_order',
-      `SELECT o.*, (
-        SELECT coalesce(json_object_agg(a.kind || ':' || a.id, a.wallet_address), '{}'::json) FROM accounts a
-         WHERE (a.kind = 'user' AND a.id = o.user_id)
-            OR (a.kind = 'merchant' AND a.id IN (o.merchant_id, o.buyer_merchant_id))
-            OR (a.kind = $2 AND a.id = $3)
-      ) AS profile_wallets
-       FROM orders o WHERE o.id = $1 FOR UPDATE OF o`,
-      [request.orderId, actorKind, request.actor.id],
-    ),
-  );
-  const row = locked.rows[0];
-  if (row === undefined) throw new SettleError('NOT_FOUND', `order ${request.orderId} was not found`);
-  const before = orderFromRow(row);
-  const walletMap = row['profile_wallets'] as Record<string, string | null>;
-  const wallets: ProfileWallets = (party) => walletMap[`${party.kind}:${party.id}`] ?? null;
-  assertVisible(before, request.command.action, request.actor);
-  if (request.ifMatch !== undefined && request.ifMatch !== before.orderVersion) {
-    throw new SettleError('PRECONDITION_FAILED', `If-Match version ${request.ifMatch} is stale: the order is at version ${before.orderVersion}; re-read it and retry`, {
-      extra: { orderVersion: before.orderVersion, status: before.status },
-    });
-  }
-
-  const now = request.now ?? new Date().toISOString();
-  const decision = decide(before, request.command, request.actor, {
-    now,
-    profileWallet: wallets,
-    ...(request.timers !== undefined ? { timers: request.timers } : {}),
-  });
-  if (decision.kind === 'unchanged') {
-    const view = toView(decision.order, wallets);
-    await storeIdempotentResponse(client, request.actor, request.idempotency, before.id, 200, view);
-    return { kind: 'unchanged', order: view };
-  }
-
-  const after = decision.order;
-  // Claim new tx hashes first: tx_hashes names the clash (any role, any order) before orders' own UNIQUEs fire.
-  await recordTxHashes(client, before, after);
-  const updated = await client.query(named('update_order', UPDATE_ORDER_SQL, [after.id, before.orderVersion, ...WRITTEN_COLUMNS.map(([, value]) => value(after))]));
-  if (updated.rowCount !== 1) {
-    throw new SettleError('CONFLICT', 'the order changed concurrently; re-read it and retry', { extra: { orderVersion: before.orderVersion, status: before.status } });
-  }
-  // The wallets read above cover every party the transition can add (the actor is the only newcomer).
-  const view = toView(after, wallets);
-  const event = await recordEvent(client, view, decision.eventType, decision.previousStatus, request.actor, now);
-  await storeIdempotentResponse(client, request.actor, request.idempotency, after.id, 200, view);
-  return { kind: 'applied', order: view, event };
+  return applyTransitionWith(pool, request);
 }
 
 /**
- * Inserts the event into order_events and the outbox (Debezium outbox columns) in one statement of the
- * caller's transaction: a failure of either insert fails both.
+ * applyTransition on a pool, or on a client inside the caller's transaction (e.g. the timer engine's batch,
+ * under a savepoint: there a lost race surfaces as an error, as the transaction cannot go on).
  */
-async function recordEvent(client: PoolClient, order: OrderView, type: EventType, previousStatus: Status | null, actor: Actor, now: string): Promise<OrderEvent> {
-  const event = buildEvent({ eventId: randomUUID(), type, order, previousStatus, actor, occurredAt: now });
-  await client.query(
-    named(
-      'record_event',
-      `WITH event AS (
-       INSERT INTO order_events (id, order_id, order_version, type, actor_role, actor_id, payload, occurred_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       RETURNING id
-     )
-     INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, order_version, created_at)
-     SELECT event.id, $9, $2, $4, $7, $10, $3, $8 FROM event`,
-      [event.eventId, event.orderId, event.orderVersion, event.type, actor.role, actor.id, JSON.stringify(event), now, ORDER_AGGREGATE, JSON.stringify({ orderNumber: event.orderNumber, actorRole: actor.role })],
-    ),
+export async function applyTransitionWith(target: Pool | PoolClient, request: TransitionRequest): Promise<TransitionResult> {
+  const actorKind = request.actor.role === 'user' || request.actor.role === 'merchant' ? request.actor.role : null;
+  const keyRead = request.idempotency === undefined ? [null, null] : [principalOf(request.actor), request.idempotency.key];
+  let last: Order | undefined;
+  return withRetries(
+    target,
+    async (client) => {
+      const read = await client.query(named('read_order', READ_ORDER_SQL, [request.orderId, actorKind, request.actor.id, ...keyRead]));
+      const row = read.rows[0];
+      if (row === undefined) throw new SettleError('NOT_FOUND', `order ${request.orderId} was not found`);
+      const before = orderFromRow(row);
+      last = before;
+      const replay = replayOf(row['idempotency'] as StoredKey | null, request.idempotency);
+      if (replay !== undefined) return replay;
+      assertVisible(before, request.command.action, request.actor);
+      const walletMap = row['profile_wallets'] as Record<string, string | null>;
+      const wallets: ProfileWallets = (party) => walletMap[`${party.kind}:${party.id}`] ?? null;
+      if (request.ifMatch !== undefined && request.ifMatch !== before.orderVersion) {
+        throw new SettleError('PRECONDITION_FAILED', `If-Match version ${request.ifMatch} is stale: the order is at version ${before.orderVersion}; re-read it and retry`, {
+          extra: { orderVersion: before.orderVersion, status: before.status },
+        });
+      }
+
+      const now = request.now ?? new Date().toISOString();
+      const decision = decide(before, request.command, request.actor, {
+        now,
+        profileWallet: wallets,
+        ...(request.timers !== undefined ? { timers: request.timers } : {}),
+      });
+      if (decision.kind === 'unchanged') {
+        const view = toView(decision.order, wallets);
+        if (request.idempotency !== undefined) {
+          const [principal, key, requestHash, status, body] = keyParams(request.actor, request.idempotency, 200, view);
+          const stored = await write(client, named('store_key', `INSERT INTO idempotency_keys (principal, key, request_hash, order_id, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6)`, [principal, key, requestHash, before.id, status, body]));
+          if (!stored) return undefined;
+        }
+        return { kind: 'unchanged', order: view } as const;
+      }
+
+      const after = decision.order;
+      // The wallets read above cover every party the transition can add (the actor is the only newcomer).
+      const view = toView(after, wallets);
+      const event = buildEvent({ eventId: randomUUID(), type: decision.eventType, order: view, previousStatus: decision.previousStatus, actor: request.actor, occurredAt: now });
+      const hashes = newTxHashes(before, after);
+      const written = await write(
+        client,
+        named('write_transition', WRITE_TRANSITION_SQL, [
+          after.id,
+          before.orderVersion,
+          hashes.map(([hash]) => hash),
+          hashes.map(([, kind]) => kind),
+          ...WRITTEN_COLUMNS.map(([, value]) => value(after)),
+          ...eventParams(event, request.actor, keyParams(request.actor, request.idempotency, 200, view)),
+        ]),
+      );
+      return written ? ({ kind: 'applied', order: view, event } as const) : undefined;
+    },
+    () => {
+      throw new SettleError('CONFLICT', 'the order keeps changing concurrently; re-read it and retry', { retryable: true, extra: { orderVersion: last?.orderVersion, status: last?.status } });
+    },
   );
-  return event;
+}
+
+/**
+ * Runs one write statement: true when it applied, false when it lost a race that a fresh read settles (the
+ * order moved on, or a concurrent request stored the same Idempotency-Key). A tx hash another order holds
+ * answers 409.
+ */
+async function write(client: Queryable, query: { name: string; text: string; values: unknown[] }): Promise<boolean> {
+  try {
+    const result = await client.query<{ applied?: number }>(query);
+    return result.rows[0]?.applied !== 0;
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    if (error.constraint === 'idempotency_keys_pkey' || error.constraint === 'order_events_order_id_order_version_key') return false;
+    if (error.constraint === 'tx_hashes_pkey' || /_tx_hash_key$/.test(error.constraint ?? '')) {
+      const hash = /\)=\((.*)\)/.exec(error.detail ?? '')?.[1];
+      throw new SettleError('CONFLICT', `transaction hash ${hash ?? 'in this request'} is already used by another order`);
+    }
+    throw error;
+  }
 }
 
 const TX_KINDS = [
@@ -202,56 +337,16 @@ const TX_KINDS = [
   ['refundTxHash', 'refund'],
 ] as const;
 
-/** Claims newly set tx hashes in tx_hashes, so a hash serves one order only, whatever its role. */
-async function recordTxHashes(client: PoolClient, before: Order, after: Order): Promise<void> {
+/** The tx hashes a transition sets, with their kinds: each is claimed in tx_hashes (one order per hash). */
+function newTxHashes(before: Order, after: Order): Array<[string, string]> {
+  const hashes: Array<[string, string]> = [];
   for (const [field, kind] of TX_KINDS) {
     const hash = after[field];
-    if (hash === null || hash === before[field]) continue;
-    const claimed = await client.query(named('claim_tx_hash', `INSERT INTO tx_hashes (hash, order_id, kind) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING`, [hash, after.id, kind]));
-    if (claimed.rowCount !== 1) {
-      throw new SettleError('CONFLICT', `transaction hash ${hash} is already used by another order`, { extra: { orderVersion: before.orderVersion, status: before.status } });
-    }
+    if (hash !== null && hash !== before[field]) hashes.push([hash, kind]);
   }
+  return hashes;
 }
 
 export function isUniqueViolation(error: unknown): error is pg.DatabaseError {
   return typeof error === 'object' && error !== null && (error as { code?: string }).code === '23505';
-}
-
-const principalOf = (actor: Actor): string => `${actor.role}:${actor.id}`;
-
-/**
- * Claims an Idempotency-Key for this request. A concurrent request with the same key waits here until the
- * first commits (unique index), then gets its stored response; a different body answers 422.
- */
-async function claimIdempotencyKey(client: PoolClient, actor: Actor, idempotency: TransitionRequest['idempotency']): Promise<TransitionResult | undefined> {
-  if (idempotency === undefined) return undefined;
-  const claimed = await client.query(
-    `INSERT INTO idempotency_keys (principal, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT (principal, key) DO NOTHING`,
-    [principalOf(actor), idempotency.key, idempotency.requestHash],
-  );
-  if (claimed.rowCount === 1) return undefined;
-  const stored = await client.query<{ request_hash: string; response_status: number | null; response_body: unknown }>(
-    `SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE principal = $1 AND key = $2`,
-    [principalOf(actor), idempotency.key],
-  );
-  const row = stored.rows[0];
-  if (row === undefined || row.request_hash !== idempotency.requestHash) {
-    throw new SettleError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${idempotency.key} was already used with a different request; use a new key for a new request`);
-  }
-  if (row.response_status === null) {
-    throw new SettleError('CONFLICT', `a request with Idempotency-Key ${idempotency.key} is still in progress; retry shortly`, { retryable: true });
-  }
-  return { kind: 'replayed', status: row.response_status, body: row.response_body };
-}
-
-async function storeIdempotentResponse(client: PoolClient, actor: Actor, idempotency: TransitionRequest['idempotency'], orderId: string, status: number, body: unknown): Promise<void> {
-  if (idempotency === undefined) return;
-  await client.query('UPDATE idempotency_keys SET order_id = $3, response_status = $4, response_body = $5 WHERE principal = $1 AND key = $2', [
-    principalOf(actor),
-    idempotency.key,
-    orderId,
-    status,
-    JSON.stringify(body),
-  ]);
 }
