@@ -110,30 +110,53 @@ export function createProcessor(options: ProcessorOptions): Handler {
   let queue: Job[] = [];
   let running = false;
 
+  const take = (): Job[] => {
+    let size = 0;
+    let count = 0;
+    while (count < queue.length && (count === 0 || size + (queue[count]?.messages.length ?? 0) <= GROUP_MESSAGES)) {
+      size += queue[count]?.messages.length ?? 0;
+      count += 1;
+    }
+    const jobs = queue.slice(0, count);
+    queue = queue.slice(count);
+    return jobs;
+  };
+
   const run = async (): Promise<void> => {
     running = true;
+    // The emits of a group run while the next group is written (the database and this process work at the same
+    // time); they follow the previous group's emits, so each recipient still gets its seqs in order, and a
+    // group's chunks resolve (their offsets get committed) only after their emits.
+    let emitting: Promise<void> = Promise.resolve();
     try {
-      while (queue.length > 0) {
-        let size = 0;
-        let take = 0;
-        while (take < queue.length && (take === 0 || size + (queue[take]?.messages.length ?? 0) <= GROUP_MESSAGES)) {
-          size += queue[take]?.messages.length ?? 0;
-          take += 1;
-        }
-        const jobs = queue.slice(0, take);
-        queue = queue.slice(take);
-        try {
-          await processGroup(options, jobs);
-          for (const job of jobs) job.resolve();
-        } catch (error) {
-          if (jobs.length === 1) {
-            jobs[0]?.reject(error);
+      for (;;) {
+        while (queue.length > 0) {
+          const jobs = take();
+          let written: Written;
+          try {
+            written = await writeGroup(options, jobs);
+          } catch (error) {
+            await emitting;
+            if (jobs.length === 1) {
+              jobs[0]?.reject(error);
+              continue;
+            }
+            for (const job of jobs) {
+              await writeGroup(options, [job])
+                .then((alone) => emitGroup(options, alone))
+                .then(job.resolve, job.reject);
+            }
             continue;
           }
-          for (const job of jobs) {
-            await processGroup(options, [job]).then(job.resolve, job.reject);
-          }
+          emitting = emitting.then(() =>
+            emitGroup(options, written).then(
+              () => jobs.forEach((job) => job.resolve()),
+              (error: unknown) => jobs.forEach((job) => job.reject(error)),
+            ),
+          );
         }
+        await emitting;
+        if (queue.length === 0) return;
       }
     } finally {
       running = false;
@@ -149,8 +172,11 @@ export function createProcessor(options: ProcessorOptions): Handler {
 
 type Item<T> = T & { topic: string; partition: number };
 
-async function processGroup(options: ProcessorOptions, jobs: Job[]): Promise<void> {
-  const { pool, producer, hub, metrics, logger } = options;
+type Written = Awaited<ReturnType<typeof writeGroup>>;
+
+/** Parses a group's messages and writes everything they cause in one transaction. */
+async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
+  const { pool } = options;
   const parsed = jobs.flatMap((job) => job.messages.map((message) => ({ ...parseEvent(message), topic: job.topic, partition: job.partition })));
   const valid = parsed.filter((item): item is Item<Extract<Parsed, { ok: true }>> => item.ok);
   const poison: Array<Item<Extract<Parsed, { ok: false }>>> = parsed.filter((item): item is Item<Extract<Parsed, { ok: false }>> => !item.ok);
@@ -210,6 +236,15 @@ async function processGroup(options: ProcessorOptions, jobs: Job[]): Promise<voi
     const stored = await storeNotifications(client, inputs);
     return { book, stored, audiences, queued };
   });
+  return { outcome, poison };
+}
+
+/** Emits slices between which the event loop turns: the next group's queries go out while this one emits. */
+const EMIT_SLICE = 250;
+
+/** After a group's commit: its dead letters (acknowledged by Kafka), then its book events and notifications. */
+async function emitGroup(options: ProcessorOptions, { outcome, poison }: Written): Promise<void> {
+  const { pool, producer, hub, metrics, logger } = options;
 
   const letters: DeadLetter[] = poison.map((item) => {
     const error = describe(item.error);
@@ -242,7 +277,8 @@ async function processGroup(options: ProcessorOptions, jobs: Job[]): Promise<voi
   for (const entry of toEmit) hub.emitBook({ ...(entry.payload as Omit<BookPayload, 'bookSeq'>), bookSeq: entry.bookSeq });
   await markBookEventsEmitted(pool, toEmit.map((entry) => entry.eventId));
 
-  for (const row of outcome.stored) {
+  for (const [index, row] of outcome.stored.entries()) {
+    if (index > 0 && index % EMIT_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
     if (!row.delivered) hub.emitNotification(row.recipient, row.seq, row.payload as Omit<NotificationPayload, 'seq'>);
   }
   for (const { item, audience } of outcome.audiences) {

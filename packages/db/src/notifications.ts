@@ -41,8 +41,8 @@ export async function storeNotifications(client: Queryable, inputs: Notification
   // Rows that exist already (a redelivered message) are skipped inside the statement, so the normal case is one
   // round trip; only when fewer rows came back than were asked for are the others read.
   const now = new Date();
-  // One JSON document per statement (parsed once by the server) instead of arrays of JSON strings that the
-  // driver would escape element by element. The payload is the same for every recipient of an event: it is sent
+  // One JSON document per statement (`json`: the server validates it once, builds no jsonb) instead of arrays of
+  // JSON strings that the driver would escape element by element. The payload is the same for every recipient of an event: it is sent
   // and stored once per event (notification_payloads), the recipients' rows stay small.
   const payloadIndex = new Map<string, number>();
   const payloadList: Array<{ e: string; p: Record<string, unknown>; r: string[] }> = [];
@@ -59,13 +59,13 @@ export async function storeNotifications(client: Queryable, inputs: Notification
   const inserted = await client.query<{ recipient: string; seq: string; event_id: string; order_id: string }>(
     `WITH input AS (
        SELECT x.r AS recipient, x.e AS event_id, x.o AS order_id, x.v AS order_version, x.t AS type, x.i AS ord
-         FROM jsonb_to_recordset($1::jsonb) AS x(r text, e uuid, o uuid, v int, t text, i int)
+         FROM json_to_recordset($1::json) AS x(r text, e uuid, o uuid, v int, t text, i int)
      ), fresh AS (
        SELECT * FROM input i
         WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.recipient = i.recipient AND n.event_id = i.event_id)
      ), payloads AS (
        INSERT INTO notification_payloads (event_id, payload, recipients, created_at)
-       SELECT x.e, x.p, x.r, $3 FROM jsonb_to_recordset($2::jsonb) AS x(e uuid, p jsonb, r text[])
+       SELECT x.e, x.p, x.r, $3 FROM json_to_recordset($2::json) AS x(e uuid, p json, r text[])
         WHERE EXISTS (SELECT 1 FROM fresh f WHERE f.event_id = x.e)
        ON CONFLICT (event_id) DO NOTHING
      ), counts AS (
@@ -101,7 +101,7 @@ export async function storeNotifications(client: Queryable, inputs: Notification
 
 async function findNotifications(client: Queryable, items: Array<Pick<NotificationInput, 'recipient' | 'eventId'>>): Promise<Map<string, StoredNotification>> {
   const result = await client.query<{ recipient: string; event_id: string; seq: string; order_id: string; payload: Record<string, unknown>; delivered: boolean; created_at: Date }>(
-    `SELECT n.recipient, n.event_id, n.seq, n.order_id, COALESCE(n.payload, p.payload) AS payload, n.delivered_at IS NOT NULL AS delivered, n.created_at
+    `SELECT n.recipient, n.event_id, n.seq, n.order_id, COALESCE(n.payload::json, p.payload) AS payload, n.delivered_at IS NOT NULL AS delivered, n.created_at
        FROM unnest($1::text[], $2::uuid[]) AS k(recipient, event_id)
        JOIN notifications n ON n.recipient = k.recipient AND n.event_id = k.event_id
        LEFT JOIN notification_payloads p ON p.event_id = n.event_id`,
@@ -118,7 +118,7 @@ async function findNotifications(client: Queryable, items: Array<Pick<Notificati
 /** A recipient's notifications with seq above `afterSeq`, in seq order. */
 export async function notificationsAfter(db: Queryable, recipient: string, afterSeq: number, limit: number): Promise<Array<{ seq: number; payload: Record<string, unknown> }>> {
   const result = await db.query<{ seq: string; payload: Record<string, unknown> }>(
-    `SELECT n.seq, COALESCE(n.payload, p.payload) AS payload
+    `SELECT n.seq, COALESCE(n.payload::json, p.payload) AS payload
        FROM notifications n LEFT JOIN notification_payloads p ON p.event_id = n.event_id
       WHERE n.recipient = $1 AND n.seq > $2 ORDER BY n.seq LIMIT $3`,
     [recipient, afterSeq, limit],
@@ -139,11 +139,11 @@ export async function lastNotificationSeq(db: Queryable, recipient: string): Pro
 export async function markNotificationsDelivered(db: Queryable, acks: Array<{ recipient: string; seq: number; at?: Date }>): Promise<number[]> {
   if (acks.length === 0) return [];
   const now = new Date();
-  // jsonb_to_recordset rather than unnest: the planner assumes ~100 rows for it, so it probes the primary key per
+  // json_to_recordset rather than unnest: the planner assumes ~100 rows for it, so it probes the primary key per
   // ack; with unnest it knows the batch size and hashes the whole table for a batch of a thousand acks.
   const result = await db.query<{ latency_ms: number }>(
     `UPDATE notifications AS n SET delivered_at = a.at
-       FROM jsonb_to_recordset($1::jsonb) AS a(r text, s bigint, at timestamptz)
+       FROM json_to_recordset($1::json) AS a(r text, s bigint, at timestamptz)
       WHERE n.recipient = a.r AND n.seq = a.s AND n.delivered_at IS NULL
       RETURNING (extract(epoch FROM (n.delivered_at - n.created_at)) * 1000)::float8 AS latency_ms`,
     [JSON.stringify(acks.map((ack) => ({ r: ack.recipient, s: ack.seq, at: ack.at ?? now })))],
