@@ -144,6 +144,29 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
     ]);
   });
 
+  it('cleanup deletes an old payload once no row of its event is left, and keeps the payloads undelivered rows still need', async () => {
+    const gone = OrderStory.create({ type: 'buy', merchantId: 'm-payload-gone' }, { role: 'user', id: 'u-payload-gone' });
+    const kept = OrderStory.create({ type: 'buy', merchantId: 'm-payload-kept' }, { role: 'user', id: 'u-payload-kept' });
+    await publish(gone);
+    await publish(kept);
+    const events = [gone.events[0]!.eventId, kept.events[0]!.eventId];
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM notifications WHERE event_id = ANY($1::uuid[])`, [events])).rowCount === 4, 'four rows');
+    await pool.query(`UPDATE notification_payloads SET created_at = now() - interval '8 days' WHERE event_id = ANY($1::uuid[])`, [events]);
+    // Both rows of the first event were delivered 8 days ago; the second event's user never acknowledged.
+    await pool.query(`UPDATE notifications SET created_at = now() - interval '8 days', delivered_at = now() - interval '8 days' WHERE event_id = $1`, [events[0]]);
+    await pool.query(`UPDATE notifications SET created_at = now() - interval '8 days', delivered_at = CASE WHEN recipient LIKE 'merchant:%' THEN now() - interval '8 days' END WHERE event_id = $1`, [events[1]]);
+    await deleteDeliveredNotifications(pool);
+    const payloads = await pool.query<{ event_id: string }>(`SELECT event_id FROM notification_payloads WHERE event_id = ANY($1::uuid[])`, [events]);
+    expect(payloads.rows.map((row) => row.event_id)).toEqual([events[1]]);
+    const replayed = await connectClient(notifier.port, await tokenFor('user', 'u-payload-kept'));
+    try {
+      await waitFor(() => replayed.shown.length === 1, 'the undelivered row replayed with its payload');
+      expect(replayed.shown[0]).toMatchObject({ eventId: events[1], orderId: kept.order.id, type: 'order.created' });
+    } finally {
+      replayed.close();
+    }
+  });
+
   it('poison messages (bad JSON, unknown type, schema-invalid, unknown order) go to the DLT after one attempt while the valid events around them are delivered', async () => {
     const client = await connectClient(notifier.port, await tokenFor('merchant', 'm-poison'));
     try {
