@@ -35,6 +35,9 @@ export interface Notifier {
   stop(): Promise<void>;
 }
 
+/** Consumer group members per notifier process (see where they are started). */
+export const CONSUMERS_PER_PROCESS = 2;
+
 /**
  * Starts the notifier: HTTP server on NOTIFIER_PORT with socket.io (default path) and /metrics, /health, /ready;
  * the `settle-notifier` consumer of the order events topic; the webhook dispatcher; the dead-letter mirror.
@@ -118,25 +121,36 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const dispatcher: WebhookDispatcher = startWebhookDispatcher({ config, pool, producer, topic, groupId, metrics, logger: logger.child({ component: 'webhooks' }) });
 
   const backoff = { baseMs: config.NOTIFIER_RETRY_BASE_MS, factor: config.NOTIFIER_RETRY_FACTOR, capMs: config.NOTIFIER_RETRY_CAP_MS, jitter: config.NOTIFIER_RETRY_JITTER };
-  const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 250 });
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    joined = true;
-  });
-  await consumer.connect();
-  const events = await runPausingConsumer({
-    consumer,
-    topic,
-    logger: logger.child({ component: 'consumer' }),
-    backoff,
-    handle: createProcessor({ pool, producer, hub: socketHub, metrics, logger, groupId, onWebhooksQueued: () => dispatcher.wake() }),
-    // Every partition's chunk joins the next group commit (processor.ts), so all of them may be in hand at once.
-    partitionsConsumedConcurrently: config.ORDER_EVENTS_PARTITIONS,
-    onRetry: (info) => {
-      metrics.retries.inc();
-      metrics.retryDelay.observe(info.delayMs / 1000);
-      options.onRetry?.(info);
-    },
-  });
+  // Two members of the group per process: kafkajs fetches again only when every batch of its last fetch is
+  // handled, so with one consumer the database and this process take turns; with two, one consumer's batches
+  // are written while the other's are emitted. Both feed the same processor (one writer, emits in order).
+  const handle = createProcessor({ pool, producer, hub: socketHub, metrics, logger, groupId, onWebhooksQueued: () => dispatcher.wake() });
+  const consumers: Consumer[] = [];
+  const streams: Array<{ stop(): Promise<void> }> = [];
+  for (let index = 0; index < CONSUMERS_PER_PROCESS; index += 1) {
+    const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 250 });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      joined = true;
+    });
+    await consumer.connect();
+    consumers.push(consumer);
+    streams.push(
+      await runPausingConsumer({
+        consumer,
+        topic,
+        logger: logger.child({ component: 'consumer', member: index }),
+        backoff,
+        handle,
+        // Every partition's chunk joins the next group commit (processor.ts), so all of them may be in hand at once.
+        partitionsConsumedConcurrently: config.ORDER_EVENTS_PARTITIONS,
+        onRetry: (info) => {
+          metrics.retries.inc();
+          metrics.retryDelay.observe(info.delayMs / 1000);
+          options.onRetry?.(info);
+        },
+      }),
+    );
+  }
 
   let mirror: { stop(): Promise<void> } | undefined;
   if (config.NOTIFIER_DLT_MIRROR) {
@@ -161,10 +175,10 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     hub: socketHub,
     pool,
     metrics,
-    pauseEvents: () => consumer.pause([{ topic }]),
-    resumeEvents: () => consumer.resume([{ topic }]),
+    pauseEvents: () => consumers.forEach((consumer) => consumer.pause([{ topic }])),
+    resumeEvents: () => consumers.forEach((consumer) => consumer.resume([{ topic }])),
     async stop() {
-      await events.stop();
+      await Promise.all(streams.map((stream) => stream.stop()));
       await mirror?.stop();
       await dispatcher.stop();
       await socketHub.close();

@@ -8,6 +8,7 @@ import { createPool, type Pool } from '@settle/db';
 import { createKafka } from '@settle/kafka';
 import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
 import { connectClient, createTopics, eventProducer, JWT_SECRET, OrderStory, saveOrder, sleep, tokenFor, waitFor, type TestClient } from './support';
+import { CONSUMERS_PER_PROCESS } from '../src/notifier';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -67,14 +68,14 @@ describe('two notifier processes in one consumer group with the Redis adapter', 
         }
       }, `notifier on ${node.port} ready (log: ${node.log.join('')})`, 60_000);
     }
-    // Both members hold partitions before any event is produced.
+    // Every member (CONSUMERS_PER_PROCESS per process) holds a partition before any event is produced.
     const admin = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'scale-test' }).admin();
     await admin.connect();
     try {
       await waitFor(async () => {
         const { groups } = await admin.describeGroups([groupId]);
-        return groups[0]?.state === 'Stable' && groups[0].members.length === 2;
-      }, 'a stable group of two', 60_000);
+        return groups[0]?.state === 'Stable' && groups[0].members.length === 2 * CONSUMERS_PER_PROCESS;
+      }, `a stable group of ${2 * CONSUMERS_PER_PROCESS}`, 60_000);
     } finally {
       await admin.disconnect();
     }
