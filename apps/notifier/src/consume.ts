@@ -17,7 +17,7 @@ export interface PausingConsumerOptions {
   topic: string;
   logger: Logger;
   backoff: BackoffSettings;
-  /** Messages handled per unit of work (one DB transaction); offsets are committed after each. @default 500 */
+  /** Messages handled per unit of work; offsets are committed (in order, not awaited) after each. @default 500 */
   chunkSize?: number;
   /**
    * Handles a chunk of one partition's messages. Resolve when everything they cause is durable (rows committed,
@@ -41,6 +41,10 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
   const failures = new Map<string, { offset: string; attempt: number }>();
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
+  // Offsets of handled chunks are committed in order but not waited for: the next fetch does not wait for the
+  // broker's OffsetCommit answer. A commit that fails (a rebalance) only means a redelivery, which writes nothing
+  // twice; the next chunk's commit covers it.
+  let commits: Promise<void> = Promise.resolve();
 
   await consumer.subscribe({ topic: options.topic, fromBeginning: true });
   await consumer.run({
@@ -78,7 +82,10 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
         }
         failures.delete(key);
         resolveOffset(last.offset);
-        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }] }] });
+        const offsets = { topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }] }] };
+        commits = commits
+          .then(() => commitOffsetsIfNecessary(offsets))
+          .catch((error: unknown) => logger.warn({ err: error, topic: batch.topic, partition: batch.partition, offset: last.offset }, 'committing the offset failed; a redelivery will follow'));
         await heartbeat();
       }
     },
@@ -88,6 +95,7 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
       stopped = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
+      await commits;
       await consumer.disconnect();
     },
   };
