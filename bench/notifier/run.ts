@@ -8,7 +8,11 @@
  *   npm run bench:notifier        (embedded Postgres + Kafka; DATABASE_URL / KAFKA_BROKERS to use others)
  *   BENCH_SOCKETS=2000 BENCH_EVENTS=5000 BENCH_E2E_SECONDS=5 npm run bench:notifier
  *
- * (a) and (b): the notifier runs in this process (node --expose-gc), the clients in a child process.
+ * (a) and (b): the notifier runs in this process (node --expose-gc), the clients in a child process. (b) first
+ * drains a backlog (events produced while the notifier does not fetch, so the producer's CPU is outside the
+ * window), then measures events produced while it consumes; each figure comes with the CPU per delivery of every
+ * process (this one, the clients, Postgres, Kafka). BENCH_NOTIFIER_PROFILE=<dir> profiles the client process,
+ * BENCH_PG_SAMPLE=1 samples pg_stat_activity during the drain.
  * (c): API, relay and notifier each in their own process; this process only sends HTTP and measures.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
