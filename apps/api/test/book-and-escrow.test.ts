@@ -90,6 +90,7 @@ describe('escrow idempotency', () => {
     const reused = await api.call('POST', `/v1/orders/${second.order.id}/escrow`, { token: second.tokens.seller, body: { txHash: first.order.escrowTxHash } });
     expect(reused.status).toBe(409);
     expect(reused.body['detail']).toBe(`transaction hash ${first.order.escrowTxHash} is already used by another order`);
+    expect(reused.body).toMatchObject({ orderVersion: second.order.orderVersion, orderStatus: 'accepted' });
     expect(await api.counts()).toEqual(beforeReuse);
     const unchanged = await api.call<OrderView>('GET', `/v1/orders/${second.order.id}`, { token: second.tokens.seller });
     expect(unchanged.body).toMatchObject({ status: 'accepted', escrowTxHash: null, orderVersion: second.order.orderVersion });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderEvent, OrderView } from '@settle/domain';
-import { sellOrderPaid, startApi, type Harness } from './harness';
+import { sellOrderPaid, stageOrder, startApi, type Harness } from './harness';
 
 let api: Harness;
 beforeAll(async () => {
@@ -153,5 +153,37 @@ describe('confirm and release', () => {
     expect(response.body).toMatchObject({ status: 'completed', releaseTxHash: '0xreleaser9' });
     const event = await api.pool.query(`SELECT actor_role, actor_id FROM order_events WHERE order_id = $1 AND type = 'order.completed'`, [order.id]);
     expect(event.rows[0]).toEqual({ actor_role: 'user', actor_id: 'u-r9' });
+  });
+});
+
+describe('a write that loses a race is decided again on the new state', () => {
+  it('both parties ask to cancel at once: one request, then the other becomes the agreement; both 200, two events', async () => {
+    const staged = await stageOrder(api, 'sell', 'escrowed');
+    const id = staged.order.id;
+    // Hold the order row so both requests read version v, decide, and then queue their writes behind us.
+    const blocker = await api.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [id]);
+      const buyer = api.call<OrderView>('POST', `/v1/orders/${id}/cancel-request`, { token: staged.tokens.buyer, body: { reason: 'changed my mind' } });
+      const seller = api.call<OrderView>('POST', `/v1/orders/${id}/cancel-request`, { token: staged.tokens.seller, body: { reason: 'me too' } });
+      for (let waited = 0; ; waited += 1) {
+        const waiting = await api.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')`);
+        if ((waiting.rows[0]?.n ?? 0) >= 2) break;
+        if (waited > 200) throw new Error('the two writes never queued behind the row lock');
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await blocker.query('COMMIT');
+      const answers = await Promise.all([buyer, seller]);
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+      expect(answers.map((answer) => answer.body.status).sort()).toEqual(['cancelled', 'escrowed']);
+    } finally {
+      blocker.release();
+    }
+    const events = await api.pool.query<{ type: string; order_version: number }>(`SELECT type, order_version FROM order_events WHERE order_id = $1 ORDER BY order_version`, [id]);
+    expect(events.rows.slice(-2)).toEqual([
+      { type: 'order.cancel_requested', order_version: staged.order.orderVersion + 1 },
+      { type: 'order.cancelled', order_version: staged.order.orderVersion + 2 },
+    ]);
   });
 });

@@ -302,6 +302,7 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
           ...WRITTEN_COLUMNS.map(([, value]) => value(after)),
           ...eventParams(event, request.actor, keyParams(request.actor, request.idempotency, 200, view)),
         ]),
+        before,
       );
       return written ? ({ kind: 'applied', order: view, event } as const) : undefined;
     },
@@ -316,16 +317,19 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
  * order moved on, or a concurrent request stored the same Idempotency-Key). A tx hash another order holds
  * answers 409.
  */
-async function write(client: Queryable, query: { name: string; text: string; values: unknown[] }): Promise<boolean> {
+async function write(client: Queryable, query: { name: string; text: string; values: unknown[] }, before?: Order): Promise<boolean> {
   try {
     const result = await client.query<{ applied?: number }>(query);
     return result.rows[0]?.applied !== 0;
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
-    if (error.constraint === 'idempotency_keys_pkey' || error.constraint === 'order_events_order_id_order_version_key') return false;
+    // Lost to a concurrent writer of the same key or version, or drew a taken order number: decide again.
+    if (['idempotency_keys_pkey', 'order_events_order_id_order_version_key', 'orders_order_number_key'].includes(error.constraint ?? '')) return false;
     if (error.constraint === 'tx_hashes_pkey' || /_tx_hash_key$/.test(error.constraint ?? '')) {
       const hash = /\)=\((.*)\)/.exec(error.detail ?? '')?.[1];
-      throw new SettleError('CONFLICT', `transaction hash ${hash ?? 'in this request'} is already used by another order`);
+      throw new SettleError('CONFLICT', `transaction hash ${hash ?? 'in this request'} is already used by another order`, {
+        ...(before !== undefined ? { extra: { orderVersion: before.orderVersion, status: before.status } } : {}),
+      });
     }
     throw error;
   }
