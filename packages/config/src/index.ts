@@ -31,8 +31,8 @@ const envSchema = z.object({
   NOTIFIER_PORT: port.default(3001),
   RELAY_PORT: port.default(3002),
   WORKER_PORT: port.default(3003),
-  /** API: Postgres connections in its pool (each request holds one for its two queries). @default 16 */
-  API_PG_POOL_MAX: z.coerce.number().int().min(1).max(1_000).default(16),
+  /** API: Postgres connections in its pool (each request holds one for its two queries). @default 8 */
+  API_PG_POOL_MAX: z.coerce.number().int().min(1).max(1_000).default(8),
   /** Worker: pause between timer sweeps. @default 1000 */
   WORKER_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
   /** Worker: due orders locked and fired per sweep transaction. @default 200 */
