@@ -10,7 +10,7 @@ if (config.DATABASE_URL === undefined) {
   logger.fatal('DATABASE_URL is not set: run the API through `npm start`, or set DATABASE_URL');
   process.exit(1);
 }
-const pool = createPool(config.DATABASE_URL, { max: config.API_PG_POOL_MAX, applicationName: 'settle-api' }, (error) => logger.error({ err: error }, 'idle database client failed'));
+const pool = createPool(config.DATABASE_URL, { max: config.API_PG_POOL_MAX, applicationName: 'settle-api', idleTimeoutMillis: 0 }, (error) => logger.error({ err: error }, 'idle database client failed'));
 const app = createApp({ config, pool, logger, verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool) });
 const server = app.listen(config.PORT, () => logger.info({ port: config.PORT, devAuth: config.DEV_AUTH }, `order API on http://localhost:${config.PORT}`));
 server.keepAliveTimeout = 65_000;

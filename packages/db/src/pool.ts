@@ -13,6 +13,8 @@ export interface PoolOptions {
   /** @default 20 */
   max?: number;
   applicationName?: string;
+  /** Idle connections are closed after this long; 0 keeps them (a new connection costs a backend start and SCRAM auth). @default 30000 */
+  idleTimeoutMillis?: number;
 }
 
 /** Creates a pg pool; errors of idle clients are reported to `onError` instead of crashing the process. */
@@ -22,7 +24,7 @@ export function createPool(url: string, options: PoolOptions = {}, onError: (err
     max: options.max ?? 20,
     application_name: options.applicationName ?? 'settle',
     connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
   });
   pool.on('error', onError);
   return pool;
