@@ -125,17 +125,18 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   // handled, so with one consumer the database and this process take turns; with two, one consumer's batches
   // are written while the other's are emitted. Both feed the same processor (one writer, emits in order).
   const handle = createProcessor({ pool, producer, hub: socketHub, metrics, logger, groupId, onWebhooksQueued: () => dispatcher.wake() });
-  const consumers: Consumer[] = [];
-  const streams: Array<{ stop(): Promise<void> }> = [];
-  for (let index = 0; index < CONSUMERS_PER_PROCESS; index += 1) {
-    const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 250 });
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      joined = true;
-    });
-    await consumer.connect();
-    consumers.push(consumer);
-    streams.push(
-      await runPausingConsumer({
+  // Both members join at once, and heartbeat every second: a member learns of the other's join (a rebalance)
+  // at its next heartbeat, so start-up does not wait out a long interval.
+  const consumers: Consumer[] = Array.from({ length: CONSUMERS_PER_PROCESS }, () =>
+    kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 250 }),
+  );
+  const streams: Array<{ stop(): Promise<void> }> = await Promise.all(
+    consumers.map(async (consumer, index) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        joined = true;
+      });
+      await consumer.connect();
+      return runPausingConsumer({
         consumer,
         topic,
         logger: logger.child({ component: 'consumer', member: index }),
@@ -148,9 +149,9 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
           metrics.retryDelay.observe(info.delayMs / 1000);
           options.onRetry?.(info);
         },
-      }),
-    );
-  }
+      });
+    }),
+  );
 
   let mirror: { stop(): Promise<void> } | undefined;
   if (config.NOTIFIER_DLT_MIRROR) {
