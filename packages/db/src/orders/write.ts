@@ -35,35 +35,33 @@ export const ORDER_AGGREGATE = 'order';
 /** How often a transition is re-decided on fresh state when another writer changed the order in between. */
 const MAX_ATTEMPTS = 10;
 
-/**
- * The stored Idempotency-Key of the caller, read with the state: `$k` null reads nothing. Used by both reads.
- */
-const IDEMPOTENCY_COLUMN = (principal: string, key: string) => `(
+/** The caller's stored Idempotency-Key (null parameters read nothing), as a column of both reads. */
+const IDEMPOTENCY_COLUMN = (principal: string, key: string): string => `(
   SELECT json_build_object('requestHash', k.request_hash, 'status', k.response_status, 'body', k.response_body)
     FROM idempotency_keys k WHERE k.principal = ${principal} AND k.key = ${key}
 ) AS idempotency`;
+
+/** Profile wallets of the accounts matching `where`, as one JSON object keyed `kind:id` (a key per account). */
+const WALLETS_COLUMN = (where: string): string => `(
+  SELECT coalesce(json_object_agg(a.kind || ':' || a.id, a.wallet_address), '{}'::json) FROM accounts a WHERE ${where}
+) AS profile_wallets`;
 
 /**
  * Round trip 1 of a transition: the order, the profile wallets of its parties and of the actor, and the
  * caller's stored Idempotency-Key. No lock: the write below only applies to the version read here.
  */
-const READ_ORDER_SQL = `SELECT o.*, (
-    SELECT coalesce(json_object_agg(a.kind || ':' || a.id, a.wallet_address), '{}'::json) FROM accounts a
-     WHERE (a.kind = 'user' AND a.id = o.user_id)
-        OR (a.kind = 'merchant' AND a.id IN (o.merchant_id, o.buyer_merchant_id))
-        OR (a.kind = $2 AND a.id = $3)
-  ) AS profile_wallets, ${IDEMPOTENCY_COLUMN('$4', '$5')}
+const READ_ORDER_SQL = `SELECT o.*,
+  ${WALLETS_COLUMN(`(a.kind = 'user' AND a.id = o.user_id) OR (a.kind = 'merchant' AND a.id IN (o.merchant_id, o.buyer_merchant_id)) OR (a.kind = $2 AND a.id = $3)`)},
+  ${IDEMPOTENCY_COLUMN('$4', '$5')}
   FROM orders o WHERE o.id = $1`;
 
-/** Round trip 1 of a create: the parties' profile wallets (a key per existing account) and the stored key. */
-const READ_PROFILES_SQL = `SELECT (
-    SELECT coalesce(json_object_agg(a.kind || ':' || a.id, a.wallet_address), '{}'::json) FROM accounts a
-     WHERE (a.kind, a.id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-  ) AS profile_wallets, ${IDEMPOTENCY_COLUMN('$3', '$4')}`;
+/** Round trip 1 of a create: the parties' profile wallets and the caller's stored Idempotency-Key. */
+const READ_PROFILES_SQL = `SELECT ${WALLETS_COLUMN('(a.kind, a.id) IN (SELECT * FROM unnest($1::text[], $2::text[]))')}, ${IDEMPOTENCY_COLUMN('$3', '$4')}`;
 
 /**
- * The event rows of a write: order_events and the outbox (Debezium outbox columns) carry the same event.
- * `$e1…$e9` are the event's parameters; `source` is the CTE whose row makes the write happen.
+ * The event rows of a write: order_events and the outbox (Debezium outbox columns) carry the same event, and
+ * the Idempotency-Key's stored response. Its 14 parameters (eventParams order) start at `$first`; `source` is
+ * the CTE whose row makes the write happen.
  */
 const EVENT_CTES = (source: string, first: number): string => {
   const p = (offset: number): string => `$${first + offset}`;
@@ -101,9 +99,6 @@ const WRITE_CREATE_SQL = `WITH created AS (
     RETURNING id
   ), ${EVENT_CTES('created', INSERTED_COLUMNS.length + 1)}
   SELECT count(*)::integer AS applied FROM created`;
-
-/** SQL text of the write path, for the benchmark's pgbench script to run exactly what the API runs. */
-export const WRITE_PATH_SQL = { readOrder: READ_ORDER_SQL, readProfiles: READ_PROFILES_SQL, writeTransition: WRITE_TRANSITION_SQL, writeCreate: WRITE_CREATE_SQL } as const;
 
 export interface TransitionRequest {
   orderId: string;
