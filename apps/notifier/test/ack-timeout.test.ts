@@ -1,25 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pool } from '@settle/db';
-import type { TestDatabase } from '@settle/testkit';
+import { describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
-import type { Notifier } from '../src/notifier';
-import { connectClient, type EventProducer, OrderStory, saveOrder, startNotifierFixture, stopNotifierFixture, tokenFor, waitFor } from './support';
+import { connectClient, OrderStory, saveOrder, useNotifierFixture, tokenFor, waitFor } from './support';
 
 describe('notifier: sockets that stop acknowledging', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-  let topic: string;
-  let notifier: Notifier;
-  let producer: EventProducer;
-
-  beforeAll(async () => {
-    ({ db, pool, topic, notifier, producer } = await startNotifierFixture('notifier_ack_timeout', { NOTIFIER_ACK_TIMEOUT_MS: '500' }));
-  });
-  afterAll(() => stopNotifierFixture({ db, pool, notifier, producer }));
+  const fx = useNotifierFixture('notifier_ack_timeout', { NOTIFIER_ACK_TIMEOUT_MS: '500' });
 
   it('a socket that never acks is disconnected; reconnecting, it gets the unacknowledged notifications replayed in order, and its acks mark them delivered', async () => {
     const token = await tokenFor('merchant', 'm-silent');
-    const silent = io(`http://127.0.0.1:${notifier.port}`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token, lastSeq: 0 } });
+    const silent = io(`http://127.0.0.1:${fx.notifier.port}`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token, lastSeq: 0 } });
     const received: number[] = [];
     const disconnected = new Promise<string>((resolve) => silent.once('disconnect', (reason) => resolve(reason)));
     // Receives and never calls the ack.
@@ -30,17 +18,17 @@ describe('notifier: sockets that stop acknowledging', () => {
     });
 
     const story = OrderStory.completedBuy('u-silent', 'm-silent');
-    await saveOrder(pool, story.order);
-    await producer.publish(topic, story.events);
+    await saveOrder(fx.pool, story.order);
+    await fx.producer.publish(fx.topic, story.events);
     await waitFor(() => received.length === 5, 'five notifications on the silent socket');
     expect(await disconnected).toBe('io server disconnect');
-    expect((await pool.query(`SELECT 1 FROM notifications WHERE recipient = 'merchant:m-silent' AND delivered_at IS NOT NULL`)).rowCount).toBe(0);
+    expect((await fx.pool.query(`SELECT 1 FROM notifications WHERE recipient = 'merchant:m-silent' AND delivered_at IS NOT NULL`)).rowCount).toBe(0);
 
-    const again = await connectClient(notifier.port, token);
+    const again = await connectClient(fx.notifier.port, token);
     try {
       await waitFor(() => again.shown.length === 5, 'the replay');
       expect(again.shown.map((n) => n.seq)).toEqual([1, 2, 3, 4, 5]);
-      await waitFor(async () => (await pool.query(`SELECT 1 FROM notifications WHERE recipient = 'merchant:m-silent' AND delivered_at IS NULL`)).rowCount === 0, 'delivered_at on every row');
+      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE recipient = 'merchant:m-silent' AND delivered_at IS NULL`)).rowCount === 0, 'delivered_at on every row');
       expect(again.socket.connected).toBe(true);
     } finally {
       again.close();

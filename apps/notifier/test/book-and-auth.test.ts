@@ -1,24 +1,13 @@
 import { io } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectNotifier, type BookPayload } from '@settle/contracts';
-import { currentBookSeq, type Pool } from '@settle/db';
-import type { TestDatabase } from '@settle/testkit';
-import type { Notifier } from '../src/notifier';
-import { connectClient, type EventProducer, OrderStory, saveOrder, sleep, startNotifierFixture, stopNotifierFixture, tokenFor, waitFor } from './support';
+import { currentBookSeq } from '@settle/db';
+import { connectClient, OrderStory, saveOrder, sleep, useNotifierFixture, tokenFor, waitFor } from './support';
 
 describe('order book broadcast and socket authorization', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-  let topic: string;
-  let notifier: Notifier;
-  let producer: EventProducer;
+  const fx = useNotifierFixture('notifier_book');
 
-  beforeAll(async () => {
-    ({ db, pool, topic, notifier, producer } = await startNotifierFixture('notifier_book'));
-  });
-  afterAll(() => stopNotifierFixture({ db, pool, notifier, producer }));
-
-  const count = async (sql: string): Promise<number> => Number((await pool.query<{ n: string }>(sql)).rows[0]?.n);
+  const count = async (sql: string): Promise<number> => Number((await fx.pool.query<{ n: string }>(sql)).rows[0]?.n);
 
   it('a new book order reaches every connected merchant as `book` once with consecutive bookSeq; 1,000 merchants online add no notification rows', async () => {
     const merchants = 1_000;
@@ -31,7 +20,7 @@ describe('order book broadcast and socket authorization', () => {
         Array.from({ length: Math.min(100, merchants - start) }, async (_, k) => {
           const received: BookPayload[] = [];
           const client = connectNotifier({
-            url: `http://127.0.0.1:${notifier.port}`,
+            url: `http://127.0.0.1:${fx.notifier.port}`,
             token: await token(start + k),
             onBook: (payload) => received.push(payload),
             socketOptions: { reconnection: false, forceNew: true },
@@ -49,15 +38,15 @@ describe('order book broadcast and socket authorization', () => {
       }
     }
     try {
-      expect(notifier.hub.connectedSockets()).toBe(merchants);
+      expect(fx.notifier.hub.connectedSockets()).toBe(merchants);
       const rowsBefore = await count(`SELECT count(*) AS n FROM notifications`);
-      const seqBefore = await currentBookSeq(pool);
+      const seqBefore = await currentBookSeq(fx.pool);
 
       const first = OrderStory.create({ type: 'sell' }, { role: 'user', id: 'u-book-1' });
       const second = OrderStory.create({ type: 'sell' }, { role: 'user', id: 'u-book-2' });
-      await saveOrder(pool, first.order);
-      await saveOrder(pool, second.order);
-      await producer.publish(topic, [first.events[0]!, second.events[0]!]);
+      await saveOrder(fx.pool, first.order);
+      await saveOrder(fx.pool, second.order);
+      await fx.producer.publish(fx.topic, [first.events[0]!, second.events[0]!]);
 
       await waitFor(() => books.every((received) => received.length >= 2), 'two book events on every socket', 30_000);
       await sleep(300);
@@ -74,22 +63,22 @@ describe('order book broadcast and socket authorization', () => {
       expect(await count(`SELECT count(*) AS n FROM notifications`)).toBe(rowsBefore + 2);
       expect(await count(`SELECT count(*) AS n FROM notifications WHERE recipient LIKE 'merchant:%'`)).toBe(0);
       expect(await count(`SELECT count(*) AS n FROM book_events`)).toBe(2);
-      expect(await currentBookSeq(pool)).toBe(seqBefore + 2);
+      expect(await currentBookSeq(fx.pool)).toBe(seqBefore + 2);
     } finally {
       for (const client of clients) client.close();
     }
   });
 
   it('an order leaving the book is a book delta for merchants and a private notification for its parties only', async () => {
-    const taker = await connectClient(notifier.port, await tokenFor('merchant', 'm-taker'));
-    const other = await connectClient(notifier.port, await tokenFor('merchant', 'm-other'));
+    const taker = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-taker'));
+    const other = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-other'));
     const otherBook: BookPayload[] = [];
     other.socket.on('book', (payload) => otherBook.push(payload));
     try {
       const story = OrderStory.create({ type: 'sell' }, { role: 'user', id: 'u-leaving' });
       story.step({ action: 'accept', walletAddress: 'TTakerWallet00001' }, { role: 'merchant', id: 'm-taker' });
-      await saveOrder(pool, story.order);
-      await producer.publish(topic, story.events);
+      await saveOrder(fx.pool, story.order);
+      await fx.producer.publish(fx.topic, story.events);
       await waitFor(() => otherBook.length === 2, 'entered and left the book');
       expect(otherBook.map((payload) => payload.onBook)).toEqual([true, false]);
       expect(otherBook[1]!.bookSeq).toBe(otherBook[0]!.bookSeq + 1);
@@ -104,7 +93,7 @@ describe('order book broadcast and socket authorization', () => {
 
   it('a socket with a bad, expired or missing token is refused', async () => {
     const attempt = async (auth: Record<string, unknown>): Promise<string> => {
-      const client = io(`http://127.0.0.1:${notifier.port}`, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
+      const client = io(`http://127.0.0.1:${fx.notifier.port}`, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
       try {
         return await new Promise<string>((resolve, reject) => {
           client.once('connect', () => reject(new Error('connected')));
@@ -122,7 +111,7 @@ describe('order book broadcast and socket authorization', () => {
   });
 
   it('a socket whose token expires during the session is told and disconnected', async () => {
-    const client = await connectClient(notifier.port, await tokenFor('merchant', 'm-short', 2));
+    const client = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-short', 2));
     let expired = false;
     client.socket.on('session_expired', () => {
       expired = true;
@@ -134,12 +123,12 @@ describe('order book broadcast and socket authorization', () => {
 
   it("a merchant cannot join another merchant's order room; a party and compliance can", async () => {
     const story = OrderStory.create({ type: 'buy', merchantId: 'm-owner' }, { role: 'user', id: 'u-owner' });
-    await saveOrder(pool, story.order);
-    const owner = await connectClient(notifier.port, await tokenFor('merchant', 'm-owner'));
-    const intruder = await connectClient(notifier.port, await tokenFor('merchant', 'm-intruder'));
-    const compliance = await connectClient(notifier.port, await tokenFor('compliance', 'c-1'));
+    await saveOrder(fx.pool, story.order);
+    const owner = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-owner'));
+    const intruder = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-intruder'));
+    const compliance = await connectClient(fx.notifier.port, await tokenFor('compliance', 'c-1'));
     try {
-      await producer.publish(topic, story.events);
+      await fx.producer.publish(fx.topic, story.events);
       await waitFor(() => owner.shown.length === 1, 'the owner notification');
       expect(await intruder.joinOrder(story.order.id)).toEqual({ ok: false, error: `order ${story.order.id} was not found` });
       expect(await intruder.joinOrder('not-a-uuid')).toEqual({ ok: false, error: 'orderId must be a UUID' });
@@ -147,8 +136,8 @@ describe('order book broadcast and socket authorization', () => {
       expect(await compliance.joinOrder(story.order.id)).toEqual({ ok: true });
 
       story.step({ action: 'accept' }, { role: 'merchant', id: 'm-owner' });
-      await saveOrder(pool, story.order);
-      await producer.publish(topic, story.events.slice(1));
+      await saveOrder(fx.pool, story.order);
+      await fx.producer.publish(fx.topic, story.events.slice(1));
       // Compliance watches through the order room (seq 0: not an inbox message); the owner gets it once.
       await waitFor(() => compliance.shown.some((n) => n.type === 'order.accepted'), 'the watcher copy');
       expect(compliance.raw.find((n) => n.type === 'order.accepted')?.seq).toBe(0);

@@ -1,29 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectNotifier, type BookPayload, type BookSnapshot, type NotificationPayload } from '@settle/contracts';
-import { type Pool } from '@settle/db';
 import { toBookSummary } from '@settle/domain';
-import type { TestDatabase } from '@settle/testkit';
-import type { Notifier } from '../src/notifier';
-import { type EventProducer, OrderStory, saveOrder, sleep, startNotifierFixture, stopNotifierFixture, tokenFor, txHash, waitFor } from './support';
+import { OrderStory, saveOrder, sleep, useNotifierFixture, tokenFor, txHash, waitFor } from './support';
 
 describe('the contracts client helper (connectNotifier) against a real notifier', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-  let topic: string;
-  let notifier: Notifier;
-  let producer: EventProducer;
-
-  beforeAll(async () => {
-    ({ db, pool, topic, notifier, producer } = await startNotifierFixture('notifier_client'));
-  });
-  afterAll(() => stopNotifierFixture({ db, pool, notifier, producer }));
+  const fx = useNotifierFixture('notifier_client');
 
   it('reconnects by itself after the connection drops and gets exactly the missed notifications, in order, once', async () => {
     const shown: NotificationPayload[] = [];
     const raw: NotificationPayload[] = [];
     const client = connectNotifier({
-      url: `http://127.0.0.1:${notifier.port}`,
+      url: `http://127.0.0.1:${fx.notifier.port}`,
       token: () => tokenFor('merchant', 'm-reconnect'),
       onNotification: (payload) => shown.push(payload),
       socketOptions: { forceNew: true, reconnectionDelay: 200, reconnectionDelayMax: 500 },
@@ -32,8 +20,8 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
     try {
       await new Promise<void>((resolve) => client.socket.once('synced', () => resolve()));
       const story = OrderStory.create({ type: 'buy', merchantId: 'm-reconnect' }, { role: 'user', id: 'u-reconnect' });
-      await saveOrder(pool, story.order);
-      await producer.publish(topic, story.events);
+      await saveOrder(fx.pool, story.order);
+      await fx.producer.publish(fx.topic, story.events);
       await waitFor(() => shown.length === 1, 'order.created');
 
       // The network drops (not a server kick): socket.io reconnects, the helper sends its lastSeq.
@@ -42,8 +30,8 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
       const m = { role: 'merchant' as const, id: 'm-reconnect' };
       story.step({ action: 'accept' }, m);
       story.step({ action: 'lock_escrow', txHash: txHash() }, m);
-      await saveOrder(pool, story.order);
-      await producer.publish(topic, story.events.slice(1));
+      await saveOrder(fx.pool, story.order);
+      await fx.producer.publish(fx.topic, story.events.slice(1));
       await reconnected;
       await waitFor(() => shown.length === 3, 'the missed transitions');
       await sleep(300);
@@ -63,7 +51,7 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
   it('drops anything at or below the orderVersion it has shown, even with a new seq', async () => {
     const shown: NotificationPayload[] = [];
     const again = connectNotifier({
-      url: `http://127.0.0.1:${notifier.port}`,
+      url: `http://127.0.0.1:${fx.notifier.port}`,
       token: await tokenFor('merchant', 'm-versions'),
       onNotification: (payload) => shown.push(payload),
       socketOptions: { forceNew: true, reconnection: false },
@@ -75,9 +63,9 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
       const [created, accepted] = story.events;
       const payload = (event: typeof created, seq: number): NotificationPayload => ({ ...(JSON.parse(JSON.stringify(event)) as Omit<NotificationPayload, 'seq'>), seq });
       // Out of order on the wire: version 2 first, then version 1 with a higher seq (another node's late emit).
-      notifier.hub.emitNotification('merchant:m-versions', 101, payload(accepted!, 101));
-      notifier.hub.emitNotification('merchant:m-versions', 102, payload(created!, 102));
-      notifier.hub.emitNotification('merchant:m-versions', 101, payload(accepted!, 101));
+      fx.notifier.hub.emitNotification('merchant:m-versions', 101, payload(accepted!, 101));
+      fx.notifier.hub.emitNotification('merchant:m-versions', 102, payload(created!, 102));
+      fx.notifier.hub.emitNotification('merchant:m-versions', 101, payload(accepted!, 101));
       await sleep(500);
       expect(shown.map((n) => n.orderVersion)).toEqual([2]);
     } finally {
@@ -94,7 +82,7 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
       return { items: [], bookSeq };
     };
     const client = connectNotifier({
-      url: `http://127.0.0.1:${notifier.port}`,
+      url: `http://127.0.0.1:${fx.notifier.port}`,
       token: await tokenFor('merchant', 'm-book-reader'),
       fetchBook,
       onBook: (payload) => applied.push(payload.bookSeq),
@@ -116,13 +104,13 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
         onBook: true,
         order: toBookSummary(story.order),
       });
-      notifier.hub.emitBook(delta(10)); // already in the snapshot: dropped
-      notifier.hub.emitBook(delta(11)); // next: applied
+      fx.notifier.hub.emitBook(delta(10)); // already in the snapshot: dropped
+      fx.notifier.hub.emitBook(delta(11)); // next: applied
       await waitFor(() => applied.length === 1, 'delta 11');
       bookSeq = 13;
-      notifier.hub.emitBook(delta(13)); // 12 is missing: re-read the book instead of applying
+      fx.notifier.hub.emitBook(delta(13)); // 12 is missing: re-read the book instead of applying
       await waitFor(() => snapshots.length === 2, 'the re-read after the gap');
-      notifier.hub.emitBook(delta(14));
+      fx.notifier.hub.emitBook(delta(14));
       await waitFor(() => applied.length === 2, 'delta 14');
       expect(applied).toEqual([11, 14]);
       expect(snapshots).toEqual([10, 13]);

@@ -1,31 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteDeliveredNotifications, type Pool } from '@settle/db';
-import type { TestDatabase } from '@settle/testkit';
-import type { Notifier } from '../src/notifier';
-import { connectClient, type EventProducer, OrderStory, saveOrder, sleep, startNotifierFixture, stopNotifierFixture, tokenFor, txHash, waitFor } from './support';
+import { describe, expect, it } from 'vitest';
+import { deleteDeliveredNotifications } from '@settle/db';
+import { connectClient, OrderStory, saveOrder, sleep, useNotifierFixture, tokenFor, txHash, waitFor } from './support';
 
 describe('notifier delivery: Kafka → notifications → sockets', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-  let topic: string;
-  let notifier: Notifier;
-  let producer: EventProducer;
-
-  beforeAll(async () => {
-    ({ db, pool, topic, notifier, producer } = await startNotifierFixture('notifier_delivery'));
-  });
-  afterAll(() => stopNotifierFixture({ db, pool, notifier, producer }));
+  const fx = useNotifierFixture('notifier_delivery');
 
   async function publish(story: OrderStory, from = 0, to = story.events.length): Promise<void> {
-    await saveOrder(pool, story.order);
-    await producer.publish(topic, story.events.slice(from, to));
+    await saveOrder(fx.pool, story.order);
+    await fx.producer.publish(fx.topic, story.events.slice(from, to));
   }
 
   it("an event for a merchant's order reaches its socket with the new orderVersion; another merchant receives nothing private", async () => {
-    const merchant = await connectClient(notifier.port, await tokenFor('merchant', 'm-alpha'));
-    const stranger = await connectClient(notifier.port, await tokenFor('merchant', 'm-stranger'));
-    const user = await connectClient(notifier.port, await tokenFor('user', 'u-alpha'));
+    const merchant = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-alpha'));
+    const stranger = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-stranger'));
+    const user = await connectClient(fx.notifier.port, await tokenFor('user', 'u-alpha'));
     try {
       const story = OrderStory.completedBuy('u-alpha', 'm-alpha');
       await publish(story);
@@ -38,10 +27,10 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
       expect(merchant.shown.map((n) => n.seq)).toEqual([1, 2, 3, 4, 5]);
       await waitFor(() => user.shown.length === 5, 'the user side');
       // Acks set delivered_at.
-      await waitFor(async () => (await pool.query(`SELECT 1 FROM notifications WHERE delivered_at IS NULL AND order_id = $1`, [story.order.id])).rowCount === 0, 'delivered_at on every row');
+      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE delivered_at IS NULL AND order_id = $1`, [story.order.id])).rowCount === 0, 'delivered_at on every row');
       await sleep(300);
       expect(stranger.raw).toEqual([]);
-      const rows = await pool.query<{ recipient: string }>(`SELECT DISTINCT recipient FROM notifications WHERE order_id = $1 ORDER BY recipient`, [story.order.id]);
+      const rows = await fx.pool.query<{ recipient: string }>(`SELECT DISTINCT recipient FROM notifications WHERE order_id = $1 ORDER BY recipient`, [story.order.id]);
       expect(rows.rows.map((row) => row.recipient)).toEqual(['merchant:m-alpha', 'user:u-alpha']);
     } finally {
       merchant.close();
@@ -53,7 +42,7 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
   it('a client disconnected during several transitions reconnects with its lastSeq and receives exactly the missed ones, in order, once', async () => {
     const token = await tokenFor('merchant', 'm-bravo');
     const story = OrderStory.create({ type: 'buy', merchantId: 'm-bravo' }, { role: 'user', id: 'u-bravo' });
-    const first = await connectClient(notifier.port, token);
+    const first = await connectClient(fx.notifier.port, token);
     await publish(story);
     await waitFor(() => first.shown.length === 1, 'order.created');
     const lastSeq = first.lastSeq();
@@ -65,9 +54,9 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
     story.step({ action: 'lock_escrow', txHash: txHash() }, m);
     story.step({ action: 'mark_paid' }, { role: 'user', id: 'u-bravo' });
     await publish(story, 1);
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM notifications WHERE recipient = 'merchant:m-bravo'`)).rowCount === 4, 'the missed rows');
+    await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE recipient = 'merchant:m-bravo'`)).rowCount === 4, 'the missed rows');
 
-    const again = await connectClient(notifier.port, token, { lastSeq });
+    const again = await connectClient(fx.notifier.port, token, { lastSeq });
     try {
       await sleep(300);
       expect(again.raw.map((n) => [n.seq, n.orderVersion, n.type])).toEqual([
@@ -82,19 +71,19 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
   });
 
   it('redelivering the same Kafka messages shows nothing twice and writes no second row', async () => {
-    const client = await connectClient(notifier.port, await tokenFor('merchant', 'm-charlie'));
+    const client = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-charlie'));
     try {
       const story = OrderStory.completedBuy('u-charlie', 'm-charlie');
       await publish(story);
       await waitFor(() => client.shown.length === 5, 'five notifications');
       await waitFor(
-        async () => (await pool.query(`SELECT 1 FROM notifications WHERE delivered_at IS NULL AND order_id = $1 AND recipient = 'merchant:m-charlie'`, [story.order.id])).rowCount === 0,
+        async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE delivered_at IS NULL AND order_id = $1 AND recipient = 'merchant:m-charlie'`, [story.order.id])).rowCount === 0,
         'acks',
       );
-      const before = await pool.query(`SELECT recipient, seq, event_id FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [story.order.id]);
+      const before = await fx.pool.query(`SELECT recipient, seq, event_id FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [story.order.id]);
 
-      await producer.publish(topic, story.events);
-      await producer.publish(topic, story.events);
+      await fx.producer.publish(fx.topic, story.events);
+      await fx.producer.publish(fx.topic, story.events);
       // A marker event after the duplicates proves they were consumed before we look.
       const marker = OrderStory.create({ type: 'buy', merchantId: 'm-charlie' }, { role: 'user', id: 'u-charlie' });
       await publish(marker);
@@ -102,7 +91,7 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
 
       expect(client.raw.filter((n) => n.orderId === story.order.id)).toHaveLength(5);
       expect(client.shown.filter((n) => n.orderId === story.order.id).map((n) => n.orderVersion)).toEqual([1, 2, 3, 4, 5]);
-      const after = await pool.query(`SELECT recipient, seq, event_id FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [story.order.id]);
+      const after = await fx.pool.query(`SELECT recipient, seq, event_id FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [story.order.id]);
       expect(after.rows).toEqual(before.rows);
     } finally {
       client.close();
@@ -110,7 +99,7 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
   });
 
   it('serves /metrics with delivery counts and latency, /health and /ready on the socket.io port', async () => {
-    const base = `http://127.0.0.1:${notifier.port}`;
+    const base = `http://127.0.0.1:${fx.notifier.port}`;
     const metrics = await (await fetch(`${base}/metrics`)).text();
     const value = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
     expect(value('settle_notifier_delivered_total')).toBeGreaterThan(0);
@@ -129,12 +118,12 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
   it('cleanup deletes delivered notifications older than 7 days and keeps undelivered and recent ones', async () => {
     const story = OrderStory.completedBuy('u-cleanup', 'm-cleanup');
     await publish(story);
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM notifications WHERE order_id = $1`, [story.order.id])).rowCount === 10, 'ten rows');
+    await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE order_id = $1`, [story.order.id])).rowCount === 10, 'ten rows');
     // Merchant rows delivered 8 days ago (old), user rows: two delivered yesterday, three never delivered.
-    await pool.query(`UPDATE notifications SET delivered_at = now() - interval '8 days', created_at = now() - interval '8 days' WHERE order_id = $1 AND recipient = 'merchant:m-cleanup'`, [story.order.id]);
-    await pool.query(`UPDATE notifications SET delivered_at = now() - interval '1 day' WHERE order_id = $1 AND recipient = 'user:u-cleanup' AND seq <= 2`, [story.order.id]);
-    expect(await deleteDeliveredNotifications(pool)).toBe(5);
-    const left = await pool.query<{ recipient: string; delivered: boolean }>(`SELECT recipient, delivered_at IS NOT NULL AS delivered FROM notifications WHERE order_id = $1 ORDER BY seq`, [story.order.id]);
+    await fx.pool.query(`UPDATE notifications SET delivered_at = now() - interval '8 days', created_at = now() - interval '8 days' WHERE order_id = $1 AND recipient = 'merchant:m-cleanup'`, [story.order.id]);
+    await fx.pool.query(`UPDATE notifications SET delivered_at = now() - interval '1 day' WHERE order_id = $1 AND recipient = 'user:u-cleanup' AND seq <= 2`, [story.order.id]);
+    expect(await deleteDeliveredNotifications(fx.pool)).toBe(5);
+    const left = await fx.pool.query<{ recipient: string; delivered: boolean }>(`SELECT recipient, delivered_at IS NOT NULL AS delivered FROM notifications WHERE order_id = $1 ORDER BY seq`, [story.order.id]);
     expect(left.rows).toEqual([
       { recipient: 'user:u-cleanup', delivered: true },
       { recipient: 'user:u-cleanup', delivered: true },
@@ -150,15 +139,15 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
     await publish(gone);
     await publish(kept);
     const events = [gone.events[0]!.eventId, kept.events[0]!.eventId];
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM notifications WHERE event_id = ANY($1::uuid[])`, [events])).rowCount === 4, 'four rows');
-    await pool.query(`UPDATE notification_payloads SET created_at = now() - interval '8 days' WHERE event_id = ANY($1::uuid[])`, [events]);
+    await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE event_id = ANY($1::uuid[])`, [events])).rowCount === 4, 'four rows');
+    await fx.pool.query(`UPDATE notification_payloads SET created_at = now() - interval '8 days' WHERE event_id = ANY($1::uuid[])`, [events]);
     // Both rows of the first event were delivered 8 days ago; the second event's user never acknowledged.
-    await pool.query(`UPDATE notifications SET created_at = now() - interval '8 days', delivered_at = now() - interval '8 days' WHERE event_id = $1`, [events[0]]);
-    await pool.query(`UPDATE notifications SET created_at = now() - interval '8 days', delivered_at = CASE WHEN recipient LIKE 'merchant:%' THEN now() - interval '8 days' END WHERE event_id = $1`, [events[1]]);
-    await deleteDeliveredNotifications(pool);
-    const payloads = await pool.query<{ event_id: string }>(`SELECT event_id FROM notification_payloads WHERE event_id = ANY($1::uuid[])`, [events]);
+    await fx.pool.query(`UPDATE notifications SET created_at = now() - interval '8 days', delivered_at = now() - interval '8 days' WHERE event_id = $1`, [events[0]]);
+    await fx.pool.query(`UPDATE notifications SET created_at = now() - interval '8 days', delivered_at = CASE WHEN recipient LIKE 'merchant:%' THEN now() - interval '8 days' END WHERE event_id = $1`, [events[1]]);
+    await deleteDeliveredNotifications(fx.pool);
+    const payloads = await fx.pool.query<{ event_id: string }>(`SELECT event_id FROM notification_payloads WHERE event_id = ANY($1::uuid[])`, [events]);
     expect(payloads.rows.map((row) => row.event_id)).toEqual([events[1]]);
-    const replayed = await connectClient(notifier.port, await tokenFor('user', 'u-payload-kept'));
+    const replayed = await connectClient(fx.notifier.port, await tokenFor('user', 'u-payload-kept'));
     try {
       await waitFor(() => replayed.shown.length === 1, 'the undelivered row replayed with its payload');
       expect(replayed.shown[0]).toMatchObject({ eventId: events[1], orderId: kept.order.id, type: 'order.created' });
@@ -168,15 +157,15 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
   });
 
   it('poison messages (bad JSON, unknown type, schema-invalid, unknown order) go to the DLT after one attempt while the valid events around them are delivered', async () => {
-    const client = await connectClient(notifier.port, await tokenFor('merchant', 'm-poison'));
+    const client = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-poison'));
     try {
       const good = OrderStory.create({ type: 'buy', merchantId: 'm-poison' }, { role: 'user', id: 'u-poison' });
-      await saveOrder(pool, good.order);
+      await saveOrder(fx.pool, good.order);
       const event = good.events[0]!;
       const unknownOrder = OrderStory.create({ type: 'buy', merchantId: 'm-poison' }, { role: 'user', id: 'u-poison' }).events[0]!;
       // All on one key, so they land in one partition and one chunk.
-      await producer.send({
-        topic,
+      await fx.producer.send({
+        topic: fx.topic,
         acks: -1,
         messages: [
           { key: event.orderId, value: '{not json' },
@@ -187,13 +176,13 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
         ],
       });
       await waitFor(() => client.shown.some((n) => n.eventId === event.eventId), 'the valid event');
-      await waitFor(async () => (await pool.query(`SELECT 1 FROM dead_letters WHERE message_key = $1`, [event.orderId])).rowCount === 4, 'four dead letters');
-      const letters = await pool.query<{ exception_class: string; attempts: number; original_topic: string; consumer_group: string }>(
+      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE message_key = $1`, [event.orderId])).rowCount === 4, 'four dead letters');
+      const letters = await fx.pool.query<{ exception_class: string; attempts: number; original_topic: string; consumer_group: string }>(
         `SELECT exception_class, attempts, original_topic, consumer_group FROM dead_letters WHERE message_key = $1 ORDER BY original_offset`,
         [event.orderId],
       );
       expect(letters.rows.map((row) => row.exception_class)).toEqual(['InvalidJsonError', 'UnknownEventTypeError', 'SchemaValidationError', 'UnknownOrderError']);
-      expect(letters.rows.every((row) => row.attempts === 1 && row.original_topic === topic && row.consumer_group.startsWith('settle-notifier-'))).toBe(true);
+      expect(letters.rows.every((row) => row.attempts === 1 && row.original_topic === fx.topic && row.consumer_group.startsWith('settle-notifier-'))).toBe(true);
       expect(client.raw.filter((n) => n.orderId === event.orderId)).toHaveLength(1);
     } finally {
       client.close();

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { signToken } from '@settle/auth';
 import { loadConfig, type Config } from '@settle/config';
 import { connectNotifier, type NotificationPayload, type NotifierClient, type NotifierClientOptions } from '@settle/contracts';
@@ -214,6 +215,19 @@ export async function startNotifierFixture(dbPrefix: string, configExtra: Record
   const notifier = await startNotifier({ config: testConfig(db.url, topic, configExtra), port: 0, host: '127.0.0.1' });
   const producer = await eventProducer();
   return { db, pool, topic, notifier, producer };
+}
+
+/**
+ * A test file's notifier for the enclosing describe: started in beforeAll, stopped in afterAll. The returned
+ * object is filled in when beforeAll has run.
+ */
+export function useNotifierFixture(dbPrefix: string, configExtra: Record<string, string> = {}): NotifierFixture {
+  const fixture = {} as NotifierFixture;
+  beforeAll(async () => {
+    Object.assign(fixture, await startNotifierFixture(dbPrefix, configExtra));
+  });
+  afterAll(() => stopNotifierFixture(fixture));
+  return fixture;
 }
 
 /** Stops what startNotifierFixture started (call in afterAll); tolerates a start that failed half-way. */

@@ -1,11 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerWebhookEndpoint, checkWebhookUrl, type Pool } from '@settle/db';
-import type { TestDatabase } from '@settle/testkit';
-import type { Notifier } from '../src/notifier';
-import { type EventProducer, OrderStory, saveOrder, startNotifierFixture, stopNotifierFixture, waitFor } from './support';
+import { describe, expect, it } from 'vitest';
+import { registerWebhookEndpoint, checkWebhookUrl } from '@settle/db';
+import { OrderStory, saveOrder, useNotifierFixture, waitFor } from './support';
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -29,30 +27,21 @@ async function receiver(statuses: number[]): Promise<{ url: string; received: Re
 }
 
 describe('webhooks: Standard Webhooks signatures, retries and dead letters', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-  let topic: string;
-  let notifier: Notifier;
-  let producer: EventProducer;
-
-  beforeAll(async () => {
-    ({ db, pool, topic, notifier, producer } = await startNotifierFixture('notifier_webhooks', { WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_POLL_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '2000' }));
-  });
-  afterAll(() => stopNotifierFixture({ db, pool, notifier, producer }));
+  const fx = useNotifierFixture('notifier_webhooks', { WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_POLL_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '2000' });
 
   async function publishCreated(merchant: string): Promise<OrderStory> {
     const story = OrderStory.create({ type: 'buy', merchantId: merchant }, { role: 'user', id: `u-of-${merchant}` });
-    await saveOrder(pool, story.order);
-    await producer.publish(topic, story.events);
+    await saveOrder(fx.pool, story.order);
+    await fx.producer.publish(fx.topic, story.events);
     return story;
   }
 
   it('a receiver answering 500, 500, 200 gets the delivery on the third attempt with a valid signature', async () => {
     const hook = await receiver([500, 500, 200]);
     try {
-      const endpoint = await registerWebhookEndpoint(pool, { merchantId: 'm-hook', url: hook.url });
+      const endpoint = await registerWebhookEndpoint(fx.pool, { merchantId: 'm-hook', url: hook.url });
       const story = await publishCreated('m-hook');
-      await waitFor(async () => (await pool.query(`SELECT 1 FROM webhook_deliveries WHERE status = 'delivered'`)).rowCount === 1, 'the delivery');
+      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM webhook_deliveries WHERE status = 'delivered'`)).rowCount === 1, 'the delivery');
       expect(hook.received).toHaveLength(3);
       const ids = new Set(hook.received.map((request) => request.headers['webhook-id']));
       expect(ids.size).toBe(1);
@@ -66,7 +55,7 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
       expect(verified.data).toMatchObject({ orderId: story.order.id, orderVersion: 1, eventId: story.events[0]!.eventId });
       // A wrong secret does not verify.
       expect(() => new Webhook(`whsec_${Buffer.from('another secret of 32 bytes......').toString('base64')}`).verify(last.body, last.headers as Record<string, string>)).toThrow();
-      const attempts = await pool.query<{ attempt: number; status_code: number }>(
+      const attempts = await fx.pool.query<{ attempt: number; status_code: number }>(
         `SELECT a.attempt, a.status_code FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.endpoint_id = $1 ORDER BY a.attempt`,
         [endpoint.id],
       );
@@ -83,24 +72,24 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
   it('a receiver answering 400 sends the event to the dead-letter topic after one attempt', async () => {
     const hook = await receiver([400]);
     try {
-      const endpoint = await registerWebhookEndpoint(pool, { merchantId: 'm-reject', url: hook.url });
+      const endpoint = await registerWebhookEndpoint(fx.pool, { merchantId: 'm-reject', url: hook.url });
       const story = await publishCreated('m-reject');
-      await waitFor(async () => (await pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1, 'the dead letter (mirrored from the DLT)');
+      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1, 'the dead letter (mirrored from the DLT)');
       expect(hook.received).toHaveLength(1);
-      const letter = await pool.query(`SELECT * FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id]);
+      const letter = await fx.pool.query(`SELECT * FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id]);
       expect(letter.rows[0]).toMatchObject({
         channel: 'webhook',
         exception_class: 'WebhookRejectedError',
         attempts: 1,
         event_id: story.events[0]!.eventId,
         order_id: story.order.id,
-        original_topic: topic,
+        original_topic: fx.topic,
         status: 'open',
       });
       expect(letter.rows[0].exception_message).toContain('HTTP 400');
       // The dispatcher publishes the dead letter before it records the attempt (so a crash in between re-sends,
       // never loses), and the mirror can be faster than that commit: wait for the record, then check it.
-      const deliveryRows = async () => (await pool.query(`SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id])).rows;
+      const deliveryRows = async () => (await fx.pool.query(`SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id])).rows;
       await waitFor(async () => (await deliveryRows())[0]?.status !== 'pending', 'the delivery to be recorded');
       expect(await deliveryRows()).toEqual([{ status: 'dead', attempts: 1, last_status_code: 400 }]);
     } finally {
@@ -111,11 +100,11 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
   it('a receiver that keeps failing with 503 is dead-lettered after the last attempt', async () => {
     const hook = await receiver([503]);
     try {
-      const endpoint = await registerWebhookEndpoint(pool, { merchantId: 'm-down', url: hook.url });
+      const endpoint = await registerWebhookEndpoint(fx.pool, { merchantId: 'm-down', url: hook.url });
       await publishCreated('m-down');
-      await waitFor(async () => (await pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1, 'the dead letter');
+      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1, 'the dead letter');
       expect(hook.received).toHaveLength(3);
-      const letter = await pool.query(`SELECT exception_class, attempts FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id]);
+      const letter = await fx.pool.query(`SELECT exception_class, attempts FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id]);
       expect(letter.rows).toEqual([{ exception_class: 'WebhookRetriesExhaustedError', attempts: 3 }]);
     } finally {
       await hook.close();
