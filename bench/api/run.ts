@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { loadConfig, repoRoot } from '@settle/config';
 import { createPool, ensureDatabase, migrate, upsertAccount } from '@settle/db';
 import { freePort, startStack } from '@settle/stack';
 import { Pool } from 'undici';
+import { cpuSnapshot, type CpuSnapshot } from '../cpu';
 import { pgbenchScript } from './cycle';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -76,32 +77,8 @@ function cycleSteps(port: number, party: Party, n: string): Array<(id: string) =
   ];
 }
 
-/**
- * CPU time (user + system) a process has used, in ms, from /proc (Linux); 0 where unavailable. With
- * `children`, also that of its exited children (Postgres backends that closed, a pgbench that finished).
- */
-function processCpuMs(pid: number | string | undefined, children = false): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    const own = Number(fields[11]) + Number(fields[12]);
-    return ((own + (children ? Number(fields[13]) + Number(fields[14]) : 0)) * 1000) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU time of every Postgres process (postmaster, backends, and backends that already exited), in ms. */
-function postgresCpuMs(): number {
-  let total = 0;
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      if (readFileSync(`/proc/${pid}/stat`, 'utf8').includes(' (postgres) ')) total += processCpuMs(pid, true);
-    } catch {
-      // the process exited meanwhile
-    }
-  }
-  return total;
-}
+/** CPU ms a role used between two snapshots. */
+const cpuUsed = (before: CpuSnapshot, after: CpuSnapshot) => (role: string): number => (after.get(role) ?? 0) - (before.get(role) ?? 0);
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
@@ -215,20 +192,21 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round += 1) {
       for (const concurrency of CONCURRENCY) {
         await settle();
-        const before = { client: process.cpuUsage(), api: processCpuMs(api.pid), postgres: postgresCpuMs() };
+        const before = cpuSnapshot({ api: api.pid });
         const run = await closedLoop(port, parties, SECONDS, concurrency);
-        const client = process.cpuUsage(before.client);
-        const cpu = { client: (client.user + client.system) / 1000, api: processCpuMs(api.pid) - before.api, postgres: postgresCpuMs() - before.postgres };
+        const used = cpuUsed(before, cpuSnapshot({ api: api.pid }));
+        const cpu = { client: used('self'), api: used('api'), postgres: used('postgres') };
         console.log(`  round ${round}: HTTP, ${concurrency} concurrent cycles: ${run.perSecond.toFixed(0)} transitions/s`);
         if (run.perSecond > peak.perSecond) peak = { ...run, concurrency, cpu };
       }
       for (const clients of PGBENCH_CLIENTS) {
         await settle();
-        const childCpu = (): number => processCpuMs(process.pid, true) - processCpuMs(process.pid);
-        const before = { postgres: postgresCpuMs(), pgbench: childCpu() };
+        const before = cpuSnapshot({});
         const perSecond = pgbench(pgbenchBinary, url, script, { ...cycle.variables, payload: JSON.stringify(payload) }, clients);
+        // pgbench ran as this process's child, so its time is in `self` (this process only waited for it).
+        const used = cpuUsed(before, cpuSnapshot({}));
         console.log(`  round ${round}: pgbench, same statements, ${clients} clients: ${perSecond.toFixed(0)} transitions/s`);
-        if (perSecond > baseline.perSecond) baseline = { perSecond, clients, cpu: { postgres: postgresCpuMs() - before.postgres, pgbench: childCpu() - before.pgbench } };
+        if (perSecond > baseline.perSecond) baseline = { perSecond, clients, cpu: { postgres: used('postgres'), pgbench: used('self') } };
       }
     }
     const half = peak.perSecond / 2;
