@@ -8,6 +8,7 @@ import { listMerchants, type Pool } from '@settle/db';
 import { SettleError } from '@settle/domain';
 import type { Logger } from '@settle/observability';
 import { authenticate } from './auth';
+import { jsonBody } from './body';
 import { openApiDocument } from './openapi';
 import { notFoundRoute, problemHandler } from './problem';
 import { devRoutes } from './routes/dev';
@@ -47,14 +48,7 @@ export function createApp(deps: AppDependencies): Express {
     next();
   });
 
-  app.use((request, _response, next) => {
-    const hasBody = Number(request.get('content-length') ?? 0) > 0 || request.get('transfer-encoding') !== undefined;
-    if (hasBody && ['POST', 'PATCH', 'PUT'].includes(request.method) && !request.is('application/json')) {
-      throw new SettleError('UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json');
-    }
-    next();
-  });
-  app.use(express.json({ limit: '64kb', strict: true }));
+  app.use(jsonBody());
 
   app.get('/health', (_request, response) => void response.json({ status: 'ok' }));
   app.get('/ready', async (_request, response) => {

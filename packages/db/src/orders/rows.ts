@@ -3,9 +3,23 @@ import type { Dispute, Order, Party, PartyKind } from '@settle/domain';
 /** An `orders` row as pg returns it (NUMERIC as string, timestamptz as Date), plus joined profile wallets. */
 export type OrderRow = Record<string, unknown>;
 
-const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value === null || value === undefined ? null : String(value));
+/** A timestamptz as an ISO string in UTC with milliseconds: from a Date (a column) or a JSON timestamp (to_json). */
+const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value === null || value === undefined ? null : new Date(String(value)).toISOString());
 const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 const party = (kind: unknown, id: unknown): Party | null => (kind === null || kind === undefined || id === null || id === undefined ? null : { kind: kind as PartyKind, id: String(id) });
+
+/** The NUMERIC columns of `orders`: a JSON read of the row (to_json) carries them again as text, to stay exact. */
+export const NUMERIC_COLUMNS = ['crypto_amount', 'fiat_amount', 'rate'] as const;
+
+/**
+ * Maps a row of `SELECT to_json(o) AS "order", <NUMERIC_COLUMNS>::text FROM orders o` to the domain's Order:
+ * the JSON object's numbers would be floats, so the NUMERIC columns come from their text columns.
+ */
+export function orderFromJsonRow(row: OrderRow): Order {
+  const order = row['order'] as OrderRow;
+  for (const name of NUMERIC_COLUMNS) order[name] = row[name];
+  return orderFromRow(order);
+}
 
 /** Maps a row of `orders` to the domain's Order. */
 export function orderFromRow(row: OrderRow): Order {

@@ -19,7 +19,7 @@ import {
 } from '@settle/domain';
 import type pg from 'pg';
 import type { Pool, PoolClient, Queryable } from '../pool';
-import { CREATED_COLUMNS, orderFromRow, WRITTEN_COLUMNS } from './rows';
+import { CREATED_COLUMNS, NUMERIC_COLUMNS, orderFromJsonRow, WRITTEN_COLUMNS } from './rows';
 
 const INSERTED_COLUMNS = [...CREATED_COLUMNS, ...WRITTEN_COLUMNS];
 
@@ -49,8 +49,10 @@ const WALLETS_COLUMN = (where: string): string => `(
 /**
  * Round trip 1 of a transition: the order, the profile wallets of its parties and of the actor, and the
  * caller's stored Idempotency-Key. No lock: the write below only applies to the version read here.
+ * The order comes as one JSON column, with its NUMERIC columns again as text (exact): for a 50-column row
+ * that costs the API far less CPU than pg's per-column result handling.
  */
-const READ_ORDER_SQL = `SELECT o.*,
+const READ_ORDER_SQL = `SELECT to_json(o) AS "order", ${NUMERIC_COLUMNS.map((name) => `o.${name}::text`).join(', ')},
   ${WALLETS_COLUMN(`(a.kind = 'user' AND a.id = o.user_id) OR (a.kind = 'merchant' AND a.id IN (o.merchant_id, o.buyer_merchant_id)) OR (a.kind = $2 AND a.id = $3)`)},
   ${IDEMPOTENCY_COLUMN('$4', '$5')}
   FROM orders o WHERE o.id = $1`;
@@ -253,7 +255,7 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
       const read = await client.query(named('read_order', READ_ORDER_SQL, [request.orderId, actorKind, request.actor.id, ...keyRead]));
       const row = read.rows[0];
       if (row === undefined) throw new SettleError('NOT_FOUND', `order ${request.orderId} was not found`);
-      const before = orderFromRow(row);
+      const before = orderFromJsonRow(row);
       last = before;
       const replay = replayOf(row['idempotency'] as StoredKey | null, request.idempotency);
       if (replay !== undefined) return replay;
