@@ -20,8 +20,8 @@ import { signToken } from '@settle/auth';
 import { loadConfig, repoRoot } from '@settle/config';
 import { createPool, ensureDatabase, migrate, upsertAccount } from '@settle/db';
 import { freePort, startStack } from '@settle/stack';
-import { Pool } from 'undici';
 import { cpuSnapshot, type CpuSnapshot } from '../cpu';
+import { Connection } from './client';
 import { pgbenchScript } from './cycle';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -38,18 +38,16 @@ function findPgbench(): string {
   throw new Error('pgbench is needed for the baseline: install it (e.g. apt-get install postgresql-client)');
 }
 
-/**
- * The load generator's HTTP client: undici's pool (keep-alive, a connection per concurrent request), which
- * costs the measuring side far less CPU per request than node:http, so more of the machine is left to the API.
- */
-let client: Pool | undefined;
-async function request(port: number, method: 'GET' | 'POST', pathname: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
-  client ??= new Pool(`http://127.0.0.1:${port}`, { connections: 256 });
-  const response = await client.request({ method, path: pathname, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+/** Idle keep-alive connections to the API: a request takes one (or opens one) and gives it back. */
+const idle: Connection[] = [];
+const opened: Connection[] = [];
+async function request(port: number, method: 'GET' | 'POST', pathname: string, token: string, body: unknown, headers = ''): Promise<{ status: number; body: Record<string, unknown> }> {
+  const connection = idle.pop() ?? opened[opened.push(new Connection(port)) - 1] as Connection;
+  const response = await connection.request(method, pathname, `authorization: Bearer ${token}\r\ncontent-type: application/json\r\n${headers}`, JSON.stringify(body));
+  idle.push(connection);
   // Only a create's body is needed (its id): skipping the parse keeps the load generator's CPU off the measurement.
-  const status = response.statusCode;
-  if (status === 201 || status >= 400) return { status, body: (await response.body.json()) as Record<string, unknown> };
-  await response.body.dump();
+  const status = response.status;
+  if (status === 201 || status >= 400) return { status, body: JSON.parse(response.body) as Record<string, unknown> };
   return { status, body: {} };
 }
 
@@ -73,7 +71,7 @@ function cycleSteps(port: number, party: Party, n: string): Array<(id: string) =
     async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/accept`, party.merchant, { walletAddress: 'BENCHWALLET0001' })).status, 'accept', null), id),
     async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/escrow`, party.user, { txHash: `0xe${n}` })).status, 'escrow', null), id),
     async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/payment-sent`, party.merchant, {})).status, 'payment-sent', null), id),
-    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/release`, party.user, { txHash: `0xr${n}` }, { 'idempotency-key': `bench-${n}` })).status, 'release', null), id),
+    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/release`, party.user, { txHash: `0xr${n}` }, `idempotency-key: bench-${n}\r\n`)).status, 'release', null), id),
   ];
 }
 
@@ -240,7 +238,7 @@ async function main(): Promise<void> {
     console.log(`  CPU per transition, pgbench: Postgres ${perTransition(baseline.cpu.postgres, baselineTransitions)}, pgbench ${perTransition(baseline.cpu.pgbench, baselineTransitions)}`);
     console.log(`  latency at half load: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latencies.length} requests   (goal p99 ≤ 25 ms)  ${p99 <= 25 ? 'met' : 'NOT met'}`);
   } finally {
-    await client?.close();
+    for (const connection of opened) connection.close();
     api?.kill('SIGTERM');
     if (api !== undefined) await new Promise((resolve) => api?.once('exit', resolve));
     await stack.stop();
