@@ -27,18 +27,17 @@ export function idempotencyOf(request: Request, body: unknown, required: boolean
 }
 
 /**
- * Sends a JSON body straight through node:http. Order responses are the API's hot path, and Express's
+ * Sends JSON text straight through node:http. Order responses are the API's hot path, and Express's
  * res.json (content-type lookup, ETag hashing, freshness check) costs more CPU than the rest of a response;
  * headers set earlier on `response` (Location, Idempotent-Replayed) are kept.
  */
-function sendJson(response: Response, status: number, body: unknown, etag: string): void {
-  const json = JSON.stringify(body);
+function sendJson(response: Response, status: number, json: string, etag: string): void {
   response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), ETag: etag }).end(json);
 }
 
-/** Sends an order with its version as ETag. */
-export function sendOrder(response: Response, status: number, order: OrderView): void {
-  sendJson(response, status, order, `"${order.orderVersion}"`);
+/** Sends an order with its version as ETag (`json`: the order already as JSON text). */
+export function sendOrder(response: Response, status: number, order: OrderView, json = JSON.stringify(order)): void {
+  sendJson(response, status, json, `"${order.orderVersion}"`);
 }
 
 /** Sends a transition's outcome; a replay answers with the stored status and body. */
@@ -46,9 +45,13 @@ export function sendTransition(response: Response, result: TransitionResult, suc
   if (result.kind === 'replayed') {
     const body = result.body as OrderView;
     response.setHeader('Idempotent-Replayed', 'true');
-    sendJson(response, result.status, body, `"${body.orderVersion}"`);
+    sendJson(response, result.status, JSON.stringify(body), `"${body.orderVersion}"`);
     return;
   }
-  if (result.kind === 'applied' && successStatus === 201) response.location(`/v1/orders/${result.order.id}`);
-  sendOrder(response, result.kind === 'applied' ? successStatus : 200, result.order);
+  if (result.kind === 'unchanged') {
+    sendOrder(response, 200, result.order);
+    return;
+  }
+  if (successStatus === 201) response.location(`/v1/orders/${result.order.id}`);
+  sendOrder(response, successStatus, result.order, result.json);
 }

@@ -115,7 +115,8 @@ export interface TransitionRequest {
 }
 
 export type TransitionResult =
-  | { kind: 'applied'; order: OrderView; event: OrderEvent }
+  /** `json` is `order` as JSON text, already made for the event: the HTTP response reuses it. */
+  | { kind: 'applied'; order: OrderView; event: OrderEvent; json: string }
   | { kind: 'unchanged'; order: OrderView }
   /** The stored response of an earlier request with the same Idempotency-Key and body. */
   | { kind: 'replayed'; status: number; body: unknown };
@@ -139,13 +140,22 @@ function replayOf(stored: StoredKey | null, idempotency: Idempotency): Transitio
 }
 
 /** The key's parameters of a write: principal, key, request hash, response status and body (all null without a key). */
-function keyParams(actor: Actor, idempotency: Idempotency, status: number, body: unknown): unknown[] {
+function keyParams(actor: Actor, idempotency: Idempotency, status: number, bodyJson: string): unknown[] {
   if (idempotency === undefined) return [null, null, null, null, null];
-  return [principalOf(actor), idempotency.key, idempotency.requestHash, status, JSON.stringify(body)];
+  return [principalOf(actor), idempotency.key, idempotency.requestHash, status, bodyJson];
+}
+
+/**
+ * An event as JSON text around its order's JSON text (`orderJson`, made once per write and reused for the
+ * stored response and the HTTP body): the same document as JSON.stringify(event).
+ */
+function eventJson(event: OrderEvent, orderJson: string): string {
+  const { order: _order, ...envelope } = event;
+  return `${JSON.stringify(envelope).slice(0, -1)},"order":${orderJson}}`;
 }
 
 /** The event's parameters of a write, in EVENT_CTES order. */
-function eventParams(event: OrderEvent, actor: Actor, keys: unknown[]): unknown[] {
+function eventParams(event: OrderEvent, orderJson: string, actor: Actor, keys: unknown[]): unknown[] {
   return [
     event.eventId,
     event.orderId,
@@ -153,7 +163,7 @@ function eventParams(event: OrderEvent, actor: Actor, keys: unknown[]): unknown[
     event.type,
     actor.role,
     actor.id,
-    JSON.stringify(event),
+    eventJson(event, orderJson),
     event.occurredAt,
     JSON.stringify({ orderNumber: event.orderNumber, actorRole: actor.role }),
     ...keys,
@@ -222,8 +232,9 @@ export async function createOrderRecord(
       });
       const view = toView(order, wallets);
       const event = buildEvent({ eventId: randomUUID(), type: 'order.created', order: view, previousStatus: null, actor, occurredAt: now });
-      const written = await write(client, named('write_create', WRITE_CREATE_SQL, [...INSERTED_COLUMNS.map(([, value]) => value(order)), ...eventParams(event, actor, keyParams(actor, options.idempotency, 201, view))]));
-      return written ? ({ kind: 'applied', order: view, event } as const) : undefined;
+      const json = JSON.stringify(view);
+      const written = await write(client, named('write_create', WRITE_CREATE_SQL, [...INSERTED_COLUMNS.map(([, value]) => value(order)), ...eventParams(event, json, actor, keyParams(actor, options.idempotency, 201, json))]));
+      return written ? ({ kind: 'applied', order: view, event, json } as const) : undefined;
     },
     () => {
       throw new SettleError('CONFLICT', 'the Idempotency-Key is being used by a concurrent request; retry shortly', { retryable: true });
@@ -277,7 +288,7 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
       if (decision.kind === 'unchanged') {
         const view = toView(decision.order, wallets);
         if (request.idempotency !== undefined) {
-          const [principal, key, requestHash, status, body] = keyParams(request.actor, request.idempotency, 200, view);
+          const [principal, key, requestHash, status, body] = keyParams(request.actor, request.idempotency, 200, JSON.stringify(view));
           const stored = await write(client, named('store_key', `INSERT INTO idempotency_keys (principal, key, request_hash, order_id, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6)`, [principal, key, requestHash, before.id, status, body]));
           if (!stored) return undefined;
         }
@@ -287,6 +298,7 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
       const after = decision.order;
       // The wallets read above cover every party the transition can add (the actor is the only newcomer).
       const view = toView(after, wallets);
+      const json = JSON.stringify(view);
       const event = buildEvent({ eventId: randomUUID(), type: decision.eventType, order: view, previousStatus: decision.previousStatus, actor: request.actor, occurredAt: now });
       const hashes = newTxHashes(before, after);
       const written = await write(
@@ -297,11 +309,11 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
           hashes.map(([hash]) => hash),
           hashes.map(([, kind]) => kind),
           ...WRITTEN_COLUMNS.map(([, value]) => value(after)),
-          ...eventParams(event, request.actor, keyParams(request.actor, request.idempotency, 200, view)),
+          ...eventParams(event, json, request.actor, keyParams(request.actor, request.idempotency, 200, json)),
         ]),
         before,
       );
-      return written ? ({ kind: 'applied', order: view, event } as const) : undefined;
+      return written ? ({ kind: 'applied', order: view, event, json } as const) : undefined;
     },
     () => {
       throw new SettleError('CONFLICT', 'the order keeps changing concurrently; re-read it and retry', { retryable: true, extra: { orderVersion: last?.orderVersion, status: last?.status } });
