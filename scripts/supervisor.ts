@@ -3,7 +3,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { repoRoot } from '@settle/config';
+import { APP_NODE_FLAGS, repoRoot } from '@settle/config';
 import { waitForExit } from '@settle/stack';
 
 export interface AppSpec {
@@ -54,7 +54,7 @@ export class Supervisor {
 
   start(spec: AppSpec): void {
     const entry = path.join(repoRoot, 'apps', spec.name, 'src', 'main.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    const child = spawn(process.execPath, [...(APP_NODE_FLAGS[spec.name] ?? []), '--import', 'tsx', entry], {
       cwd: repoRoot,
       env: spec.env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,6 +9,9 @@
  * Each side's peak is the best of several concurrency levels (HTTP concurrent cycles; pgbench clients), so
  * neither is compared at a setting that suits only the other, over BENCH_ROUNDS rounds in which the two sides
  * take turns (the machine is shared: a noisy stretch then hits both).
+ *
+ * Diagnostics: BENCH_API_PROFILE=<dir> writes the API's CPU profile there; BENCH_API_FLAGS adds node flags to
+ * the API (e.g. "--trace-gc").
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -17,7 +20,7 @@ import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { signToken } from '@settle/auth';
-import { loadConfig, repoRoot } from '@settle/config';
+import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { createPool, ensureDatabase, migrate, upsertAccount } from '@settle/db';
 import { freePort, startStack } from '@settle/stack';
 import { cpuSnapshot, type CpuSnapshot } from '../cpu';
@@ -157,7 +160,7 @@ async function main(): Promise<void> {
     }
 
     const port = await freePort();
-    api = spawn(process.execPath, [...(process.env['BENCH_API_PROFILE'] !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_API_PROFILE']}`] : []), '--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
+    api = spawn(process.execPath, [...(process.env['BENCH_API_PROFILE'] !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_API_PROFILE']}`] : []), ...(process.env['BENCH_API_FLAGS']?.split(' ').filter(Boolean) ?? []), ...(APP_NODE_FLAGS['api'] ?? []), '--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
       env: { ...process.env, DATABASE_URL: url, PORT: String(port), JWT_SECRET: secret, LOG_LEVEL: 'warn', DEV_AUTH: '0', NODE_ENV: 'production' },
       stdio: ['ignore', 'inherit', 'inherit'],
     });

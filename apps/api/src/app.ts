@@ -5,7 +5,6 @@ import { Histogram, type Registry } from 'prom-client';
 import type { TokenVerifier } from '@settle/auth';
 import type { Config } from '@settle/config';
 import { listMerchants, type Pool } from '@settle/db';
-import { SettleError } from '@settle/domain';
 import type { Logger } from '@settle/observability';
 import { authenticate } from './auth';
 import { jsonBody } from './body';

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, repoRoot } from '@settle/config';
+import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { connectNotifier, type BookPayload, type BookSnapshot, type NotificationPayload, type NotifierClient } from '@settle/contracts';
 import { createPool, setupRelaySlot, type Pool } from '@settle/db';
 import { startRelay, type Relay } from '@settle/relay';
@@ -46,7 +46,7 @@ describe('end to end: an order released over the API reaches its merchant socket
     notifier = await startNotifier({ config: testConfig(db.url, topic), port: 0, host: '127.0.0.1' });
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
-    api = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
+    api = spawn(process.execPath, [...(APP_NODE_FLAGS['api'] ?? []), '--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
       env: { PATH: process.env['PATH'], NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), DATABASE_URL: db.url, DEV_AUTH: '1', JWT_SECRET },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
