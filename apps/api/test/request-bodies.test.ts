@@ -5,6 +5,8 @@ import { startApi, type Harness } from './harness';
 // apps/api/src/body.ts reads plain UTF-8 JSON itself and leaves compressed or non-UTF-8 bodies to express.json:
 // both paths must accept what they should and refuse the rest with a problem document, changing nothing.
 
+type Body = NonNullable<RequestInit['body']>;
+
 let api: Harness;
 let user: string;
 beforeAll(async () => {
@@ -18,7 +20,7 @@ afterAll(async () => {
 
 const CREATE = { type: 'sell', merchantId: 'm-bodies', cryptoAmount: '10', cryptoCurrency: 'USDT', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.673', paymentMethod: 'upi' };
 
-async function post(body: BodyInit, headers: Record<string, string>): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
+async function post(body: Body, headers: Record<string, string>): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
   const response = await fetch(`${api.url}/v1/orders`, { method: 'POST', headers: { authorization: `Bearer ${user}`, ...headers }, body, duplex: 'half' } as RequestInit);
   return { status: response.status, type: response.headers.get('content-type'), json: (await response.json()) as Record<string, unknown> };
 }
@@ -47,7 +49,7 @@ describe('JSON request bodies', () => {
 
   it('refuses other charsets, encodings, non-object JSON and oversized streams, changing nothing', async () => {
     const before = await api.counts();
-    const cases: Array<[BodyInit | (() => BodyInit), Record<string, string>, number, RegExp]> = [
+    const cases: Array<[Body | (() => Body), Record<string, string>, number, RegExp]> = [
       [JSON.stringify(CREATE), { 'content-type': 'application/json; charset=latin1' }, 415, /UTF-8/],
       [JSON.stringify(CREATE), { 'content-type': 'application/json', 'content-encoding': 'br-nonsense' }, 415, /UTF-8/],
       ['   \n ', { 'content-type': 'application/json' }, 400, /not valid JSON/],
