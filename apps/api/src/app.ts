@@ -49,6 +49,13 @@ export function createApp(deps: AppDependencies): Express {
 
   app.use(jsonBody());
 
+  // The API's routes first: they are what nearly every request is for, and Express tries layers in order.
+  if (deps.config.DEV_AUTH) app.use(devRoutes(deps.pool, deps.config));
+  app.use(authenticate(deps.verify, ['/v1', '/api']));
+  app.use(orderRoutes(deps.pool, deps.bookSeq));
+  app.get('/v1/merchants', async (_request, response) => void response.json({ items: await listMerchants(deps.pool) }));
+  app.use(webhookRoutes(deps.pool, deps.config));
+
   app.get('/health', (_request, response) => void response.json({ status: 'ok' }));
   app.get('/ready', async (_request, response) => {
     await deps.pool.query('SELECT 1');
@@ -61,13 +68,6 @@ export function createApp(deps: AppDependencies): Express {
   app.get('/openapi.json', (_request, response) => void response.json(document));
   app.get('/docs', (_request, response) => void response.type('html').send(DOCS_PAGE));
   app.use('/docs/assets', express.static(swaggerDir, { index: false }));
-
-  if (deps.config.DEV_AUTH) app.use(devRoutes(deps.pool, deps.config));
-
-  app.use(['/v1', '/api'], authenticate(deps.verify));
-  app.get('/v1/merchants', async (_request, response) => void response.json({ items: await listMerchants(deps.pool) }));
-  app.use(orderRoutes(deps.pool, deps.bookSeq));
-  app.use(webhookRoutes(deps.pool, deps.config));
 
   app.use(notFoundRoute);
   app.use(problemHandler(deps.logger));

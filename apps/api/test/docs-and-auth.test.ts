@@ -66,6 +66,24 @@ describe('authentication', () => {
     expect(response.body['detail']).toBe('the token has expired; get a new one');
   });
 
+  it('every path under /v1 and /api needs a token, in any letter case; health and docs do not', async () => {
+    for (const [method, path] of [
+      ['GET', '/v1/merchants'],
+      ['GET', '/V1/Merchants'],
+      ['GET', '/v1/merchants/'],
+      ['GET', '/v1'],
+      ['GET', '/v1/orders/book'],
+      ['POST', '/v1/webhooks'],
+      ['PATCH', '/API/orders/00000000-0000-4000-8000-000000000000/escrow'],
+      ['GET', '/v1/no-such-route'],
+    ] as const) {
+      const response = await api.call(method, path);
+      expect({ path, status: response.status, type: response.headers.get('content-type') }).toEqual({ path, status: 401, type: 'application/problem+json; charset=utf-8' });
+    }
+    expect((await api.call('GET', '/health')).status).toBe(200);
+    expect((await api.call('GET', '/openapi.json')).status).toBe(200);
+  });
+
   it('a token signed with another secret or without a role answers 401', async () => {
     const foreign = await signToken({ JWT_SECRET: 'another-secret-of-16-chars', JWT_ISSUER: undefined }, { role: 'merchant', id: 'm-x' });
     expect((await api.call('GET', '/v1/orders', { token: foreign })).status).toBe(401);
