@@ -69,3 +69,29 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, wallMs: numb
   }
   return { totalMs, text: parts.join(', ') };
 }
+
+export interface SchedSnapshot {
+  at: number;
+  /** The process's main thread: ns on a CPU, ns runnable but waiting for one (/proc/<pid>/schedstat). */
+  runNs: number;
+  waitNs: number;
+  /** Idle ticks of the whole machine (/proc/stat), USER_HZ. */
+  idleTicks: number;
+}
+
+/** Scheduler counters of `pid`'s main thread and of the machine (Linux), to tell CPU-bound from waiting. */
+export function schedSnapshot(pid: number): SchedSnapshot {
+  const [runNs, waitNs] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  const idleTicks = Number(/^cpu +\d+ \d+ \d+ (\d+)/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+  return { at: performance.now(), runNs: runNs ?? 0, waitNs: waitNs ?? 0, idleTicks };
+}
+
+/** Between two snapshots: the share of wall time the thread ran, the share it waited for a CPU, and the machine's idle share. */
+export function schedBetween(before: SchedSnapshot, after: SchedSnapshot, cores: number): { ran: number; waited: number; idle: number } {
+  const wallNs = (after.at - before.at) * 1e6;
+  return {
+    ran: (after.runNs - before.runNs) / wallNs,
+    waited: (after.waitNs - before.waitNs) / wallNs,
+    idle: ((after.idleTicks - before.idleTicks) * TICK_MS * 1e6) / (wallNs * cores),
+  };
+}
