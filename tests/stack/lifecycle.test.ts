@@ -32,6 +32,14 @@ function descendants(root: number): Array<{ pid: number; command: string }> {
   return found;
 }
 
+/** A live process's state, parent pid and kernel wait channel, for a failure message (Linux /proc). */
+async function procState(pid: number): Promise<string> {
+  const read = (file: string): Promise<string> => fs.readFile(`/proc/${pid}/${file}`, 'utf8').catch(() => '?');
+  const stat = await read('stat');
+  const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return `state ${state} ppid ${ppid} wchan ${await read('wchan')}`;
+}
+
 async function systemEnvironment(): Promise<NodeJS.ProcessEnv> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'settle-lifecycle-'));
   started.push(dir);
@@ -126,7 +134,11 @@ describe('npm start lifecycle', () => {
     system.child.kill('SIGKILL');
     // The guards stop Kafka and Postgres; the apps notice their supervisor is gone and stop too (or are cut
     // short by their grace period when the broker or database vanished under them).
-    for (const entry of [...servers, ...apps]) expect({ command: entry.command.slice(0, 80), gone: await waitForExit(entry.pid, 40_000) }).toEqual({ command: entry.command.slice(0, 80), gone: true });
+    for (const entry of [...servers, ...apps]) {
+      const gone = await waitForExit(entry.pid, 40_000);
+      // On a failure, say what the survivor is doing (run state, parent, kernel wait channel).
+      expect({ command: entry.command.slice(0, 80), gone, ...(gone ? {} : { proc: await procState(entry.pid) }) }).toEqual({ command: entry.command.slice(0, 80), gone: true });
+    }
   }, SYSTEM_TIMEOUT);
 
   it('as root, a data directory the postgres user cannot enter is refused in one line', async () => {
