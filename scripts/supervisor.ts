@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { APP_NODE_FLAGS, repoRoot } from '@settle/config';
-import { waitForExit } from '@settle/stack';
+import { guardChild, waitForExit } from '@settle/stack';
 
 export interface AppSpec {
   name: string;
@@ -45,6 +45,9 @@ export async function waitForHttp(port: number, timeoutMs = 90_000): Promise<boo
   return false;
 }
 
+/** Seconds an app gets to stop by itself once its supervisor is gone: its 1 s parent watch + 15 s graceful stop, and some. */
+const APP_STOP_GRACE_SECONDS = 20;
+
 /** Runs each app as `node --import tsx apps/<name>/src/main.ts` with its output prefixed by its name. */
 export class Supervisor {
   private readonly running: RunningApp[] = [];
@@ -63,6 +66,10 @@ export class Supervisor {
       // group, which made the next start wait out the session timeout.)
       detached: true,
     });
+    // If this supervisor is SIGKILLed, each app notices (its parent changes) and stops by itself. The guard is
+    // for an app that cannot: one whose main thread is stuck, as a fresh-clone test run once saw (a worker
+    // blocked in a futex during module loading, alive 10 min after its supervisor).
+    if (child.pid !== undefined) guardChild(child.pid, 'TERM', { graceSeconds: APP_STOP_GRACE_SECONDS });
     for (const stream of [child.stdout, child.stderr]) {
       readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${spec.name}] ${line}\n`));
     }
