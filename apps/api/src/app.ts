@@ -1,13 +1,14 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Express } from 'express';
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { TokenVerifier } from '@settle/auth';
 import type { Config } from '@settle/config';
 import { listMerchants, type Pool } from '@settle/db';
 import type { Logger } from '@settle/observability';
 import { authenticate } from './auth';
 import { jsonBody } from './body';
+import { recordRequestDurations } from './metrics';
 import { openApiDocument } from './openapi';
 import { notFoundRoute, problemHandler } from './problem';
 import { devRoutes } from './routes/dev';
@@ -31,21 +32,7 @@ export function createApp(deps: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  const duration = new Histogram({
-    name: 'settle_api_http_request_duration_seconds',
-    help: 'HTTP request duration by route and status',
-    labelNames: ['method', 'route', 'status'],
-    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [deps.registry],
-  });
-  app.use((request, response, next) => {
-    const stop = duration.startTimer();
-    response.on('finish', () => {
-      const route = (request.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      stop({ method: request.method, route, status: String(response.statusCode) });
-    });
-    next();
-  });
+  recordRequestDurations(app, deps.registry);
 
   app.use(jsonBody());
 

@@ -58,6 +58,32 @@ describe('documentation', () => {
   });
 });
 
+describe('metrics', () => {
+  /** The histogram's _count for one label set, from the Prometheus text at /metrics (0 when absent). */
+  async function requestCount(labels: string): Promise<number> {
+    const text = (await api.call('GET', '/metrics')).body as unknown as string;
+    const line = text.split('\n').find((row) => row.startsWith('settle_api_http_request_duration_seconds_count{') && row.includes(labels));
+    return line === undefined ? 0 : Number(line.split(' ').pop());
+  }
+
+  it('counts each request by method, route pattern and status, and only this app\'s', async () => {
+    const merchant = await api.token('merchant', 'm-metrics');
+    const health = 'method="GET",route="/health",status="200"';
+    const merchants = 'method="GET",route="/v1/merchants",status="200"';
+    const unauthenticated = 'method="GET",route="unmatched",status="401"';
+    const before = await Promise.all([health, merchants, unauthenticated].map(requestCount));
+    await api.call('GET', '/health');
+    await api.call('GET', '/health');
+    await api.call('GET', '/v1/merchants', { token: merchant });
+    await api.call('GET', '/v1/orders/book');
+    // A second app in the same process: its requests must not show up in this app's metrics.
+    const other = await startApi();
+    await other.call('GET', '/health');
+    await other.close();
+    expect(await Promise.all([health, merchants, unauthenticated].map(requestCount))).toEqual([(before[0] ?? 0) + 2, (before[1] ?? 0) + 1, (before[2] ?? 0) + 1]);
+  });
+});
+
 describe('authentication', () => {
   it('an expired token answers 401 saying so', async () => {
     const expired = await signToken(api.config, { role: 'user', id: 'u-expired' }, -60);
