@@ -107,7 +107,12 @@ describe('two notifier processes in one consumer group with the Redis adapter', 
         topic,
         stories.flatMap((story) => story.events),
       );
-      await waitFor(() => a.shown.length === 30 && b.shown.length === 30, `30 notifications each (a ${a.shown.length}, b ${b.shown.length})`, 30_000);
+      await waitFor(
+        () => a.shown.length === 30 && b.shown.length === 30,
+        // At the timeout: what each socket got, and what each node logged (warnings and errors).
+        () => `30 notifications each (a ${a.shown.length}, b ${b.shown.length}); node logs:\n${nodes.map((node, index) => `[node ${index}] ${node.log.join('').slice(-3_000)}`).join('\n')}`,
+        30_000,
+      );
       await sleep(300);
       for (const [client, merchant] of [
         [a, 'm-node-a'],
