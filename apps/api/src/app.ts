@@ -14,6 +14,7 @@ import { notFoundRoute, problemHandler } from './problem';
 import { devRoutes } from './routes/dev';
 import { orderRoutes } from './routes/orders';
 import { webhookRoutes } from './routes/webhooks';
+import { serveWithAppPrototypes } from './server';
 
 export interface AppDependencies {
   config: Config;
@@ -30,6 +31,7 @@ const swaggerDir = path.dirname(createRequire(import.meta.url).resolve('swagger-
 /** The Express app: JSON in, JSON or problem+json out; routes are thin over packages/db. */
 export function createApp(deps: AppDependencies): Express {
   const app = express();
+  serveWithAppPrototypes(app);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   recordRequestDurations(app, deps.registry);
