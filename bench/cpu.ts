@@ -77,21 +77,42 @@ export interface SchedSnapshot {
   waitNs: number;
   /** Idle ticks of the whole machine (/proc/stat), USER_HZ. */
   idleTicks: number;
+  /** Ticks the hypervisor gave this machine's CPUs to someone else (/proc/stat "steal"), USER_HZ. */
+  stealTicks: number;
 }
 
 /** Scheduler counters of `pid`'s main thread and of the machine (Linux), to tell CPU-bound from waiting. */
 export function schedSnapshot(pid: number): SchedSnapshot {
   const [runNs, waitNs] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-  const idleTicks = Number(/^cpu +\d+ \d+ \d+ (\d+)/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
-  return { at: performance.now(), runNs: runNs ?? 0, waitNs: waitNs ?? 0, idleTicks };
+  return { at: performance.now(), runNs: runNs ?? 0, waitNs: waitNs ?? 0, ...machineTicks() };
 }
 
-/** Between two snapshots: the share of wall time the thread ran, the share it waited for a CPU, and the machine's idle share. */
-export function schedBetween(before: SchedSnapshot, after: SchedSnapshot, cores: number): { ran: number; waited: number; idle: number } {
+/** The machine's idle and steal ticks so far (/proc/stat: user nice system idle iowait irq softirq steal). */
+function machineTicks(): { idleTicks: number; stealTicks: number } {
+  const fields = (/^cpu +(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? '').split(' ').map(Number);
+  return { idleTicks: fields[3] ?? 0, stealTicks: fields[7] ?? 0 };
+}
+
+/**
+ * The share of the machine's CPU time the hypervisor gave to other guests since `before` (a shared VM: while
+ * it is high, every figure of that phase is slower than the code is).
+ */
+export function stolenSince(before: { at: number; stealTicks: number }, cores: number): number {
+  return ((machineTicks().stealTicks - before.stealTicks) * TICK_MS * 1e6) / ((performance.now() - before.at) * 1e6 * cores);
+}
+
+/** A starting point for stolenSince. */
+export function stealSnapshot(): { at: number; stealTicks: number } {
+  return { at: performance.now(), stealTicks: machineTicks().stealTicks };
+}
+
+/** Between two snapshots: the share of wall time the thread ran, the share it waited for a CPU, and the machine's idle and stolen shares. */
+export function schedBetween(before: SchedSnapshot, after: SchedSnapshot, cores: number): { ran: number; waited: number; idle: number; stolen: number } {
   const wallNs = (after.at - before.at) * 1e6;
   return {
     ran: (after.runNs - before.runNs) / wallNs,
     waited: (after.waitNs - before.waitNs) / wallNs,
     idle: ((after.idleTicks - before.idleTicks) * TICK_MS * 1e6) / (wallNs * cores),
+    stolen: ((after.stealTicks - before.stealTicks) * TICK_MS * 1e6) / (wallNs * cores),
   };
 }
