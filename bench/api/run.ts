@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     const cycle = await pgbenchScript(pool, { user: 'u-b0', merchant: 'm-b0' });
     writeFileSync(script, cycle.script);
     let peak = { transitions: 0, perSecond: 0, concurrency: 0, cpu: { client: 0, api: 0, postgres: 0 }, sched: { ran: 0, waited: 0, idle: 0, stolen: 0 } };
-    let baseline = { perSecond: 0, clients: 0, cpu: { postgres: 0, pgbench: 0 } };
+    let baseline = { perSecond: 0, clients: 0, cpu: { postgres: 0, pgbench: 0 }, stolen: 0 };
     // The two sides take turns, ROUNDS times over, so a noisy stretch of the shared machine hits both alike.
     for (let round = 1; round <= ROUNDS; round += 1) {
       for (const concurrency of CONCURRENCY) {
@@ -209,8 +209,9 @@ async function main(): Promise<void> {
         const perSecond = pgbench(pgbenchBinary, url, script, { ...cycle.variables, payload: JSON.stringify(payload) }, clients);
         // pgbench ran as this process's child, so its time is in `self` (this process only waited for it).
         const used = cpuUsed(before, cpuSnapshot({}));
-        console.log(`  round ${round}: pgbench, same statements, ${clients} clients: ${perSecond.toFixed(0)} transitions/s (${(stolenSince(steal, os.cpus().length) * 100).toFixed(0)} % stolen)`);
-        if (perSecond > baseline.perSecond) baseline = { perSecond, clients, cpu: { postgres: used('postgres'), pgbench: used('self') } };
+        const stolen = stolenSince(steal, os.cpus().length);
+        console.log(`  round ${round}: pgbench, same statements, ${clients} clients: ${perSecond.toFixed(0)} transitions/s (${(stolen * 100).toFixed(0)} % stolen)`);
+        if (perSecond > baseline.perSecond) baseline = { perSecond, clients, cpu: { postgres: used('postgres'), pgbench: used('self') }, stolen };
       }
     }
     const half = peak.perSecond / 2;
@@ -248,6 +249,12 @@ async function main(): Promise<void> {
     const baselineTransitions = baseline.perSecond * SECONDS;
     console.log(`  CPU per transition, pgbench: Postgres ${perTransition(baseline.cpu.postgres, baselineTransitions)}, pgbench ${perTransition(baseline.cpu.pgbench, baselineTransitions)}`);
     console.log(`  latency at half load: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latencies.length} requests   (goal p99 ≤ 25 ms)  ${p99 <= 25 ? 'met' : 'NOT met'}; ${pct(halfStolen)} of the machine stolen by the hypervisor meanwhile`);
+    // On a shared VM the two peaks may have had very different machines: say so rather than let it pass as a result.
+    if (Math.max(peak.sched.stolen, baseline.stolen, halfStolen) > 0.1 || Math.abs(peak.sched.stolen - baseline.stolen) > 0.05) {
+      console.log(
+        `  note: the hypervisor took ${pct(peak.sched.stolen)} of the machine in the HTTP peak phase, ${pct(baseline.stolen)} in pgbench's and ${pct(halfStolen)} at half load: these figures measure the host as much as the code; rerun when it is quieter`,
+      );
+    }
   } finally {
     for (const connection of opened) connection.close();
     api?.kill('SIGTERM');
