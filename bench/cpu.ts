@@ -98,8 +98,11 @@ function machineTicks(): { idleTicks: number; stealTicks: number } {
  * it is high, every figure of that phase is slower than the code is).
  */
 export function stolenSince(before: { at: number; stealTicks: number }, cores: number): number {
-  return ((machineTicks().stealTicks - before.stealTicks) * TICK_MS * 1e6) / ((performance.now() - before.at) * 1e6 * cores);
+  return machineShare(machineTicks().stealTicks - before.stealTicks, performance.now() - before.at, cores);
 }
+
+/** `ticks` of the whole machine as a share of `wallMs` on `cores` CPUs. */
+const machineShare = (ticks: number, wallMs: number, cores: number): number => (ticks * TICK_MS) / (wallMs * cores);
 
 /** A starting point for stolenSince. */
 export function stealSnapshot(): { at: number; stealTicks: number } {
@@ -108,11 +111,11 @@ export function stealSnapshot(): { at: number; stealTicks: number } {
 
 /** Between two snapshots: the share of wall time the thread ran, the share it waited for a CPU, and the machine's idle and stolen shares. */
 export function schedBetween(before: SchedSnapshot, after: SchedSnapshot, cores: number): { ran: number; waited: number; idle: number; stolen: number } {
-  const wallNs = (after.at - before.at) * 1e6;
+  const wallMs = after.at - before.at;
   return {
-    ran: (after.runNs - before.runNs) / wallNs,
-    waited: (after.waitNs - before.waitNs) / wallNs,
-    idle: ((after.idleTicks - before.idleTicks) * TICK_MS * 1e6) / (wallNs * cores),
-    stolen: ((after.stealTicks - before.stealTicks) * TICK_MS * 1e6) / (wallNs * cores),
+    ran: (after.runNs - before.runNs) / (wallMs * 1e6),
+    waited: (after.waitNs - before.waitNs) / (wallMs * 1e6),
+    idle: machineShare(after.idleTicks - before.idleTicks, wallMs, cores),
+    stolen: machineShare(after.stealTicks - before.stealTicks, wallMs, cores),
   };
 }
