@@ -36,9 +36,12 @@ function readProcs(): Proc[] {
 
 export type CpuSnapshot = Map<string, number>;
 
+/** Not a process: CPU time the hypervisor gave to other guests, machine-wide (a shared VM). */
+const STOLEN = 'stolen by the hypervisor';
+
 /**
  * CPU ms used so far by this process tree, by role: `self` (this process), one entry per named child pid
- * (`roles`), `postgres`, `kafka` (java) and `other` descendants.
+ * (`roles`), `postgres`, `kafka` (java) and `other` descendants; and the machine's steal, which is no process's.
  */
 export function cpuSnapshot(roles: Record<string, number | undefined>): CpuSnapshot {
   const procs = readProcs();
@@ -54,17 +57,18 @@ export function cpuSnapshot(roles: Record<string, number | undefined>): CpuSnaps
   };
   const self = procs.find((proc) => proc.pid === process.pid);
   if (self !== undefined) visit(self, undefined);
+  totals.set(STOLEN, machineTicks().stealTicks * TICK_MS);
   return totals;
 }
 
-/** `role 1.2 s (60 %)` for each role between two snapshots, and the total. */
+/** `role 1.2 s (60 %)` for each role between two snapshots (100 % = one core), and the total of the processes. */
 export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, wallMs: number): { totalMs: number; text: string } {
   const parts: string[] = [];
   let totalMs = 0;
   for (const [role, ms] of [...after].sort((a, b) => b[1] - (before.get(b[0]) ?? 0) - (a[1] - (before.get(a[0]) ?? 0)))) {
     const used = ms - (before.get(role) ?? 0);
     if (used <= 0) continue;
-    totalMs += used;
+    if (role !== STOLEN) totalMs += used;
     parts.push(`${role} ${(used / 1000).toFixed(2)} s (${Math.round((100 * used) / wallMs)} %)`);
   }
   return { totalMs, text: parts.join(', ') };
