@@ -17,8 +17,13 @@ export interface PausingConsumerOptions {
   topic: string;
   logger: Logger;
   backoff: BackoffSettings;
-  /** Messages handled per unit of work; offsets are committed (in order, not awaited) after each. @default 500 */
+  /** Messages handled per unit of work; offsets are resolved after each. @default 500 */
   chunkSize?: number;
+  /**
+   * Handled offsets are committed (in order, not awaited) at most this often, and when the consumer stops; 0 commits
+   * after every chunk. @default 0
+   */
+  commitIntervalMs?: number;
   /**
    * Handles a chunk of one partition's messages. Resolve when everything they cause is durable (rows committed,
    * emits done, dead letters acknowledged by Kafka). Throw to retry the chunk later; permanent problems of single
@@ -38,13 +43,35 @@ export interface PausingConsumerOptions {
 export async function runPausingConsumer(options: PausingConsumerOptions): Promise<{ stop(): Promise<void> }> {
   const { consumer, logger } = options;
   const chunkSize = options.chunkSize ?? 500;
+  const commitIntervalMs = options.commitIntervalMs ?? 0;
   const failures = new Map<string, { offset: string; attempt: number }>();
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
   // Offsets of handled chunks are committed in order but not waited for: the next fetch does not wait for the
-  // broker's OffsetCommit answer. A commit that fails (a rebalance) only means a redelivery, which writes nothing
-  // twice; the next chunk's commit covers it.
+  // broker's OffsetCommit answer. A commit that fails (a rebalance), or one a crash never sent, only means a
+  // redelivery, which writes nothing twice; the next commit covers it.
   let commits: Promise<void> = Promise.resolve();
+  const handled = new Map<string, { topic: string; partition: number; offset: string }>();
+  let commitTimer: NodeJS.Timeout | undefined;
+  // The batch payload's commit (the group's, for this generation: no retries, unlike consumer.commitOffsets, which
+  // after a rebalance could move back an offset the partition's new owner has committed since).
+  let commit: EachBatchPayload['commitOffsetsIfNecessary'] | undefined;
+  const commitHandled = (): Promise<void> => {
+    clearTimeout(commitTimer);
+    commitTimer = undefined;
+    const send = commit;
+    if (handled.size === 0 || send === undefined) return commits;
+    const offsets = [...handled.values()];
+    handled.clear();
+    const topics = [...new Set(offsets.map((entry) => entry.topic))].map((topic) => ({
+      topic,
+      partitions: offsets.filter((entry) => entry.topic === topic).map(({ partition, offset }) => ({ partition, offset })),
+    }));
+    commits = commits
+      .then(() => send({ topics }))
+      .catch((error: unknown) => logger.warn({ err: error, offsets }, 'committing offsets failed; a redelivery will follow'));
+    return commits;
+  };
 
   await consumer.subscribe({ topic: options.topic, fromBeginning: true });
   await consumer.run({
@@ -52,7 +79,8 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
     eachBatch: async (payload: EachBatchPayload) => {
-      const { batch, resolveOffset, heartbeat, pause, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+      const { batch, resolveOffset, heartbeat, pause, isRunning, isStale } = payload;
+      commit = payload.commitOffsetsIfNecessary;
       const key = `${batch.topic}:${batch.partition}`;
       for (let start = 0; start < batch.messages.length; start += chunkSize) {
         if (!isRunning() || isStale() || stopped) return;
@@ -82,10 +110,9 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
         }
         failures.delete(key);
         resolveOffset(last.offset);
-        const offsets = { topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }] }] };
-        commits = commits
-          .then(() => commitOffsetsIfNecessary(offsets))
-          .catch((error: unknown) => logger.warn({ err: error, topic: batch.topic, partition: batch.partition, offset: last.offset }, 'committing the offset failed; a redelivery will follow'));
+        handled.set(key, { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() });
+        if (commitIntervalMs === 0) void commitHandled();
+        else commitTimer ??= setTimeout(() => void commitHandled(), commitIntervalMs);
         await heartbeat();
       }
     },
@@ -95,7 +122,7 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
       stopped = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      await commits;
+      await commitHandled();
       await consumer.disconnect();
     },
   };

@@ -144,6 +144,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
         handle,
         // Every partition's chunk joins the next group commit (processor.ts), so all of them may be in hand at once.
         partitionsConsumedConcurrently: config.ORDER_EVENTS_PARTITIONS,
+        commitIntervalMs: config.NOTIFIER_COMMIT_INTERVAL_MS,
         onRetry: (info) => {
           metrics.retries.inc();
           metrics.retryDelay.observe(info.delayMs / 1000);

@@ -76,6 +76,12 @@ const envSchema = z.object({
   NOTIFIER_RETRY_JITTER: z.coerce.number().min(0).max(0.2).default(0.2),
   /** Notifier: how long a socket has to acknowledge a notification before it stays undelivered (replayed on reconnect). @default 10000 */
   NOTIFIER_ACK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * Notifier: handled offsets are committed to Kafka at most this often (0: after every chunk). An OffsetCommit is a
+   * log append for the broker; at a few events per second each chunk is one event. A crash re-reads at most this
+   * much, which writes nothing twice and re-emits only what no client acknowledged. @default 250
+   */
+  NOTIFIER_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
   /** Notifier: rows per page when replaying a reconnecting socket's missed notifications. @default 500 */
   NOTIFIER_REPLAY_PAGE: z.coerce.number().int().min(1).max(10_000).default(500),
   /** Notifier: mirror the dead-letter topic into the dead_letters table for `settle-ops dlq`. @default true */

@@ -29,14 +29,14 @@ export {
 export type { DeadLetter, DeadLetterAuditEntry, DeadLetterFilter, DeadLetterRecord, DeadLetterStatus, ReplayCursor } from './dead-letters';
 export {
   deleteDeliveredNotifications,
-  existingOrderIds,
+  eventContext,
   isOrderParty,
   lastNotificationSeq,
   markNotificationsDelivered,
   notificationsAfter,
   storeNotifications,
 } from './notifications';
-export type { NotificationInput, StoredNotification } from './notifications';
+export type { EventContext, NotificationInput, StoredNotification } from './notifications';
 export {
   checkWebhookUrl,
   claimDueWebhookDeliveries,

@@ -201,9 +201,21 @@ export async function deleteDeliveredNotifications(pool: Pool | Queryable, older
   }
 }
 
-/** The ids among `orderIds` that exist in the orders table (the notifier's "unknown order" check). */
-export async function existingOrderIds(db: Queryable, orderIds: string[]): Promise<Set<string>> {
-  if (orderIds.length === 0) return new Set();
-  const result = await db.query<{ id: string }>(`SELECT id FROM orders WHERE id = ANY($1::uuid[])`, [[...new Set(orderIds)]]);
-  return new Set(result.rows.map((row) => row.id));
+/** What the notifier checks before it writes a group of events. */
+export interface EventContext {
+  /** The ids among the orders asked about that exist in the orders table (else: "unknown order"). */
+  knownOrders: Set<string>;
+  /** The merchants asked about with at least one enabled webhook endpoint (most have none). */
+  webhookMerchants: Set<string>;
+}
+
+/** Reads a group's EventContext in one round trip. */
+export async function eventContext(db: Queryable, orderIds: string[], merchantIds: string[]): Promise<EventContext> {
+  if (orderIds.length === 0 && merchantIds.length === 0) return { knownOrders: new Set(), webhookMerchants: new Set() };
+  const result = await db.query<{ orders: string[]; merchants: string[] }>(
+    `SELECT ARRAY(SELECT id::text FROM orders WHERE id = ANY($1::uuid[])) AS orders,
+            ARRAY(SELECT DISTINCT merchant_id FROM webhook_endpoints WHERE enabled AND merchant_id = ANY($2::text[])) AS merchants`,
+    [[...new Set(orderIds)], [...new Set(merchantIds)]],
+  );
+  return { knownOrders: new Set(result.rows[0]?.orders), webhookMerchants: new Set(result.rows[0]?.merchants) };
 }

@@ -128,6 +128,7 @@ export async function listWebhookDeliveries(
 
 /** A private event for some merchants, with the Kafka message it came from. */
 export interface WebhookEventInput {
+  /** Its merchants that have an enabled endpoint (EventContext.webhookMerchants). */
   merchantIds: string[];
   eventId: string;
   orderId: string;
@@ -141,12 +142,7 @@ export interface WebhookEventInput {
  * A redelivered event writes nothing (unique endpoint + event). Returns how many deliveries were created.
  */
 export async function enqueueWebhookDeliveries(client: Queryable, events: WebhookEventInput[]): Promise<number> {
-  const merchants = [...new Set(events.flatMap((event) => event.merchantIds))];
-  if (merchants.length === 0) return 0;
-  // Most merchants have no endpoint: find the ones that do before shipping payloads to the database.
-  const subscribed = await client.query<{ merchant_id: string }>(`SELECT DISTINCT merchant_id FROM webhook_endpoints WHERE enabled AND merchant_id = ANY($1::text[])`, [merchants]);
-  const withEndpoints = new Set(subscribed.rows.map((row) => row.merchant_id));
-  const rows = events.flatMap((event) => event.merchantIds.filter((merchantId) => withEndpoints.has(merchantId)).map((merchantId) => ({ merchantId, event })));
+  const rows = events.flatMap((event) => event.merchantIds.map((merchantId) => ({ merchantId, event })));
   if (rows.length === 0) return 0;
   const result = await client.query(
     `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, order_id, event_type, payload, source_topic, source_partition, source_offset, source_timestamp, source_key, source_value)
