@@ -123,3 +123,16 @@ export function schedBetween(before: SchedSnapshot, after: SchedSnapshot, cores:
     stolen: machineShare(after.stealTicks - before.stealTicks, wallMs, cores),
   };
 }
+
+/**
+ * CPU µs this process spends per timer wakeup while otherwise idle (`count` × setTimeout 1 ms): a figure of the
+ * machine, not of the code. Every hop of the pipeline (an HTTP request, a query's answer, a WAL message, a Kafka
+ * fetch, a socket ack) wakes a process, ~30 per release end to end, so on a VM where a wakeup costs ~100 µs the
+ * hops alone cost milliseconds of CPU per event. Compare runs on different days by it.
+ */
+export async function wakeupCostUs(count = 500): Promise<number> {
+  const before = process.cpuUsage();
+  for (let i = 0; i < count; i += 1) await new Promise((resolve) => setTimeout(resolve, 1));
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / count;
+}

@@ -23,7 +23,7 @@ import { signToken } from '@settle/auth';
 import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { createPool, ensureDatabase, migrate, upsertAccount } from '@settle/db';
 import { freePort, startStack } from '@settle/stack';
-import { cpuSnapshot, schedBetween, schedSnapshot, stealSnapshot, stolenSince, type CpuSnapshot } from '../cpu';
+import { cpuSnapshot, schedBetween, schedSnapshot, stealSnapshot, stolenSince, wakeupCostUs, type CpuSnapshot } from '../cpu';
 import { Connection } from './client';
 import { pgbenchScript } from './cycle';
 
@@ -141,6 +141,7 @@ async function main(): Promise<void> {
   const pgbenchBinary = findPgbench();
   const config = loadConfig();
   console.log(`bench/api: ${SECONDS}s per phase, HTTP concurrency ${CONCURRENCY.join('/')}, pgbench clients ${PGBENCH_CLIENTS.join('/')}, ${TRANSITIONS_PER_CYCLE} transitions per cycle`);
+  console.log(`  this machine: an idle Node timer wakeup costs ${(await wakeupCostUs()).toFixed(0)} µs of CPU (bench/cpu.ts wakeupCostUs)`);
   const stack = await startStack({ config, mode: 'ephemeral', kafka: false, onProgress: (line) => console.log(`  [stack] ${line}`) });
   let api: ChildProcess | undefined;
   try {

@@ -29,7 +29,7 @@ import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
 import { createLogger } from '@settle/observability';
 import { startNotifier, type Notifier } from '@settle/notifier';
 import { freePort, startStack } from '@settle/stack';
-import { cpuBetween, cpuSnapshot } from '../cpu';
+import { cpuBetween, cpuSnapshot, wakeupCostUs } from '../cpu';
 
 const SOCKETS = Number(process.env['BENCH_SOCKETS'] ?? 10_000);
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 20_000);
@@ -143,6 +143,7 @@ const ratio = (measured: number, goal: number, higherIsBetter: boolean): string 
 
 async function main(): Promise<void> {
   console.log(`bench/notifier: ${SOCKETS} sockets, ${EVENTS} private events, ${BOOK_EVENTS} book events; e2e ${E2E_SOCKETS} sockets at ${E2E_RATE} releases/s for ${E2E_SECONDS}s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`  this machine: an idle Node timer wakeup costs ${(await wakeupCostUs()).toFixed(0)} µs of CPU (bench/cpu.ts wakeupCostUs)`);
   const base = loadConfig();
   const stack = await startStack({ config: base, mode: 'ephemeral', onProgress: (line) => console.log(`  [stack] ${line}`) });
   const clients = startClients();

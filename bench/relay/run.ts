@@ -23,6 +23,7 @@ import { createKafka, ensureTopics } from '@settle/kafka';
 import { createLogger } from '@settle/observability';
 import { createTopicRouter, type LatencySample, type OutboundRecord, type OutboxRow, type Relay, startRelay, toOutboundRecord } from '@settle/relay';
 import { startStack } from '@settle/stack';
+import { wakeupCostUs } from '../cpu';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 100_000);
 const LATENCY_SECONDS = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 15);
@@ -49,6 +50,7 @@ SELECT gen_random_uuid(), 'order', 'order-' || ((($2::int + n) % 1000)), 'order.
 
 async function main(): Promise<void> {
   const base = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
+  say(`relay benchmark: this machine: an idle Node timer wakeup costs ${(await wakeupCostUs()).toFixed(0)} µs of CPU (bench/cpu.ts wakeupCostUs)`);
   say('relay benchmark: starting the stack…');
   const stack = await startStack({ config: base, mode: 'ephemeral', onProgress: (line) => say(`  ${line}`) });
   try {
