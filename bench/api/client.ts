@@ -36,6 +36,11 @@ export class Connection {
     });
   }
 
+  /** False once either side closed it (the API closes idle keep-alive connections after a few seconds). */
+  get open(): boolean {
+    return !this.socket.destroyed;
+  }
+
   close(): void {
     this.socket.removeAllListeners('close');
     this.socket.destroy();

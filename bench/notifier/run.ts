@@ -17,7 +17,6 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import http from 'node:http';
 import os, { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
 import { createLogger } from '@settle/observability';
 import { startNotifier, type Notifier } from '@settle/notifier';
 import { freePort, startStack } from '@settle/stack';
+import { Connection } from '../api/client';
 import { cpuBetween, cpuSnapshot, wakeupCostUs } from '../cpu';
 
 const SOCKETS = Number(process.env['BENCH_SOCKETS'] ?? 10_000);
@@ -117,21 +117,27 @@ async function insertOrders(pool: Pool, events: OrderEvent[]): Promise<void> {
   }
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
-function request(port: number, method: string, route: string, token: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, method, path: route, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown> }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+/**
+ * Keep-alive connections to the API, one request at a time each, opened as needed: bench/api/client.ts, which
+ * costs about a third of node:http's CPU per request. The load generator shares the 2 cores with everything it
+ * measures.
+ */
+function apiClient(port: number): { request(method: string, route: string, token: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>; close(): void } {
+  const idle: Connection[] = [];
+  return {
+    async request(method, route, token, body, headers = {}) {
+      let connection = idle.pop();
+      while (connection !== undefined && !connection.open) connection = idle.pop();
+      connection ??= new Connection(port);
+      const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+      const response = await connection.request(method, route, `authorization: Bearer ${token}\r\ncontent-type: application/json\r\n${extra}`, JSON.stringify(body));
+      idle.push(connection);
+      return { status: response.status, body: JSON.parse(response.body || '{}') as Record<string, unknown> };
+    },
+    close() {
+      for (const connection of idle.splice(0)) connection.close();
+    },
+  };
 }
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
@@ -292,6 +298,7 @@ async function main(): Promise<void> {
       launch('api', { PORT: String(apiPort) }),
     ];
     services.push(relay, notifierProcess, api);
+    const apiHttp = apiClient(apiPort);
     const e2eRoles = (): Record<string, number | undefined> => ({ api: api.pid, relay: relay.pid, notifier: notifierProcess.pid, clients: clients.child.pid });
     for (const [name, probe] of [
       ['api', `http://127.0.0.1:${apiPort}/health`],
@@ -321,11 +328,11 @@ async function main(): Promise<void> {
       while (nextIndex < total) {
         const index = nextIndex++;
         const merchant = merchantTokens[index % E2E_SOCKETS] as string;
-        const created = await request(apiPort, 'POST', '/v1/orders', user, { type: 'buy', merchantId: e2eIds[index % E2E_SOCKETS], cryptoAmount: '10.00', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi', buyerWalletAddress: 'TBenchBuyerWallet01' });
+        const created = await apiHttp.request('POST', '/v1/orders', user, { type: 'buy', merchantId: e2eIds[index % E2E_SOCKETS], cryptoAmount: '10.00', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi', buyerWalletAddress: 'TBenchBuyerWallet01' });
         const id = String(created.body['id']);
-        await request(apiPort, 'POST', `/v1/orders/${id}/accept`, merchant, {});
-        await request(apiPort, 'POST', `/v1/orders/${id}/escrow`, merchant, { txHash: `0x${randomBytes(16).toString('hex')}` });
-        const paid = await request(apiPort, 'POST', `/v1/orders/${id}/payment-sent`, user, {});
+        await apiHttp.request('POST', `/v1/orders/${id}/accept`, merchant, {});
+        await apiHttp.request('POST', `/v1/orders/${id}/escrow`, merchant, { txHash: `0x${randomBytes(16).toString('hex')}` });
+        const paid = await apiHttp.request('POST', `/v1/orders/${id}/payment-sent`, user, {});
         if (paid.status !== 200) throw new Error(`payment-sent answered ${paid.status}: ${JSON.stringify(paid.body)}`);
         ready.push({ id, merchant });
       }
@@ -347,7 +354,7 @@ async function main(): Promise<void> {
       const t0 = now();
       sentAt.set(entry.id, t0);
       inflight.push(
-        request(apiPort, 'POST', `/v1/orders/${entry.id}/release`, entry.merchant, { txHash: `0x${randomBytes(16).toString('hex')}` }, { 'idempotency-key': randomUUID() }).then((response) => {
+        apiHttp.request('POST', `/v1/orders/${entry.id}/release`, entry.merchant, { txHash: `0x${randomBytes(16).toString('hex')}` }, { 'idempotency-key': randomUUID() }).then((response) => {
           if (response.status !== 200) throw new Error(`release answered ${response.status}`);
           httpMs.push(now() - t0);
         }),
@@ -383,6 +390,7 @@ async function main(): Promise<void> {
     );
     console.log(`    CPU while releasing (${os.cpus().length} cores): ${releaseUse.text}`);
     console.log(`    (the seed aimed at an average under 10 s: p50 is ${fmt(10_000 / p50, 0)}× better)`);
+    apiHttp.close();
     await pool.end();
   } finally {
     clients.send({ cmd: 'close' });
