@@ -12,7 +12,7 @@
  * drains a backlog (events produced while the notifier does not fetch, so the producer's CPU is outside the
  * window), then measures events produced while it consumes; each figure comes with the CPU per delivery of every
  * process (this one, the clients, Postgres, Kafka). BENCH_NOTIFIER_PROFILE=<dir> profiles the client process,
- * BENCH_PG_SAMPLE=1 samples pg_stat_activity during the drain.
+ * BENCH_PG_SAMPLE=1 samples pg_stat_activity during the drain; BENCH_E2E_PROFILE=<dir> profiles (c)'s services.
  * (c): API, relay and notifier each in their own process; this process only sends HTTP and measures.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -139,6 +139,12 @@ function apiClient(port: number): { request(method: string, route: string, token
     },
   };
 }
+
+/** BENCH_E2E_PROFILE=<dir>: (c)'s API, relay and notifier write CPU profiles (one per thread) to <dir>/<app> when they stop. */
+const profileFlags = (app: string): string[] => {
+  const dir = process.env['BENCH_E2E_PROFILE'];
+  return dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, app)}`];
+};
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 const fmt = (value: number, digits = 1): string => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -291,7 +297,7 @@ async function main(): Promise<void> {
     const apiPort = await freePort();
     const notifierPort = await freePort();
     const launch = (app: string, env: Record<string, string>): ChildProcess =>
-      spawn(process.execPath, [...(APP_NODE_FLAGS[app] ?? []), '--import', 'tsx', path.join(repoRoot, `apps/${app}/src/main.ts`)], { env: { ...serviceEnv, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+      spawn(process.execPath, [...(APP_NODE_FLAGS[app] ?? []), ...profileFlags(app), '--import', 'tsx', path.join(repoRoot, `apps/${app}/src/main.ts`)], { env: { ...serviceEnv, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
     const [relay, notifierProcess, api] = [
       launch('relay', { RELAY_SLOT: slot, RELAY_PORT: String(await freePort()) }),
       launch('notifier', { NOTIFIER_PORT: String(notifierPort), NOTIFIER_DLT_MIRROR: '0', NOTIFIER_GROUP_ID: 'settle-notifier-e2e' }),
