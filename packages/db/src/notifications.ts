@@ -139,14 +139,16 @@ export async function lastNotificationSeq(db: Queryable, recipient: string): Pro
 export async function markNotificationsDelivered(db: Queryable, acks: Array<{ recipient: string; seq: number; at?: Date }>): Promise<number[]> {
   if (acks.length === 0) return [];
   const now = new Date();
-  // json_to_recordset rather than unnest: the planner assumes ~100 rows for it, so it probes the primary key per
-  // ack; with unnest it knows the batch size and hashes the whole table for a batch of a thousand acks.
+  // unnest of array parameters, not json_to_recordset: the planner knows how many acks an array holds, and probes
+  // the primary key for a few. For json_to_recordset it assumes 100 rows, and on a table of up to ~30k rows
+  // (a new deployment, the benches) it then hashed the batch and scanned the whole table for 3 acks: 4–9 ms
+  // per flush at 18k rows instead of ~0.3, analyzed or not.
   const result = await db.query<{ latency_ms: number }>(
     `UPDATE notifications AS n SET delivered_at = a.at
-       FROM json_to_recordset($1::json) AS a(r text, s bigint, at timestamptz)
+       FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS a(r, s, at)
       WHERE n.recipient = a.r AND n.seq = a.s AND n.delivered_at IS NULL
       RETURNING (extract(epoch FROM (n.delivered_at - n.created_at)) * 1000)::float8 AS latency_ms`,
-    [JSON.stringify(acks.map((ack) => ({ r: ack.recipient, s: ack.seq, at: ack.at ?? now })))],
+    [acks.map((ack) => ack.recipient), acks.map((ack) => ack.seq), acks.map((ack) => ack.at ?? now)],
   );
   return result.rows.map((row) => row.latency_ms);
 }
