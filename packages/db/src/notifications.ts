@@ -41,12 +41,14 @@ export async function storeNotifications(client: Queryable, inputs: Notification
   // Rows that exist already (a redelivered message) are skipped inside the statement, so the normal case is one
   // round trip; only when fewer rows came back than were asked for are the others read.
   const now = new Date();
-  // One JSON document per statement (`json`: the server validates it once, builds no jsonb) instead of arrays of
-  // JSON strings that the driver would escape element by element. The payload is the same for every recipient of an event: it is sent
-  // and stored once per event (notification_payloads), the recipients' rows stay small.
+  // The rows come as arrays of scalars: the planner knows how many there are (for json_to_recordset it assumes 100
+  // and, on a table under ~30k rows, checked 40 rows for existence by scanning the whole table: 8 of a 12 ms
+  // statement). The payloads come as one JSON document (`json`: validated once, no jsonb built) instead of arrays
+  // of JSON strings that the driver would escape element by element. The payload is the same for every recipient
+  // of an event: it is sent and stored once per event (notification_payloads), the recipients' rows stay small.
   const payloadIndex = new Map<string, number>();
   const payloadList: Array<{ e: string; p: Record<string, unknown>; r: string[] }> = [];
-  const rows = items.map((item, index) => {
+  for (const item of items) {
     let p = payloadIndex.get(item.eventId);
     if (p === undefined) {
       p = payloadList.length;
@@ -54,18 +56,17 @@ export async function storeNotifications(client: Queryable, inputs: Notification
       payloadList.push({ e: item.eventId, p: item.payload, r: [] });
     }
     payloadList[p]?.r.push(item.recipient);
-    return { r: item.recipient, e: item.eventId, o: item.orderId, v: item.orderVersion, t: item.type, i: index };
-  });
+  }
   const inserted = await client.query<{ recipient: string; seq: string; event_id: string; order_id: string }>(
     `WITH input AS (
        SELECT x.r AS recipient, x.e AS event_id, x.o AS order_id, x.v AS order_version, x.t AS type, x.i AS ord
-         FROM json_to_recordset($1::json) AS x(r text, e uuid, o uuid, v int, t text, i int)
+         FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[]) WITH ORDINALITY AS x(r, e, o, v, t, i)
      ), fresh AS (
        SELECT * FROM input i
         WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.recipient = i.recipient AND n.event_id = i.event_id)
      ), payloads AS (
        INSERT INTO notification_payloads (event_id, payload, recipients, created_at)
-       SELECT x.e, x.p, x.r, $3 FROM json_to_recordset($2::json) AS x(e uuid, p json, r text[])
+       SELECT x.e, x.p, x.r, $7 FROM json_to_recordset($6::json) AS x(e uuid, p json, r text[])
         WHERE EXISTS (SELECT 1 FROM fresh f WHERE f.event_id = x.e)
        ON CONFLICT (event_id) DO NOTHING
      ), counts AS (
@@ -77,11 +78,19 @@ export async function storeNotifications(client: Queryable, inputs: Notification
        RETURNING r.recipient, r.last_seq
      )
      INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, created_at)
-     SELECT i.recipient, b.last_seq - c.n + row_number() OVER (PARTITION BY i.recipient ORDER BY i.ord), i.event_id, i.order_id, i.order_version, i.type, $3
+     SELECT i.recipient, b.last_seq - c.n + row_number() OVER (PARTITION BY i.recipient ORDER BY i.ord), i.event_id, i.order_id, i.order_version, i.type, $7
        FROM fresh i JOIN bumped b ON b.recipient = i.recipient JOIN counts c ON c.recipient = i.recipient
      ON CONFLICT (recipient, event_id) DO NOTHING
      RETURNING recipient, seq, event_id, order_id`,
-    [JSON.stringify(rows), JSON.stringify(payloadList), now],
+    [
+      items.map((item) => item.recipient),
+      items.map((item) => item.eventId),
+      items.map((item) => item.orderId),
+      items.map((item) => item.orderVersion),
+      items.map((item) => item.type),
+      JSON.stringify(payloadList),
+      now,
+    ],
   );
   const created = new Map<string, StoredNotification>();
   const payloads = new Map(items.map((item) => [keyOf(item.recipient, item.eventId), item.payload]));
