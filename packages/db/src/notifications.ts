@@ -1,4 +1,4 @@
-import type { Pool, Queryable } from './pool';
+import { named, type Pool, type Queryable } from './pool';
 
 /** One private notification to write: the socket payload without its seq. */
 export interface NotificationInput {
@@ -58,7 +58,9 @@ export async function storeNotifications(client: Queryable, inputs: Notification
     payloadList[p]?.r.push(item.recipient);
   }
   const inserted = await client.query<{ recipient: string; seq: string; event_id: string; order_id: string }>(
-    `WITH input AS (
+    named(
+      'store_notifications',
+      `WITH input AS (
        SELECT x.r AS recipient, x.e AS event_id, x.o AS order_id, x.v AS order_version, x.t AS type, x.i AS ord
          FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[]) WITH ORDINALITY AS x(r, e, o, v, t, i)
      ), fresh AS (
@@ -82,15 +84,16 @@ export async function storeNotifications(client: Queryable, inputs: Notification
        FROM fresh i JOIN bumped b ON b.recipient = i.recipient JOIN counts c ON c.recipient = i.recipient
      ON CONFLICT (recipient, event_id) DO NOTHING
      RETURNING recipient, seq, event_id, order_id`,
-    [
-      items.map((item) => item.recipient),
-      items.map((item) => item.eventId),
-      items.map((item) => item.orderId),
-      items.map((item) => item.orderVersion),
-      items.map((item) => item.type),
-      JSON.stringify(payloadList),
-      now,
-    ],
+      [
+        items.map((item) => item.recipient),
+        items.map((item) => item.eventId),
+        items.map((item) => item.orderId),
+        items.map((item) => item.orderVersion),
+        items.map((item) => item.type),
+        JSON.stringify(payloadList),
+        now,
+      ],
+    ),
   );
   const created = new Map<string, StoredNotification>();
   const payloads = new Map(items.map((item) => [keyOf(item.recipient, item.eventId), item.payload]));
@@ -153,11 +156,14 @@ export async function markNotificationsDelivered(db: Queryable, acks: Array<{ re
   // (a new deployment, the benches) it then hashed the batch and scanned the whole table for 3 acks: 4–9 ms
   // per flush at 18k rows instead of ~0.3, analyzed or not.
   const result = await db.query<{ latency_ms: number }>(
-    `UPDATE notifications AS n SET delivered_at = a.at
-       FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS a(r, s, at)
-      WHERE n.recipient = a.r AND n.seq = a.s AND n.delivered_at IS NULL
-      RETURNING (extract(epoch FROM (n.delivered_at - n.created_at)) * 1000)::float8 AS latency_ms`,
-    [acks.map((ack) => ack.recipient), acks.map((ack) => ack.seq), acks.map((ack) => ack.at ?? now)],
+    named(
+      'mark_delivered',
+      `UPDATE notifications AS n SET delivered_at = a.at
+         FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS a(r, s, at)
+        WHERE n.recipient = a.r AND n.seq = a.s AND n.delivered_at IS NULL
+        RETURNING (extract(epoch FROM (n.delivered_at - n.created_at)) * 1000)::float8 AS latency_ms`,
+      [acks.map((ack) => ack.recipient), acks.map((ack) => ack.seq), acks.map((ack) => ack.at ?? now)],
+    ),
   );
   return result.rows.map((row) => row.latency_ms);
 }
@@ -224,9 +230,12 @@ export interface EventContext {
 export async function eventContext(db: Queryable, orderIds: string[], merchantIds: string[]): Promise<EventContext> {
   if (orderIds.length === 0 && merchantIds.length === 0) return { knownOrders: new Set(), webhookMerchants: new Set() };
   const result = await db.query<{ orders: string[]; merchants: string[] }>(
-    `SELECT ARRAY(SELECT id::text FROM orders WHERE id = ANY($1::uuid[])) AS orders,
-            ARRAY(SELECT DISTINCT merchant_id FROM webhook_endpoints WHERE enabled AND merchant_id = ANY($2::text[])) AS merchants`,
-    [[...new Set(orderIds)], [...new Set(merchantIds)]],
+    named(
+      'event_context',
+      `SELECT ARRAY(SELECT id::text FROM orders WHERE id = ANY($1::uuid[])) AS orders,
+              ARRAY(SELECT DISTINCT merchant_id FROM webhook_endpoints WHERE enabled AND merchant_id = ANY($2::text[])) AS merchants`,
+      [[...new Set(orderIds)], [...new Set(merchantIds)]],
+    ),
   );
   return { knownOrders: new Set(result.rows[0]?.orders), webhookMerchants: new Set(result.rows[0]?.merchants) };
 }

@@ -9,6 +9,12 @@ export type PoolClient = pg.PoolClient;
 /** Anything that can run a query: a pool or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
+/**
+ * A named statement: each pooled connection parses it once and, after a few runs, keeps one (generic) plan for it,
+ * as pgbench -M prepared does. For statements run often whose plan does not depend on the values.
+ */
+export const named = (name: string, text: string, values: unknown[]): { name: string; text: string; values: unknown[] } => ({ name: `settle_${name}`, text, values });
+
 export interface PoolOptions {
   /** @default 20 */
   max?: number;

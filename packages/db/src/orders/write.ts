@@ -18,16 +18,11 @@ import {
   type TimerSettings,
 } from '@settle/domain';
 import type pg from 'pg';
-import type { Pool, PoolClient, Queryable } from '../pool';
+import { named, type Pool, type PoolClient, type Queryable } from '../pool';
 import { CREATED_COLUMNS, NUMERIC_COLUMNS, orderFromJsonRow, WRITTEN_COLUMNS } from './rows';
 
 const INSERTED_COLUMNS = [...CREATED_COLUMNS, ...WRITTEN_COLUMNS];
 
-/**
- * The write path's statements are named, so each pooled connection parses and plans them once (pg keeps
- * named prepared statements per connection), as pgbench -M prepared does.
- */
-const named = (name: string, text: string, values: unknown[]): { name: string; text: string; values: unknown[] } => ({ name: `settle_${name}`, text, values });
 
 /** The Kafka aggregate type of order events (the relay maps it to the order events topic). */
 export const ORDER_AGGREGATE = 'order';
