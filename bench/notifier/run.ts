@@ -12,7 +12,8 @@
  * drains a backlog (events produced while the notifier does not fetch, so the producer's CPU is outside the
  * window), then measures events produced while it consumes; each figure comes with the CPU per delivery of every
  * process (this one, the clients, Postgres, Kafka). BENCH_NOTIFIER_PROFILE=<dir> profiles the client process,
- * BENCH_PG_SAMPLE=1 samples pg_stat_activity during the drain; BENCH_E2E_PROFILE=<dir> profiles (c)'s services.
+ * BENCH_PG_SAMPLE=1 samples pg_stat_activity during the drain; BENCH_E2E_PROFILE=<dir> profiles (c)'s services;
+ * PG_STAT_STATEMENTS=1 (embedded Postgres) prints the statements Postgres spent its time on while (c) released.
  * (c): API, relay and notifier each in their own process; this process only sends HTTP and measures.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -145,6 +146,19 @@ const profileFlags = (app: string): string[] => {
   const dir = process.env['BENCH_E2E_PROFILE'];
   return dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, app)}`];
 };
+
+/** The statements Postgres spent the most time on since the last reset (pg_stat_statements). */
+async function printStatements(pool: Pool): Promise<void> {
+  const top = await pool.query<{ calls: string; exec_ms: number; plan_ms: number; query: string }>(
+    `SELECT calls, total_exec_time AS exec_ms, total_plan_time AS plan_ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query
+       FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time + total_plan_time DESC LIMIT 8`,
+  );
+  console.log('    Postgres statements while releasing (exec + planning, CPU waits included):');
+  for (const row of top.rows) {
+    const calls = Number(row.calls);
+    console.log(`      ${fmt((row.exec_ms * 1000) / calls, 0).padStart(6)} + ${fmt((row.plan_ms * 1000) / calls, 0).padStart(4)} µs × ${String(calls).padStart(5)}  ${row.query}`);
+  }
+}
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 const fmt = (value: number, digits = 1): string => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -351,6 +365,10 @@ async function main(): Promise<void> {
     const sentAt = new Map<string, number>();
     const httpMs: number[] = [];
     const inflight: Array<Promise<void>> = [];
+    if (base.PG_STAT_STATEMENTS) {
+      await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      await pool.query('SELECT pg_stat_statements_reset()');
+    }
     const releaseCpu = cpuSnapshot(e2eRoles());
     const start = now();
     for (const [index, entry] of ready.entries()) {
@@ -395,6 +413,7 @@ async function main(): Promise<void> {
       `    split: API decision → notifier row (WAL, relay, Kafka, consume, insert) p50 ${fmt(parts?.relay[0] ?? NaN)} ms p99 ${fmt(parts?.relay[1] ?? NaN)} ms; row → client ack (delivered_at) p50 ${fmt(parts?.delivery[0] ?? NaN)} ms p99 ${fmt(parts?.delivery[1] ?? NaN)} ms`,
     );
     console.log(`    CPU while releasing (${os.cpus().length} cores): ${releaseUse.text}`);
+    if (base.PG_STAT_STATEMENTS) await printStatements(pool);
     console.log(`    (the seed aimed at an average under 10 s: p50 is ${fmt(10_000 / p50, 0)}× better)`);
     apiHttp.close();
     await pool.end();

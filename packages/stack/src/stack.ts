@@ -55,6 +55,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       const pg = await startEmbeddedPostgres({
         port: mode === 'persistent' ? config.PG_PORT : await freePort(),
         ...(mode === 'persistent' ? { dataDir: path.join(base, 'postgres') } : {}),
+        statStatements: config.PG_STAT_STATEMENTS,
       });
       stops.push(() => pg.stop());
       progress(`postgres: embedded on 127.0.0.1:${pg.port} (data ${pg.dataDir}) in ${Date.now() - started} ms`);
