@@ -53,9 +53,16 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
   let commits: Promise<void> = Promise.resolve();
   const handled = new Map<string, { topic: string; partition: number; offset: string }>();
   let commitTimer: NodeJS.Timeout | undefined;
-  // The batch payload's commit (the group's, for this generation: no retries, unlike consumer.commitOffsets, which
+  // The batch payload's commit: the group's own, no retries (consumer.commitOffsets retries, and a retry landing
   // after a rebalance could move back an offset the partition's new owner has committed since).
   let commit: EachBatchPayload['commitOffsetsIfNecessary'] | undefined;
+  // After a rebalance, offsets still waiting for the interval are committed only for partitions this member kept:
+  // the new owner of the others starts from their last commit and redoes the rest, writing nothing twice.
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    for (const [key, entry] of handled) {
+      if (!(payload.memberAssignment[entry.topic] ?? []).includes(entry.partition)) handled.delete(key);
+    }
+  });
   const commitHandled = (): Promise<void> => {
     clearTimeout(commitTimer);
     commitTimer = undefined;

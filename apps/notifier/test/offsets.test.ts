@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '@settle/db';
 import { createKafka } from '@settle/kafka';
 import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
-import type { Admin } from 'kafkajs';
+import { AssignerProtocol, type Admin } from 'kafkajs';
 import { startNotifier, type Notifier } from '../src/notifier';
 import { connectClient, createTopics, eventProducer, type EventProducer, OrderStory, saveOrder, testConfig, tokenFor, waitFor } from './support';
 
@@ -68,4 +68,46 @@ describe('offset commits', () => {
     await second.stop();
     running.splice(running.indexOf(second), 1);
   });
+
+  it('after a rebalance, commits on shutdown only the partitions it kept', async () => {
+    const rebalanced = `${group}-rebalance`;
+    const { events: wide = '' } = await createTopics('notifier-offsets-wide', [{ name: 'events', numPartitions: 4 }]);
+    const start4 = async (): Promise<Notifier> => {
+      const notifier = await startNotifier({ config: testConfig(db.url, wide, { NOTIFIER_GROUP_ID: rebalanced, NOTIFIER_COMMIT_INTERVAL_MS: '60000', ORDER_EVENTS_PARTITIONS: '4' }), port: 0, host: '127.0.0.1' });
+      running.push(notifier);
+      return notifier;
+    };
+    /** memberId → the partitions it holds now. */
+    const assignment = async (): Promise<Map<string, number[]>> => {
+      const [description] = (await admin.describeGroups([rebalanced])).groups;
+      return new Map(
+        (description?.members ?? []).map((member) => [member.memberId, AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[wide] ?? []]),
+      );
+    };
+    const committedPartitions = async (): Promise<number[]> =>
+      ((await admin.fetchOffsets({ groupId: rebalanced, topics: [wide] }))[0]?.partitions ?? [])
+        .filter((partition) => partition.offset !== '-1')
+        .map((partition) => partition.partition)
+        .sort();
+
+    // One notifier (two group members) handles an event on each of the 4 partitions; nothing is committed yet.
+    const first = await start4();
+    const stories = [0, 1, 2, 3].map((index) => OrderStory.create({ type: 'buy', merchantId: `m-wide-${index}` }, { role: 'user', id: `u-wide-${index}` }));
+    for (const story of stories) await saveOrder(pool, story.order);
+    await producer.send({ topic: wide, acks: -1, messages: stories.map((story, partition) => ({ partition, key: story.order.id, value: JSON.stringify(story.events[0]) })) });
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM notifications WHERE recipient LIKE 'merchant:m-wide-%'`)).rowCount === 4, 'the four events handled');
+    const firstMembers = [...(await assignment()).keys()];
+    expect(firstMembers).toHaveLength(2);
+
+    // A second notifier joins: four members, one partition each, so the first keeps two of its four.
+    await start4();
+    await waitFor(async () => (await assignment()).size === 4 && [...(await assignment()).values()].every((partitions) => partitions.length === 1), 'four members with a partition each', 30_000);
+    const now = await assignment();
+    const kept = firstMembers.flatMap((member) => now.get(member) ?? []);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the members' GROUP_JOIN follows their sync
+    await first.stop();
+    running.splice(running.indexOf(first), 1);
+    expect(kept).toHaveLength(2);
+    expect(await committedPartitions()).toEqual([...kept].sort());
+  }, 90_000);
 });
