@@ -68,3 +68,32 @@ export class Connection {
     pending?.reject(error);
   }
 }
+
+/**
+ * Keep-alive connections to one API port, one request at a time each: a request takes an idle connection (or
+ * opens one) and gives it back. `headers` are extra header lines, each ending in CRLF.
+ */
+export class ConnectionPool {
+  private readonly idle: Connection[] = [];
+  private readonly opened: Connection[] = [];
+
+  constructor(private readonly port: number) {}
+
+  async request(method: string, path: string, token: string, body: unknown, headers = ''): Promise<Response> {
+    let connection = this.idle.pop();
+    while (connection !== undefined && !connection.open) connection = this.idle.pop();
+    if (connection === undefined) {
+      connection = new Connection(this.port);
+      this.opened.push(connection);
+    }
+    const response = await connection.request(method, path, `authorization: Bearer ${token}\r\ncontent-type: application/json\r\n${headers}`, JSON.stringify(body));
+    this.idle.push(connection);
+    return response;
+  }
+
+  /** Closes every connection it opened, idle or not. */
+  close(): void {
+    for (const connection of this.opened.splice(0)) connection.close();
+    this.idle.length = 0;
+  }
+}

@@ -24,7 +24,7 @@ import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { createPool, ensureDatabase, migrate, upsertAccount } from '@settle/db';
 import { freePort, startStack } from '@settle/stack';
 import { cpuSnapshot, schedBetween, schedSnapshot, stealSnapshot, stolenSince, wakeupCostUs, type CpuSnapshot } from '../cpu';
-import { Connection } from './client';
+import { ConnectionPool } from './client';
 import { pgbenchScript } from './cycle';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -41,13 +41,10 @@ function findPgbench(): string {
   throw new Error('pgbench is needed for the baseline: install it (e.g. apt-get install postgresql-client)');
 }
 
-/** Idle keep-alive connections to the API: a request takes one (or opens one) and gives it back. */
-const idle: Connection[] = [];
-const opened: Connection[] = [];
+/** The keep-alive connections to the API (one API per run). */
+let connections: ConnectionPool | undefined;
 async function request(port: number, method: 'GET' | 'POST', pathname: string, token: string, body: unknown, headers = ''): Promise<{ status: number; body: Record<string, unknown> }> {
-  const connection = idle.pop() ?? opened[opened.push(new Connection(port)) - 1] as Connection;
-  const response = await connection.request(method, pathname, `authorization: Bearer ${token}\r\ncontent-type: application/json\r\n${headers}`, JSON.stringify(body));
-  idle.push(connection);
+  const response = await (connections ??= new ConnectionPool(port)).request(method, pathname, token, body, headers);
   // Only a create's body is needed (its id): skipping the parse keeps the load generator's CPU off the measurement.
   const status = response.status;
   if (status === 201 || status >= 400) return { status, body: JSON.parse(response.body) as Record<string, unknown> };
@@ -257,7 +254,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    for (const connection of opened) connection.close();
+    connections?.close();
     api?.kill('SIGTERM');
     if (api !== undefined) await new Promise((resolve) => api?.once('exit', resolve));
     await stack.stop();

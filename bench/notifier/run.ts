@@ -29,7 +29,7 @@ import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
 import { createLogger } from '@settle/observability';
 import { startNotifier, type Notifier } from '@settle/notifier';
 import { freePort, startStack } from '@settle/stack';
-import { Connection } from '../api/client';
+import { ConnectionPool } from '../api/client';
 import { cpuBetween, cpuSnapshot, wakeupCostUs } from '../cpu';
 
 const SOCKETS = Number(process.env['BENCH_SOCKETS'] ?? 10_000);
@@ -119,25 +119,18 @@ async function insertOrders(pool: Pool, events: OrderEvent[]): Promise<void> {
 }
 
 /**
- * Keep-alive connections to the API, one request at a time each, opened as needed: bench/api/client.ts, which
- * costs about a third of node:http's CPU per request. The load generator shares the 2 cores with everything it
- * measures.
+ * The API's JSON answers over bench/api's keep-alive connections, which cost about a third of node:http's CPU per
+ * request: the load generator shares the 2 cores with everything it measures.
  */
 function apiClient(port: number): { request(method: string, route: string, token: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>; close(): void } {
-  const idle: Connection[] = [];
+  const connections = new ConnectionPool(port);
   return {
     async request(method, route, token, body, headers = {}) {
-      let connection = idle.pop();
-      while (connection !== undefined && !connection.open) connection = idle.pop();
-      connection ??= new Connection(port);
-      const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-      const response = await connection.request(method, route, `authorization: Bearer ${token}\r\ncontent-type: application/json\r\n${extra}`, JSON.stringify(body));
-      idle.push(connection);
+      const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+      const response = await connections.request(method, route, token, body, lines);
       return { status: response.status, body: JSON.parse(response.body || '{}') as Record<string, unknown> };
     },
-    close() {
-      for (const connection of idle.splice(0)) connection.close();
-    },
+    close: () => connections.close(),
   };
 }
 
