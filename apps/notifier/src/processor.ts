@@ -186,12 +186,14 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
   const valid = parsed.filter((item): item is Item<Extract<Parsed, { ok: true }>> => item.ok);
   const poison: Array<Item<Extract<Parsed, { ok: false }>>> = parsed.filter((item): item is Item<Extract<Parsed, { ok: false }>> => !item.ok);
 
-  const audiences = valid.map((item) => ({ item, audience: audienceOf(item.event as unknown as OrderEvent) }));
-  const merchantsOf = (audience: ReturnType<typeof audienceOf>): string[] => audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id);
+  const audiences = valid.map((item) => {
+    const audience = audienceOf(item.event as unknown as OrderEvent);
+    return { item, audience, merchants: audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id) };
+  });
   const { knownOrders, webhookMerchants } = await eventContext(
     pool,
     valid.map((item) => item.event.orderId),
-    audiences.flatMap(({ audience }) => merchantsOf(audience)),
+    audiences.flatMap(({ merchants }) => merchants),
   );
   const accepted = audiences.filter(({ item }) => {
     if (knownOrders.has(item.event.orderId)) return true;
@@ -199,8 +201,8 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
     return false;
   });
   const webhookEvents: WebhookEventInput[] = accepted
-    .map(({ item, audience }) => ({
-      merchantIds: merchantsOf(audience).filter((merchantId) => webhookMerchants.has(merchantId)),
+    .map(({ item, merchants }) => ({
+      merchantIds: merchants.filter((merchantId) => webhookMerchants.has(merchantId)),
       eventId: item.event.eventId,
       orderId: item.event.orderId,
       eventType: item.event.type,
