@@ -1,5 +1,5 @@
-export { applyRetention } from './retention';
-export type { RetentionResult } from './retention';
+export { applyRetention, RETENTION_TABLES, retentionPolicy } from './retention';
+export type { RetentionPolicy, RetentionResult } from './retention';
 export { overdueDisputes, sweepTimers } from './timers';
 export type { SweepResult } from './timers';
 export { startWorker } from './worker';

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Pool } from '@settle/db';
 import { DEFAULT_TIMERS } from '@settle/domain';
 import type { Logger } from '@settle/observability';
-import { applyRetention } from './retention';
+import { applyRetention, RETENTION_TABLES, type RetentionPolicy, type RetentionResult } from './retention';
 import { overdueDisputes, sweepTimers } from './timers';
 
 export interface WorkerOptions {
@@ -11,7 +11,7 @@ export interface WorkerOptions {
   registry: Registry;
   intervalMs: number;
   batchSize: number;
-  retentionDays: number;
+  retention: RetentionPolicy;
   /** How often retention runs. @default 10 minutes */
   retentionEveryMs?: number;
 }
@@ -68,10 +68,8 @@ export function startWorker(options: WorkerOptions): RunningWorker {
       if (Date.now() - lastRetention >= (options.retentionEveryMs ?? 600_000)) {
         lastRetention = Date.now();
         try {
-          const result = await applyRetention(pool, options.retentionDays);
-          deleted.inc({ table: 'outbox' }, result.outbox);
-          deleted.inc({ table: 'idempotency_keys' }, result.idempotencyKeys);
-          deleted.inc({ table: 'notifications' }, result.notifications);
+          const result = await applyRetention(pool, options.retention);
+          for (const [key, table] of Object.entries(RETENTION_TABLES) as Array<[keyof RetentionResult, string]>) deleted.inc({ table }, result[key]);
         } catch (error) {
           failures.inc({ step: 'retention' });
           logger.error({ err: error }, 'retention failed; retrying next round');

@@ -165,7 +165,7 @@ describe('retention', () => {
         ('merchant:m-ret', 2, gen_random_uuid(), gen_random_uuid(), 2, 'order.accepted', '{}', now() - interval '9 days', NULL),
         ('merchant:m-ret', 3, gen_random_uuid(), gen_random_uuid(), 3, 'order.completed', '{}', now() - interval '2 days', now() - interval '1 day')`,
     );
-    const result = await applyRetention(pool, 7);
+    const result = await applyRetention(pool, { days: 7, webhookDeliveriesDays: 7, bookEventsDays: 7, deadLettersDays: 7 });
     expect(result.notifications).toBe(1);
     const notifications = await pool.query(`SELECT seq FROM notifications WHERE recipient = 'merchant:m-ret' ORDER BY seq`);
     // The old delivered one goes; the old undelivered one waits for replay; the recent one stays.

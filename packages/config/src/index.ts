@@ -41,6 +41,12 @@ const envSchema = z.object({
   WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
   /** Worker: outbox rows, used idempotency keys and delivered notifications are kept this many days. @default 7 */
   RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
+  /** Worker: delivered and dead webhook deliveries (with their attempts) are kept this many days after they finished. @default 7 */
+  RETENTION_WEBHOOK_DELIVERIES_DAYS: z.coerce.number().int().min(1).default(7),
+  /** Worker: emitted order-book events are kept this many days (unemitted ones are kept). @default 7 */
+  RETENTION_BOOK_EVENTS_DAYS: z.coerce.number().int().min(1).default(7),
+  /** Worker: resolved dead letters (with their audit rows) are kept this many days after their resolution. @default 7 */
+  RETENTION_DEAD_LETTERS_DAYS: z.coerce.number().int().min(1).default(7),
   ORDER_EVENTS_TOPIC: z.string().min(1).default('settle.order.events'),
   ORDER_EVENTS_PARTITIONS: z.coerce.number().int().min(1).default(6),
   KAFKA_CLIENT_ID: z.string().min(1).default('settle'),

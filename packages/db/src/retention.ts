@@ -1,0 +1,88 @@
+import type { Queryable } from './pool';
+
+// Each statement deletes at most one batch and commits on its own, so a large backlog is never one long
+// transaction holding row locks; SKIP LOCKED leaves rows another session is changing (a replay resetting a dead
+// delivery, an ops resolve) to the next round instead of waiting on them.
+
+/**
+ * Retention (worker): deletes finished webhook deliveries (delivered or dead) whose finish is older than
+ * `olderThanDays`, with their attempts, in batches of `batchSize`. Pending deliveries are never deleted.
+ * @default olderThanDays 7, batchSize 5000
+ */
+export async function deleteFinishedWebhookDeliveries(db: Queryable, olderThanDays = 7, batchSize = 5_000): Promise<{ deliveries: number; attempts: number }> {
+  const total = { deliveries: 0, attempts: 0 };
+  for (;;) {
+    // The attempts are deleted here rather than by ON DELETE CASCADE so the count is known.
+    const result = await db.query<{ deliveries: number; attempts: number }>(
+      `WITH doomed AS (
+         SELECT id FROM webhook_deliveries
+          WHERE status IN ('delivered', 'dead') AND COALESCE(delivered_at, dead_at) < now() - make_interval(days => $1)
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       ), attempts AS (
+         DELETE FROM webhook_attempts a USING doomed WHERE a.delivery_id = doomed.id RETURNING 1
+       ), deliveries AS (
+         DELETE FROM webhook_deliveries d USING doomed WHERE d.id = doomed.id RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM deliveries)::int AS deliveries, (SELECT count(*) FROM attempts)::int AS attempts`,
+      [olderThanDays, batchSize],
+    );
+    const deliveries = result.rows[0]?.deliveries ?? 0;
+    total.deliveries += deliveries;
+    total.attempts += result.rows[0]?.attempts ?? 0;
+    if (deliveries < batchSize) return total;
+  }
+}
+
+/**
+ * Retention (worker): deletes book events emitted more than `olderThanDays` ago, in batches of `batchSize`. Rows
+ * not emitted yet are kept (a redelivery still emits them). The book-wide counter is its own row
+ * (`book_sequence`), so later events keep counting from where it stands. @default olderThanDays 7, batchSize 5000
+ */
+export async function deleteEmittedBookEvents(db: Queryable, olderThanDays = 7, batchSize = 5_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    // created_at first: it is indexed, and an event is emitted after it is created.
+    const result = await db.query(
+      `DELETE FROM book_events WHERE event_id IN (
+         SELECT event_id FROM book_events
+          WHERE created_at < now() - make_interval(days => $1) AND emitted_at < now() - make_interval(days => $1)
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED)`,
+      [olderThanDays, batchSize],
+    );
+    const deleted = result.rowCount ?? 0;
+    total += deleted;
+    if (deleted < batchSize) return total;
+  }
+}
+
+/**
+ * Retention (worker): deletes dead letters resolved more than `olderThanDays` ago, with their audit rows (which
+ * reference them), in batches of `batchSize`. Open, replayed and parked letters are kept whatever their age.
+ * @default olderThanDays 7, batchSize 5000
+ */
+export async function deleteResolvedDeadLetters(db: Queryable, olderThanDays = 7, batchSize = 5_000): Promise<{ deadLetters: number; audit: number }> {
+  const total = { deadLetters: 0, audit: 0 };
+  for (;;) {
+    const result = await db.query<{ letters: number; audit: number }>(
+      `WITH doomed AS (
+         SELECT id FROM dead_letters
+          WHERE status = 'resolved' AND resolved_at < now() - make_interval(days => $1)
+          ORDER BY id
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       ), audit AS (
+         DELETE FROM dead_letter_audit a USING doomed WHERE a.dead_letter_id = doomed.id RETURNING 1
+       ), letters AS (
+         DELETE FROM dead_letters d USING doomed WHERE d.id = doomed.id RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM letters)::int AS letters, (SELECT count(*) FROM audit)::int AS audit`,
+      [olderThanDays, batchSize],
+    );
+    const letters = result.rows[0]?.letters ?? 0;
+    total.deadLetters += letters;
+    total.audit += result.rows[0]?.audit ?? 0;
+    if (letters < batchSize) return total;
+  }
+}
