@@ -1,13 +1,14 @@
 import { SettleError } from '@settle/domain';
 
 /**
- * A message that can never be processed as it is (bad JSON, schema-invalid, unknown type, unknown order):
- * it goes to the dead-letter topic after one attempt. Everything else is transient and retried.
+ * A message that can never be processed as it is (bad JSON, schema-invalid, unknown type, a snapshot that disagrees
+ * with its event): it goes to the dead-letter topic after one attempt. Everything else is transient and retried;
+ * a row another session does not see yet is never a reason for a dead letter.
  */
 export class PermanentEventError extends SettleError {
   override name: string;
 
-  constructor(name: 'InvalidJsonError' | 'SchemaValidationError' | 'UnknownEventTypeError' | 'UnknownOrderError', detail: string, cause?: unknown) {
+  constructor(name: 'InvalidJsonError' | 'SchemaValidationError' | 'UnknownEventTypeError', detail: string, cause?: unknown) {
     super('INVALID_INPUT', detail, { retryable: false, ...(cause === undefined ? {} : { cause }) });
     this.name = name;
   }

@@ -184,23 +184,17 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
   const { pool } = options;
   const parsed = jobs.flatMap((job) => job.messages.map((message) => ({ ...parseEvent(message), topic: job.topic, partition: job.partition })));
   const valid = parsed.filter((item): item is Item<Extract<Parsed, { ok: true }>> => item.ok);
-  const poison: Array<Item<Extract<Parsed, { ok: false }>>> = parsed.filter((item): item is Item<Extract<Parsed, { ok: false }>> => !item.ok);
+  const poison = parsed.filter((item): item is Item<Extract<Parsed, { ok: false }>> => !item.ok);
 
   const audiences = valid.map((item) => {
     const audience = audienceOf(item.event as unknown as OrderEvent);
     return { item, audience, merchants: audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id) };
   });
-  const { knownOrders, webhookMerchants } = await eventContext(
-    pool,
-    valid.map((item) => item.event.orderId),
-    audiences.flatMap(({ merchants }) => merchants),
-  );
-  const accepted = audiences.filter(({ item }) => {
-    if (knownOrders.has(item.event.orderId)) return true;
-    poison.push({ ok: false, message: item.message, eventId: item.event.eventId, error: new PermanentEventError('UnknownOrderError', `order ${item.event.orderId} is not in the orders table`), topic: item.topic, partition: item.partition });
-    return false;
-  });
-  const webhookEvents: WebhookEventInput[] = accepted
+  // Nothing here reads the orders table: the event carries its order snapshot, and logical decoding can hand the
+  // relay a committed transaction before other sessions see its rows, so "the order is not there" would turn a
+  // valid event into a dead letter.
+  const { webhookMerchants } = await eventContext(pool, audiences.flatMap(({ merchants }) => merchants));
+  const webhookEvents: WebhookEventInput[] = audiences
     .map(({ item, merchants }) => ({
       merchantIds: merchants.filter((merchantId) => webhookMerchants.has(merchantId)),
       eventId: item.event.eventId,
@@ -218,14 +212,14 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
     }))
     .filter((event) => event.merchantIds.length > 0);
   // A replayed webhook dead letter: that delivery is sent again from attempt 1.
-  const replayedWebhooks = accepted.flatMap(({ item }) => {
+  const replayedWebhooks = audiences.flatMap(({ item }) => {
     const endpoint = headerText(item.message.headers, REPLAY_HEADERS.webhookEndpoint);
     return headerText(item.message.headers, REPLAY_HEADERS.channel) === 'webhook' && endpoint !== undefined ? [{ endpoint, eventId: item.event.eventId }] : [];
   });
-  const bookInputs = accepted
+  const bookInputs = audiences
     .filter(({ audience }) => audience.book)
     .map(({ item }) => ({ eventId: item.event.eventId, orderId: item.event.orderId, orderVersion: item.event.orderVersion, payload: bookOf(item.event) }));
-  const inputs: NotificationInput[] = accepted.flatMap(({ item, audience }) => {
+  const inputs: NotificationInput[] = audiences.flatMap(({ item, audience }) => {
     const payload = notificationOf(item.event);
     return audience.recipients.map((recipient) => ({
       recipient: recipientKey(recipient),
@@ -246,7 +240,7 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
     // locks are held only until the commit that follows.
     const book = await storeBookEvents(db, bookInputs);
     const stored = await storeNotifications(db, inputs);
-    return { book, stored, audiences: accepted, queued };
+    return { book, stored, audiences, queued };
   };
   const onlyNotifications = webhookEvents.length === 0 && replayedWebhooks.length === 0 && bookInputs.length === 0;
   const outcome = onlyNotifications ? await write(pool) : await inTransaction(pool, write);

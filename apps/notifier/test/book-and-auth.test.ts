@@ -2,6 +2,7 @@ import { io } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { connectNotifier, type BookPayload } from '@settle/contracts';
 import { currentBookSeq } from '@settle/db';
+import { testAddress } from '@settle/testkit';
 import { connectClient, OrderStory, saveOrder, sleep, useNotifierFixture, tokenFor, waitFor } from './support';
 
 describe('order book broadcast and socket authorization', () => {
@@ -76,7 +77,7 @@ describe('order book broadcast and socket authorization', () => {
     other.socket.on('book', (payload) => otherBook.push(payload));
     try {
       const story = OrderStory.create({ type: 'sell' }, { role: 'user', id: 'u-leaving' });
-      story.step({ action: 'accept', walletAddress: 'TTakerWallet00001' }, { role: 'merchant', id: 'm-taker' });
+      story.step({ action: 'accept', walletAddress: testAddress('notifier-test-taker') }, { role: 'merchant', id: 'm-taker' });
       await saveOrder(fx.pool, story.order);
       await fx.producer.publish(fx.topic, story.events);
       await waitFor(() => otherBook.length === 2, 'entered and left the book');

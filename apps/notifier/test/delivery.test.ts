@@ -156,13 +156,13 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
     }
   });
 
-  it('poison messages (bad JSON, unknown type, schema-invalid, unknown order) go to the DLT after one attempt while the valid events around them are delivered', async () => {
+  it('poison messages (bad JSON, unknown type, schema-invalid) go to the DLT after one attempt while the valid events around them are delivered, also one whose order is not in the orders table', async () => {
     const client = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-poison'));
     try {
       const good = OrderStory.create({ type: 'buy', merchantId: 'm-poison' }, { role: 'user', id: 'u-poison' });
       await saveOrder(fx.pool, good.order);
       const event = good.events[0]!;
-      const unknownOrder = OrderStory.create({ type: 'buy', merchantId: 'm-poison' }, { role: 'user', id: 'u-poison' }).events[0]!;
+      const unsaved = OrderStory.create({ type: 'buy', merchantId: 'm-poison' }, { role: 'user', id: 'u-poison' }).events[0]!;
       // All on one key, so they land in one partition and one chunk.
       await fx.producer.send({
         topic: fx.topic,
@@ -171,19 +171,20 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
           { key: event.orderId, value: '{not json' },
           { key: event.orderId, value: JSON.stringify({ ...event, eventId: randomUUID(), type: 'order.refunded' }) },
           { key: event.orderId, value: JSON.stringify({ ...event, eventId: randomUUID(), orderVersion: 'one' }) },
-          { key: event.orderId, value: JSON.stringify(unknownOrder) },
+          { key: event.orderId, value: JSON.stringify(unsaved) },
           { key: event.orderId, value: JSON.stringify(event) },
         ],
       });
       await waitFor(() => client.shown.some((n) => n.eventId === event.eventId), 'the valid event');
-      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE message_key = $1`, [event.orderId])).rowCount === 4, 'four dead letters');
+      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE message_key = $1`, [event.orderId])).rowCount === 3, 'three dead letters');
       const letters = await fx.pool.query<{ exception_class: string; attempts: number; original_topic: string; consumer_group: string }>(
         `SELECT exception_class, attempts, original_topic, consumer_group FROM dead_letters WHERE message_key = $1 ORDER BY original_offset`,
         [event.orderId],
       );
-      expect(letters.rows.map((row) => row.exception_class)).toEqual(['InvalidJsonError', 'UnknownEventTypeError', 'SchemaValidationError', 'UnknownOrderError']);
+      expect(letters.rows.map((row) => row.exception_class)).toEqual(['InvalidJsonError', 'UnknownEventTypeError', 'SchemaValidationError']);
       expect(letters.rows.every((row) => row.attempts === 1 && row.original_topic === fx.topic && row.consumer_group.startsWith('settle-notifier-'))).toBe(true);
       expect(client.raw.filter((n) => n.orderId === event.orderId)).toHaveLength(1);
+      expect(client.raw.filter((n) => n.eventId === unsaved.eventId)).toHaveLength(1);
     } finally {
       client.close();
     }

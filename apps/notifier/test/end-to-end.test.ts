@@ -7,7 +7,7 @@ import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { connectNotifier, type BookPayload, type BookSnapshot, type NotificationPayload, type NotifierClient } from '@settle/contracts';
 import { createPool, setupRelaySlot, type Pool } from '@settle/db';
 import { startRelay, type Relay } from '@settle/relay';
-import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, testAddress, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
 import { startNotifier, type Notifier } from '../src/notifier';
 import { createTopics, JWT_SECRET, sleep, testConfig, waitFor } from './support';
 
@@ -122,14 +122,14 @@ describe('end to end: an order released over the API reaches its merchant socket
         fiatCurrency: 'AED',
         rate: '3.6725',
         paymentMethod: 'bank_transfer',
-        buyerWalletAddress: 'TBuyerWalletE2E0001',
+        buyerWalletAddress: testAddress('notifier-e2e-buyer'),
       });
       expect(created.status).toBe(201);
       const id = created.body.id;
       expect((await call('POST', `/v1/orders/${id}/accept`, merchantToken, {})).status).toBe(200);
-      expect((await call('POST', `/v1/orders/${id}/escrow`, merchantToken, { txHash: `0x${randomBytes(16).toString('hex')}` })).status).toBe(200);
+      expect((await call('POST', `/v1/orders/${id}/escrow`, merchantToken, { txHash: testTxHash(`notifier-e2e-escrow-${id}`) })).status).toBe(200);
       expect((await call('POST', `/v1/orders/${id}/payment-sent`, userToken, {})).status).toBe(200);
-      const released = await call<{ orderVersion: number; status: string }>('POST', `/v1/orders/${id}/release`, merchantToken, { txHash: `0x${randomBytes(16).toString('hex')}` }, { 'idempotency-key': randomUUID() });
+      const released = await call<{ orderVersion: number; status: string }>('POST', `/v1/orders/${id}/release`, merchantToken, { txHash: testTxHash(`notifier-e2e-release-${id}`) }, { 'idempotency-key': randomUUID() });
       expect(released.status).toBe(200);
       expect(released.body.status).toBe('completed');
 

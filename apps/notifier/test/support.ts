@@ -6,7 +6,7 @@ import { connectNotifier, type NotificationPayload, type NotifierClient, type No
 import { createPool, type Pool, type Queryable } from '@settle/db';
 import { buildEvent, createOrder, decide, orderNumber, toView, type Actor, type Command, type CreateOrderInput, type Order, type OrderEvent } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
-import { createTestDatabase, createTestTopics, testStack, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
 import type { Producer } from 'kafkajs';
 import { startNotifier, type Notifier } from '../src/notifier';
 
@@ -77,7 +77,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 
 const noWallets = (): null => null;
 let hashCounter = 0;
-export const txHash = (): string => `0x${randomBytes(12).toString('hex')}${(hashCounter += 1)}`;
+export const txHash = (): string => testTxHash(`notifier-test-${randomUUID()}-${(hashCounter += 1)}`);
 
 /** An order's life built with the domain (createOrder/decide/toView/buildEvent), so events are realistic. */
 export class OrderStory {
@@ -99,11 +99,11 @@ export class OrderStory {
         fiatCurrency: 'AED',
         rate: '3.6725',
         paymentMethod: 'bank_transfer',
-        ...(input.type === 'buy' ? { buyerWalletAddress: 'TWalletOfTheBuyer01' } : {}),
+        ...(input.type === 'buy' ? { buyerWalletAddress: testAddress('notifier-test-buyer') } : {}),
         ...input,
       },
       creator,
-      { id: randomUUID(), orderNumber: orderNumber(now, randomBytes(8)), now, profileWallet: () => 'TProfileWallet0001' },
+      { id: randomUUID(), orderNumber: orderNumber(now, randomBytes(8)), now, profileWallet: () => testAddress('notifier-test-profile') },
     );
     return new OrderStory(order, creator);
   }
@@ -111,7 +111,7 @@ export class OrderStory {
   /** Applies a command through the domain and records its event. */
   step(command: Command, actor: Actor): OrderEvent {
     const now = new Date().toISOString();
-    const decision = decide(this.order, command, actor, { now, profileWallet: () => 'TProfileWallet0001' });
+    const decision = decide(this.order, command, actor, { now, profileWallet: () => testAddress('notifier-test-profile') });
     if (decision.kind !== 'transition') throw new Error(`${command.action} changed nothing`);
     this.order = decision.order;
     const event = buildEvent({ eventId: randomUUID(), type: decision.eventType, order: toView(decision.order, noWallets), previousStatus: decision.previousStatus, actor, occurredAt: now });
@@ -139,8 +139,8 @@ export async function saveOrder(db: Queryable, order: Order): Promise<void> {
   await db.query(
     `INSERT INTO orders (id, order_number, type, status, order_version, book_order, merchant_id, user_id, buyer_merchant_id,
                          crypto_amount, crypto_currency, fiat_amount, fiat_currency, rate, payment_method, escrow_tx_hash,
-                         release_tx_hash, refund_tx_hash, completed_at, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+                         release_tx_hash, refund_tx_hash, completed_at, created_at, updated_at, network)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
      ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, order_version = EXCLUDED.order_version, merchant_id = EXCLUDED.merchant_id,
        buyer_merchant_id = EXCLUDED.buyer_merchant_id, escrow_tx_hash = EXCLUDED.escrow_tx_hash, release_tx_hash = EXCLUDED.release_tx_hash,
        refund_tx_hash = EXCLUDED.refund_tx_hash, completed_at = EXCLUDED.completed_at, updated_at = EXCLUDED.updated_at`,
@@ -166,6 +166,8 @@ export async function saveOrder(db: Queryable, order: Order): Promise<void> {
       order.completedAt,
       order.createdAt,
       order.updatedAt,
+      // The test orders are created on the default network; the notifier itself never reads it.
+      (order as Partial<Record<'network', string>>).network ?? 'tron',
     ],
   );
 }

@@ -218,24 +218,20 @@ export async function deleteDeliveredNotifications(pool: Pool | Queryable, older
   }
 }
 
-/** What the notifier checks before it writes a group of events. */
+/**
+ * What the notifier reads before it writes a group of events. Only this: who is told, and what, comes from the
+ * event itself (the order's row may not be visible to this session yet when its event arrives).
+ */
 export interface EventContext {
-  /** The ids among the orders asked about that exist in the orders table (else: "unknown order"). */
-  knownOrders: Set<string>;
   /** The merchants asked about with at least one enabled webhook endpoint (most have none). */
   webhookMerchants: Set<string>;
 }
 
 /** Reads a group's EventContext in one round trip. */
-export async function eventContext(db: Queryable, orderIds: string[], merchantIds: string[]): Promise<EventContext> {
-  if (orderIds.length === 0 && merchantIds.length === 0) return { knownOrders: new Set(), webhookMerchants: new Set() };
-  const result = await db.query<{ orders: string[]; merchants: string[] }>(
-    named(
-      'event_context',
-      `SELECT ARRAY(SELECT id::text FROM orders WHERE id = ANY($1::uuid[])) AS orders,
-              ARRAY(SELECT DISTINCT merchant_id FROM webhook_endpoints WHERE enabled AND merchant_id = ANY($2::text[])) AS merchants`,
-      [[...new Set(orderIds)], [...new Set(merchantIds)]],
-    ),
+export async function eventContext(db: Queryable, merchantIds: string[]): Promise<EventContext> {
+  if (merchantIds.length === 0) return { webhookMerchants: new Set() };
+  const result = await db.query<{ merchant_id: string }>(
+    named('event_context_webhooks', `SELECT DISTINCT merchant_id FROM webhook_endpoints WHERE enabled AND merchant_id = ANY($1::text[])`, [[...new Set(merchantIds)]]),
   );
-  return { knownOrders: new Set(result.rows[0]?.orders), webhookMerchants: new Set(result.rows[0]?.merchants) };
+  return { webhookMerchants: new Set(result.rows.map((row) => row.merchant_id)) };
 }

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { createKafka, deadLetterTopic } from '@settle/kafka';
+import { testStack } from '@settle/testkit';
+import { connectClient, OrderStory, saveOrder, sleep, tokenFor, useNotifierFixture, waitFor } from './support';
+
+/**
+ * Logical decoding can hand the relay (and so Kafka) a committed transaction before other sessions see its rows.
+ * These tests hold the order's row in an open transaction, so the notifier's sessions cannot see it while the
+ * event is consumed: the same situation, made deterministic.
+ */
+describe('notifier: events whose order row is not visible yet', () => {
+  // Join checks retry 50, 100, 200 ms (350 ms in all) before a non-party is answered.
+  const fx = useNotifierFixture('notifier_visibility', { NOTIFIER_RETRY_BASE_MS: '50', NOTIFIER_RETRY_FACTOR: '2', NOTIFIER_RETRY_JITTER: '0' });
+
+  async function dltMessages(): Promise<number> {
+    const admin = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'visibility-test' }).admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(deadLetterTopic(fx.topic));
+      return offsets.reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Inserts the order's row in a transaction left open; `commit()` makes it visible. */
+  async function pendingRow(story: OrderStory): Promise<{ commit(): Promise<void>; rollback(): Promise<void> }> {
+    const client = await fx.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await saveOrder(client, story.order);
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
+    const end = async (sql: string): Promise<void> => {
+      try {
+        await client.query(sql);
+      } finally {
+        client.release();
+      }
+    };
+    return { commit: () => end('COMMIT'), rollback: () => end('ROLLBACK') };
+  }
+
+  it('the events of an order whose row is committed only later reach both parties once each, in order, and nothing goes to the DLT', async () => {
+    const merchant = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-early'));
+    const user = await connectClient(fx.notifier.port, await tokenFor('user', 'u-early'));
+    const story = OrderStory.completedBuy('u-early', 'm-early');
+    const row = await pendingRow(story);
+    try {
+      await fx.producer.publish(fx.topic, story.events);
+      await waitFor(() => merchant.shown.length === 5 && user.shown.length === 5, () => `five notifications each (merchant ${merchant.shown.length}, user ${user.shown.length})`);
+      // The row was invisible the whole time the events were handled.
+      expect((await fx.pool.query(`SELECT 1 FROM orders WHERE id = $1`, [story.order.id])).rowCount).toBe(0);
+      await row.commit();
+      await sleep(500);
+      for (const client of [merchant, user]) {
+        expect(client.raw.map((n) => [n.seq, n.orderVersion, n.eventId])).toEqual(story.events.map((event, index) => [index + 1, index + 1, event.eventId]));
+      }
+      expect((await fx.pool.query(`SELECT 1 FROM notifications WHERE order_id = $1`, [story.order.id])).rowCount).toBe(10);
+      expect(await dltMessages()).toBe(0);
+    } finally {
+      merchant.close();
+      user.close();
+    }
+  });
+});
