@@ -12,6 +12,7 @@ import { recordRequestDurations } from './metrics';
 import { openApiDocument } from './openapi';
 import { notFoundRoute, problemHandler } from './problem';
 import { devRoutes } from './routes/dev';
+import { notificationRoutes } from './routes/notifications';
 import { orderRoutes } from './routes/orders';
 import { webhookRoutes } from './routes/webhooks';
 import { serveWithAppPrototypes } from './server';
@@ -44,6 +45,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(orderRoutes(deps.pool, deps.bookSeq));
   app.get('/v1/merchants', async (_request, response) => void response.json({ items: await listMerchants(deps.pool) }));
   app.use(webhookRoutes(deps.pool, deps.config));
+  app.use(notificationRoutes(deps.pool));
 
   app.get('/health', (_request, response) => void response.json({ status: 'ok' }));
   app.get('/ready', async (_request, response) => {

@@ -7,6 +7,8 @@ import {
   legacyEscrowPatchBody,
   listOrdersQuery,
   merchantSummary,
+  notificationFeed,
+  notificationFeedQuery,
   orderList,
   orderView,
   problem,
@@ -60,6 +62,7 @@ export function openApiDocument(options: { devAuth: boolean }): ReturnType<OpenA
   registry.registerPath({ method: 'get', path: '/v1/merchants', summary: 'Merchants you can address orders to', security, responses: { 200: { description: 'merchants', content: { 'application/json': { schema: z.object({ items: z.array(merchantSummary) }) } } }, ...problems([401]) } });
   const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
   registerWebhookPaths(registry, security, json);
+  registry.registerPath({ method: 'get', path: '/v1/notifications', summary: 'Your notifications after a seq, in seq order: the socket\'s `notification` messages for integrations without a socket (reading acknowledges nothing)', security, request: { query: notificationFeedQuery }, responses: { 200: json(notificationFeed, 'a page; pass nextAfter as after for the next'), ...problems([400, 401, 403]) } });
   if (options.devAuth) {
     registry.registerPath({ method: 'post', path: '/v1/dev/tokens', summary: 'Development only: a token for any role and id (creates the account)', request: { body: { content: { 'application/json': { schema: devTokenBody } } } }, responses: { 200: { description: 'token', content: { 'application/json': { schema: z.object({ token: z.string() }) } } }, ...problems([400]) } });
   }

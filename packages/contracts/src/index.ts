@@ -2,6 +2,7 @@ export * from './common';
 export * from './orders';
 export { z } from './zod';
 export * from './socket';
+export * from './notification-feed';
 export * from './socket-client';
 export * from './webhooks';
 export { asyncApiDocument } from './asyncapi';

@@ -37,6 +37,7 @@ export {
   storeNotifications,
 } from './notifications';
 export type { EventContext, NotificationInput, StoredNotification } from './notifications';
+export { notificationFeed } from './notification-feed';
 export { deleteEmittedBookEvents, deleteFinishedWebhookDeliveries, deleteResolvedDeadLetters } from './retention';
 export {
   checkWebhookUrl,
