@@ -2,7 +2,10 @@ import type { Queryable } from './pool';
 
 // Each statement deletes at most one batch and commits on its own, so a large backlog is never one long
 // transaction holding row locks; SKIP LOCKED leaves rows another session is changing (a replay resetting a dead
-// delivery, an ops resolve) to the next round instead of waiting on them.
+// delivery, an ops resolve) to the next round instead of waiting on them. The batch's keys are collected into an
+// array first: `= ANY(array)` probes the primary key, where a join with the batch was planned as a hash join over
+// the whole table. ORDER BY on the indexed column keeps the search on its index even when the planner expects
+// many old rows (without it, a sequential scan looked cheaper under LIMIT and read every row when none was old).
 
 /**
  * Retention (worker): deletes finished webhook deliveries (delivered or dead) whose finish is older than
@@ -15,14 +18,16 @@ export async function deleteFinishedWebhookDeliveries(db: Queryable, olderThanDa
     // The attempts are deleted here rather than by ON DELETE CASCADE so the count is known.
     const result = await db.query<{ deliveries: number; attempts: number }>(
       `WITH doomed AS (
-         SELECT id FROM webhook_deliveries
-          WHERE status IN ('delivered', 'dead') AND COALESCE(delivered_at, dead_at) < now() - make_interval(days => $1)
-          LIMIT $2
-          FOR UPDATE SKIP LOCKED
+         SELECT ARRAY(
+           SELECT id FROM webhook_deliveries
+            WHERE status IN ('delivered', 'dead') AND COALESCE(delivered_at, dead_at) < now() - make_interval(days => $1)
+            ORDER BY COALESCE(delivered_at, dead_at)
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED) AS ids
        ), attempts AS (
-         DELETE FROM webhook_attempts a USING doomed WHERE a.delivery_id = doomed.id RETURNING 1
+         DELETE FROM webhook_attempts WHERE delivery_id = ANY((SELECT ids FROM doomed)::uuid[]) RETURNING 1
        ), deliveries AS (
-         DELETE FROM webhook_deliveries d USING doomed WHERE d.id = doomed.id RETURNING 1
+         DELETE FROM webhook_deliveries WHERE id = ANY((SELECT ids FROM doomed)::uuid[]) RETURNING 1
        )
        SELECT (SELECT count(*) FROM deliveries)::int AS deliveries, (SELECT count(*) FROM attempts)::int AS attempts`,
       [olderThanDays, batchSize],
@@ -44,11 +49,12 @@ export async function deleteEmittedBookEvents(db: Queryable, olderThanDays = 7, 
   for (;;) {
     // created_at first: it is indexed, and an event is emitted after it is created.
     const result = await db.query(
-      `DELETE FROM book_events WHERE event_id IN (
+      `DELETE FROM book_events WHERE event_id = ANY(ARRAY(
          SELECT event_id FROM book_events
           WHERE created_at < now() - make_interval(days => $1) AND emitted_at < now() - make_interval(days => $1)
+          ORDER BY created_at
           LIMIT $2
-          FOR UPDATE SKIP LOCKED)`,
+          FOR UPDATE SKIP LOCKED))`,
       [olderThanDays, batchSize],
     );
     const deleted = result.rowCount ?? 0;
@@ -67,15 +73,16 @@ export async function deleteResolvedDeadLetters(db: Queryable, olderThanDays = 7
   for (;;) {
     const result = await db.query<{ letters: number; audit: number }>(
       `WITH doomed AS (
-         SELECT id FROM dead_letters
-          WHERE status = 'resolved' AND resolved_at < now() - make_interval(days => $1)
-          ORDER BY id
-          LIMIT $2
-          FOR UPDATE SKIP LOCKED
+         SELECT ARRAY(
+           SELECT id FROM dead_letters
+            WHERE status = 'resolved' AND resolved_at < now() - make_interval(days => $1)
+            ORDER BY id
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED) AS ids
        ), audit AS (
-         DELETE FROM dead_letter_audit a USING doomed WHERE a.dead_letter_id = doomed.id RETURNING 1
+         DELETE FROM dead_letter_audit WHERE dead_letter_id = ANY((SELECT ids FROM doomed)::bigint[]) RETURNING 1
        ), letters AS (
-         DELETE FROM dead_letters d USING doomed WHERE d.id = doomed.id RETURNING 1
+         DELETE FROM dead_letters WHERE id = ANY((SELECT ids FROM doomed)::bigint[]) RETURNING 1
        )
        SELECT (SELECT count(*) FROM letters)::int AS letters, (SELECT count(*) FROM audit)::int AS audit`,
       [olderThanDays, batchSize],
