@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyTransition, createOrderRecord, createPool, upsertAccount, type Pool } from '@settle/db';
 import { isSettleError, SYSTEM_ACTOR, type Actor, type OrderView } from '@settle/domain';
-import { createTestDatabase, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, testAddress, testTxHash, type TestDatabase } from '@settle/testkit';
 import { applyRetention, overdueDisputes, sweepTimers } from '../src/index';
 
 let db: TestDatabase;
@@ -29,8 +29,8 @@ async function dueOrder(status: 'open' | 'accepted' | 'escrowed' | 'payment_sent
   if (created.kind !== 'applied') throw new Error('not created');
   let order = created.order;
   const steps: Array<[typeof status, Parameters<typeof applyTransition>[1]['command'], Actor]> = [
-    ['accepted', { action: 'accept', walletAddress: 'WORKERWALLET01' }, merchant],
-    ['escrowed', { action: 'lock_escrow', txHash: `0xworker${counter}` }, user],
+    ['accepted', { action: 'accept', walletAddress: testAddress(`worker-accept-${counter}`) }, merchant],
+    ['escrowed', { action: 'lock_escrow', txHash: testTxHash(`worker-escrow-${counter}`) }, user],
     ['payment_sent', { action: 'mark_paid' }, merchant],
   ];
   for (const [reached, command, actor] of steps) {
@@ -130,7 +130,7 @@ describe('the timer engine', () => {
 
   it('a party that acted first leaves nothing due: the sweep writes nothing', async () => {
     const { order, merchant } = await dueOrder('open');
-    await applyTransition(pool, { orderId: order.id, command: { action: 'accept', walletAddress: 'WORKERWALLET02' }, actor: merchant });
+    await applyTransition(pool, { orderId: order.id, command: { action: 'accept', walletAddress: testAddress('worker-first-accept') }, actor: merchant });
     await sweepTimers(pool, { batchSize: 1000 });
     const row = await pool.query(`SELECT status FROM orders WHERE id = $1`, [order.id]);
     expect(row.rows[0]).toEqual({ status: 'accepted' });
