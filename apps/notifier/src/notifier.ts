@@ -112,7 +112,8 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     redis.push(pub, sub);
     adapter = createAdapter(pub, sub, { key: config.NOTIFIER_REDIS_KEY });
   }
-  const socketHub = createSocketHub(server, { config, pool, metrics, logger, ...(adapter !== undefined ? { adapter } : {}) });
+  const backoff = { baseMs: config.NOTIFIER_RETRY_BASE_MS, factor: config.NOTIFIER_RETRY_FACTOR, capMs: config.NOTIFIER_RETRY_CAP_MS, jitter: config.NOTIFIER_RETRY_JITTER };
+  const socketHub = createSocketHub(server, { config, pool, metrics, logger, visibility: { backoff }, ...(adapter !== undefined ? { adapter } : {}) });
   late.hub = socketHub;
 
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
@@ -120,7 +121,6 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
 
   const dispatcher: WebhookDispatcher = startWebhookDispatcher({ config, pool, producer, topic, groupId, metrics, logger: logger.child({ component: 'webhooks' }) });
 
-  const backoff = { baseMs: config.NOTIFIER_RETRY_BASE_MS, factor: config.NOTIFIER_RETRY_FACTOR, capMs: config.NOTIFIER_RETRY_CAP_MS, jitter: config.NOTIFIER_RETRY_JITTER };
   // Two members of the group per process: kafkajs fetches again only when every batch of its last fetch is
   // handled, so with one consumer the database and this process take turns; with two, one consumer's batches
   // are written while the other's are emitted. Both feed the same processor (one writer, emits in order).

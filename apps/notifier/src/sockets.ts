@@ -5,6 +5,7 @@ import { handshakeAuth, type BookPayload, type ClientToServerEvents, type Notifi
 import { isOrderParty, lastNotificationSeq, markNotificationsDelivered, notificationsAfter, type Pool } from '@settle/db';
 import type { Logger } from '@settle/observability';
 import { Server, type BroadcastOperator, type Socket } from 'socket.io';
+import { backoffDelay, type BackoffSettings } from './backoff';
 import type { NotifierMetrics } from './metrics';
 
 export interface SocketData {
@@ -14,8 +15,13 @@ export interface SocketData {
   lastSeq: number;
 }
 
-export type NotifierServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-type NotifierSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+/** Between notifier nodes (through the adapter): a stored notification, for the recipient's sockets on every node. */
+export interface InterServerEvents {
+  notification: (recipient: string, seq: number, payload: Omit<NotificationPayload, 'seq'>) => void;
+}
+
+export type NotifierServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type NotifierSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /** The merchants' order-book room. */
 export const BOOK_ROOM = 'book';
@@ -81,12 +87,19 @@ class AckBuffer {
   }
 }
 
-/** A local socket of a recipient and its outstanding acks (the ack-timeout sweep reads these). */
+/** A local socket of a recipient: what it was sent, what waits, its outstanding acks (the ack-timeout sweep reads these). */
 interface LocalSocket {
   socket: NotifierSocket;
   unacked: number;
   /** When the socket last made progress (an ack, or the emit that left it with one unacked). */
   since: number;
+  /** Every seq at or below this was sent to the socket, or never existed (starts at the handshake's lastSeq). */
+  sent: number;
+  /**
+   * Live notifications held back while the socket catches up from the table (its replay, or a gap in the live
+   * stream), by seq; undefined while it is live.
+   */
+  waiting: Map<number, Omit<NotificationPayload, 'seq'>> | undefined;
 }
 
 export interface SocketHub {
@@ -108,12 +121,19 @@ export interface SocketHubOptions {
   /** Attach the redis adapter etc. before connections are accepted. */
   adapter?: Parameters<NotifierServer['adapter']>[0];
   verifier?: TokenVerifier;
+  /**
+   * How long `join_order` waits for the order's row to show the socket as a party: the row of a just-committed
+   * order may not be visible to this process yet (its event can arrive first). Retries with this backoff, at most
+   * `attempts` reads in all. @default attempts 5
+   */
+  visibility: { backoff: BackoffSettings; attempts?: number };
 }
 
 /**
  * socket.io on the notifier's HTTP server (default path): the JWT is verified in `io.use`; a socket joins only
  * its own inbox room, the book room (merchants) and order rooms it is a party of; it gets every notification
- * above its `lastSeq` replayed in order, then `synced`, then live ones; expired tokens are disconnected.
+ * above its `lastSeq` replayed in order, then `synced`, then live ones (held back until the replay is sent), each
+ * seq once and in increasing order; expired tokens are disconnected.
  */
 export function createSocketHub(server: http.Server, options: SocketHubOptions): SocketHub {
   const { config, pool, metrics, logger } = options;
@@ -123,9 +143,11 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
   // or LAN bytes do.
   const io: NotifierServer = new Server(server, { serveClient: false, transports: ['websocket', 'polling'], pingInterval: 25_000, pingTimeout: 20_000, perMessageDeflate: false });
   if (options.adapter !== undefined) io.adapter(options.adapter);
-  // Without an adapter every socket is in this process: a notification goes straight to the recipient's sockets
-  // (no room lookup, no per-emit timer). With one (Redis), sockets may be on other nodes: room broadcasts.
+  // A notification always goes straight to the recipient's sockets in this process (no room lookup, no per-emit
+  // timer), so each socket decides what it may be sent yet (see offer). With an adapter (Redis) the other nodes
+  // get it as a server-side event and do the same for their sockets.
   const local = options.adapter === undefined;
+  const visibilityAttempts = options.visibility.attempts ?? 5;
   const inboxes = new Map<string, Set<LocalSocket>>();
   const ackTimeout = config.NOTIFIER_ACK_TIMEOUT_MS;
   // One sweep instead of a timer per emit: a socket that acknowledged nothing for a whole timeout while it had
@@ -147,11 +169,87 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
   function deliver(entry: LocalSocket, recipient: string, payload: NotificationPayload): void {
     if (entry.unacked === 0) entry.since = Date.now();
     entry.unacked += 1;
+    entry.sent = payload.seq;
     entry.socket.emit('notification', payload, () => {
       entry.unacked -= 1;
       entry.since = Date.now();
       acks.add(recipient, payload.seq);
     });
+  }
+
+  /**
+   * A live notification for one local socket. Sent at once when it is the next seq; held when the socket is
+   * catching up; a seq beyond the next one (another node's notification overtook an earlier one, or a replay is
+   * under way) makes the socket catch up from the table first. A seq that was sent already is dropped.
+   */
+  function offer(entry: LocalSocket, recipient: string, seq: number, payload: Omit<NotificationPayload, 'seq'>): void {
+    if (seq <= entry.sent) return;
+    if (entry.waiting !== undefined) {
+      entry.waiting.set(seq, payload);
+      return;
+    }
+    if (seq === entry.sent + 1) {
+      deliver(entry, recipient, { ...payload, seq });
+      return;
+    }
+    entry.waiting = new Map([[seq, payload]]);
+    drain(entry).catch((error: unknown) => catchUpFailed(entry, error));
+  }
+
+  /**
+   * Sends the stored rows in (sent, upTo] in seq order; returns how many. Rows up to a committed seq are all
+   * committed (the recipient's counter row serialises the writers), so a seq missing there never comes.
+   */
+  async function catchUp(entry: LocalSocket, upTo: number): Promise<number> {
+    const { recipient } = entry.socket.data;
+    let sent = 0;
+    while (entry.sent < upTo && entry.socket.connected) {
+      const page = await notificationsAfter(pool, recipient, entry.sent, config.NOTIFIER_REPLAY_PAGE);
+      const rows = page.filter((row) => row.seq <= upTo);
+      for (const row of rows) deliver(entry, recipient, { ...(row.payload as Omit<NotificationPayload, 'seq'>), seq: row.seq });
+      sent += rows.length;
+      if (rows.length < config.NOTIFIER_REPLAY_PAGE) break;
+    }
+    if (entry.sent < upTo) entry.sent = upTo;
+    return sent;
+  }
+
+  /** Sends what waits, in seq order, catching up from the table over any gap; then the socket is live again. */
+  async function drain(entry: LocalSocket): Promise<void> {
+    const { recipient } = entry.socket.data;
+    for (;;) {
+      const waiting = entry.waiting;
+      if (waiting === undefined || !entry.socket.connected) return;
+      for (const seq of [...waiting.keys()].sort((a, b) => a - b)) {
+        const payload = waiting.get(seq);
+        if (seq > entry.sent + 1 || payload === undefined) break;
+        waiting.delete(seq);
+        if (seq === entry.sent + 1) deliver(entry, recipient, { ...payload, seq });
+      }
+      if (waiting.size === 0) {
+        entry.waiting = undefined;
+        return;
+      }
+      await catchUp(entry, Math.min(...waiting.keys()) - 1);
+    }
+  }
+
+  function catchUpFailed(entry: LocalSocket, error: unknown): void {
+    logger.error({ err: error, socketId: entry.socket.id, recipient: entry.socket.data.recipient }, 'reading missed notifications failed; disconnecting so the client reconnects with its lastSeq');
+    entry.socket.disconnect(true);
+  }
+
+  /** The order-room check: a party per the orders table, read again with backoff while the row does not say so. */
+  async function isPartyOnceVisible(socket: NotifierSocket, orderId: string): Promise<boolean> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt += 1) {
+      if (await isOrderParty(pool, socket.data.recipient, orderId)) return true;
+      if (attempt >= visibilityAttempts || !socket.connected) {
+        logger.debug({ socketId: socket.id, recipient: socket.data.recipient, orderId, attempts: attempt, waitedMs: Date.now() - started }, 'join_order: not a party of the order after every read');
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, options.visibility.backoff)));
+    }
   }
 
   io.use((socket, next) => {
@@ -176,7 +274,12 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
     const { principal, recipient } = socket.data;
     const log = logger.child({ socketId: socket.id, recipient });
     const expiry = armExpiry(socket);
-    const entry: LocalSocket = { socket, unacked: 0, since: 0 };
+    // Registered before the inbox is read (below): every notification committed after that read reaches offer(),
+    // which holds it until the replay is sent.
+    const entry: LocalSocket = { socket, unacked: 0, since: 0, sent: socket.data.lastSeq, waiting: new Map() };
+    const entries = inboxes.get(recipient);
+    if (entries === undefined) inboxes.set(recipient, new Set([entry]));
+    else entries.add(entry);
     socket.on('disconnect', () => {
       clearTimeout(expiry.timer);
       const entries = inboxes.get(recipient);
@@ -190,7 +293,7 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
         answer({ ok: false, error: 'orderId must be a UUID' });
         return;
       }
-      const allowed = principal.role === 'compliance' ? Promise.resolve(true) : isOrderParty(pool, recipient, orderId);
+      const allowed = principal.role === 'compliance' ? Promise.resolve(true) : isPartyOnceVisible(socket, orderId);
       allowed.then(
         async (ok) => {
           if (!ok) {
@@ -211,23 +314,20 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
       if (typeof orderId === 'string') void socket.leave(orderRoom(orderId));
     });
 
-    // Join before reading the inbox: a row committed after the read is emitted after the join, so it arrives live.
     const rooms = principal.role === 'merchant' ? [roomOf(recipient), BOOK_ROOM] : [roomOf(recipient)];
     Promise.resolve(socket.join(rooms))
-      .then(() => {
-        // Registered together with the join: from here on live notifications reach this socket directly.
-        if (socket.connected) {
-          const entries = inboxes.get(recipient);
-          if (entries === undefined) inboxes.set(recipient, new Set([entry]));
-          else entries.add(entry);
-        }
-        return replay(socket, entry);
-      })
-      .catch((error: unknown) => {
-        log.error({ err: error }, 'replay failed; disconnecting so the client reconnects with its lastSeq');
-        socket.disconnect(true);
-      });
+      .then(() => replay(entry))
+      .catch((error: unknown) => catchUpFailed(entry, error));
   });
+
+  // Notifications another node stored, for this node's sockets.
+  if (!local) io.on('notification', (recipient, seq, payload) => offerLocal(recipient, seq, payload));
+
+  function offerLocal(recipient: string, seq: number, payload: Omit<NotificationPayload, 'seq'>): void {
+    const entries = inboxes.get(recipient);
+    if (entries === undefined) return;
+    for (const entry of entries) offer(entry, recipient, seq, payload);
+  }
 
   function armExpiry(socket: NotifierSocket): { timer: NodeJS.Timeout | undefined } {
     const holder: { timer: NodeJS.Timeout | undefined } = { timer: undefined };
@@ -246,41 +346,21 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
     return holder;
   }
 
-  async function replay(socket: NotifierSocket, entry: LocalSocket): Promise<void> {
-    const { recipient } = socket.data;
-    const upTo = await lastNotificationSeq(pool, recipient);
-    let after = socket.data.lastSeq;
-    let replayed = 0;
-    while (after < upTo && socket.connected) {
-      const page = await notificationsAfter(pool, recipient, after, config.NOTIFIER_REPLAY_PAGE);
-      for (const row of page) {
-        if (row.seq > upTo) break;
-        deliver(entry, recipient, { ...(row.payload as Omit<NotificationPayload, 'seq'>), seq: row.seq });
-        after = row.seq;
-        replayed += 1;
-      }
-      if (page.length < config.NOTIFIER_REPLAY_PAGE) break;
-    }
+  /** Replays everything above the handshake's lastSeq up to the recipient's last seq, then `synced`, then what waited. */
+  async function replay(entry: LocalSocket): Promise<void> {
+    const upTo = await lastNotificationSeq(pool, entry.socket.data.recipient);
+    const replayed = await catchUp(entry, upTo);
     metrics.replayed.inc(replayed);
-    socket.emit('synced', { seq: Math.max(upTo, 0), replayed });
+    entry.socket.emit('synced', { seq: Math.max(upTo, 0), replayed });
+    await drain(entry);
   }
 
   return {
     io,
     emitNotification(recipient, seq, payload) {
       metrics.emitted.inc({ kind: 'notification' });
-      if (local) {
-        const entries = inboxes.get(recipient);
-        if (entries === undefined) return;
-        const data = { ...payload, seq };
-        for (const entry of entries) deliver(entry, recipient, data);
-        return;
-      }
-      io.to(roomOf(recipient))
-        .timeout(config.NOTIFIER_ACK_TIMEOUT_MS)
-        .emit('notification', { ...payload, seq }, (_error: Error | null, responses: boolean[]) => {
-          if (responses.length > 0) acks.add(recipient, seq);
-        });
+      offerLocal(recipient, seq, payload);
+      if (!local) io.serverSideEmit('notification', recipient, seq, payload);
     },
     emitToOrderRoom(orderId, recipients, payload) {
       // Nobody watches most orders: without an adapter the room's absence here is the whole answer.

@@ -9,7 +9,7 @@ import { connectClient, OrderStory, saveOrder, sleep, tokenFor, useNotifierFixtu
  * event is consumed: the same situation, made deterministic.
  */
 describe('notifier: events whose order row is not visible yet', () => {
-  // Join checks retry 50, 100, 200 ms (350 ms in all) before a non-party is answered.
+  // A join check reads the orders table up to 5 times, 50, 100, 200 and 400 ms apart (750 ms in all).
   const fx = useNotifierFixture('notifier_visibility', { NOTIFIER_RETRY_BASE_MS: '50', NOTIFIER_RETRY_FACTOR: '2', NOTIFIER_RETRY_JITTER: '0' });
 
   async function dltMessages(): Promise<number> {
@@ -63,6 +63,45 @@ describe('notifier: events whose order row is not visible yet', () => {
     } finally {
       merchant.close();
       user.close();
+    }
+  });
+
+  it('a party that asks to join the order room before the order row is visible is let in once the row is committed', async () => {
+    const story = OrderStory.create({ type: 'buy', merchantId: 'm-join' }, { role: 'user', id: 'u-join' });
+    const row = await pendingRow(story);
+    const merchant = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-join'));
+    try {
+      await fx.producer.publish(fx.topic, story.events);
+      await waitFor(() => merchant.shown.length === 1, 'order.created');
+      const started = Date.now();
+      const joined = merchant.joinOrder(story.order.id);
+      await sleep(200);
+      await row.commit();
+      expect(await joined).toEqual({ ok: true });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    } finally {
+      merchant.close();
+    }
+  });
+
+  it('a join for an order whose row never becomes visible is answered "not found" after the bounded reads, as a non-party is', async () => {
+    const hidden = OrderStory.create({ type: 'buy', merchantId: 'm-hidden' }, { role: 'user', id: 'u-hidden' });
+    const visible = OrderStory.create({ type: 'buy', merchantId: 'm-visible' }, { role: 'user', id: 'u-visible' });
+    await saveOrder(fx.pool, visible.order);
+    const row = await pendingRow(hidden);
+    const merchant = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-hidden'));
+    const intruder = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-intruder'));
+    try {
+      let started = Date.now();
+      expect(await merchant.joinOrder(hidden.order.id)).toEqual({ ok: false, error: `order ${hidden.order.id} was not found` });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+      started = Date.now();
+      expect(await intruder.joinOrder(visible.order.id)).toEqual({ ok: false, error: `order ${visible.order.id} was not found` });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+    } finally {
+      await row.rollback();
+      merchant.close();
+      intruder.close();
     }
   });
 });
