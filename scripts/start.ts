@@ -84,13 +84,14 @@ async function devSecret(config: Config): Promise<string> {
   }
 }
 
+/** Demo accounts with profile wallets on tron (the default network) and ethereum. */
 const DEMO_ACCOUNTS = [
-  { kind: 'merchant', id: 'merchant-alpha', name: 'Alpha Exchange', walletAddress: 'TAlphaMerchantWallet0001' },
-  { kind: 'merchant', id: 'merchant-beta', name: 'Beta OTC', walletAddress: 'TBetaMerchantWallet0002' },
-  { kind: 'user', id: 'user-ana', name: 'Ana', walletAddress: 'TAnaUserWallet00000003' },
-  { kind: 'user', id: 'user-bo', name: 'Bo', walletAddress: 'TBoUserWallet000000004' },
-  { kind: 'compliance', id: 'compliance-1', name: 'Compliance desk', walletAddress: undefined },
-] as const;
+  { kind: 'merchant', id: 'merchant-alpha', name: 'Alpha Exchange', wallets: { tron: 'TXora7GwjJtYkm8MZ3W3W68yYfg5rqDEXg', ethereum: '0xeF8dF82688dB8bEDfe599B96c508A667bDF5fbaF' } },
+  { kind: 'merchant', id: 'merchant-beta', name: 'Beta OTC', wallets: { tron: 'TYoLqfi2FCX7sXi1oKYKt5U2iMb43LdiAh', ethereum: '0xFA6d46bcAdb82C4A926F02b609CB115B8D9EA12b' } },
+  { kind: 'user', id: 'user-ana', name: 'Ana', wallets: { tron: 'TYa9gFzQgP7rguMEUAL8cb2HKVosQtGPJQ', ethereum: '0xf7EE8d12322E32b743Ae8Af34992687EFB784e10' } },
+  { kind: 'user', id: 'user-bo', name: 'Bo', wallets: { tron: 'TDYKhPfCijN8dH8bALQfiMVF4DUQDP2a3t', ethereum: '0x272bB1703742bf2dbFB6563A23A8F1cDb16992a4' } },
+  { kind: 'compliance', id: 'compliance-1', name: 'Compliance desk', wallets: {} },
+] as const satisfies ReadonlyArray<{ kind: 'merchant' | 'user' | 'compliance'; id: string; name: string; wallets: Partial<Record<'tron' | 'ethereum', string>> }>;
 
 /** Seeds two merchants, two users and a compliance officer; returns one line per account with its token. */
 async function seedDemoAccounts(config: Config, databaseUrl: string): Promise<string[]> {
@@ -98,7 +99,10 @@ async function seedDemoAccounts(config: Config, databaseUrl: string): Promise<st
   try {
     const lines: string[] = [];
     for (const account of DEMO_ACCOUNTS) {
-      await upsertAccount(pool, account);
+      await upsertAccount(pool, { kind: account.kind, id: account.id, name: account.name });
+      for (const [network, address] of Object.entries(account.wallets) as Array<['tron' | 'ethereum', string]>) {
+        await upsertAccount(pool, { kind: account.kind, id: account.id, wallet: { network, address } });
+      }
       const token = await signToken(config, { role: account.kind, id: account.id }, 7 * 24 * 3600);
       lines.push(`${account.kind.padEnd(10)} ${account.id.padEnd(15)} ${token}`);
     }

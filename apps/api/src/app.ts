@@ -3,14 +3,15 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import type { TokenVerifier } from '@settle/auth';
-import type { Config } from '@settle/config';
-import { listMerchants, type Pool } from '@settle/db';
+import { orderPolicy, type Config } from '@settle/config';
+import type { Pool } from '@settle/db';
 import type { Logger } from '@settle/observability';
 import { authenticate } from './auth';
 import { jsonBody } from './body';
 import { recordRequestDurations } from './metrics';
 import { openApiDocument } from './openapi';
 import { notFoundRoute, problemHandler } from './problem';
+import { accountRoutes } from './routes/accounts';
 import { devRoutes } from './routes/dev';
 import { notificationRoutes } from './routes/notifications';
 import { orderRoutes } from './routes/orders';
@@ -42,8 +43,9 @@ export function createApp(deps: AppDependencies): Express {
   // The API's routes first: they are what nearly every request is for, and Express tries layers in order.
   if (deps.config.DEV_AUTH) app.use(devRoutes(deps.pool, deps.config));
   app.use(authenticate(deps.verify, ['/v1', '/api']));
-  app.use(orderRoutes(deps.pool, deps.bookSeq));
-  app.get('/v1/merchants', async (_request, response) => void response.json({ items: await listMerchants(deps.pool) }));
+  const policy = orderPolicy(deps.config);
+  app.use(orderRoutes(deps.pool, deps.bookSeq, policy));
+  app.use(accountRoutes(deps.pool, policy));
   app.use(webhookRoutes(deps.pool, deps.config));
   app.use(notificationRoutes(deps.pool));
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderView } from '@settle/domain';
 import { stageOrder, startApi, type Harness, type StagedOrder } from './harness';
+import { testAddress, testTxHash } from '@settle/testkit';
 
 let api: Harness;
 let strangers: { user: string; merchant: string; compliance: string };
@@ -21,17 +22,17 @@ type Caller = 'creator' | 'counterparty' | 'strangerUser' | 'strangerMerchant' |
 
 /** DOMAIN.md's answer per action: who may, from which status. Everyone else: stranger 404, others 403. */
 const CELLS: Array<{ path: string; status: OrderView['status']; who: Who[]; body: (n: number) => unknown }> = [
-  { path: 'accept', status: 'open', who: ['counterparty'], body: () => ({ walletAddress: 'MATRIXWALLET01' }) },
-  { path: 'escrow', status: 'accepted', who: ['seller'], body: (n) => ({ txHash: `0xmatrixescrow${n}` }) },
+  { path: 'accept', status: 'open', who: ['counterparty'], body: () => ({ walletAddress: testAddress('matrix') }) },
+  { path: 'escrow', status: 'accepted', who: ['seller'], body: (n) => ({ txHash: testTxHash(`matrixescrow${n}`) }) },
   { path: 'payment-sent', status: 'escrowed', who: ['buyer'], body: () => ({}) },
-  { path: 'release', status: 'payment_sent', who: ['seller'], body: (n) => ({ txHash: `0xmatrixrelease${n}` }) },
+  { path: 'release', status: 'payment_sent', who: ['seller'], body: (n) => ({ txHash: testTxHash(`matrixrelease${n}`) }) },
   { path: 'cancel', status: 'open', who: ['creator'], body: () => ({ reason: 'matrix' }) },
   { path: 'cancel', status: 'accepted', who: ['creator', 'counterparty'], body: () => ({ reason: 'matrix' }) },
-  { path: 'cancel', status: 'escrowed', who: ['buyer'], body: () => ({ reason: 'matrix' }) },
+  { path: 'cancel', status: 'escrowed', who: ['buyer'], body: (n) => ({ reason: 'matrix', refundTxHash: testTxHash(`matrixcancelrefund${n}`) }) },
   { path: 'cancel-request', status: 'payment_sent', who: ['creator', 'counterparty'], body: () => ({ reason: 'matrix' }) },
   { path: 'extension-request', status: 'escrowed', who: ['creator', 'counterparty'], body: () => ({}) },
   { path: 'dispute', status: 'payment_sent', who: ['creator', 'counterparty'], body: () => ({ reason: 'matrix' }) },
-  { path: 'dispute/resolve', status: 'disputed', who: ['compliance'], body: (n) => ({ outcome: 'refund', txHash: `0xmatrixrefund${n}`, note: 'checked' }) },
+  { path: 'dispute/resolve', status: 'disputed', who: ['compliance'], body: (n) => ({ outcome: 'refund', txHash: testTxHash(`matrixrefund${n}`), note: 'checked' }) },
 ];
 const CALLERS: Caller[] = ['creator', 'counterparty', 'strangerUser', 'strangerMerchant', 'compliance'];
 

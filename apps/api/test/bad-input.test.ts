@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageOrder, startApi, type Harness, type StagedOrder } from './harness';
+import { testTxHash } from '@settle/testkit';
 
 let api: Harness;
 let user: string;
@@ -89,7 +90,7 @@ const badActionBody = fc.oneof(
   fc.record({ txHash: poisonText }),
   fc.record({ walletAddress: poisonText }),
   fc.record({ reason: fc.oneof(fc.constant(null), fc.integer(), fc.constant(''), fc.constant('   '), fc.constant('r'.repeat(1001)), fc.constant('nul \u0000 inside')) }),
-  fc.record({ outcome: fc.string({ maxLength: 10 }).filter((value) => value !== 'release' && value !== 'refund'), txHash: fc.constant('0xabcdef12'), note: fc.constant('n') }),
+  fc.record({ outcome: fc.string({ maxLength: 10 }).filter((value) => value !== 'release' && value !== 'refund'), txHash: fc.constant(testTxHash('abcdef12')), note: fc.constant('n') }),
   fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((key) => !['txHash', 'walletAddress', 'reason', 'outcome', 'note', 'refundTxHash', 'funderWallet', 'paymentReference', 'evidence'].includes(key) && !['__proto__', 'constructor'].includes(key)), fc.string(), { minKeys: 1, maxKeys: 3 }),
 );
 
@@ -171,7 +172,7 @@ describe('generated bad input answers only 4xx problem+json and changes nothing'
     const badIfMatch = await api.call('POST', `/v1/orders/${staged.order.id}/dispute`, { token: staged.tokens.seller, body: { reason: 'x' }, headers: { 'if-match': 'banana' } });
     expect(badIfMatch.status).toBe(400);
     await expectProblem(badIfMatch);
-    const badKey = await api.call('POST', `/v1/orders/${staged.order.id}/release`, { token: staged.tokens.seller, body: { txHash: '0xabcdef123' }, headers: { 'idempotency-key': 'a b' } });
+    const badKey = await api.call('POST', `/v1/orders/${staged.order.id}/release`, { token: staged.tokens.seller, body: { txHash: testTxHash('abcdef123') }, headers: { 'idempotency-key': 'a b' } });
     expect(badKey.status).toBe(400);
     await expectProblem(badKey);
   });

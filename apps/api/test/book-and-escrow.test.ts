@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BookSummary, OrderView } from '@settle/domain';
 import { stageOrder, startApi, type Harness } from './harness';
+import { testAddress, testTxHash } from '@settle/testkit';
 
 let api: Harness;
 beforeAll(async () => {
@@ -18,7 +19,7 @@ describe('the order book', () => {
     const created = await api.call<OrderView>('POST', '/v1/orders', { token: user, body: sellBody });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ bookOrder: true, merchantId: null, buyer: null });
-    const merchants = await Promise.all(Array.from({ length: 20 }, (_, index) => api.token('merchant', `m-race-${index}`, `RACEWALLET${index}0000`)));
+    const merchants = await Promise.all(Array.from({ length: 20 }, (_, index) => api.token('merchant', `m-race-${index}`, testAddress(`race-${index}`))));
     const before = await api.counts();
 
     const responses = await Promise.all(merchants.map((token) => api.call<OrderView>('POST', `/v1/orders/${created.body.id}/accept`, { token, body: {} })));
@@ -27,7 +28,7 @@ describe('the order book', () => {
     expect(responses.filter((response) => response.status === 409).length, JSON.stringify(responses.map((r) => [r.status, (r.body as { detail?: string }).detail]))).toBe(19);
     const winner = winners[0]?.body as OrderView;
     expect(winner.buyer).toEqual({ kind: 'merchant', id: winner.merchantId });
-    expect(winner.recipientWallet).toBe(`RACEWALLET${winner.merchantId?.replace('m-race-', '')}0000`);
+    expect(winner.recipientWallet).toBe(testAddress(`race-${winner.merchantId?.replace('m-race-', '') ?? ''}`));
     expect(await api.counts()).toEqual({ ...before, events: before.events + 1, outbox: before.outbox + 1 });
 
     const loser = merchants.find((_, index) => `m-race-${index}` !== winner.merchantId) as string;
@@ -46,6 +47,7 @@ describe('the order book', () => {
       id: created.body.id,
       orderNumber: created.body.orderNumber,
       type: 'sell',
+      network: 'tron',
       status: 'open',
       orderVersion: 1,
       cryptoAmount: '50',
@@ -64,7 +66,7 @@ describe('the order book', () => {
     const merchant = await api.token('merchant', 'm-own-m2m');
     const created = await api.call<OrderView>('POST', '/v1/orders', { token: merchant, body: { ...sellBody, type: 'm2m' } });
     expect(created.status).toBe(201);
-    const accept = await api.call('POST', `/v1/orders/${created.body.id}/accept`, { token: merchant, body: { walletAddress: 'OWNWALLET0000' } });
+    const accept = await api.call('POST', `/v1/orders/${created.body.id}/accept`, { token: merchant, body: { walletAddress: testAddress('own') } });
     expect(accept.status).toBe(403);
     expect(accept.body['detail']).toBe('merchants may not accept their own M2M orders');
     const book = await api.call<{ items: BookSummary[] }>('GET', '/v1/orders/book', { token: merchant });
@@ -81,7 +83,7 @@ describe('escrow idempotency', () => {
     expect(again.body.orderVersion).toBe(first.order.orderVersion);
     expect(await api.counts()).toEqual(before);
 
-    const other = await api.call('POST', `/v1/orders/${first.order.id}/escrow`, { token: first.tokens.seller, body: { txHash: '0xsomethingelse' } });
+    const other = await api.call('POST', `/v1/orders/${first.order.id}/escrow`, { token: first.tokens.seller, body: { txHash: testTxHash('somethingelse') } });
     expect(other.status).toBe(409);
     expect(other.body).toMatchObject({ orderVersion: first.order.orderVersion, orderStatus: 'escrowed' });
 
@@ -89,7 +91,7 @@ describe('escrow idempotency', () => {
     const beforeReuse = await api.counts();
     const reused = await api.call('POST', `/v1/orders/${second.order.id}/escrow`, { token: second.tokens.seller, body: { txHash: first.order.escrowTxHash } });
     expect(reused.status).toBe(409);
-    expect(reused.body['detail']).toBe(`transaction hash ${first.order.escrowTxHash} is already used by another order`);
+    expect(reused.body['detail']).toBe(`transaction hash ${first.order.escrowTxHash} is already used by another order on tron: one on-chain transaction settles one order`);
     expect(reused.body).toMatchObject({ orderVersion: second.order.orderVersion, orderStatus: 'accepted' });
     expect(await api.counts()).toEqual(beforeReuse);
     const unchanged = await api.call<OrderView>('GET', `/v1/orders/${second.order.id}`, { token: second.tokens.seller });
@@ -113,20 +115,23 @@ describe('recipient wallet over the API', () => {
     const staged = await stageOrder(api, 'buy', 'accepted');
     expect(staged.order.acceptorWalletAddress).toBeNull();
     expect(staged.order.recipientWallet).toBe(staged.order.buyerWalletAddress);
-    expect(staged.order.recipientWallet).toMatch(/^BUYERWALLET/);
+    expect(staged.order.recipientWallet).toMatch(/^T/);
   });
   it('SELL: the accepting merchant\'s wallet', async () => {
     const staged = await stageOrder(api, 'sell', 'escrowed');
-    expect(staged.order.recipientWallet).toMatch(/^ACCEPTORWALLET/);
+    expect(staged.order.acceptorWalletAddress).toMatch(/^T/);
+    expect(staged.order.recipientWallet).toBe(staged.order.acceptorWalletAddress);
+    expect(staged.order.escrowRecipientWallet).toBe(staged.order.acceptorWalletAddress);
   });
   it('M2M: the buying merchant\'s wallet, or its profile wallet when it gave none', async () => {
     const staged = await stageOrder(api, 'm2m', 'accepted');
-    expect(staged.order.recipientWallet).toMatch(/^ACCEPTORWALLET/);
-    const seller = await api.token('merchant', 'm-m2m-seller-profile', 'SELLERPROFILEWALLET');
-    const buyerToken = await api.token('merchant', 'm-m2m-buyer-profile', 'BUYERPROFILEWALLET');
+    expect(staged.order.acceptorWalletAddress).toMatch(/^T/);
+    expect(staged.order.recipientWallet).toBe(staged.order.acceptorWalletAddress);
+    const seller = await api.token('merchant', 'm-m2m-seller-profile', testAddress('seller-profile'));
+    const buyerToken = await api.token('merchant', 'm-m2m-buyer-profile', testAddress('buyer-profile'));
     const created = await api.call<OrderView>('POST', '/v1/orders', { token: seller, body: { ...sellBody, type: 'm2m', merchantId: 'm-m2m-buyer-profile' } });
     const accepted = await api.call<OrderView>('POST', `/v1/orders/${created.body.id}/accept`, { token: buyerToken, body: {} });
     expect(accepted.status).toBe(200);
-    expect(accepted.body.recipientWallet).toBe('BUYERPROFILEWALLET');
+    expect(accepted.body.recipientWallet).toBe(testAddress('buyer-profile'));
   });
 });

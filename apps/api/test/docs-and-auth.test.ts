@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app';
 import { startApi, type Harness } from './harness';
+import { testAddress } from '@settle/testkit';
 
 let api: Harness;
 beforeAll(async () => {
@@ -117,10 +118,10 @@ describe('authentication', () => {
   });
 
   it('dev tokens create the account and work; without DEV_AUTH the route is not served (401) nor documented', async () => {
-    const issued = await api.call<{ token: string }>('POST', '/v1/dev/tokens', { body: { role: 'merchant', id: 'm-dev-token', walletAddress: 'DEVWALLET0001' } });
+    const issued = await api.call<{ token: string }>('POST', '/v1/dev/tokens', { body: { role: 'merchant', id: 'm-dev-token', walletAddress: testAddress('dev') } });
     expect(issued.status).toBe(200);
     const merchants = await api.call<{ items: Array<{ id: string; walletAddress: string | null }> }>('GET', '/v1/merchants', { token: issued.body.token });
-    expect(merchants.body.items).toContainEqual({ id: 'm-dev-token', name: null, walletAddress: 'DEVWALLET0001' });
+    expect(merchants.body.items).toContainEqual({ id: 'm-dev-token', name: null, walletAddress: testAddress('dev'), wallets: { tron: testAddress('dev') } });
     const invalid = await api.call('POST', '/v1/dev/tokens', { body: { role: 'admin', id: 'x' } });
     expect(invalid.status).toBe(400);
 

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '@settle/config';
 import { createPool, currentBookSeq, upsertAccount, type Pool } from '@settle/db';
 import type { OrderView } from '@settle/domain';
 import { createLogger, createRegistry } from '@settle/observability';
-import { createTestDatabase, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, testAddress, testTxHash, type TestDatabase } from '@settle/testkit';
 import { createApp } from '../src/app';
 
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -20,7 +20,7 @@ export interface Harness {
   pool: Pool;
   db: TestDatabase;
   config: Config;
-  /** A token for `role`/`id`, creating the account (with an optional profile wallet). */
+  /** A token for `role`/`id`, creating the account (with an optional profile wallet on tron, the default network). */
   token(role: 'user' | 'merchant' | 'compliance', id: string, walletAddress?: string): Promise<string>;
   call<T = Record<string, unknown>>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<ApiResponse<T>>;
   /** Row counts of orders, order_events and outbox (what "nothing changed" is checked against). */
@@ -28,10 +28,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The API in-process on its own test database, on a free port. */
-export async function startApi(): Promise<Harness> {
+/** The API in-process on its own test database, on a free port; `env` adds settings (e.g. fees, timers). */
+export async function startApi(env: Record<string, string> = {}): Promise<Harness> {
   const db = await createTestDatabase('api');
-  const config = loadConfig({ ...process.env, DATABASE_URL: db.url, DEV_AUTH: '1', JWT_SECRET: `test-secret-${randomUUID()}`, LOG_LEVEL: 'silent' });
+  const config = loadConfig({ ...process.env, DATABASE_URL: db.url, DEV_AUTH: '1', JWT_SECRET: `test-secret-${randomUUID()}`, LOG_LEVEL: 'silent', ...env });
   const pool = createPool(db.url, { max: 40 });
   const app = createApp({ config, pool, logger: createLogger('api', 'silent'), verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool) });
   const server: Server = await new Promise((resolve) => {
@@ -44,7 +44,7 @@ export async function startApi(): Promise<Harness> {
     db,
     config,
     async token(role, id, walletAddress) {
-      await upsertAccount(pool, { kind: role, id, walletAddress });
+      await upsertAccount(pool, { kind: role, id, wallet: walletAddress === undefined ? undefined : { network: 'tron', address: walletAddress } });
       return signToken(config, { role, id });
     },
     async call(method, path, options = {}) {
@@ -86,13 +86,13 @@ export async function sellOrderPaid(api: Harness, suffix: string): Promise<{ ord
   const merchant = await api.token('merchant', `m-${suffix}`);
   const created = await api.call<OrderView>('POST', '/v1/orders', {
     token: user,
-    body: { type: 'sell', merchantId: `m-${suffix}`, cryptoAmount: '250.50', cryptoCurrency: 'USDT', fiatAmount: '920.00', fiatCurrency: 'AED', rate: '3.6727', paymentMethod: 'bank_transfer' },
+    body: { type: 'sell', merchantId: `m-${suffix}`, cryptoAmount: '250.50', cryptoCurrency: 'USDT', fiatAmount: '920.01', fiatCurrency: 'AED', rate: '3.6727', paymentMethod: 'bank_transfer' },
   });
   if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
   const id = created.body.id;
   const steps: Array<[string, string, unknown]> = [
-    ['accept', merchant, { walletAddress: `MERCHANTWALLET${suffix}` }],
-    ['escrow', user, { txHash: `0xescrow${suffix}` }],
+    ['accept', merchant, { walletAddress: testAddress(`merchant-${suffix}`) }],
+    ['escrow', user, { txHash: testTxHash(`escrow-${suffix}`) }],
     ['payment-sent', merchant, { paymentReference: 'UTR-1' }],
   ];
   let order = created.body;
@@ -134,16 +134,16 @@ export async function stageOrder(api: Harness, type: 'buy' | 'sell' | 'm2m', sta
       fiatCurrency: 'AED',
       rate: '3.6725',
       paymentMethod: 'upi',
-      ...(type === 'buy' ? { buyerWalletAddress: `BUYERWALLET${n}` } : {}),
+      ...(type === 'buy' ? { buyerWalletAddress: testAddress(`buyer-${n}`) } : {}),
     },
   });
   if (created.status !== 201) throw new Error(`create ${type}: ${created.status} ${JSON.stringify(created.body)}`);
   const id = created.body.id;
   const plan: Array<[OrderView['status'], string, string, unknown, Record<string, string>?]> = [
-    ['accepted', 'accept', counterparty, { walletAddress: `ACCEPTORWALLET${n}` }],
-    ['escrowed', 'escrow', seller, { txHash: `0xescrow${n}` }],
+    ['accepted', 'accept', counterparty, { walletAddress: testAddress(`acceptor-${n}`) }],
+    ['escrowed', 'escrow', seller, { txHash: testTxHash(`escrow-${n}`) }],
     ['payment_sent', 'payment-sent', buyer, {}],
-    ['completed', 'release', seller, { txHash: `0xrelease${n}` }, { 'idempotency-key': `key-${n}-release` }],
+    ['completed', 'release', seller, { txHash: testTxHash(`release-${n}`) }, { 'idempotency-key': `key-${n}-release` }],
   ];
   const detours: Partial<Record<OrderView['status'], [string, string, unknown]>> = {
     cancelled: ['cancel', creator, { reason: 'staged' }],

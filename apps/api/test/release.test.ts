@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderEvent, OrderView } from '@settle/domain';
 import { sellOrderPaid, stageOrder, startApi, type Harness } from './harness';
+import { testAddress, testTxHash } from '@settle/testkit';
 
 let api: Harness;
 beforeAll(async () => {
@@ -22,22 +23,22 @@ describe('confirm and release', () => {
   it('completes the order, bumps the version and writes exactly one event and one outbox row, atomically', async () => {
     const { order, user } = await sellOrderPaid(api, 'r1');
     const before = await api.counts();
-    const response = await release(order.id, user, '0xreleaser1');
+    const response = await release(order.id, user, testTxHash('releaser1'));
 
     expect(response.status).toBe(200);
     expect(response.headers.get('etag')).toBe(`"${order.orderVersion + 1}"`);
-    expect(response.body).toMatchObject({ status: 'completed', minimalStatus: 'completed', releaseTxHash: '0xreleaser1', orderVersion: order.orderVersion + 1, recipientWallet: 'MERCHANTWALLETr1' });
+    expect(response.body).toMatchObject({ status: 'completed', minimalStatus: 'completed', releaseTxHash: testTxHash('releaser1'), orderVersion: order.orderVersion + 1, recipientWallet: testAddress('merchant-r1') });
     expect(response.body.completedAt).not.toBeNull();
     expect(response.body.paymentConfirmedAt).toBe(response.body.completedAt);
     expect(await api.counts()).toEqual({ ...before, events: before.events + 1, outbox: before.outbox + 1 });
 
     const row = await api.pool.query(`SELECT status, release_tx_hash, order_version, completed_at, payment_confirmed_at FROM orders WHERE id = $1`, [order.id]);
-    expect(row.rows[0]).toMatchObject({ status: 'completed', release_tx_hash: '0xreleaser1', order_version: order.orderVersion + 1 });
+    expect(row.rows[0]).toMatchObject({ status: 'completed', release_tx_hash: testTxHash('releaser1'), order_version: order.orderVersion + 1 });
     const outbox = await api.pool.query(`SELECT aggregatetype, aggregateid, type, order_version, payload FROM outbox WHERE aggregateid = $1 ORDER BY order_version DESC LIMIT 1`, [order.id]);
     expect(outbox.rows[0]).toMatchObject({ aggregatetype: 'order', aggregateid: order.id, type: 'order.completed', order_version: order.orderVersion + 1 });
     const event = outbox.rows[0].payload as OrderEvent;
     expect(event).toMatchObject({ type: 'order.completed', orderId: order.id, orderVersion: order.orderVersion + 1, status: 'completed', previousStatus: 'payment_sent', actor: { role: 'user', id: 'u-r1' } });
-    expect(event.order.releaseTxHash).toBe('0xreleaser1');
+    expect(event.order.releaseTxHash).toBe(testTxHash('releaser1'));
     // The event in order_events is the same event as in the outbox.
     const stored = await api.pool.query(`SELECT id, payload FROM order_events WHERE order_id = $1 AND order_version = $2`, [order.id, order.orderVersion + 1]);
     expect(stored.rows[0].id).toBe(event.eventId);
@@ -45,9 +46,9 @@ describe('confirm and release', () => {
 
   it('a second release answers 409 with the current version and writes no event', async () => {
     const { order, user } = await sellOrderPaid(api, 'r2');
-    expect((await release(order.id, user, '0xreleaser2')).status).toBe(200);
+    expect((await release(order.id, user, testTxHash('releaser2'))).status).toBe(200);
     const before = await api.counts();
-    const second = await release(order.id, user, '0xreleaser2b');
+    const second = await release(order.id, user, testTxHash('releaser2b'));
     expect(second.status).toBe(409);
     expect(second.headers.get('content-type')).toContain('application/problem+json');
     expect(second.body).toMatchObject({ type: 'https://settle.dev/problems/conflict', status: 409, orderVersion: order.orderVersion + 1, orderStatus: 'completed' });
@@ -58,13 +59,13 @@ describe('confirm and release', () => {
   it('the same Idempotency-Key and body replays the stored response; another body answers 422', async () => {
     const { order, user } = await sellOrderPaid(api, 'r3');
     const key = randomUUID();
-    const first = await release(order.id, user, '0xreleaser3', key);
+    const first = await release(order.id, user, testTxHash('releaser3'), key);
     const before = await api.counts();
-    const again = await release(order.id, user, '0xreleaser3', key);
+    const again = await release(order.id, user, testTxHash('releaser3'), key);
     expect(again.status).toBe(200);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(first.body);
-    const other = await release(order.id, user, '0xreleaser3other', key);
+    const other = await release(order.id, user, testTxHash('releaser3other'), key);
     expect(other.status).toBe(422);
     expect(other.body.detail).toMatch(/already used with a different request/);
     expect(await api.counts()).toEqual(before);
@@ -73,7 +74,7 @@ describe('confirm and release', () => {
   it('release without an Idempotency-Key answers 400 naming the header and changes nothing', async () => {
     const { order, user } = await sellOrderPaid(api, 'r4');
     const before = await api.counts();
-    const response = await api.call('POST', `/v1/orders/${order.id}/release`, { token: user, body: { txHash: '0xreleaser4' } });
+    const response = await api.call('POST', `/v1/orders/${order.id}/release`, { token: user, body: { txHash: testTxHash('releaser4') } });
     expect(response.status).toBe(400);
     expect(response.body['detail']).toMatch(/Idempotency-Key is required/);
     expect(await api.counts()).toEqual(before);
@@ -82,19 +83,19 @@ describe('confirm and release', () => {
   it('a stale If-Match answers 412 and changes nothing', async () => {
     const { order, user } = await sellOrderPaid(api, 'r5');
     const before = await api.counts();
-    const stale = await release(order.id, user, '0xreleaser5', randomUUID(), { 'if-match': `"${order.orderVersion - 1}"` });
+    const stale = await release(order.id, user, testTxHash('releaser5'), randomUUID(), { 'if-match': `"${order.orderVersion - 1}"` });
     expect(stale.status).toBe(412);
     expect(stale.body).toMatchObject({ orderVersion: order.orderVersion, orderStatus: 'payment_sent' });
     expect(await api.counts()).toEqual(before);
-    const fresh = await release(order.id, user, '0xreleaser5', randomUUID(), { 'if-match': `"${order.orderVersion}"` });
+    const fresh = await release(order.id, user, testTxHash('releaser5'), randomUUID(), { 'if-match': `"${order.orderVersion}"` });
     expect(fresh.status).toBe(200);
   });
 
   it('only the escrow funder may release: the buyer gets 403, a stranger 404', async () => {
     const { order, merchant } = await sellOrderPaid(api, 'r6');
-    expect((await release(order.id, merchant, '0xreleaser6')).status).toBe(403);
+    expect((await release(order.id, merchant, testTxHash('releaser6'))).status).toBe(403);
     const stranger = await api.token('user', 'u-stranger-r6');
-    expect((await release(order.id, stranger, '0xreleaser6')).status).toBe(404);
+    expect((await release(order.id, stranger, testTxHash('releaser6'))).status).toBe(404);
   });
 
   it('a fault after the event insert (failing outbox insert) leaves order, events and outbox untouched', async () => {
@@ -109,18 +110,18 @@ describe('confirm and release', () => {
     try {
       const before = await api.counts();
       const rowBefore = await api.pool.query(`SELECT * FROM orders WHERE id = $1`, [order.id]);
-      const response = await release(order.id, user, '0xreleaser7');
+      const response = await release(order.id, user, testTxHash('releaser7'));
       expect(response.status).toBe(500);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
       expect(await api.counts()).toEqual(before);
       const rowAfter = await api.pool.query(`SELECT * FROM orders WHERE id = $1`, [order.id]);
       expect(rowAfter.rows[0]).toEqual(rowBefore.rows[0]);
-      const hashes = await api.pool.query(`SELECT count(*)::int AS n FROM tx_hashes WHERE hash = '0xreleaser7'`);
+      const hashes = await api.pool.query(`SELECT count(*)::int AS n FROM tx_hashes WHERE hash = $1`, [testTxHash('releaser7')]);
       expect(hashes.rows[0].n).toBe(0);
     } finally {
       await api.pool.query(`DROP TRIGGER fail_outbox ON outbox; DROP FUNCTION fail_outbox();`);
     }
-    expect((await release(order.id, user, '0xreleaser7')).status).toBe(200);
+    expect((await release(order.id, user, testTxHash('releaser7'))).status).toBe(200);
   });
 
   it('100 concurrent releases: exactly one 200 per distinct outcome, the rest 409 or the idempotent replay; one event', async () => {
@@ -129,7 +130,7 @@ describe('confirm and release', () => {
     const sharedKey = randomUUID();
     const responses = await Promise.all(
       Array.from({ length: 100 }, (_, index) =>
-        index % 2 === 0 ? release(order.id, user, '0xreleaser8', sharedKey) : release(order.id, user, `0xreleaser8x${index}`),
+        index % 2 === 0 ? release(order.id, user, testTxHash('releaser8'), sharedKey) : release(order.id, user, testTxHash(`releaser8x${index}`)),
       ),
     );
     const ok = responses.filter((response) => response.status === 200);
@@ -146,11 +147,11 @@ describe('confirm and release', () => {
   it('the original client\'s PATCH /api/orders/:id/escrow releases through the same path and ignores actor fields', async () => {
     const { order, user, merchant } = await sellOrderPaid(api, 'r9');
     // The body claims to be the merchant; the token (the buyer) decides, so this is the buyer's side: 403.
-    const spoofed = await api.call('PATCH', `/api/orders/${order.id}/escrow`, { token: merchant, body: { tx_hash: '0xreleaser9', actor_type: 'user', actor_id: 'u-r9' } });
+    const spoofed = await api.call('PATCH', `/api/orders/${order.id}/escrow`, { token: merchant, body: { tx_hash: testTxHash('releaser9'), actor_type: 'user', actor_id: 'u-r9' } });
     expect(spoofed.status).toBe(403);
-    const response = await api.call<OrderView>('PATCH', `/api/orders/${order.id}/escrow`, { token: user, body: { tx_hash: '0xreleaser9', actor_type: 'merchant', actor_id: 'm-r9' } });
+    const response = await api.call<OrderView>('PATCH', `/api/orders/${order.id}/escrow`, { token: user, body: { tx_hash: testTxHash('releaser9'), actor_type: 'merchant', actor_id: 'm-r9' } });
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ status: 'completed', releaseTxHash: '0xreleaser9' });
+    expect(response.body).toMatchObject({ status: 'completed', releaseTxHash: testTxHash('releaser9') });
     const event = await api.pool.query(`SELECT actor_role, actor_id FROM order_events WHERE order_id = $1 AND type = 'order.completed'`, [order.id]);
     expect(event.rows[0]).toEqual({ actor_role: 'user', actor_id: 'u-r9' });
   });
@@ -165,8 +166,8 @@ describe('a write that loses a race is decided again on the new state', () => {
     try {
       await blocker.query('BEGIN');
       await blocker.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [id]);
-      const buyer = api.call<OrderView>('POST', `/v1/orders/${id}/cancel-request`, { token: staged.tokens.buyer, body: { reason: 'changed my mind' } });
-      const seller = api.call<OrderView>('POST', `/v1/orders/${id}/cancel-request`, { token: staged.tokens.seller, body: { reason: 'me too' } });
+      const buyer = api.call<OrderView>('POST', `/v1/orders/${id}/cancel-request`, { token: staged.tokens.buyer, body: { reason: 'changed my mind', refundTxHash: testTxHash(`race-refund-buyer-${id}`) } });
+      const seller = api.call<OrderView>('POST', `/v1/orders/${id}/cancel-request`, { token: staged.tokens.seller, body: { reason: 'me too', refundTxHash: testTxHash(`race-refund-seller-${id}`) } });
       for (let waited = 0; ; waited += 1) {
         const waiting = await api.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')`);
         if ((waiting.rows[0]?.n ?? 0) >= 2) break;

@@ -12,7 +12,7 @@ import { createPool, type Pool } from '@settle/db';
 import { buildEvent, createOrder, orderNumber, toView, type Order, type OrderEvent } from '@settle/domain';
 import { createKafka, deadLetterTopic, headersAsText } from '@settle/kafka';
 import { startNotifier, type Notifier } from '@settle/notifier';
-import { createTestDatabase, createTestTopics, testStack, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, createTestTopics, testStack, type TestDatabase, testAddress } from '@settle/testkit';
 import { runCli } from '../src/cli';
 import { randomBytes, randomUUID } from 'node:crypto';
 
@@ -109,7 +109,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
   function orderFor(merchant: string): { order: Order; event: OrderEvent } {
     const now = new Date().toISOString();
     const order = createOrder(
-      { type: 'buy', merchantId: merchant, cryptoAmount: '50.00', cryptoCurrency: 'USDT', fiatAmount: '183.62', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi', buyerWalletAddress: 'TBuyerWallet00001' },
+      { type: 'buy', merchantId: merchant, cryptoAmount: '50.00', cryptoCurrency: 'USDT', fiatAmount: '183.62', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi', buyerWalletAddress: testAddress('ops-buyer') },
       { role: 'user', id: 'u-ops' },
       { id: randomUUID(), orderNumber: orderNumber(now, randomBytes(8)), now, profileWallet: () => null },
     );
@@ -119,9 +119,9 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
 
   async function saveOrder(order: Order): Promise<void> {
     await pool.query(
-      `INSERT INTO orders (id, order_number, type, status, order_version, book_order, merchant_id, user_id, crypto_amount, crypto_currency, fiat_amount, fiat_currency, rate, payment_method, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-      [order.id, order.orderNumber, order.type, order.status, order.orderVersion, order.bookOrder, order.merchantId, order.userId, order.cryptoAmount, order.cryptoCurrency, order.fiatAmount, order.fiatCurrency, order.rate, order.paymentMethod, order.createdAt, order.updatedAt],
+      `INSERT INTO orders (id, order_number, type, status, order_version, book_order, merchant_id, user_id, crypto_amount, crypto_currency, fiat_amount, fiat_currency, rate, payment_method, created_at, updated_at, network)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+      [order.id, order.orderNumber, order.type, order.status, order.orderVersion, order.bookOrder, order.merchantId, order.userId, order.cryptoAmount, order.cryptoCurrency, order.fiatAmount, order.fiatCurrency, order.rate, order.paymentMethod, order.createdAt, order.updatedAt, order.network],
     );
   }
 

@@ -1,4 +1,4 @@
-import { loadConfig } from '@settle/config';
+import { loadConfig, orderPolicy } from '@settle/config';
 import { createPool } from '@settle/db';
 import { createLogger, createRegistry, onShutdown, startOpsServer } from '@settle/observability';
 import { retentionPolicy } from './retention';
@@ -12,7 +12,7 @@ if (config.DATABASE_URL === undefined) {
 }
 const pool = createPool(config.DATABASE_URL, { max: 4, applicationName: 'settle-worker' }, (error) => logger.error({ err: error }, 'idle database client failed'));
 const registry = createRegistry('worker');
-const worker = startWorker({ pool, logger, registry, intervalMs: config.WORKER_INTERVAL_MS, batchSize: config.WORKER_BATCH_SIZE, retention: retentionPolicy(config) });
+const worker = startWorker({ pool, logger, registry, intervalMs: config.WORKER_INTERVAL_MS, batchSize: config.WORKER_BATCH_SIZE, policy: orderPolicy(config), retention: retentionPolicy(config) });
 // Idle for 5 minutes means the loop is stuck: /health says so (the seed's "worker idle 5 min" alert).
 const ops = await startOpsServer({
   port: config.WORKER_PORT,

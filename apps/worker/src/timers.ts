@@ -1,5 +1,5 @@
 import { applyTransitionWith, inTransaction, type Pool } from '@settle/db';
-import { isSettleError, SYSTEM_ACTOR, TIMER_ACTIONS, type Status } from '@settle/domain';
+import { isSettleError, SYSTEM_ACTOR, TIMER_ACTIONS, type OrderPolicy, type Status } from '@settle/domain';
 
 export interface SweepResult {
   fired: { expire: number; escalate: number };
@@ -7,29 +7,28 @@ export interface SweepResult {
   lost: number;
 }
 
-const TIMED_STATUSES = Object.keys(TIMER_ACTIONS) as Array<keyof typeof TIMER_ACTIONS>;
-
 /**
  * One timer sweep: locks up to `batchSize` due orders (FOR UPDATE SKIP LOCKED, so several workers share the
  * work and never block a party's request for long) and fires each through the one write path as the system.
  */
-export async function sweepTimers(pool: Pool, options: { batchSize: number; now?: string }): Promise<SweepResult> {
+export async function sweepTimers(pool: Pool, options: { batchSize: number; now?: string; policy?: OrderPolicy }): Promise<SweepResult> {
   const now = options.now ?? new Date().toISOString();
   return inTransaction(pool, async (client) => {
+    // The status list is literal (TIMER_ACTIONS' keys) so the planner can use orders_timer_idx, whose predicate it is.
     const due = await client.query<{ id: string; status: Status }>(
       `SELECT id, status FROM orders
-        WHERE timer_at <= $1 AND status = ANY($2::text[])
+        WHERE timer_at <= $1 AND timer_at IS NOT NULL AND status IN ('open', 'accepted', 'escrowed', 'payment_sent')
         ORDER BY timer_at
-        LIMIT $3
+        LIMIT $2
         FOR UPDATE SKIP LOCKED`,
-      [now, TIMED_STATUSES, options.batchSize],
+      [now, options.batchSize],
     );
     const result: SweepResult = { fired: { expire: 0, escalate: 0 }, lost: 0 };
     for (const order of due.rows) {
       const action = TIMER_ACTIONS[order.status as keyof typeof TIMER_ACTIONS];
       await client.query('SAVEPOINT timer');
       try {
-        await applyTransitionWith(client, { orderId: order.id, command: { action }, actor: SYSTEM_ACTOR, now });
+        await applyTransitionWith(client, { orderId: order.id, command: { action }, actor: SYSTEM_ACTOR, now, policy: options.policy });
         await client.query('RELEASE SAVEPOINT timer');
         result.fired[action] += 1;
       } catch (error) {
@@ -42,11 +41,8 @@ export async function sweepTimers(pool: Pool, options: { batchSize: number; now?
   });
 }
 
-/** Disputed orders past the compliance SLA (alert only: never resolved automatically). */
-export async function overdueDisputes(pool: Pool, slaMinutes: number, now: string = new Date().toISOString()): Promise<number> {
-  const result = await pool.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM orders WHERE status = 'disputed' AND disputed_at <= $1::timestamptz - make_interval(mins => $2)`,
-    [now, slaMinutes],
-  );
+/** Disputed orders past their compliance SLA deadline (timer_at; alert only: never resolved automatically). */
+export async function overdueDisputes(pool: Pool, now: string = new Date().toISOString()): Promise<number> {
+  const result = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE status = 'disputed' AND timer_at <= $1`, [now]);
   return result.rows[0]?.n ?? 0;
 }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Pool } from '@settle/db';
-import { DEFAULT_TIMERS } from '@settle/domain';
+import { DEFAULT_POLICY, type OrderPolicy } from '@settle/domain';
 import type { Logger } from '@settle/observability';
 import { applyRetention, RETENTION_TABLES, type RetentionPolicy, type RetentionResult } from './retention';
 import { overdueDisputes, sweepTimers } from './timers';
@@ -11,6 +11,8 @@ export interface WorkerOptions {
   registry: Registry;
   intervalMs: number;
   batchSize: number;
+  /** Timers (per payment method) and the other order rules the timer transitions run under. @default DEFAULT_POLICY */
+  policy?: OrderPolicy;
   retention: RetentionPolicy;
   /** How often retention runs. @default 10 minutes */
   retentionEveryMs?: number;
@@ -50,7 +52,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
       let full = false;
       try {
         const stop = sweepSeconds.startTimer();
-        const result = await sweepTimers(pool, { batchSize: options.batchSize });
+        const result = await sweepTimers(pool, { batchSize: options.batchSize, policy: options.policy ?? DEFAULT_POLICY });
         stop();
         lastSweep = Date.now();
         fired.inc({ action: 'expire' }, result.fired.expire);
@@ -58,7 +60,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
         lost.inc(result.lost);
         full = result.fired.expire + result.fired.escalate + result.lost >= options.batchSize;
         if (result.fired.expire + result.fired.escalate > 0) logger.info(result, 'timers fired');
-        const late = await overdueDisputes(pool, DEFAULT_TIMERS.disputeSlaMinutes);
+        const late = await overdueDisputes(pool);
         overdue.set(late);
         if (late > 0) logger.warn({ overdue: late }, 'disputes past the compliance SLA need a person');
       } catch (error) {

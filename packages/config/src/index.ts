@@ -15,6 +15,43 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+/** A duration such as `90s`, `15m`, `4h` or `500ms`, in minutes (fractions allowed). */
+const duration = (what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, `${what} must be a duration such as 90s, 15m or 4h`)
+    .transform((value) => {
+      const [, amount = '0', unit = 'm'] = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value) ?? [];
+      const perMinute = { ms: 60_000, s: 60, m: 1, h: 1 / 60 }[unit as 'ms' | 's' | 'm' | 'h'];
+      return Number(amount) / perMinute;
+    })
+    .refine((minutes) => minutes > 0, `${what} must be longer than zero`);
+
+/** `key=value,…` pairs, each value parsed by `value`. */
+const pairs = <T extends z.ZodType>(what: string, key: z.ZodType<string>, value: T) =>
+  z
+    .string()
+    .trim()
+    .transform((text, context) => {
+      const entries: Array<[string, z.infer<T>]> = [];
+      for (const part of text.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+        const [name = '', raw = ''] = part.split('=').map((item) => item.trim());
+        const parsedKey = key.safeParse(name);
+        const parsedValue = value.safeParse(raw);
+        if (!part.includes('=') || !parsedKey.success || !parsedValue.success) {
+          context.addIssue({ code: 'custom', message: `${what}: "${part}" is not key=value with a valid key and value` });
+          return z.NEVER;
+        }
+        entries.push([parsedKey.data, parsedValue.data as z.infer<T>]);
+      }
+      return Object.fromEntries(entries) as Record<string, z.infer<T>>;
+    });
+
+const PAYMENT_METHODS = ['bank_transfer', 'upi', 'cash'] as const;
+const NETWORKS = ['ethereum', 'bsc', 'polygon', 'tron'] as const;
+const feeBps = z.coerce.number().int().min(0).max(10_000);
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -114,9 +151,55 @@ const envSchema = z.object({
   NOTIFIER_REDIS_KEY: z.string().min(1).default('settle-notifier'),
   /** Notifier: the Kafka consumer group. @default settle-notifier */
   NOTIFIER_GROUP_ID: z.string().min(1).default('settle-notifier'),
+  // ---- order rules (validated once here; see orderPolicy) -------------------------------------------------
+  /** The network of an order whose client names none. @default tron */
+  DEFAULT_NETWORK: z.enum(NETWORKS).default('tron'),
+  /** Crypto currencies an order may trade, comma-separated. @default USDT,USDC */
+  CRYPTO_CURRENCIES: z
+    .string()
+    .default('USDT,USDC')
+    .transform((text) => text.split(',').map((code) => code.trim()).filter((code) => code !== ''))
+    .pipe(z.array(z.string().regex(/^[A-Z][A-Z0-9]{1,9}$/, 'CRYPTO_CURRENCIES holds upper-case codes such as USDT')).min(1, 'CRYPTO_CURRENCIES names at least one currency')),
+  /** The platform fee on every order, in basis points, unless MERCHANT_FEE_BPS names the order's merchant. @default 0 */
+  PLATFORM_FEE_BPS: feeBps.default(0),
+  /** Per-merchant fees in basis points, `merchant-id=bps,…` (e.g. `merchant-alpha=25`). @default none */
+  MERCHANT_FEE_BPS: pairs('MERCHANT_FEE_BPS', z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/), feeBps).default({}),
+  /** An open order expires this long after creation. @default 15m */
+  TIMER_OPEN: duration('TIMER_OPEN').default(15),
+  /** An accepted order with no escrow expires this long after accept. @default 2h */
+  TIMER_ACCEPTED: duration('TIMER_ACCEPTED').default(120),
+  /** Payment window after escrow per method, `method=duration,…`; also one extension's length. @default cash=60m,upi=60m,bank_transfer=4h */
+  TIMER_PAYMENT_WINDOW: pairs('TIMER_PAYMENT_WINDOW', z.enum(PAYMENT_METHODS), duration('a payment window')).default({}),
+  /** The seller has this long to confirm after the buyer marked paid. @default 2h */
+  TIMER_CONFIRM: duration('TIMER_CONFIRM').default(120),
+  /** Compliance should resolve a dispute within this (its deadline on the order; alert only). @default 24h */
+  TIMER_DISPUTE_SLA: duration('TIMER_DISPUTE_SLA').default(1440),
+  /** Payment-window extensions an order may get. @default 3 */
+  MAX_EXTENSIONS: z.coerce.number().int().min(0).max(3).default(3),
 });
 
 export type Config = z.infer<typeof envSchema>;
+
+/**
+ * The order rules of the configuration in the shape of the domain's OrderPolicy (checked where it is passed):
+ * timers, default network, tradable crypto currencies and fees.
+ */
+export function orderPolicy(config: Config) {
+  const window = config.TIMER_PAYMENT_WINDOW;
+  return {
+    timers: {
+      openMinutes: config.TIMER_OPEN,
+      acceptedMinutes: config.TIMER_ACCEPTED,
+      paymentWindowMinutes: { cash: window['cash'] ?? 60, upi: window['upi'] ?? 60, bank_transfer: window['bank_transfer'] ?? 240 },
+      confirmMinutes: config.TIMER_CONFIRM,
+      disputeSlaMinutes: config.TIMER_DISPUTE_SLA,
+      maxExtensions: config.MAX_EXTENSIONS,
+    },
+    defaultNetwork: config.DEFAULT_NETWORK,
+    cryptoCurrencies: config.CRYPTO_CURRENCIES,
+    feeBps: (merchantId: string | null): number => (merchantId === null ? undefined : config.MERCHANT_FEE_BPS[merchantId]) ?? config.PLATFORM_FEE_BPS,
+  };
+}
 
 /**
  * Node flags an app runs with, wherever it is started (npm start, Docker, benches, tests that spawn it).

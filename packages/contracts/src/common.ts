@@ -1,4 +1,4 @@
-import { EVENT_TYPES, ORDER_TYPES, PARTY_KINDS, PAYMENT_METHODS, ROLES, STATUSES } from '@settle/domain';
+import { EVENT_TYPES, fiatMinorUnits, NETWORKS, ORDER_TYPES, PARTY_KINDS, PAYMENT_METHODS, ROLES, STATUSES } from '@settle/domain';
 import { z } from './zod';
 
 const MAX_DIGITS = 30;
@@ -18,6 +18,16 @@ export const currency = (what: string) =>
     .regex(/^[A-Z][A-Z0-9]{1,9}$/, `${what} must be an upper-case currency code such as USDT or AED`)
     .openapi({ example: 'USDT' });
 
+/** An ISO 4217 fiat currency code; its minor units (0, 2 or 3) bound the fiat amount's decimals. */
+export const fiatCurrency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'fiatCurrency must be a three-letter ISO 4217 code such as AED or INR')
+  .refine((code) => fiatMinorUnits(code) !== undefined, 'fiatCurrency must be an ISO 4217 fiat currency code such as AED or INR')
+  .openapi({ example: 'AED', description: 'ISO 4217 code; fiatAmount has at most its minor units of decimals' });
+
+/** The chain an order's escrow lives on. */
+export const network = z.enum(NETWORKS).openapi({ description: 'EVM: ethereum, bsc, polygon; or tron' });
+
 /** An identifier of a party (user or merchant). */
 export const partyId = z
   .string()
@@ -26,19 +36,23 @@ export const partyId = z
   .regex(/^[A-Za-z0-9_.:@-]+$/, 'ids use letters, digits and _ . : @ - only')
   .openapi({ example: 'merchant-alpha' });
 
+/**
+ * A wallet address: EVM `0x` + 40 hex (EIP-55 checksum when mixed case) or a base58check Tron `T…` address. Which
+ * form, and the checksum, are checked against the order's network; the stored form is EIP-55 (EVM) or as given (Tron).
+ */
 export const walletAddress = z
   .string()
-  .min(8, 'a wallet address has at least 8 characters')
-  .max(128)
-  .regex(/^[A-Za-z0-9]+$/, 'a wallet address is letters and digits only')
-  .openapi({ example: 'TXYZ1234567890abcdef' });
+  .regex(/^(0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33})$/, 'a wallet address is 0x followed by 40 hex digits (EVM) or a base58check Tron address starting with T (34 characters)')
+  .openapi({ example: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t' });
 
+/**
+ * A transaction hash: 64 hex digits, optionally `0x`-prefixed, in either case. It is stored in the network's one
+ * canonical form (EVM `0x` + lower-case hex, Tron lower-case hex), so every spelling of a hash is the same hash.
+ */
 export const txHash = z
   .string()
-  .min(8, 'a transaction hash has at least 8 characters')
-  .max(128)
-  .regex(/^(0x)?[A-Za-z0-9]+$/, 'a transaction hash is letters and digits (optionally 0x-prefixed)')
-  .openapi({ example: '0x9f2c4e7a1b3d5f60' });
+  .regex(/^(0[xX])?[0-9a-fA-F]{64}$/, 'a transaction hash is 64 hex digits, optionally 0x-prefixed (EVM: 0x + 64 hex; Tron: 64 hex)')
+  .openapi({ example: '0x4f1c9e2a7b3d5f60a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718' });
 
 export const shortText = (what: string, max = 1000) => z.string().trim().min(1, `${what} must not be empty`).max(max, `${what} is at most ${max} characters`);
 

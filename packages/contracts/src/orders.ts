@@ -1,5 +1,5 @@
 import { z } from './zod';
-import { actor, currency, decimalString, eventType, isoTime, orderType, party, partyId, paymentMethod, shortText, status, txHash, uuid, walletAddress } from './common';
+import { actor, currency, decimalString, eventType, fiatCurrency, isoTime, network, orderType, party, partyId, paymentMethod, shortText, status, txHash, uuid, walletAddress } from './common';
 
 const nullableTime = isoTime.nullable();
 
@@ -16,6 +16,10 @@ export const disputeSchema = z
   })
   .openapi('Dispute');
 
+export const forcedSchema = z
+  .object({ action: z.enum(['force_cancel', 'force_complete']), reason: z.string(), by: z.string(), at: isoTime })
+  .openapi('Forced', { description: 'a compliance force action that ended the order, with who and why' });
+
 /** An order as every client sees it (REST responses and event snapshots). */
 export const orderView = z
   .object({
@@ -25,13 +29,14 @@ export const orderView = z
     status,
     minimalStatus: status,
     orderVersion: z.number().int().positive(),
+    network,
     bookOrder: z.boolean(),
     merchantId: z.string().nullable(),
     userId: z.string().nullable(),
     buyerMerchantId: z.string().nullable(),
     seller: party.nullable(),
     buyer: party.nullable(),
-    recipientWallet: z.string().nullable().openapi({ description: 'where released crypto goes (always the buyer\'s wallet)' }),
+    recipientWallet: z.string().nullable().openapi({ description: 'where released crypto goes (always the buyer\'s wallet); fixed when the escrow is locked' }),
     cryptoAmount: z.string(),
     cryptoCurrency: z.string(),
     fiatAmount: z.string(),
@@ -46,6 +51,7 @@ export const orderView = z
     escrowTxHash: z.string().nullable(),
     escrowFunder: party.nullable(),
     escrowFunderWallet: z.string().nullable(),
+    escrowRecipientWallet: z.string().nullable().openapi({ description: 'the recipient wallet frozen when the escrow was locked (null before)' }),
     releaseTxHash: z.string().nullable(),
     refundTxHash: z.string().nullable(),
     extensionCount: z.number().int(),
@@ -53,9 +59,10 @@ export const orderView = z
     cancelRequestedBy: party.nullable(),
     cancelReason: z.string().nullable(),
     dispute: disputeSchema.nullable(),
+    forced: forcedSchema.nullable(),
     expiresAt: nullableTime,
     paymentDeadline: nullableTime,
-    timerAt: nullableTime,
+    timerAt: nullableTime.openapi({ description: 'the current status\'s deadline: expiry, escalation, or a dispute\'s compliance SLA' }),
     createdAt: isoTime,
     acceptedAt: nullableTime,
     escrowedAt: nullableTime,
@@ -70,11 +77,15 @@ export const orderView = z
   .openapi('Order');
 export type OrderViewDto = z.infer<typeof orderView>;
 
+/** The order snapshot every event carries: the view without payment details (shown to the parties over REST only). */
+export const eventOrderView = orderView.omit({ paymentDetails: true }).openapi('EventOrder');
+
 export const bookSummary = z
   .object({
     id: uuid,
     orderNumber: z.string(),
     type: orderType,
+    network,
     status,
     orderVersion: z.number().int(),
     cryptoAmount: z.string(),
@@ -101,7 +112,7 @@ export const orderEvent = z
     previousStatus: status.nullable(),
     actor,
     occurredAt: isoTime,
-    order: orderView,
+    order: eventOrderView,
   })
   .openapi('OrderEvent');
 export type OrderEventDto = z.infer<typeof orderEvent>;
@@ -112,12 +123,13 @@ export const createOrderBody = z
   .strictObject({
     type: orderType,
     merchantId: partyId.optional().openapi({ description: 'the merchant the order is addressed to; omit to publish it on the order book' }),
+    network: network.optional().openapi({ description: 'the escrow\'s chain; the configured default (DEFAULT_NETWORK, tron) when omitted' }),
     cryptoAmount: decimalString('cryptoAmount'),
-    cryptoCurrency: currency('cryptoCurrency').default('USDT'),
-    fiatAmount: decimalString('fiatAmount'),
-    fiatCurrency: currency('fiatCurrency'),
+    cryptoCurrency: currency('cryptoCurrency').default('USDT').openapi({ description: 'one of the configured crypto currencies (CRYPTO_CURRENCIES)' }),
+    fiatAmount: decimalString('fiatAmount').openapi({ description: 'cryptoAmount × rate within one minor unit of fiatCurrency, with at most its minor units of decimals' }),
+    fiatCurrency,
     rate: decimalString('rate'),
-    feeBps: z.number().int().min(0).max(10_000).optional(),
+    feeBps: z.number().int().min(0).max(10_000).optional().openapi({ deprecated: true, description: 'ignored: the fee comes from configuration (per merchant, with a platform default)' }),
     paymentMethod,
     paymentDetails: z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean()])).refine((value) => Object.keys(value).length <= 20, 'paymentDetails has at most 20 fields').optional(),
     buyerWalletAddress: walletAddress.optional().openapi({ description: 'required for buy orders unless your profile has a wallet' }),
@@ -129,9 +141,18 @@ export const escrowBody = z.strictObject({ txHash, funderWallet: walletAddress.o
 export const paymentSentBody = z.strictObject({ paymentReference: shortText('paymentReference', 200).optional() }).openapi('MarkPaid');
 export const releaseBody = z.strictObject({ txHash }).openapi('Release');
 export const cancelBody = z.strictObject({ reason: shortText('reason').optional(), refundTxHash: txHash.optional() }).openapi('Cancel');
-export const cancelRequestBody = z.strictObject({ reason: shortText('reason').optional() }).openapi('CancelRequest');
+export const cancelRequestBody = z
+  .strictObject({
+    reason: shortText('reason').optional(),
+    refundTxHash: txHash.optional().openapi({ description: 'required when this request agrees to the other party\'s pending request (it then cancels the escrowed order)' }),
+  })
+  .openapi('CancelRequest');
 export const emptyBody = z.strictObject({}).openapi('Empty');
 export const disputeBody = z.strictObject({ reason: shortText('reason'), evidence: z.array(shortText('evidence', 500)).max(20).optional() }).openapi('OpenDispute');
+export const forceCancelBody = z
+  .strictObject({ reason: shortText('reason'), refundTxHash: txHash.optional().openapi({ description: 'required when crypto is locked in escrow; omitted otherwise' }) })
+  .openapi('ForceCancel');
+export const forceCompleteBody = z.strictObject({ reason: shortText('reason'), releaseTxHash: txHash }).openapi('ForceComplete');
 export const resolveDisputeBody = z.strictObject({ outcome: z.enum(['release', 'refund']), txHash, note: shortText('note') }).openapi('ResolveDispute');
 /** The original client's release call: actor fields are accepted and ignored (the actor is the token's). */
 export const legacyEscrowPatchBody = z
@@ -152,10 +173,27 @@ export const bookList = z.object({ items: z.array(bookSummary), bookSeq: z.numbe
 export const eventList = z.object({ items: z.array(orderEvent) }).openapi('OrderEventList');
 
 export const devTokenBody = z
-  .strictObject({ role: z.enum(['user', 'merchant', 'compliance']), id: partyId, walletAddress: walletAddress.optional(), name: shortText('name', 100).optional() })
+  .strictObject({
+    role: z.enum(['user', 'merchant', 'compliance']),
+    id: partyId,
+    walletAddress: walletAddress.optional().openapi({ description: 'stored as the profile wallet on `network`' }),
+    network: network.optional().openapi({ description: 'the network of walletAddress; the configured default when omitted' }),
+    name: shortText('name', 100).optional(),
+  })
   .openapi('DevTokenRequest');
 
-export const merchantSummary = z.object({ id: z.string(), name: z.string().nullable(), walletAddress: z.string().nullable() }).openapi('Merchant');
+/** A party's profile wallets, one per network. */
+export const profileWallets = z.partialRecord(network, z.string()).openapi('ProfileWallets', { description: 'profile wallet per network' });
+export const walletBody = z.strictObject({ address: walletAddress }).openapi('SetWallet');
+
+export const merchantSummary = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    walletAddress: z.string().nullable().openapi({ description: 'your own profile wallet on the default network; null for other merchants' }),
+    wallets: profileWallets.nullable().openapi({ description: 'your own profile wallets per network; null for other merchants' }),
+  })
+  .openapi('Merchant');
 
 export const problem = z
   .object({
@@ -166,6 +204,7 @@ export const problem = z
     instance: z.string().optional(),
     orderVersion: z.number().int().optional(),
     orderStatus: status.optional(),
+    expectedFiatAmount: z.string().optional().openapi({ description: 'the fiat amount cryptoAmount × rate gives, when fiatAmount does not match it' }),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .openapi('Problem');

@@ -1,6 +1,9 @@
+import { assertAmountsAddUp } from './amounts';
+import { canonicalAddress, type Network } from './chains';
 import { SettleError } from './errors';
+import { DEFAULT_POLICY, type OrderPolicy } from './policy';
 import { sides } from './sides';
-import { addMinutes, DEFAULT_TIMERS, type TimerSettings } from './timers';
+import { addMinutes } from './timers';
 import type { Actor, Order, OrderType, PaymentMethod } from './types';
 import type { ProfileWallets } from './wallet';
 
@@ -8,12 +11,13 @@ export interface CreateOrderInput {
   type: OrderType;
   /** The merchant the order is addressed to; without it the order goes to the order book. */
   merchantId?: string | undefined;
+  /** The escrow's chain; the policy's default when omitted. */
+  network?: Network | undefined;
   cryptoAmount: string;
   cryptoCurrency: string;
   fiatAmount: string;
   fiatCurrency: string;
   rate: string;
-  feeBps?: number | undefined;
   paymentMethod: PaymentMethod;
   paymentDetails?: Record<string, unknown> | undefined;
   buyerWalletAddress?: string | undefined;
@@ -23,9 +27,13 @@ export interface CreateContext {
   id: string;
   orderNumber: string;
   now: string;
+  /** Profile wallets on the order's network. */
   profileWallet: ProfileWallets;
-  timers?: TimerSettings;
+  policy?: OrderPolicy;
 }
+
+/** The network an order of `input` lives on. */
+export const networkOf = (input: Pick<CreateOrderInput, 'network'>, policy: OrderPolicy = DEFAULT_POLICY): Network => input.network ?? policy.defaultNetwork;
 
 /** Who creates which type: users trade BUY/SELL with merchants; merchants create M2M. */
 export const CREATOR_ROLE: Record<OrderType, 'user' | 'merchant'> = { buy: 'user', sell: 'user', m2m: 'merchant' };
@@ -39,7 +47,14 @@ export function createOrder(input: CreateOrderInput, actor: Actor, context: Crea
   if (input.type === 'm2m' && input.merchantId === actor.id) {
     throw new SettleError('INVALID_INPUT', 'merchantId names yourself: an M2M order is addressed to another merchant (or to the book, without merchantId)');
   }
-  const timers = context.timers ?? DEFAULT_TIMERS;
+  const policy = context.policy ?? DEFAULT_POLICY;
+  const timers = policy.timers;
+  const network = networkOf(input, policy);
+  if (!policy.cryptoCurrencies.includes(input.cryptoCurrency)) {
+    throw new SettleError('INVALID_INPUT', `cryptoCurrency ${input.cryptoCurrency} is not traded here; use one of ${policy.cryptoCurrencies.join(', ')}`);
+  }
+  assertAmountsAddUp(input);
+  const buyerWalletAddress = input.type === 'buy' && input.buyerWalletAddress !== undefined ? canonicalAddress(network, input.buyerWalletAddress, 'buyerWalletAddress') : null;
   const now = context.now;
   const addressed = input.merchantId ?? null;
   const base = {
@@ -57,6 +72,7 @@ export function createOrder(input: CreateOrderInput, actor: Actor, context: Crea
     orderNumber: context.orderNumber,
     status: 'open',
     orderVersion: 1,
+    network,
     bookOrder: addressed === null,
     ...base,
     ...sides(base),
@@ -65,15 +81,17 @@ export function createOrder(input: CreateOrderInput, actor: Actor, context: Crea
     fiatAmount: input.fiatAmount,
     fiatCurrency: input.fiatCurrency,
     rate: input.rate,
-    feeBps: input.feeBps ?? 0,
+    // The fee follows the order's merchant; a book order's is settled when a merchant accepts it.
+    feeBps: policy.feeBps(base.merchantId),
     paymentMethod: input.paymentMethod,
     paymentDetails: input.paymentDetails ?? null,
     paymentReference: null,
-    buyerWalletAddress: input.type === 'buy' ? (input.buyerWalletAddress ?? null) : null,
+    buyerWalletAddress,
     acceptorWalletAddress: null,
     escrowTxHash: null,
     escrowFunder: null,
     escrowFunderWallet: null,
+    escrowRecipientWallet: null,
     releaseTxHash: null,
     refundTxHash: null,
     extensionCount: 0,
@@ -81,6 +99,7 @@ export function createOrder(input: CreateOrderInput, actor: Actor, context: Crea
     cancelRequestedBy: null,
     cancelReason: null,
     dispute: null,
+    forced: null,
     expiresAt,
     paymentDeadline: null,
     timerAt: expiresAt,

@@ -2,14 +2,21 @@ import type { EventType } from './transitions';
 import type { Actor, Order, Status } from './types';
 import { recipientWallet, type ProfileWallets } from './wallet';
 
-/** An order as every client sees it: the row plus the derived fields. */
+/** An order as its parties see it over REST: the row plus the derived fields. */
 export type OrderView = Order & { minimalStatus: Status; recipientWallet: string | null };
+
+/**
+ * The order snapshot in every event (order_events, outbox, Kafka, sockets, webhooks): the view without the
+ * payment details, which only the parties read, over REST.
+ */
+export type EventOrder = Omit<OrderView, 'paymentDetails'>;
 
 /** The public face of an open book order: what any merchant may see before accepting. */
 export interface BookSummary {
   id: string;
   orderNumber: string;
   type: Order['type'];
+  network: Order['network'];
   status: Status;
   orderVersion: number;
   cryptoAmount: string;
@@ -35,18 +42,25 @@ export interface OrderEvent {
   previousStatus: Status | null;
   actor: Actor;
   occurredAt: string;
-  order: OrderView;
+  order: EventOrder;
 }
 
 export function toView(order: Order, profileWallet: ProfileWallets): OrderView {
   return { ...order, minimalStatus: order.status, recipientWallet: recipientWallet(order, profileWallet) };
 }
 
-export function toBookSummary(order: Order): BookSummary {
+/** The event snapshot of a view: everything but the payment details. */
+export function toEventOrder(view: OrderView): EventOrder {
+  const { paymentDetails: _private, ...shared } = view;
+  return shared;
+}
+
+export function toBookSummary(order: Pick<Order, keyof BookSummary>): BookSummary {
   return {
     id: order.id,
     orderNumber: order.orderNumber,
     type: order.type,
+    network: order.network,
     status: order.status,
     orderVersion: order.orderVersion,
     cryptoAmount: order.cryptoAmount,
@@ -79,6 +93,6 @@ export function buildEvent(input: {
     previousStatus: input.previousStatus,
     actor: input.actor,
     occurredAt: input.occurredAt,
-    order: input.order,
+    order: toEventOrder(input.order),
   };
 }

@@ -26,7 +26,8 @@ export const DEFAULT_TIMERS: TimerSettings = {
 };
 
 export function addMinutes(iso: string, minutes: number): string {
-  return new Date(Date.parse(iso) + minutes * 60_000).toISOString();
+  // Rounded: configured windows may be fractions of a minute (e.g. seconds in tests).
+  return new Date(Date.parse(iso) + Math.round(minutes * 60_000)).toISOString();
 }
 
 /** What the timer engine does when an order's `timerAt` passes, by status. */

@@ -1,8 +1,10 @@
+import { canonicalAddress, canonicalTxHash } from './chains';
 import { SettleError } from './errors';
+import { DEFAULT_POLICY, type OrderPolicy } from './policy';
 import { actorParty, canSee, counterpartyOf, creatorOf, isParty, sameParty, sides } from './sides';
-import { addMinutes, DEFAULT_TIMERS, isDue, type TimerSettings } from './timers';
+import { addMinutes, isDue } from './timers';
 import type { Actor, Dispute, Order, Party, Status } from './types';
-import type { ProfileWallets } from './wallet';
+import { recipientWallet, type ProfileWallets } from './wallet';
 
 export const EVENT_TYPES = [
   'order.created',
@@ -29,12 +31,14 @@ export type Command =
   | { action: 'mark_paid'; paymentReference?: string | undefined }
   | { action: 'confirm_and_release'; txHash: string }
   | { action: 'cancel'; reason?: string | undefined; refundTxHash?: string | undefined }
-  | { action: 'request_cancel'; reason?: string | undefined }
+  | { action: 'request_cancel'; reason?: string | undefined; refundTxHash?: string | undefined }
   | { action: 'agree_cancel'; refundTxHash?: string | undefined }
   | { action: 'request_extension' }
   | { action: 'agree_extension' }
   | { action: 'dispute'; reason: string; evidence?: string[] | undefined }
   | { action: 'resolve_dispute'; outcome: 'release' | 'refund'; txHash: string; note: string }
+  | { action: 'force_cancel'; reason: string; refundTxHash?: string | undefined }
+  | { action: 'force_complete'; reason: string; releaseTxHash: string }
   | { action: 'expire' }
   | { action: 'escalate' };
 export type Action = Command['action'];
@@ -68,6 +72,10 @@ export const TRANSITIONS: readonly TransitionRule[] = [
   rule('dispute', 'escrowed', 'disputed', 'party', 'order.disputed'),
   rule('dispute', 'payment_sent', 'disputed', 'party', 'order.disputed'),
   rule('resolve_dispute', 'disputed', { release: 'completed', refund: 'cancelled' }, 'compliance', 'order.dispute_resolved'),
+  ...(['open', 'accepted', 'escrowed', 'payment_sent', 'disputed'] as const).flatMap((from) => [
+    rule('force_cancel', from, 'cancelled', 'compliance', 'order.cancelled'),
+    rule('force_complete', from, 'completed', 'compliance', 'order.completed'),
+  ]),
   rule('expire', 'open', 'expired', 'system', 'order.expired'),
   rule('expire', 'accepted', 'expired', 'system', 'order.expired'),
   rule('escalate', 'escrowed', 'disputed', 'system', 'order.disputed'),
@@ -76,13 +84,14 @@ export const TRANSITIONS: readonly TransitionRule[] = [
 
 export interface DecideContext {
   now: string;
+  /** Profile wallets on the order's network. */
   profileWallet: ProfileWallets;
-  timers?: TimerSettings;
+  policy?: OrderPolicy;
 }
 
 export type Decision =
   /** A transition: persist `order` (version + 1) with one event of `eventType`. */
-  | { kind: 'transition'; order: Order; previousStatus: Status; eventType: EventType; action: Action }
+  | { kind: 'transition'; order: Order; previousStatus: Status; eventType: EventType; action: Action; audit: { reason: string } | null }
   /** Nothing to change (an idempotent repeat): answer with the order as it is, write nothing. */
   | { kind: 'unchanged'; order: Order };
 
@@ -128,7 +137,7 @@ const otherParty = (order: Order, actor: Actor): Party | null => {
 function normalize(order: Order, command: Command, actor: Actor): Command {
   const waitingOnActor = order.cancelRequestedBy !== null && sameParty(order.cancelRequestedBy, otherParty(order, actor));
   if (!waitingOnActor) return command;
-  if (command.action === 'request_cancel') return { action: 'agree_cancel' };
+  if (command.action === 'request_cancel') return { action: 'agree_cancel', refundTxHash: command.refundTxHash };
   if (command.action === 'cancel' && (order.status === 'escrowed' || order.status === 'payment_sent')) {
     return { action: 'agree_cancel', refundTxHash: command.refundTxHash };
   }
@@ -151,13 +160,15 @@ export function assertVisible(order: Order, action: Action, actor: Actor): void 
  * side (403), then the action's own requirements. Throws SettleError; never mutates its input.
  */
 export function decide(order: Order, input: Command, actor: Actor, context: DecideContext): Decision {
-  const timers = context.timers ?? DEFAULT_TIMERS;
+  const policy = context.policy ?? DEFAULT_POLICY;
+  const timers = policy.timers;
   assertVisible(order, input.action, actor);
   const command = normalize(order, input, actor);
 
-  // An escrow lock repeated with the same hash is answered as done; another hash is a conflict.
+  // An escrow lock repeated with the same hash (in any spelling) is answered as done; another hash is a conflict.
   if (command.action === 'lock_escrow' && order.escrowTxHash !== null) {
-    if (order.escrowTxHash === command.txHash && fits('seller', order, actor)) return { kind: 'unchanged', order };
+    const hash = canonicalTxHash(order.network, command.txHash);
+    if (order.escrowTxHash === hash && fits('seller', order, actor)) return { kind: 'unchanged', order };
     throw conflict(order, `escrow is already locked with transaction ${order.escrowTxHash}; a different hash cannot replace it`);
   }
 
@@ -180,27 +191,32 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       if (order.type === 'm2m') next.buyerMerchantId = acceptor.id;
       else next.merchantId = acceptor.id;
       if (order.type !== 'buy') {
-        const wallet = command.walletAddress ?? context.profileWallet(acceptor);
-        if (wallet === null) {
-          throw new SettleError('INVALID_INPUT', `walletAddress is required to accept a ${order.type} order: the released crypto goes to the accepting merchant's wallet and it has no profile wallet`);
+        const given = command.walletAddress === undefined ? null : canonicalAddress(order.network, command.walletAddress);
+        if (given === null && context.profileWallet(acceptor) === null) {
+          throw new SettleError('INVALID_INPUT', `walletAddress is required to accept a ${order.type} order: the released crypto goes to the accepting merchant's wallet and it has no ${order.network} profile wallet`);
         }
-        next.acceptorWalletAddress = command.walletAddress ?? null;
+        next.acceptorWalletAddress = given;
       }
       Object.assign(next, sides(next));
+      if (order.type !== 'm2m') next.feeBps = policy.feeBps(acceptor.id);
       next.acceptedAt = now;
       next.expiresAt = addMinutes(now, timers.acceptedMinutes);
       next.timerAt = next.expiresAt;
       break;
     }
-    case 'lock_escrow':
-      next.escrowTxHash = command.txHash;
+    case 'lock_escrow': {
+      const recipient = recipientWallet(order, context.profileWallet);
+      if (recipient === null) throw conflict(order, `the buyer has no ${order.network} wallet to release to; it must set one before the escrow is locked`);
+      next.escrowTxHash = canonicalTxHash(order.network, command.txHash);
       next.escrowFunder = party;
-      next.escrowFunderWallet = command.funderWallet ?? null;
+      next.escrowFunderWallet = command.funderWallet === undefined ? null : canonicalAddress(order.network, command.funderWallet, 'funderWallet');
+      next.escrowRecipientWallet = recipient;
       next.escrowedAt = now;
       next.expiresAt = null;
       next.paymentDeadline = addMinutes(now, timers.paymentWindowMinutes[order.paymentMethod]);
       next.timerAt = next.paymentDeadline;
       break;
+    }
     case 'mark_paid':
       if (order.paymentDeadline !== null && Date.parse(order.paymentDeadline) < Date.parse(now)) {
         throw conflict(order, `the payment deadline passed at ${order.paymentDeadline}; request an extension or open a dispute`);
@@ -211,14 +227,14 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       next.timerAt = addMinutes(now, timers.confirmMinutes);
       break;
     case 'confirm_and_release':
-      next.releaseTxHash = command.txHash;
+      next.releaseTxHash = settlementHash(order, command.txHash, 'txHash', 'release');
       next.paymentConfirmedAt = now;
       next.completedAt = now;
       next.timerAt = null;
       break;
     case 'cancel':
       next.cancelReason = command.reason ?? null;
-      next.refundTxHash = order.status === 'escrowed' ? (command.refundTxHash ?? null) : null;
+      next.refundTxHash = refundHash(order, command.refundTxHash);
       next.cancelledAt = now;
       next.timerAt = null;
       break;
@@ -231,7 +247,7 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       if (order.cancelRequestedBy === null || !sameParty(order.cancelRequestedBy, otherParty(order, actor))) {
         throw conflict(order, 'there is no cancel request from the other party to agree to');
       }
-      next.refundTxHash = command.refundTxHash ?? null;
+      next.refundTxHash = refundHash(order, command.refundTxHash);
       next.cancelledAt = now;
       next.timerAt = null;
       break;
@@ -254,17 +270,33 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
     case 'dispute':
       next.dispute = openDispute(command.reason, party as Party, command.evidence ?? [], now);
       next.disputedAt = now;
-      next.timerAt = null;
+      next.timerAt = addMinutes(now, timers.disputeSlaMinutes);
       break;
     case 'resolve_dispute':
       next.dispute = { ...(order.dispute as NonNullable<Order['dispute']>), resolution: command.outcome, note: command.note, resolvedBy: actor.id, resolvedAt: now };
       if (command.outcome === 'release') {
-        next.releaseTxHash = command.txHash;
+        next.releaseTxHash = settlementHash(order, command.txHash, 'txHash', 'release');
         next.completedAt = now;
       } else {
-        next.refundTxHash = command.txHash;
+        next.refundTxHash = settlementHash(order, command.txHash, 'txHash', 'refund');
         next.cancelledAt = now;
       }
+      next.timerAt = null;
+      break;
+    case 'force_cancel':
+      next.refundTxHash = refundHash(order, command.refundTxHash);
+      next.cancelReason = command.reason;
+      next.cancelledAt = now;
+      next.forced = { action: 'force_cancel', reason: command.reason, by: actor.id, at: now };
+      if (order.dispute !== null) next.dispute = { ...order.dispute, resolution: 'refund', note: command.reason, resolvedBy: actor.id, resolvedAt: now };
+      next.timerAt = null;
+      break;
+    case 'force_complete':
+      next.releaseTxHash = settlementHash(order, command.releaseTxHash, 'releaseTxHash', 'release');
+      next.paymentConfirmedAt = now;
+      next.completedAt = now;
+      next.forced = { action: 'force_complete', reason: command.reason, by: actor.id, at: now };
+      if (order.dispute !== null) next.dispute = { ...order.dispute, resolution: 'release', note: command.reason, resolvedBy: actor.id, resolvedAt: now };
       next.timerAt = null;
       break;
     case 'expire':
@@ -276,11 +308,35 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
         next.dispute = openDispute(reason, 'system', [], now);
         next.disputedAt = now;
       }
-      next.timerAt = null;
+      // A dispute's timer is compliance's SLA (an alert, never a transition); an expired order has none.
+      next.timerAt = command.action === 'escalate' ? addMinutes(now, timers.disputeSlaMinutes) : null;
       break;
   }
   next.orderVersion = order.orderVersion + 1;
-  return { kind: 'transition', order: next, previousStatus: order.status, eventType: chosen.event, action: command.action };
+  const audit = command.action === 'force_cancel' || command.action === 'force_complete' ? { reason: command.reason } : null;
+  return { kind: 'transition', order: next, previousStatus: order.status, eventType: chosen.event, action: command.action, audit };
+}
+
+/** A release or refund hash in its canonical form; it can never be the escrow's own hash. */
+function settlementHash(order: Order, value: string, field: string, kind: 'release' | 'refund'): string {
+  const hash = canonicalTxHash(order.network, value, field);
+  if (hash === order.escrowTxHash) throw conflict(order, `the ${kind} transaction ${hash} is the escrow's own transaction; send the hash of the ${kind} itself`);
+  return hash;
+}
+
+/**
+ * The refund hash a cancel records: required once crypto is locked (it says where the escrow went), refused
+ * while nothing is locked.
+ */
+function refundHash(order: Order, value: string | undefined): string | null {
+  if (order.escrowTxHash === null) {
+    if (value !== undefined) throw new SettleError('INVALID_INPUT', 'refundTxHash must be omitted: nothing is locked in escrow for this order yet');
+    return null;
+  }
+  if (value === undefined) {
+    throw new SettleError('INVALID_INPUT', `refundTxHash is required: crypto is locked in escrow (${order.escrowTxHash}), so cancelling must record the transaction that refunded it to the seller`);
+  }
+  return settlementHash(order, value, 'refundTxHash', 'refund');
 }
 
 function openDispute(reason: string, openedBy: Dispute['openedBy'], evidence: string[], now: string): Dispute {

@@ -1,3 +1,5 @@
+import type { Network } from './chains';
+
 export const ORDER_TYPES = ['buy', 'sell', 'm2m'] as const;
 export type OrderType = (typeof ORDER_TYPES)[number];
 
@@ -25,6 +27,14 @@ export type Actor = { role: Role; id: string } | { role: 'system'; id: 'system' 
 
 export const SYSTEM_ACTOR: Actor = { role: 'system', id: 'system' };
 
+/** A compliance force action: who ended the order outside the normal flow, and why. */
+export interface Forced {
+  action: 'force_cancel' | 'force_complete';
+  reason: string;
+  by: string;
+  at: string;
+}
+
 export interface Dispute {
   reason: string;
   openedBy: Party | 'system';
@@ -46,6 +56,8 @@ export interface Order {
   type: OrderType;
   status: Status;
   orderVersion: number;
+  /** The chain the escrow lives on; hashes and addresses are stored in its canonical form. */
+  network: Network;
   /** Created without a named merchant: any merchant may accept it from the order book. */
   bookOrder: boolean;
   merchantId: string | null;
@@ -67,6 +79,8 @@ export interface Order {
   escrowTxHash: string | null;
   escrowFunder: Party | null;
   escrowFunderWallet: string | null;
+  /** Where released crypto goes, fixed when the escrow is locked: later profile changes never move it. */
+  escrowRecipientWallet: string | null;
   releaseTxHash: string | null;
   refundTxHash: string | null;
   extensionCount: number;
@@ -74,6 +88,7 @@ export interface Order {
   cancelRequestedBy: Party | null;
   cancelReason: string | null;
   dispute: Dispute | null;
+  forced: Forced | null;
   expiresAt: string | null;
   paymentDeadline: string | null;
   /** When the timer engine must act on this order next (expire, escalate or alert); null when none. */

@@ -1,6 +1,15 @@
+import { createHash } from 'node:crypto';
 import { createOrder, decide, type Actor, type Command, type Order, type OrderType, type Party } from '../src/index';
 
 export const NOW = '2026-11-25T10:00:00.000Z';
+
+/** A valid Tron tx hash (64 lower-case hex) derived from `label`. */
+export const hash = (label: string): string => createHash('sha256').update(label).digest('hex');
+/** Valid base58check Tron addresses. */
+export const ACCEPTOR_WALLET = 'TZ6MfCgHzAMqQ5VDfCm64benQ2FWCTfxYh';
+export const USER_WALLET = 'TPbkUHGbW3EvwBz1RJMGtNsD2SC9uTb9jf';
+export const FUNDER_WALLET = 'TMGhpQ3eDgMfRuj4pFoBowt5zpGsXARBWz';
+export const OTHER_WALLET = 'TZ23QjntnmfgL45EYWgCEpqucP7S22bqnK';
 export const noProfileWallets = (): null => null;
 
 export const USER: Actor = { role: 'user', id: 'u-1' };
@@ -35,7 +44,7 @@ export function newOrder(type: OrderType, options: { book?: boolean } = {}): Ord
       fiatCurrency: 'AED',
       rate: '3.6725',
       paymentMethod: 'bank_transfer',
-      buyerWalletAddress: type === 'buy' ? 'wallet-user-given' : undefined,
+      buyerWalletAddress: type === 'buy' ? USER_WALLET : undefined,
     },
     creator,
     { id: `order-${type}`, orderNumber: 'BM-261125-ABCDEFGH', now: NOW, profileWallet: noProfileWallets },
@@ -59,8 +68,8 @@ export function orderIn(type: OrderType, status: Order['status']): Order {
   const seller = type === 'buy' ? counterparty : creator;
   const buyer = type === 'buy' ? creator : counterparty;
   const open = newOrder(type);
-  const accept: [Command, Actor] = [{ action: 'accept', walletAddress: 'wallet-acceptor' }, counterparty];
-  const lock: [Command, Actor] = [{ action: 'lock_escrow', txHash: `0xescrow-${type}` }, seller];
+  const accept: [Command, Actor] = [{ action: 'accept', walletAddress: ACCEPTOR_WALLET }, counterparty];
+  const lock: [Command, Actor] = [{ action: 'lock_escrow', txHash: hash(`escrow-${type}`) }, seller];
   const paid: [Command, Actor] = [{ action: 'mark_paid' }, buyer];
   switch (status) {
     case 'open':
@@ -72,7 +81,7 @@ export function orderIn(type: OrderType, status: Order['status']): Order {
     case 'payment_sent':
       return run(open, [accept, lock, paid]);
     case 'completed':
-      return run(open, [accept, lock, paid, [{ action: 'confirm_and_release', txHash: `0xrelease-${type}` }, seller]]);
+      return run(open, [accept, lock, paid, [{ action: 'confirm_and_release', txHash: hash(`release-${type}`) }, seller]]);
     case 'cancelled':
       return run(open, [[{ action: 'cancel' }, creator]]);
     case 'expired':

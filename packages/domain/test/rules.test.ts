@@ -17,7 +17,7 @@ import {
   type Order,
   type Party,
 } from '../src/index';
-import { COMPLIANCE, MERCHANT, MERCHANT_2, newOrder, NOW, noProfileWallets, orderIn, run, STRANGER_MERCHANT, SYSTEM, USER } from './fixtures';
+import { ACCEPTOR_WALLET, COMPLIANCE, hash, MERCHANT, MERCHANT_2, newOrder, NOW, noProfileWallets, orderIn, OTHER_WALLET, run, STRANGER_MERCHANT, SYSTEM, USER, USER_WALLET } from './fixtures';
 
 const attempt = (order: Order, command: Command, actor: Actor, now = NOW): ReturnType<typeof decide> =>
   decide(order, command, actor, { now, profileWallet: noProfileWallets });
@@ -51,8 +51,8 @@ describe('recipient wallet: always the buyer\'s, never the acceptor\'s by accide
   const wallets = profiles({ 'user:u-1': 'user-profile', 'merchant:m-1': 'm1-profile', 'merchant:m-2': 'm2-profile' });
 
   it('BUY goes to the wallet the user gave at creation, not the accepting merchant\'s', () => {
-    const order = run(newOrder('buy'), [[{ action: 'accept', walletAddress: 'merchant-acceptor-wallet' }, MERCHANT]]);
-    expect(recipientWallet(order, wallets)).toBe('wallet-user-given');
+    const order = run(newOrder('buy'), [[{ action: 'accept', walletAddress: OTHER_WALLET }, MERCHANT]]);
+    expect(recipientWallet(order, wallets)).toBe(USER_WALLET);
   });
   it('BUY falls back to the user\'s profile wallet', () => {
     const order = { ...orderIn('buy', 'accepted'), buyerWalletAddress: null };
@@ -60,12 +60,12 @@ describe('recipient wallet: always the buyer\'s, never the acceptor\'s by accide
   });
   it('SELL goes to the merchant\'s acceptor wallet, else its profile wallet', () => {
     const order = orderIn('sell', 'accepted');
-    expect(recipientWallet(order, wallets)).toBe('wallet-acceptor');
+    expect(recipientWallet(order, wallets)).toBe(ACCEPTOR_WALLET);
     expect(recipientWallet({ ...order, acceptorWalletAddress: null }, wallets)).toBe('m1-profile');
   });
   it('M2M goes to the buying merchant\'s wallet, else its profile wallet, never the seller\'s', () => {
     const order = orderIn('m2m', 'accepted');
-    expect(recipientWallet(order, wallets)).toBe('wallet-acceptor');
+    expect(recipientWallet(order, wallets)).toBe(ACCEPTOR_WALLET);
     expect(recipientWallet({ ...order, acceptorWalletAddress: null }, wallets)).toBe('m2-profile');
   });
   it('is null while nobody on the buying side is known', () => {
@@ -105,17 +105,17 @@ describe('creating orders', () => {
 describe('the order book', () => {
   it('any merchant may accept a book order; an addressed order is invisible to other merchants', () => {
     const book = newOrder('sell', { book: true });
-    expect(attempt(book, { action: 'accept', walletAddress: 'w' }, MERCHANT_2).kind).toBe('transition');
+    expect(attempt(book, { action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT_2).kind).toBe('transition');
     const addressed = newOrder('sell');
-    expect(() => attempt(addressed, { action: 'accept', walletAddress: 'w' }, MERCHANT_2)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(() => attempt(addressed, { action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT_2)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
   it('after the first accept the order leaves the book: the next merchant gets 409, and cannot read it', () => {
-    const accepted = run(newOrder('sell', { book: true }), [[{ action: 'accept', walletAddress: 'w' }, MERCHANT]]);
-    expect(() => attempt(accepted, { action: 'accept', walletAddress: 'w' }, MERCHANT_2)).toThrow('this book order was already taken by another merchant');
+    const accepted = run(newOrder('sell', { book: true }), [[{ action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT]]);
+    expect(() => attempt(accepted, { action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT_2)).toThrow('this book order was already taken by another merchant');
     expect(() => attempt(accepted, { action: 'cancel' }, MERCHANT_2)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
   it('a merchant may not accept its own M2M book order', () => {
-    expect(() => attempt(newOrder('m2m', { book: true }), { action: 'accept', walletAddress: 'w' }, MERCHANT)).toThrow(
+    expect(() => attempt(newOrder('m2m', { book: true }), { action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT)).toThrow(
       'merchants may not accept their own M2M orders',
     );
   });
@@ -129,15 +129,15 @@ describe('the order book', () => {
 describe('escrow and release', () => {
   it('locking with the same hash again is unchanged; another hash conflicts', () => {
     const escrowed = orderIn('buy', 'escrowed');
-    expect(attempt(escrowed, { action: 'lock_escrow', txHash: '0xescrow-buy' }, MERCHANT)).toEqual({ kind: 'unchanged', order: escrowed });
-    expect(() => attempt(escrowed, { action: 'lock_escrow', txHash: '0xdifferent' }, MERCHANT)).toThrow(/already locked with transaction 0xescrow-buy/);
+    expect(attempt(escrowed, { action: 'lock_escrow', txHash: hash('escrow-buy') }, MERCHANT)).toEqual({ kind: 'unchanged', order: escrowed });
+    expect(() => attempt(escrowed, { action: 'lock_escrow', txHash: hash('different') }, MERCHANT)).toThrow(new RegExp(`already locked with transaction ${hash('escrow-buy')}`));
   });
   it('escrow sets the payment deadline per method: bank transfer 4 h, UPI/cash 60 min', () => {
     const bank = orderIn('sell', 'escrowed');
     expect(bank.paymentDeadline).toBe('2026-11-25T14:00:00.000Z');
     const upi = run({ ...newOrder('sell'), paymentMethod: 'upi' }, [
-      [{ action: 'accept', walletAddress: 'w' }, MERCHANT],
-      [{ action: 'lock_escrow', txHash: '0x1' }, USER],
+      [{ action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT],
+      [{ action: 'lock_escrow', txHash: hash('1') }, USER],
     ]);
     expect(upi.paymentDeadline).toBe('2026-11-25T11:00:00.000Z');
     expect(upi.escrowFunder).toEqual({ kind: 'user', id: 'u-1' });
@@ -148,13 +148,13 @@ describe('escrow and release', () => {
   });
   it('release sets completed, release hash, confirmed and completed times, version + 1', () => {
     const paid = orderIn('sell', 'payment_sent');
-    const decision = attempt(paid, { action: 'confirm_and_release', txHash: '0xrel' }, USER);
+    const decision = attempt(paid, { action: 'confirm_and_release', txHash: hash('rel') }, USER);
     expect(decision.kind).toBe('transition');
-    expect(decision.order).toMatchObject({ status: 'completed', releaseTxHash: '0xrel', paymentConfirmedAt: NOW, completedAt: NOW, orderVersion: paid.orderVersion + 1, timerAt: null });
+    expect(decision.order).toMatchObject({ status: 'completed', releaseTxHash: hash('rel'), paymentConfirmedAt: NOW, completedAt: NOW, orderVersion: paid.orderVersion + 1, timerAt: null });
   });
   it('only the escrow funder may release', () => {
     const paid = { ...orderIn('sell', 'payment_sent'), escrowFunder: { kind: 'user' as const, id: 'u-someone-else' } };
-    expect(() => attempt(paid, { action: 'confirm_and_release', txHash: '0x' }, USER)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+    expect(() => attempt(paid, { action: 'confirm_and_release', txHash: hash('empty') }, USER)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
   });
 });
 
@@ -163,13 +163,15 @@ describe('mutual cancel and extensions', () => {
     const requested = run(orderIn('buy', 'payment_sent'), [[{ action: 'request_cancel', reason: 'wrong amount' }, USER]]);
     expect(requested).toMatchObject({ status: 'payment_sent', cancelRequestedBy: { kind: 'user', id: 'u-1' } });
     expect(() => attempt(requested, { action: 'request_cancel' }, USER)).toThrow(/already requested/);
-    const decision = attempt(requested, { action: 'request_cancel' }, MERCHANT);
+    expect(() => attempt(requested, { action: 'request_cancel' }, MERCHANT)).toThrow(/refundTxHash is required/);
+    const decision = attempt(requested, { action: 'request_cancel', refundTxHash: hash('refund') }, MERCHANT);
     expect(decision.kind === 'transition' && decision.eventType).toBe('order.cancelled');
+    expect(decision.order.refundTxHash).toBe(hash('refund'));
     expect(decision.order.status).toBe('cancelled');
   });
   it('after a buyer\'s request, the seller\'s plain cancel is the agreement', () => {
     const requested = run(orderIn('buy', 'escrowed'), [[{ action: 'request_cancel' }, USER]]);
-    expect(attempt(requested, { action: 'cancel', refundTxHash: '0xrefund' }, MERCHANT).order).toMatchObject({ status: 'cancelled', refundTxHash: '0xrefund' });
+    expect(attempt(requested, { action: 'cancel', refundTxHash: hash('refund') }, MERCHANT).order).toMatchObject({ status: 'cancelled', refundTxHash: hash('refund') });
   });
   it('an extension adds one payment window; at most 3', () => {
     let order = orderIn('sell', 'escrowed');
@@ -208,10 +210,10 @@ describe('timers', () => {
 describe('dispute resolution', () => {
   it('release completes with the release hash; refund cancels with the refund hash', () => {
     const disputed = orderIn('buy', 'disputed');
-    const released = attempt(disputed, { action: 'resolve_dispute', outcome: 'release', txHash: '0xr', note: 'ok' }, COMPLIANCE);
-    expect(released.order).toMatchObject({ status: 'completed', releaseTxHash: '0xr', dispute: { resolution: 'release', note: 'ok', resolvedBy: 'c-1' } });
-    const refunded = attempt(disputed, { action: 'resolve_dispute', outcome: 'refund', txHash: '0xf', note: 'no' }, COMPLIANCE);
-    expect(refunded.order).toMatchObject({ status: 'cancelled', refundTxHash: '0xf' });
+    const released = attempt(disputed, { action: 'resolve_dispute', outcome: 'release', txHash: hash('r'), note: 'ok' }, COMPLIANCE);
+    expect(released.order).toMatchObject({ status: 'completed', releaseTxHash: hash('r'), dispute: { resolution: 'release', note: 'ok', resolvedBy: 'c-1' } });
+    const refunded = attempt(disputed, { action: 'resolve_dispute', outcome: 'refund', txHash: hash('f'), note: 'no' }, COMPLIANCE);
+    expect(refunded.order).toMatchObject({ status: 'cancelled', refundTxHash: hash('f') });
   });
 });
 
@@ -230,7 +232,7 @@ describe('events and who is told', () => {
       status: 'accepted',
       minimalStatus: 'accepted',
       previousStatus: 'open',
-      order: { id: accepted.id, recipientWallet: 'wallet-acceptor' },
+      order: { id: accepted.id, recipientWallet: ACCEPTOR_WALLET },
     });
   });
   it('an addressed new order goes privately to that merchant and the creator, not the book', () => {
@@ -240,7 +242,7 @@ describe('events and who is told', () => {
     expect(audienceOf(event(newOrder('sell', { book: true }), 'order.created', null))).toEqual({ book: true, recipients: [{ kind: 'user', id: 'u-1' }] });
   });
   it('a book order leaving the book (accepted) goes to the book and both parties', () => {
-    const accepted = run(newOrder('sell', { book: true }), [[{ action: 'accept', walletAddress: 'w' }, MERCHANT_2]]);
+    const accepted = run(newOrder('sell', { book: true }), [[{ action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT_2]]);
     expect(audienceOf(event(accepted, 'order.accepted', 'open'))).toEqual({ book: true, recipients: [{ kind: 'user', id: 'u-1' }, { kind: 'merchant', id: 'm-2' }] });
   });
   it('later events go to the parties only; disputes also to compliance', () => {

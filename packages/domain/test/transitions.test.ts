@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, SettleError, STATUSES, type Action, type Actor, type Command, type Order, type OrderType, type Status } from '../src/index';
-import { asParty, CAST, COMPLIANCE, NOW, noProfileWallets, orderIn, STRANGER_MERCHANT, STRANGER_USER, SYSTEM } from './fixtures';
+import { ACCEPTOR_WALLET, asParty, CAST, COMPLIANCE, hash, NOW, noProfileWallets, orderIn, STRANGER_MERCHANT, STRANGER_USER, SYSTEM } from './fixtures';
 
 type Role = 'creator' | 'counterparty' | 'seller' | 'buyer' | 'compliance' | 'system';
 
@@ -26,23 +26,37 @@ const SPEC: Array<{ action: Action; from: Status; to: Status; who: Role[] }> = [
   { action: 'expire', from: 'accepted', to: 'expired', who: ['system'] },
   { action: 'escalate', from: 'escrowed', to: 'disputed', who: ['system'] },
   { action: 'escalate', from: 'payment_sent', to: 'disputed', who: ['system'] },
+  ...(['open', 'accepted', 'escrowed', 'payment_sent', 'disputed'] as const).flatMap((from) => [
+    { action: 'force_cancel' as const, from, to: 'cancelled' as const, who: ['compliance' as const] },
+    { action: 'force_complete' as const, from, to: 'completed' as const, who: ['compliance' as const] },
+  ]),
 ];
 
 const COMMANDS: Record<Action, Command> = {
-  accept: { action: 'accept', walletAddress: 'wallet-acceptor' },
-  lock_escrow: { action: 'lock_escrow', txHash: '0xother-hash' },
+  accept: { action: 'accept', walletAddress: ACCEPTOR_WALLET },
+  lock_escrow: { action: 'lock_escrow', txHash: hash('other-hash') },
   mark_paid: { action: 'mark_paid', paymentReference: 'UTR123' },
-  confirm_and_release: { action: 'confirm_and_release', txHash: '0xrelease' },
+  confirm_and_release: { action: 'confirm_and_release', txHash: hash('release') },
   cancel: { action: 'cancel', reason: 'changed my mind' },
   request_cancel: { action: 'request_cancel', reason: 'bank holiday' },
-  agree_cancel: { action: 'agree_cancel', refundTxHash: '0xrefund' },
+  agree_cancel: { action: 'agree_cancel', refundTxHash: hash('refund') },
   request_extension: { action: 'request_extension' },
   agree_extension: { action: 'agree_extension' },
   dispute: { action: 'dispute', reason: 'fiat never arrived' },
-  resolve_dispute: { action: 'resolve_dispute', outcome: 'release', txHash: '0xresolve', note: 'bank statement checked' },
+  resolve_dispute: { action: 'resolve_dispute', outcome: 'release', txHash: hash('resolve'), note: 'bank statement checked' },
+  force_cancel: { action: 'force_cancel', reason: 'sanctions hit' },
+  force_complete: { action: 'force_complete', reason: 'release seen on chain', releaseTxHash: hash('forced-release') },
   expire: { action: 'expire' },
   escalate: { action: 'escalate' },
 };
+
+/** The command as the order needs it: once crypto is locked, every cancel carries the refund's hash. */
+function commandFor(action: Action, order: Order): Command {
+  const command = COMMANDS[action];
+  const locked = order.escrowTxHash !== null;
+  if (locked && (command.action === 'cancel' || command.action === 'force_cancel')) return { ...command, refundTxHash: hash('refund') };
+  return command;
+}
 
 const ACTOR_NAMES = ['creator', 'counterparty', 'strangerUser', 'strangerMerchant', 'compliance', 'system'] as const;
 
@@ -104,7 +118,7 @@ describe('the transition table, every (action × status × actor) cell', () => {
             const allowed = rules.find((spec) => spec.who.some((role) => plays(type, name).includes(role)));
             const expected = !visible ? '404' : rules.length === 0 ? '409' : allowed === undefined ? '403' : `-> ${allowed.to}`;
             const order = prepared(base, action, actor, type);
-            const got = outcome(() => decide(order, COMMANDS[action], actor, { now: NOW, profileWallet: noProfileWallets }));
+            const got = outcome(() => decide(order, commandFor(action, order), actor, { now: NOW, profileWallet: noProfileWallets }));
             expect({ actor: name, result: got }).toEqual({ actor: name, result: expected });
           }
         });

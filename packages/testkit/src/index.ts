@@ -83,3 +83,4 @@ async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>
     await client.end();
   }
 }
+export { testAddress, testTxHash } from './chain-fixtures';

@@ -7,6 +7,8 @@ import {
   disputeBody,
   emptyBody,
   escrowBody,
+  forceCancelBody,
+  forceCompleteBody,
   legacyEscrowPatchBody,
   listOrdersQuery,
   paymentSentBody,
@@ -16,7 +18,7 @@ import {
   type z,
 } from '@settle/contracts';
 import { applyTransition, createOrderRecord, getOrder, listBook, listOrderEvents, listOrders, type Pool } from '@settle/db';
-import { SettleError, type Command } from '@settle/domain';
+import { SettleError, type Command, type OrderPolicy } from '@settle/domain';
 import { actorOf } from '../auth';
 import { idempotencyOf, ifMatchVersion, sendOrder, sendTransition } from '../http';
 import { parse } from '../validation';
@@ -38,25 +40,27 @@ export const ACTION_ROUTES: ActionRoute[] = [
   action({ path: 'escrow', summary: 'Record the seller\'s escrow lock (same hash again is a no-op)', body: escrowBody, command: (b) => ({ action: 'lock_escrow', txHash: b.txHash, funderWallet: b.funderWallet }) }),
   action({ path: 'payment-sent', summary: 'The buyer marks the fiat payment sent', body: paymentSentBody, command: (b) => ({ action: 'mark_paid', paymentReference: b.paymentReference }) }),
   action({ path: 'release', summary: 'The escrow funder confirms the payment and releases (Idempotency-Key required)', body: releaseBody, idempotencyRequired: true, command: (b) => ({ action: 'confirm_and_release', txHash: b.txHash }) }),
-  action({ path: 'cancel', summary: 'Cancel (creator while open; either party once accepted; the buyer after escrow; the seller only to agree to the buyer\'s request)', body: cancelBody, command: (b) => ({ action: 'cancel', reason: b.reason, refundTxHash: b.refundTxHash }) }),
-  action({ path: 'cancel-request', summary: 'Ask the other party to cancel after escrow; the other party asking too cancels the order', body: cancelRequestBody, command: (b) => ({ action: 'request_cancel', reason: b.reason }) }),
-  action({ path: 'cancel-agree', summary: 'Agree to the other party\'s cancel request', body: cancelBody.pick({ refundTxHash: true }), command: (b) => ({ action: 'agree_cancel', refundTxHash: b.refundTxHash }) }),
+  action({ path: 'cancel', summary: 'Cancel (creator while open; either party once accepted; the buyer after escrow, with refundTxHash; the seller only to agree to the buyer\'s request)', body: cancelBody, command: (b) => ({ action: 'cancel', reason: b.reason, refundTxHash: b.refundTxHash }) }),
+  action({ path: 'cancel-request', summary: 'Ask the other party to cancel after escrow; the other party asking too cancels the order (then with refundTxHash)', body: cancelRequestBody, command: (b) => ({ action: 'request_cancel', reason: b.reason, refundTxHash: b.refundTxHash }) }),
+  action({ path: 'cancel-agree', summary: 'Agree to the other party\'s cancel request (refundTxHash required: crypto is locked)', body: cancelBody.pick({ refundTxHash: true }), command: (b) => ({ action: 'agree_cancel', refundTxHash: b.refundTxHash }) }),
   action({ path: 'extension-request', summary: 'Ask for one more payment window (at most 3)', body: emptyBody, command: () => ({ action: 'request_extension' }) }),
   action({ path: 'extension-accept', summary: 'Accept the other party\'s extension request', body: emptyBody, command: () => ({ action: 'agree_extension' }) }),
   action({ path: 'dispute', summary: 'Open a dispute after escrow', body: disputeBody, command: (b) => ({ action: 'dispute', reason: b.reason, evidence: b.evidence }) }),
   action({ path: 'dispute/resolve', summary: 'Compliance resolves a dispute: release to the buyer or refund the seller', body: resolveDisputeBody, command: (b) => ({ action: 'resolve_dispute', outcome: b.outcome, txHash: b.txHash, note: b.note }) }),
+  action({ path: 'force-cancel', summary: 'Compliance cancels any non-terminal order, with a reason (and refundTxHash when crypto is locked); audited', body: forceCancelBody, command: (b) => ({ action: 'force_cancel', reason: b.reason, refundTxHash: b.refundTxHash }) }),
+  action({ path: 'force-complete', summary: 'Compliance completes any non-terminal order with its releaseTxHash and a reason; audited', body: forceCompleteBody, command: (b) => ({ action: 'force_complete', reason: b.reason, releaseTxHash: b.releaseTxHash }) }),
 ];
 
 const orderId = (request: Request): string => parse(uuid, request.params['id'], 'path');
 /** An absent body (no Content-Type) is an empty object: many actions take no fields. */
 const bodyOf = (request: Request): unknown => request.body ?? {};
 
-export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>): Router {
+export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>, policy: OrderPolicy): Router {
   const router = Router();
 
   router.post('/v1/orders', async (request, response) => {
     const body = parse(createOrderBody, bodyOf(request), 'body');
-    const result = await createOrderRecord(pool, body, actorOf(request), { idempotency: idempotencyOf(request, body, false) });
+    const result = await createOrderRecord(pool, body, actorOf(request), { idempotency: idempotencyOf(request, body, false), policy });
     sendTransition(response, result, 201);
   });
 
@@ -74,13 +78,15 @@ export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>): Router 
   });
 
   router.get('/v1/orders/:id', async (request, response) => {
-    const order = await getOrder(pool, orderId(request), actorOf(request));
+    // Another merchant sees an open book order as its public summary, like the book shows it.
+    const { kind, order } = await getOrder(pool, orderId(request), actorOf(request));
     const etag = `"${order.orderVersion}"`;
     if (request.get('if-none-match') === etag) {
       response.status(304).set('ETag', etag).end();
       return;
     }
-    sendOrder(response, 200, order);
+    if (kind === 'summary') response.set('ETag', etag).json(order);
+    else sendOrder(response, 200, order);
   });
 
   router.get('/v1/orders/:id/events', async (request, response) => {
@@ -97,6 +103,7 @@ export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>): Router 
         actor: actorOf(request),
         ifMatch: ifMatchVersion(request),
         idempotency: idempotencyOf(request, body, route.idempotencyRequired === true),
+        policy,
       });
       sendTransition(response, result);
     });
@@ -112,6 +119,7 @@ export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>): Router 
       actor: actorOf(request),
       ifMatch: ifMatchVersion(request),
       idempotency: idempotencyOf(request, { tx_hash: body.tx_hash }, false),
+      policy,
     });
     sendTransition(response, result);
   });

@@ -1,18 +1,30 @@
-import { canSee, partiesOf, SettleError, toBookSummary, toView, type Actor, type BookSummary, type OrderEvent, type OrderView, type Status } from '@settle/domain';
+import { canSee, isParty, partiesOf, SettleError, toBookSummary, toView, type Actor, type BookSummary, type Order, type OrderEvent, type OrderView, type Status } from '@settle/domain';
 import type { Queryable } from '../pool';
 import { orderFromRow } from './rows';
 import { profileWallets } from './write';
 
 const notFound = (id: string): SettleError => new SettleError('NOT_FOUND', `order ${id} was not found`);
 
-/** One order as `actor` may see it; 404 when it does not exist or is not theirs to see. */
-export async function getOrder(db: Queryable, id: string, actor: Actor): Promise<OrderView> {
+/** Whether `actor` may read the whole order (parties, wallets, payment details): its parties, compliance, the system. */
+const readsWhole = (order: Order, actor: Actor): boolean => actor.role === 'compliance' || actor.role === 'system' || isParty(order, actor);
+
+async function readOrder(db: Queryable, id: string, actor: Actor): Promise<Order> {
   const result = await db.query(`SELECT * FROM orders WHERE id = $1`, [id]);
   const row = result.rows[0];
   if (row === undefined) throw notFound(id);
   const order = orderFromRow(row);
   if (!canSee(order, actor)) throw notFound(id);
-  return toView(order, await profileWallets(db, partiesOf(order)));
+  return order;
+}
+
+/**
+ * One order as `actor` may see it: the whole order for its parties and compliance, the public book summary for
+ * another merchant while a book order is open; 404 when it does not exist or is not theirs to see.
+ */
+export async function getOrder(db: Queryable, id: string, actor: Actor): Promise<{ kind: 'whole'; order: OrderView } | { kind: 'summary'; order: BookSummary }> {
+  const order = await readOrder(db, id, actor);
+  if (!readsWhole(order, actor)) return { kind: 'summary', order: toBookSummary(order) };
+  return { kind: 'whole', order: toView(order, (await profileWallets(db, partiesOf(order)))(order.network)) };
 }
 
 export interface ListOrdersFilter {
@@ -27,10 +39,20 @@ interface Cursor {
   id: string;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Exactly what encodeCursor writes: an ISO-8601 UTC time with milliseconds, years 0000–9999. */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 function decodeCursor(cursor: string): Cursor {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof parsed.createdAt === 'string' && typeof parsed.id === 'string' && !Number.isNaN(Date.parse(parsed.createdAt))) {
+    if (
+      typeof parsed.createdAt === 'string' &&
+      typeof parsed.id === 'string' &&
+      CURSOR_TIME.test(parsed.createdAt) &&
+      !Number.isNaN(Date.parse(parsed.createdAt)) &&
+      UUID.test(parsed.id)
+    ) {
       return { createdAt: parsed.createdAt, id: parsed.id };
     }
   } catch {
@@ -68,7 +90,7 @@ export async function listOrders(db: Queryable, actor: Actor, filter: ListOrders
   const wallets = await profileWallets(db, orders.flatMap(partiesOf));
   const last = orders.at(-1);
   return {
-    items: orders.map((order) => toView(order, wallets)),
+    items: orders.map((order) => toView(order, wallets(order.network))),
     nextCursor: result.rows.length > filter.limit && last !== undefined ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
   };
 }
@@ -82,9 +104,10 @@ export async function listBook(db: Queryable, merchantId: string, limit = 500): 
   return result.rows.map((row) => toBookSummary(orderFromRow(row)));
 }
 
-/** The events of an order the actor may see, in version order. */
+/** The events of an order, in version order: for its parties and compliance only (anyone else: 404). */
 export async function listOrderEvents(db: Queryable, id: string, actor: Actor): Promise<OrderEvent[]> {
-  await getOrder(db, id, actor);
+  const order = await readOrder(db, id, actor);
+  if (!readsWhole(order, actor)) throw notFound(id);
   const result = await db.query<{ payload: OrderEvent }>(`SELECT payload FROM order_events WHERE order_id = $1 ORDER BY order_version`, [id]);
   return result.rows.map((row) => row.payload);
 }

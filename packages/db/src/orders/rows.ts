@@ -1,4 +1,4 @@
-import type { Dispute, Order, Party, PartyKind } from '@settle/domain';
+import type { Dispute, Forced, Network, Order, Party, PartyKind } from '@settle/domain';
 
 /** An `orders` row as pg returns it (NUMERIC as string, timestamptz as Date), plus joined profile wallets. */
 export type OrderRow = Record<string, unknown>;
@@ -29,6 +29,7 @@ export function orderFromRow(row: OrderRow): Order {
     type: row['type'] as Order['type'],
     status: row['status'] as Order['status'],
     orderVersion: Number(row['order_version']),
+    network: row['network'] as Network,
     bookOrder: Boolean(row['book_order']),
     merchantId: text(row['merchant_id']),
     userId: text(row['user_id']),
@@ -49,6 +50,7 @@ export function orderFromRow(row: OrderRow): Order {
     escrowTxHash: text(row['escrow_tx_hash']),
     escrowFunder: party(row['escrow_funder_kind'], row['escrow_funder_id']),
     escrowFunderWallet: text(row['escrow_funder_wallet']),
+    escrowRecipientWallet: text(row['escrow_recipient_wallet']),
     releaseTxHash: text(row['release_tx_hash']),
     refundTxHash: text(row['refund_tx_hash']),
     extensionCount: Number(row['extension_count']),
@@ -56,6 +58,7 @@ export function orderFromRow(row: OrderRow): Order {
     cancelRequestedBy: party(row['cancel_requested_by_kind'], row['cancel_requested_by_id']),
     cancelReason: text(row['cancel_reason']),
     dispute: (row['dispute'] as Dispute | null) ?? null,
+    forced: (row['forced'] as Forced | null) ?? null,
     expiresAt: iso(row['expires_at']),
     paymentDeadline: iso(row['payment_deadline']),
     timerAt: iso(row['timer_at']),
@@ -80,6 +83,7 @@ export const WRITTEN_COLUMNS: ReadonlyArray<readonly [string, (order: Order) => 
   ['order_version', (o) => o.orderVersion],
   ['merchant_id', (o) => o.merchantId],
   ['buyer_merchant_id', (o) => o.buyerMerchantId],
+  ['fee_bps', (o) => o.feeBps],
   ['seller_kind', (o) => o.seller?.kind ?? null],
   ['seller_id', (o) => o.seller?.id ?? null],
   ['buyer_kind', (o) => o.buyer?.kind ?? null],
@@ -90,6 +94,7 @@ export const WRITTEN_COLUMNS: ReadonlyArray<readonly [string, (order: Order) => 
   ['escrow_funder_kind', (o) => o.escrowFunder?.kind ?? null],
   ['escrow_funder_id', (o) => o.escrowFunder?.id ?? null],
   ['escrow_funder_wallet', (o) => o.escrowFunderWallet],
+  ['escrow_recipient_wallet', (o) => o.escrowRecipientWallet],
   ['release_tx_hash', (o) => o.releaseTxHash],
   ['refund_tx_hash', (o) => o.refundTxHash],
   ['extension_count', (o) => o.extensionCount],
@@ -99,6 +104,7 @@ export const WRITTEN_COLUMNS: ReadonlyArray<readonly [string, (order: Order) => 
   ['cancel_requested_by_id', (o) => o.cancelRequestedBy?.id ?? null],
   ['cancel_reason', (o) => o.cancelReason],
   ['dispute', (o) => json(o.dispute)],
+  ['forced', (o) => json(o.forced)],
   ['expires_at', (o) => o.expiresAt],
   ['payment_deadline', (o) => o.paymentDeadline],
   ['timer_at', (o) => o.timerAt],
@@ -118,6 +124,7 @@ export const CREATED_COLUMNS: ReadonlyArray<readonly [string, (order: Order) => 
   ['id', (o) => o.id],
   ['order_number', (o) => o.orderNumber],
   ['type', (o) => o.type],
+  ['network', (o) => o.network],
   ['book_order', (o) => o.bookOrder],
   ['user_id', (o) => o.userId],
   ['crypto_amount', (o) => o.cryptoAmount],
@@ -125,7 +132,6 @@ export const CREATED_COLUMNS: ReadonlyArray<readonly [string, (order: Order) => 
   ['fiat_amount', (o) => o.fiatAmount],
   ['fiat_currency', (o) => o.fiatCurrency],
   ['rate', (o) => o.rate],
-  ['fee_bps', (o) => o.feeBps],
   ['payment_method', (o) => o.paymentMethod],
   ['payment_details', (o) => json(o.paymentDetails)],
   ['buyer_wallet_address', (o) => o.buyerWalletAddress],

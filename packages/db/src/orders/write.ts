@@ -10,12 +10,14 @@ import {
   type Actor,
   type Command,
   type CreateOrderInput,
+  type Network,
+  networkOf,
   type Order,
+  type OrderPolicy,
   type OrderEvent,
   type OrderView,
   type Party,
   type ProfileWallets,
-  type TimerSettings,
 } from '@settle/domain';
 import type pg from 'pg';
 import { named, type Pool, type PoolClient, type Queryable } from '../pool';
@@ -36,9 +38,9 @@ const IDEMPOTENCY_COLUMN = (principal: string, key: string): string => `(
     FROM idempotency_keys k WHERE k.principal = ${principal} AND k.key = ${key}
 ) AS idempotency`;
 
-/** Profile wallets of the accounts matching `where`, as one JSON object keyed `kind:id` (a key per account). */
-const WALLETS_COLUMN = (where: string): string => `(
-  SELECT coalesce(json_object_agg(a.kind || ':' || a.id, a.wallet_address), '{}'::json) FROM accounts a WHERE ${where}
+/** Profile wallets on `network` of the accounts matching `where`, as one JSON object keyed `kind:id`. */
+const WALLETS_COLUMN = (network: string, where: string): string => `(
+  SELECT coalesce(json_object_agg(w.kind || ':' || w.id, w.address), '{}'::json) FROM account_wallets w WHERE w.network = ${network} AND (${where})
 ) AS profile_wallets`;
 
 /**
@@ -48,17 +50,21 @@ const WALLETS_COLUMN = (where: string): string => `(
  * that costs the API far less CPU than pg's per-column result handling.
  */
 const READ_ORDER_SQL = `SELECT to_json(o) AS "order", ${NUMERIC_COLUMNS.map((name) => `o.${name}::text`).join(', ')},
-  ${WALLETS_COLUMN(`(a.kind = 'user' AND a.id = o.user_id) OR (a.kind = 'merchant' AND a.id IN (o.merchant_id, o.buyer_merchant_id)) OR (a.kind = $2 AND a.id = $3)`)},
+  ${WALLETS_COLUMN('o.network', `(w.kind = 'user' AND w.id = o.user_id) OR (w.kind = 'merchant' AND w.id IN (o.merchant_id, o.buyer_merchant_id)) OR (w.kind = $2 AND w.id = $3)`)},
   ${IDEMPOTENCY_COLUMN('$4', '$5')}
   FROM orders o WHERE o.id = $1`;
 
-/** Round trip 1 of a create: the parties' profile wallets and the caller's stored Idempotency-Key. */
-const READ_PROFILES_SQL = `SELECT ${WALLETS_COLUMN('(a.kind, a.id) IN (SELECT * FROM unnest($1::text[], $2::text[]))')}, ${IDEMPOTENCY_COLUMN('$3', '$4')}`;
+/**
+ * Round trip 1 of a create: the parties' profile wallets on the order's network ($5), the caller's stored
+ * Idempotency-Key, and whether the addressed merchant ($6) exists.
+ */
+const READ_PROFILES_SQL = `SELECT ${WALLETS_COLUMN('$5', '(w.kind, w.id) IN (SELECT * FROM unnest($1::text[], $2::text[]))')}, ${IDEMPOTENCY_COLUMN('$3', '$4')},
+  EXISTS (SELECT 1 FROM accounts WHERE kind = 'merchant' AND id = $6) AS addressed_known`;
 
 /**
- * The event rows of a write: order_events and the outbox (Debezium outbox columns) carry the same event, and
- * the Idempotency-Key's stored response. Its 14 parameters (eventParams order) start at `$first`; `source` is
- * the CTE whose row makes the write happen.
+ * The event rows of a write: order_events and the outbox (Debezium outbox columns) carry the same event, the
+ * Idempotency-Key's stored response, and an audit row when the change carries a reason (force actions). Its 16
+ * parameters (eventParams order) start at `$first`; `source` is the CTE whose row makes the write happen.
  */
 const EVENT_CTES = (source: string, first: number): string => {
   const p = (offset: number): string => `$${first + offset}`;
@@ -72,6 +78,9 @@ const EVENT_CTES = (source: string, first: number): string => {
   ), stored AS (
     INSERT INTO idempotency_keys (principal, key, request_hash, order_id, response_status, response_body)
     SELECT ${p(9)}::text, ${p(10)}::text, ${p(11)}::text, ${p(1)}::uuid, ${p(12)}::integer, ${p(13)}::jsonb FROM ${source} WHERE ${p(10)}::text IS NOT NULL
+  ), audit AS (
+    INSERT INTO order_audit (order_id, order_version, event_id, action, actor_role, actor_id, reason, at)
+    SELECT ${p(1)}::uuid, ${p(2)}::integer, event.id, ${p(14)}::text, ${p(4)}::text, ${p(5)}::text, ${p(15)}::text, ${p(7)}::timestamptz FROM event WHERE ${p(15)}::text IS NOT NULL
   )`;
 };
 
@@ -83,10 +92,10 @@ const EVENT_CTES = (source: string, first: number): string => {
 const WRITE_TRANSITION_SQL = `WITH updated AS (
     UPDATE orders SET ${WRITTEN_COLUMNS.map(([name], index) => `${name} = $${index + 5}`).join(', ')}
      WHERE id = $1 AND order_version = $2
-    RETURNING id
+    RETURNING id, network
   ), hashes AS (
-    INSERT INTO tx_hashes (hash, order_id, kind)
-    SELECT h.hash, updated.id, h.kind FROM updated, unnest($3::text[], $4::text[]) AS h (hash, kind)
+    INSERT INTO tx_hashes (network, hash, order_id, kind)
+    SELECT updated.network, h.hash, updated.id, h.kind FROM updated, unnest($3::text[], $4::text[]) AS h (hash, kind)
   ), ${EVENT_CTES('updated', WRITTEN_COLUMNS.length + 5)}
   SELECT count(*)::integer AS applied FROM updated`;
 
@@ -106,7 +115,8 @@ export interface TransitionRequest {
   /** An `Idempotency-Key` with a hash of the request it came with. */
   idempotency?: { key: string; requestHash: string } | undefined;
   now?: string | undefined;
-  timers?: TimerSettings | undefined;
+  /** Timers, networks, currencies and fees. @default DEFAULT_POLICY */
+  policy?: OrderPolicy | undefined;
 }
 
 export type TransitionResult =
@@ -140,17 +150,8 @@ function keyParams(actor: Actor, idempotency: Idempotency, status: number, bodyJ
   return [principalOf(actor), idempotency.key, idempotency.requestHash, status, bodyJson];
 }
 
-/**
- * An event as JSON text around its order's JSON text (`orderJson`, made once per write and reused for the
- * stored response and the HTTP body): the same document as JSON.stringify(event).
- */
-function eventJson(event: OrderEvent, orderJson: string): string {
-  const { order: _order, ...envelope } = event;
-  return `${JSON.stringify(envelope).slice(0, -1)},"order":${orderJson}}`;
-}
-
 /** The event's parameters of a write, in EVENT_CTES order. */
-function eventParams(event: OrderEvent, orderJson: string, actor: Actor, keys: unknown[]): unknown[] {
+function eventParams(event: OrderEvent, actor: Actor, keys: unknown[], audit: { action: string; reason: string } | null = null): unknown[] {
   return [
     event.eventId,
     event.orderId,
@@ -158,18 +159,23 @@ function eventParams(event: OrderEvent, orderJson: string, actor: Actor, keys: u
     event.type,
     actor.role,
     actor.id,
-    eventJson(event, orderJson),
+    JSON.stringify(event),
     event.occurredAt,
     JSON.stringify({ orderNumber: event.orderNumber, actorRole: actor.role }),
     ...keys,
+    audit?.action ?? null,
+    audit?.reason ?? null,
   ];
 }
 
-/** Profile wallets of the given parties, read inside the caller's transaction. */
-export async function profileWallets(client: Pick<PoolClient, 'query'>, parties: Party[]): Promise<ProfileWallets> {
-  const result = await client.query<{ profile_wallets: Record<string, string | null> }>(named('read_profiles', READ_PROFILES_SQL, [parties.map((p) => p.kind), parties.map((p) => p.id), null, null]));
-  const wallets = result.rows[0]?.profile_wallets ?? {};
-  return (party) => wallets[`${party.kind}:${party.id}`] ?? null;
+/** Profile wallets of the given parties on every network, read inside the caller's transaction. */
+export async function profileWallets(client: Pick<PoolClient, 'query'>, parties: Party[]): Promise<(network: Network) => ProfileWallets> {
+  const result = await client.query<{ network: Network; kind: string; id: string; address: string }>(
+    `SELECT network, kind, id, address FROM account_wallets WHERE (kind, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [parties.map((p) => p.kind), parties.map((p) => p.id)],
+  );
+  const wallets = new Map(result.rows.map((row) => [`${row.network}:${row.kind}:${row.id}`, row.address]));
+  return (network) => (party) => wallets.get(`${network}:${party.kind}:${party.id}`) ?? null;
 }
 
 /**
@@ -197,24 +203,25 @@ export async function createOrderRecord(
   pool: Pool,
   input: CreateOrderInput,
   actor: Actor,
-  options: { now?: string | undefined; timers?: TimerSettings | undefined; idempotency?: Idempotency } = {},
+  options: { now?: string | undefined; policy?: OrderPolicy | undefined; idempotency?: Idempotency } = {},
 ): Promise<TransitionResult> {
   const parties: Party[] = actor.role === 'user' || actor.role === 'merchant' ? [{ kind: actor.role, id: actor.id }] : [];
   const addressed: Party | undefined = input.merchantId === undefined ? undefined : { kind: 'merchant', id: input.merchantId };
   if (addressed !== undefined) parties.push(addressed);
   const keyRead = options.idempotency === undefined ? [null, null] : [principalOf(actor), options.idempotency.key];
+  const network = networkOf(input, options.policy);
   return withRetries(
     pool,
     async (client) => {
-      const read = await client.query<{ profile_wallets: Record<string, string | null>; idempotency: StoredKey | null }>(
-        named('read_profiles', READ_PROFILES_SQL, [parties.map((p) => p.kind), parties.map((p) => p.id), ...keyRead]),
+      const read = await client.query<{ profile_wallets: Record<string, string | null>; idempotency: StoredKey | null; addressed_known: boolean }>(
+        named('read_profiles', READ_PROFILES_SQL, [parties.map((p) => p.kind), parties.map((p) => p.id), ...keyRead, network, addressed?.id ?? null]),
       );
       const row = read.rows[0];
       const replay = replayOf(row?.idempotency ?? null, options.idempotency);
       if (replay !== undefined) return replay;
       const walletMap = row?.profile_wallets ?? {};
       const wallets: ProfileWallets = (party) => walletMap[`${party.kind}:${party.id}`] ?? null;
-      if (addressed !== undefined && !(`merchant:${addressed.id}` in walletMap)) {
+      if (addressed !== undefined && row?.addressed_known !== true) {
         throw new SettleError('INVALID_INPUT', `merchantId ${addressed.id} is not a known merchant (see GET /v1/merchants)`);
       }
       const now = options.now ?? new Date().toISOString();
@@ -223,12 +230,12 @@ export async function createOrderRecord(
         orderNumber: orderNumber(now, randomBytes(8)),
         now,
         profileWallet: wallets,
-        ...(options.timers !== undefined ? { timers: options.timers } : {}),
+        ...(options.policy !== undefined ? { policy: options.policy } : {}),
       });
       const view = toView(order, wallets);
       const event = buildEvent({ eventId: randomUUID(), type: 'order.created', order: view, previousStatus: null, actor, occurredAt: now });
       const json = JSON.stringify(view);
-      const written = await write(client, named('write_create', WRITE_CREATE_SQL, [...INSERTED_COLUMNS.map(([, value]) => value(order)), ...eventParams(event, json, actor, keyParams(actor, options.idempotency, 201, json))]));
+      const written = await write(client, named('write_create', WRITE_CREATE_SQL, [...INSERTED_COLUMNS.map(([, value]) => value(order)), ...eventParams(event, actor, keyParams(actor, options.idempotency, 201, json))]));
       return written ? ({ kind: 'applied', order: view, event, json } as const) : undefined;
     },
     () => {
@@ -278,7 +285,7 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
       const decision = decide(before, request.command, request.actor, {
         now,
         profileWallet: wallets,
-        ...(request.timers !== undefined ? { timers: request.timers } : {}),
+        ...(request.policy !== undefined ? { policy: request.policy } : {}),
       });
       if (decision.kind === 'unchanged') {
         const view = toView(decision.order, wallets);
@@ -304,7 +311,7 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
           hashes.map(([hash]) => hash),
           hashes.map(([, kind]) => kind),
           ...WRITTEN_COLUMNS.map(([, value]) => value(after)),
-          ...eventParams(event, json, request.actor, keyParams(request.actor, request.idempotency, 200, json)),
+          ...eventParams(event, request.actor, keyParams(request.actor, request.idempotency, 200, json), decision.audit === null ? null : { action: decision.action, reason: decision.audit.reason }),
         ]),
         before,
       );
@@ -329,9 +336,10 @@ async function write(client: Queryable, query: { name: string; text: string; val
     if (!isUniqueViolation(error)) throw error;
     // Lost to a concurrent writer of the same key or version, or drew a taken order number: decide again.
     if (['idempotency_keys_pkey', 'order_events_order_id_order_version_key', 'orders_order_number_key'].includes(error.constraint ?? '')) return false;
-    if (error.constraint === 'tx_hashes_pkey' || /_tx_hash_key$/.test(error.constraint ?? '')) {
-      const hash = /\)=\((.*)\)/.exec(error.detail ?? '')?.[1];
-      throw new SettleError('CONFLICT', `transaction hash ${hash ?? 'in this request'} is already used by another order`, {
+    if (error.constraint === 'tx_hashes_pkey') {
+      // detail: Key (network, hash)=(tron, 4f1c…) already exists.
+      const [network, hash] = (/\)=\((.*)\)/.exec(error.detail ?? '')?.[1] ?? '').split(', ');
+      throw new SettleError('CONFLICT', `transaction hash ${hash ?? '(in this request)'} is already used by another order on ${network ?? 'this network'}: one on-chain transaction settles one order`, {
         ...(before !== undefined ? { extra: { orderVersion: before.orderVersion, status: before.status } } : {}),
       });
     }
