@@ -13,7 +13,7 @@ import {
   type Queryable,
   type WebhookEventInput,
 } from '@settle/db';
-import { headerText, REPLAY_HEADERS } from '@settle/kafka';
+import { headersAsText, headerText, REPLAY_HEADERS } from '@settle/kafka';
 import type { Logger } from '@settle/observability';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { publishDeadLetters, type DeadLetter } from './dead-letters';
@@ -194,6 +194,15 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
   // relay a committed transaction before other sessions see its rows, so "the order is not there" would turn a
   // valid event into a dead letter.
   const { webhookMerchants } = await eventContext(pool, audiences.flatMap(({ merchants }) => merchants));
+  const sourceOf = (item: (typeof valid)[number]): WebhookEventInput['source'] => ({
+    topic: item.topic,
+    partition: item.partition,
+    offset: item.message.offset,
+    timestamp: item.message.timestamp,
+    key: item.message.key?.toString('utf8') ?? null,
+    value: item.message.value ?? Buffer.alloc(0),
+    headers: headersAsText(item.message.headers),
+  });
   const webhookEvents: WebhookEventInput[] = audiences
     .map(({ item, merchants }) => ({
       merchantIds: merchants.filter((merchantId) => webhookMerchants.has(merchantId)),
@@ -201,20 +210,13 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
       orderId: item.event.orderId,
       eventType: item.event.type,
       payload: notificationOf(item.event),
-      source: {
-        topic: item.topic,
-        partition: item.partition,
-        offset: item.message.offset,
-        timestamp: item.message.timestamp,
-        key: item.message.key?.toString('utf8') ?? null,
-        value: item.message.value ?? Buffer.alloc(0),
-      },
+      source: sourceOf(item),
     }))
     .filter((event) => event.merchantIds.length > 0);
   // A replayed webhook dead letter: that delivery is sent again from attempt 1.
   const replayedWebhooks = audiences.flatMap(({ item }) => {
     const endpoint = headerText(item.message.headers, REPLAY_HEADERS.webhookEndpoint);
-    return headerText(item.message.headers, REPLAY_HEADERS.channel) === 'webhook' && endpoint !== undefined ? [{ endpoint, eventId: item.event.eventId }] : [];
+    return headerText(item.message.headers, REPLAY_HEADERS.channel) === 'webhook' && endpoint !== undefined ? [{ endpoint, eventId: item.event.eventId, source: sourceOf(item) }] : [];
   });
   const bookInputs = audiences
     .filter(({ audience }) => audience.book)
@@ -233,8 +235,8 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
 
   const write = async (db: Queryable) => {
     let queued = await enqueueWebhookDeliveries(db, webhookEvents);
-    for (const { endpoint, eventId } of replayedWebhooks) {
-      if (await resetDeadWebhookDelivery(db, endpoint, eventId)) queued += 1;
+    for (const { endpoint, eventId, source } of replayedWebhooks) {
+      if (await resetDeadWebhookDelivery(db, endpoint, eventId, source)) queued += 1;
     }
     // The two writes that take shared locks (the book counter, the recipients' counters) come last, so the
     // locks are held only until the commit that follows.

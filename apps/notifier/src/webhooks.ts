@@ -82,7 +82,8 @@ export function startWebhookDispatcher(options: { config: Config; pool: Pool; pr
           {
             key: delivery.source.key,
             value: delivery.source.value,
-            headers: undefined,
+            // The source message's own headers, as a socket dead letter keeps them: a replay's count among them.
+            headers: delivery.source.headers,
             info: {
               originalTopic: delivery.source.topic,
               originalPartition: delivery.source.partition,

@@ -166,8 +166,7 @@ export async function saveOrder(db: Queryable, order: Order): Promise<void> {
       order.completedAt,
       order.createdAt,
       order.updatedAt,
-      // The test orders are created on the default network; the notifier itself never reads it.
-      (order as Partial<Record<'network', string>>).network ?? 'tron',
+      order.network,
     ],
   );
 }

@@ -69,7 +69,7 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
     }
   });
 
-  it('a receiver answering 400 sends the event to the dead-letter topic after one attempt', async () => {
+  it('a receiver answering 400 sends the event to the dead-letter topic after one attempt, with the source message headers', async () => {
     const hook = await receiver([400]);
     try {
       const endpoint = await registerWebhookEndpoint(fx.pool, { merchantId: 'm-reject', url: hook.url });
@@ -87,6 +87,8 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
         status: 'open',
       });
       expect(letter.rows[0].exception_message).toContain('HTTP 400');
+      // The source message's own headers travel with the dead letter (the relay's `id`), as for socket letters.
+      expect(letter.rows[0].original_headers).toEqual({ id: story.events[0]!.eventId });
       // The dispatcher publishes the dead letter before it records the attempt (so a crash in between re-sends,
       // never loses), and the mirror can be faster than that commit: wait for the record, then check it.
       const deliveryRows = async () => (await fx.pool.query(`SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id])).rows;

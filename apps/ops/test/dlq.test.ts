@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -8,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '@settle/auth';
 import { loadConfig } from '@settle/config';
 import { connectNotifier, type NotificationPayload } from '@settle/contracts';
-import { createPool, type Pool } from '@settle/db';
+import { createPool, registerWebhookEndpoint, type Pool } from '@settle/db';
 import { buildEvent, createOrder, orderNumber, toView, type Order, type OrderEvent } from '@settle/domain';
 import { createKafka, deadLetterTopic, headersAsText } from '@settle/kafka';
 import { startNotifier, type Notifier } from '@settle/notifier';
@@ -117,12 +119,19 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
     return { order, event };
   }
 
-  async function saveOrder(order: Order): Promise<void> {
-    await pool.query(
-      `INSERT INTO orders (id, order_number, type, status, order_version, book_order, merchant_id, user_id, crypto_amount, crypto_currency, fiat_amount, fiat_currency, rate, payment_method, created_at, updated_at, network)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-      [order.id, order.orderNumber, order.type, order.status, order.orderVersion, order.bookOrder, order.merchantId, order.userId, order.cryptoAmount, order.cryptoCurrency, order.fiatAmount, order.fiatCurrency, order.rate, order.paymentMethod, order.createdAt, order.updatedAt, order.network],
-    );
+  /** A webhook receiver on 127.0.0.1 answering `status()` (read at each request). */
+  async function receiver(status: () => number): Promise<{ url: string; answers: number[]; close(): Promise<void> }> {
+    const answers: number[] = [];
+    const server = http.createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        answers.push(status());
+        response.writeHead(answers.at(-1) ?? 500);
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, answers, close: () => new Promise((resolve) => server.close(() => resolve())) };
   }
 
   const snapshot = async (): Promise<unknown> => ({
@@ -143,15 +152,17 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
     }
   }
 
-  it('a poison event lands in the DLT after one attempt with the dlt-* headers; after the cause is fixed, replay delivers it exactly once; --dry-run changes nothing', async () => {
+  it('a webhook delivery the receiver rejects lands in the DLT after one attempt with the dlt-* headers and its message headers; once the receiver accepts, replay delivers it exactly once; --dry-run changes nothing', async () => {
     const merchant = 'm-ops';
+    let answer = 400;
+    const hook = await receiver(() => answer);
+    const endpoint = await registerWebhookEndpoint(pool, { merchantId: merchant, url: hook.url });
     const shown: NotificationPayload[] = [];
     const raw: NotificationPayload[] = [];
     const client = connectNotifier({ url: `http://127.0.0.1:${notifier.port}`, token: await signToken({ JWT_SECRET, JWT_ISSUER: undefined }, { role: 'merchant', id: merchant }), onNotification: (n) => shown.push(n), socketOptions: { reconnection: false, forceNew: true } });
     client.socket.on('notification', (n) => raw.push(n));
     await new Promise<void>((resolve) => client.socket.once('synced', () => resolve()));
     try {
-      // The order is not in the orders table yet: unknown order, a permanent failure.
       const { order, event } = orderFor(merchant);
       await producer.send({ topic, acks: -1, messages: [{ key: order.id, value: JSON.stringify(event), headers: { id: event.eventId } }] });
 
@@ -160,30 +171,32 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
       expect(headers).toMatchObject({
         'dlt-original-topic': topic,
         'dlt-original-consumer-group': expect.stringMatching(/^settle-notifier-ops-/),
-        'dlt-exception-class': 'UnknownOrderError',
-        'dlt-exception-message': `order ${order.id} is not in the orders table`,
+        'dlt-exception-class': 'WebhookRejectedError',
+        'dlt-exception-message': `${hook.url} rejected the delivery with HTTP 400`,
         'dlt-attempts': '1',
         'dlt-event-id': event.eventId,
-        'dlt-channel': 'socket',
+        'dlt-channel': 'webhook',
+        'dlt-webhook-endpoint-id': endpoint.id,
         id: event.eventId,
       });
       expect(Number(headers['dlt-original-partition'])).toBeGreaterThanOrEqual(0);
       expect(headers['dlt-original-offset']).toMatch(/^\d+$/);
       expect(headers['dlt-original-timestamp']).toMatch(/^\d+$/);
-      expect(headers['dlt-exception-stacktrace']).toContain('UnknownOrderError');
+      expect(headers['dlt-exception-stacktrace']).toContain('WebhookRejectedError');
       expect(dead!.key?.toString()).toBe(order.id);
       expect(JSON.parse(dead!.value!.toString())).toEqual(JSON.parse(JSON.stringify(event)));
-      expect(raw).toEqual([]);
+      // The socket channel does not depend on a webhook receiver's answer.
+      await waitFor(() => shown.length === 1, 'the notification');
 
       await waitFor(async () => (await rows(`SELECT 1 FROM dead_letters`)).length === 1, 'the mirror row');
       const listed = await cli('dlq', 'list', '--merchant', merchant, '--json');
       expect(listed.code).toBe(0);
       const letters = JSON.parse(listed.stdout) as Array<{ id: number; exceptionClass: string; eventId: string; status: string }>;
       expect(letters).toHaveLength(1);
-      expect(letters[0]).toMatchObject({ exceptionClass: 'UnknownOrderError', eventId: event.eventId, status: 'open' });
+      expect(letters[0]).toMatchObject({ exceptionClass: 'WebhookRejectedError', eventId: event.eventId, status: 'open' });
       const id = letters[0]!.id;
       expect((await cli('dlq', 'list', '--type', 'order.completed', '--json')).stdout.trim()).toBe('[]');
-      expect((await cli('dlq', 'list', '--error', 'unknownorder')).stdout).toContain('UnknownOrderError');
+      expect((await cli('dlq', 'list', '--error', 'webhookrejected')).stdout).toContain('WebhookRejectedError');
       const shownLetter = JSON.parse((await cli('dlq', 'show', String(id), '--json')).stdout) as { value: { eventId: string }; original: { topic: string } };
       expect(shownLetter.value.eventId).toBe(event.eventId);
       expect(shownLetter.original.topic).toBe(topic);
@@ -194,23 +207,62 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
       expect(dry.stdout).toContain(`dry run: would replay 1 (${id})`);
       expect(await snapshot()).toEqual(before);
 
-      // Fix the cause (the order row is restored), then replay.
-      await saveOrder(order);
-      const replay = await cliProcess('dlq', 'replay', '--merchant', merchant, '--reason', 'order row restored', '--rate', '20/s');
+      // Fix the cause (the receiver accepts now), then replay.
+      answer = 200;
+      const replay = await cliProcess('dlq', 'replay', '--merchant', merchant, '--reason', 'receiver fixed', '--rate', '20/s');
       expect(replay.code).toBe(0);
       expect(replay.stdout).toContain(`replayed 1 (${id})`);
-      await waitFor(() => shown.length === 1, 'the replayed notification');
-      expect(shown[0]).toMatchObject({ eventId: event.eventId, orderVersion: 1, type: 'order.created' });
+      await waitFor(async () => (await rows(`SELECT status FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id]))[0]?.['status'] === 'delivered', 'the replayed delivery');
+      expect(hook.answers).toEqual([400, 200]);
       expect(await rows(`SELECT status, replay_count FROM dead_letters WHERE id = $1`, [id])).toEqual([{ status: 'replayed', replay_count: 1 }]);
-      expect(await rows(`SELECT action, actor, reason FROM dead_letter_audit WHERE dead_letter_id = $1`, [id])).toEqual([{ action: 'replay', actor: 'ops-test', reason: 'order row restored' }]);
+      expect(await rows(`SELECT action, actor, reason FROM dead_letter_audit WHERE dead_letter_id = $1`, [id])).toEqual([{ action: 'replay', actor: 'ops-test', reason: 'receiver fixed' }]);
 
-      // Replaying again finds nothing open; the event was delivered exactly once.
+      // Replaying again finds nothing open; the receiver got it once, the socket showed it once.
       expect((await cli('dlq', 'replay', '--merchant', merchant, '--reason', 'again')).stdout).toContain('replayed 0');
       await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(hook.answers).toEqual([400, 200]);
       expect(raw.filter((n) => n.eventId === event.eventId)).toHaveLength(1);
       expect(await rows(`SELECT count(*)::int AS n FROM notifications WHERE event_id = $1`, [event.eventId])).toEqual([{ n: 2 }]);
     } finally {
       client.close();
+      await hook.close();
+    }
+  });
+
+  it('a webhook delivery that keeps being rejected is parked after DLQ_MAX_REPLAYS replays: each of its dead letters carries the replay count', async () => {
+    const merchant = 'm-ops-park';
+    const hook = await receiver(() => 400);
+    try {
+      const endpoint = await registerWebhookEndpoint(pool, { merchantId: merchant, url: hook.url });
+      const { order, event } = orderFor(merchant);
+      await producer.send({ topic, acks: -1, messages: [{ key: order.id, value: JSON.stringify(event), headers: { id: event.eventId } }] });
+      const letters = async (): Promise<Array<Record<string, unknown>>> =>
+        rows(`SELECT id, status, replay_count, original_headers FROM dead_letters WHERE webhook_endpoint_id = $1 ORDER BY id`, [endpoint.id]);
+      await waitFor(async () => (await letters()).length === 1, 'the first dead letter');
+      expect((await letters())[0]).toMatchObject({ replay_count: 0, original_headers: { id: event.eventId } });
+
+      for (let round = 1; round <= 2; round += 1) {
+        const replay = await cli('dlq', 'replay', '--merchant', merchant, '--reason', `round ${round}`);
+        expect(replay.code).toBe(0);
+        await waitFor(async () => (await letters()).length === round + 1, `letter ${round + 1}`);
+      }
+      expect((await letters()).map((row) => [row['status'], row['replay_count']])).toEqual([
+        ['replayed', 1],
+        ['replayed', 2],
+        ['open', 2],
+      ]);
+      expect((await letters()).at(-1)?.['original_headers']).toMatchObject({ id: event.eventId, 'settle-replay-count': '2', 'settle-replay-channel': 'webhook' });
+      const parked = await cli('dlq', 'replay', '--merchant', merchant, '--reason', 'round 3', '--json');
+      const summary = JSON.parse(parked.stdout) as { replayed: number[]; parked: number[] };
+      expect(summary.replayed).toEqual([]);
+      expect(summary.parked).toEqual([Number((await letters()).at(-1)?.['id'])]);
+      expect((await letters()).at(-1)).toMatchObject({ status: 'parked' });
+      // One attempt per round (the first delivery and two replays); the parked letter sends nothing.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(hook.answers).toEqual([400, 400, 400]);
+      expect(await rows(`SELECT status FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id])).toEqual([{ status: 'dead' }]);
+    } finally {
+      await hook.close();
     }
   });
 

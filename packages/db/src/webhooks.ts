@@ -126,6 +126,18 @@ export async function listWebhookDeliveries(
   }));
 }
 
+/** The Kafka message a webhook delivery came from; its dead letter is this message with dlt-* headers added. */
+export interface WebhookSource {
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: string;
+  key: string | null;
+  value: Buffer;
+  /** The message's headers as text (a replay's settle-replay-* among them). @default {} */
+  headers?: Record<string, string>;
+}
+
 /** A private event for some merchants, with the Kafka message it came from. */
 export interface WebhookEventInput {
   /** Its merchants that have an enabled endpoint (EventContext.webhookMerchants). */
@@ -134,7 +146,7 @@ export interface WebhookEventInput {
   orderId: string;
   eventType: string;
   payload: Record<string, unknown>;
-  source: { topic: string; partition: number; offset: string; timestamp: string; key: string | null; value: Buffer };
+  source: WebhookSource;
 }
 
 /**
@@ -145,10 +157,10 @@ export async function enqueueWebhookDeliveries(client: Queryable, events: Webhoo
   const rows = events.flatMap((event) => event.merchantIds.map((merchantId) => ({ merchantId, event })));
   if (rows.length === 0) return 0;
   const result = await client.query(
-    `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, order_id, event_type, payload, source_topic, source_partition, source_offset, source_timestamp, source_key, source_value)
-     SELECT gen_random_uuid(), e.id, v.event_id, v.order_id, v.event_type, v.payload, v.topic, v.part, v.off, v.ts, v.key, v.value
-       FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::jsonb[], $6::text[], $7::int[], $8::bigint[], $9::text[], $10::text[], $11::bytea[])
-            AS v(merchant_id, event_id, order_id, event_type, payload, topic, part, off, ts, key, value)
+    `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, order_id, event_type, payload, source_topic, source_partition, source_offset, source_timestamp, source_key, source_value, source_headers)
+     SELECT gen_random_uuid(), e.id, v.event_id, v.order_id, v.event_type, v.payload, v.topic, v.part, v.off, v.ts, v.key, v.value, v.headers
+       FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::jsonb[], $6::text[], $7::int[], $8::bigint[], $9::text[], $10::text[], $11::bytea[], $12::jsonb[])
+            AS v(merchant_id, event_id, order_id, event_type, payload, topic, part, off, ts, key, value, headers)
        JOIN webhook_endpoints e ON e.merchant_id = v.merchant_id AND e.enabled AND (e.event_types IS NULL OR v.event_type = ANY(e.event_types))
      ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
     [
@@ -163,6 +175,7 @@ export async function enqueueWebhookDeliveries(client: Queryable, events: Webhoo
       rows.map((row) => row.event.source.timestamp),
       rows.map((row) => row.event.source.key),
       rows.map((row) => row.event.source.value),
+      rows.map((row) => JSON.stringify(row.event.source.headers ?? {})),
     ],
   );
   return result.rowCount ?? 0;
@@ -179,7 +192,7 @@ export interface DueWebhookDelivery {
   payload: Record<string, unknown>;
   attempts: number;
   createdAt: Date;
-  source: { topic: string; partition: number; offset: string; timestamp: string; key: string | null; value: Buffer };
+  source: WebhookSource;
 }
 
 /** Claims up to `limit` due deliveries for `leaseMs` (other dispatchers skip them meanwhile). */
@@ -200,6 +213,7 @@ export async function claimDueWebhookDeliveries(db: Queryable, limit: number, le
     source_timestamp: string;
     source_key: string | null;
     source_value: Buffer;
+    source_headers: Record<string, string>;
   }>(
     `WITH due AS (
        SELECT id FROM webhook_deliveries
@@ -209,7 +223,7 @@ export async function claimDueWebhookDeliveries(db: Queryable, limit: number, le
        FROM due, webhook_endpoints e
       WHERE d.id = due.id AND e.id = d.endpoint_id
       RETURNING d.id, d.endpoint_id, e.url, e.secret, d.event_id, d.event_type, d.payload, d.attempts, d.created_at,
-                d.source_topic, d.source_partition, d.source_offset, d.source_timestamp, d.source_key, d.source_value`,
+                d.source_topic, d.source_partition, d.source_offset, d.source_timestamp, d.source_key, d.source_value, d.source_headers`,
     [limit, leaseMs],
   );
   return result.rows.map((row) => ({
@@ -222,7 +236,15 @@ export async function claimDueWebhookDeliveries(db: Queryable, limit: number, le
     payload: row.payload,
     attempts: row.attempts,
     createdAt: row.created_at,
-    source: { topic: row.source_topic, partition: row.source_partition, offset: row.source_offset, timestamp: row.source_timestamp, key: row.source_key, value: row.source_value },
+    source: {
+      topic: row.source_topic,
+      partition: row.source_partition,
+      offset: row.source_offset,
+      timestamp: row.source_timestamp,
+      key: row.source_key,
+      value: row.source_value,
+      headers: row.source_headers,
+    },
   }));
 }
 
@@ -263,12 +285,16 @@ export async function recordWebhookAttempt(
   );
 }
 
-/** A replayed webhook dead letter: the dead delivery is sent again from attempt 1. Returns whether one was reset. */
-export async function resetDeadWebhookDelivery(db: Queryable, endpointId: string, eventId: string): Promise<boolean> {
+/**
+ * A replayed webhook dead letter: the dead delivery is sent again from attempt 1, and now stems from the replayed
+ * message (`source`), whose headers count the replays. Returns whether one was reset.
+ */
+export async function resetDeadWebhookDelivery(db: Queryable, endpointId: string, eventId: string, source: WebhookSource): Promise<boolean> {
   const result = await db.query(
-    `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), locked_until = NULL, dead_at = NULL
+    `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), locked_until = NULL, dead_at = NULL,
+            source_topic = $3, source_partition = $4, source_offset = $5, source_timestamp = $6, source_key = $7, source_value = $8, source_headers = $9
       WHERE endpoint_id = $1 AND event_id = $2 AND status = 'dead'`,
-    [endpointId, eventId],
+    [endpointId, eventId, source.topic, source.partition, source.offset, source.timestamp, source.key, source.value, JSON.stringify(source.headers ?? {})],
   );
   return (result.rowCount ?? 0) > 0;
 }
