@@ -6,9 +6,12 @@
  * must differ per cycle (order id and number, event ids, tx hashes, Idempotency-Key: expressions of the
  * cycle's random `:n`) and the event payload (a real event of the same size, `-D payload=`).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { applyTransition, createOrderRecord, type Pool, type PoolClient } from '@settle/db';
 import type { Actor, Command } from '@settle/domain';
+
+/** The accepting merchant's wallet in every cycle (a valid Tron address). */
+export const BENCH_WALLET = 'TXora7GwjJtYkm8MZ3W3W68yYfg5rqDEXg';
 
 interface Recorded {
   name: string;
@@ -40,8 +43,9 @@ export async function pgbenchScript(pool: Pool, parties: { user: string; merchan
   const user: Actor = { role: 'user', id: parties.user };
   const merchant: Actor = { role: 'merchant', id: parties.merchant };
   const tag = randomUUID().replaceAll('-', '');
-  const escrowHash = `0xe${tag}`;
-  const releaseHash = `0xr${tag}`;
+  // Tron's canonical form (64 lower-case hex), derived from the cycle's number like pgbench's expressions below.
+  const escrowHash = createHash('sha256').update(`e${tag}`).digest('hex');
+  const releaseHash = createHash('sha256').update(`r${tag}`).digest('hex');
   const key = `bench-${tag}`;
   const created = await createOrderRecord(
     recording,
@@ -51,7 +55,7 @@ export async function pgbenchScript(pool: Pool, parties: { user: string; merchan
   if (created.kind !== 'applied') throw new Error('the recorded create did not apply');
   const order = created.order;
   const steps: Array<[Command, Actor, { key: string; requestHash: string }?]> = [
-    [{ action: 'accept', walletAddress: 'BENCHWALLET0001' }, merchant],
+    [{ action: 'accept', walletAddress: BENCH_WALLET }, merchant],
     [{ action: 'lock_escrow', txHash: escrowHash }, user],
     [{ action: 'mark_paid' }, merchant],
     [{ action: 'confirm_and_release', txHash: releaseHash }, user, { key, requestHash: 'b'.repeat(64) }],
@@ -65,8 +69,8 @@ export async function pgbenchScript(pool: Pool, parties: { user: string; merchan
   const perCycle = new Map<string, string>([
     [order.id, `md5(:n::text)::uuid`],
     [order.orderNumber, `'BM-' || to_char(now(), 'YYMMDD') || '-' || upper(translate(substr(encode(sha256(convert_to(:n::text, 'UTF8')), 'base64'), 1, 8), '+/', 'XY'))`],
-    [escrowHash, `'0xe' || :n::text`],
-    [releaseHash, `'0xr' || :n::text`],
+    [escrowHash, `encode(sha256(convert_to('e' || :n::text, 'UTF8')), 'hex')`],
+    [releaseHash, `encode(sha256(convert_to('r' || :n::text, 'UTF8')), 'hex')`],
     [key, `'bench-' || :n::text`],
   ]);
   const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

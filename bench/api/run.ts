@@ -14,7 +14,7 @@
  * the API (e.g. "--trace-gc").
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import http from 'node:http';
@@ -25,7 +25,7 @@ import { createPool, ensureDatabase, migrate, upsertAccount } from '@settle/db';
 import { freePort, startStack } from '@settle/stack';
 import { cpuSnapshot, schedBetween, schedSnapshot, stealSnapshot, stolenSince, wakeupCostUs, type CpuSnapshot } from '../cpu';
 import { ConnectionPool } from './client';
-import { pgbenchScript } from './cycle';
+import { BENCH_WALLET, pgbenchScript } from './cycle';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const levels = (value: string | undefined, fallback: string): number[] => (value ?? fallback).split(',').map(Number);
@@ -68,10 +68,10 @@ function cycleSteps(port: number, party: Party, n: string): Array<(id: string) =
       expect200(res.status, 'create', res.body);
       return String(res.body['id']);
     },
-    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/accept`, party.merchant, { walletAddress: 'BENCHWALLET0001' })).status, 'accept', null), id),
-    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/escrow`, party.user, { txHash: `0xe${n}` })).status, 'escrow', null), id),
+    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/accept`, party.merchant, { walletAddress: BENCH_WALLET })).status, 'accept', null), id),
+    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/escrow`, party.user, { txHash: createHash('sha256').update(`e${n}`).digest('hex') })).status, 'escrow', null), id),
     async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/payment-sent`, party.merchant, {})).status, 'payment-sent', null), id),
-    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/release`, party.user, { txHash: `0xr${n}` }, `idempotency-key: bench-${n}\r\n`)).status, 'release', null), id),
+    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/release`, party.user, { txHash: createHash('sha256').update(`r${n}`).digest('hex') }, `idempotency-key: bench-${n}\r\n`)).status, 'release', null), id),
   ];
 }
 

@@ -27,6 +27,9 @@ import { createPool, ensureDatabase, migrate, setupRelaySlot, upsertAccount, typ
 import { buildEvent, createOrder, orderNumber, toView, type OrderEvent } from '@settle/domain';
 import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
 import { createLogger } from '@settle/observability';
+
+/** The buyer's wallet of the bench's BUY orders (a valid Tron address). */
+const BENCH_BUYER_WALLET = 'TYa9gFzQgP7rguMEUAL8cb2HKVosQtGPJQ';
 import { startNotifier, type Notifier } from '@settle/notifier';
 import { freePort, startStack } from '@settle/stack';
 import { ConnectionPool } from '../api/client';
@@ -96,7 +99,7 @@ function orderEvents(count: number, merchant: (index: number) => string, book = 
         fiatCurrency: 'AED',
         rate: '3.6725',
         paymentMethod: 'upi',
-        ...(book ? {} : { buyerWalletAddress: 'TBenchBuyerWallet01' }),
+        ...(book ? {} : { buyerWalletAddress: BENCH_BUYER_WALLET }),
       },
       { role: 'user', id: `u-bench-${index}` },
       { id: randomUUID(), orderNumber: orderNumber(at, randomBytes(8)), now: at, profileWallet: () => null },
@@ -341,10 +344,10 @@ async function main(): Promise<void> {
       while (nextIndex < total) {
         const index = nextIndex++;
         const merchant = merchantTokens[index % E2E_SOCKETS] as string;
-        const created = await apiHttp.request('POST', '/v1/orders', user, { type: 'buy', merchantId: e2eIds[index % E2E_SOCKETS], cryptoAmount: '10.00', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi', buyerWalletAddress: 'TBenchBuyerWallet01' });
+        const created = await apiHttp.request('POST', '/v1/orders', user, { type: 'buy', merchantId: e2eIds[index % E2E_SOCKETS], cryptoAmount: '10.00', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi', buyerWalletAddress: BENCH_BUYER_WALLET });
         const id = String(created.body['id']);
         await apiHttp.request('POST', `/v1/orders/${id}/accept`, merchant, {});
-        await apiHttp.request('POST', `/v1/orders/${id}/escrow`, merchant, { txHash: `0x${randomBytes(16).toString('hex')}` });
+        await apiHttp.request('POST', `/v1/orders/${id}/escrow`, merchant, { txHash: randomBytes(32).toString('hex') });
         const paid = await apiHttp.request('POST', `/v1/orders/${id}/payment-sent`, user, {});
         if (paid.status !== 200) throw new Error(`payment-sent answered ${paid.status}: ${JSON.stringify(paid.body)}`);
         ready.push({ id, merchant });
@@ -371,7 +374,7 @@ async function main(): Promise<void> {
       const t0 = now();
       sentAt.set(entry.id, t0);
       inflight.push(
-        apiHttp.request('POST', `/v1/orders/${entry.id}/release`, entry.merchant, { txHash: `0x${randomBytes(16).toString('hex')}` }, { 'idempotency-key': randomUUID() }).then((response) => {
+        apiHttp.request('POST', `/v1/orders/${entry.id}/release`, entry.merchant, { txHash: randomBytes(32).toString('hex') }, { 'idempotency-key': randomUUID() }).then((response) => {
           if (response.status !== 200) throw new Error(`release answered ${response.status}`);
           httpMs.push(now() - t0);
         }),
