@@ -6,6 +6,7 @@ import type { TokenVerifier } from '@settle/auth';
 import { orderPolicy, type Config } from '@settle/config';
 import type { Pool } from '@settle/db';
 import type { Logger } from '@settle/observability';
+import { accessLog } from './access-log';
 import { authenticate } from './auth';
 import { jsonBody } from './body';
 import { recordRequestDurations } from './metrics';
@@ -37,6 +38,7 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   recordRequestDurations(app, deps.registry);
+  app.use(accessLog(deps.logger));
 
   app.use(jsonBody());
 

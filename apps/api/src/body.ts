@@ -1,6 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import contentType from 'content-type';
 import express, { type RequestHandler } from 'express';
 import { SettleError } from '@settle/domain';
+import { checkInput } from './validation';
 
 const LIMIT_BYTES = 64 * 1024;
 const WITH_BODY = new Set(['POST', 'PATCH', 'PUT']);
@@ -21,7 +23,9 @@ function mediaType(header: string): { type: string; charset: string | undefined 
 /**
  * JSON request bodies. A POST, PATCH or PUT with a body must be `application/json` (else 415). A plain
  * UTF-8 body is read and parsed here. Compressed bodies, other charsets and unusual headers go to
- * express.json, which has the same limit and strictness.
+ * express.json, which has the same limit and strictness. Either way the parsed body then passes
+ * `checkInput` (depth, well-formed text) before any route sees it; bytes that do not decode (corrupt gzip,
+ * invalid UTF-8) are a 400.
  *
  * Why not express.json for everything: a transition's body is a few dozen bytes. For such a body,
  * body-parser's generic pipeline (type-is, raw-body, iconv-lite, on-finished) cost about as much CPU
@@ -44,7 +48,15 @@ export function jsonBody(): RequestHandler {
     }
     const encoding = headers['content-encoding'];
     if ((encoding !== undefined && encoding.toLowerCase() !== 'identity') || (media.charset !== undefined && media.charset !== 'utf-8')) {
-      libraryParser(request, response, next);
+      libraryParser(request, response, (error?: unknown) => {
+        if (error !== undefined) return next(error);
+        try {
+          checkInput(request.body, 'body');
+        } catch (invalid) {
+          return next(invalid);
+        }
+        next();
+      });
       return;
     }
     if (length !== undefined && Number(length) > LIMIT_BYTES) throw new SettleError('PAYLOAD_TOO_LARGE', 'the request body is larger than 64 KB');
@@ -76,7 +88,13 @@ function readJson(request: Parameters<RequestHandler>[0], next: (error?: unknown
   request.once('error', (error) => finish(new SettleError('INVALID_INPUT', 'the request body could not be read', { cause: error })));
   request.once('end', () => {
     if (done) return;
-    const text = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString('utf8');
+    const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    // toString would turn invalid bytes into U+FFFD silently: the client meant some other text.
+    if (!isUtf8(bytes)) {
+      finish(new SettleError('INVALID_INPUT', 'the request body is not valid UTF-8: send the JSON encoded as UTF-8, or name its charset in Content-Type'));
+      return;
+    }
+    const text = bytes.toString('utf8');
     if (text.length === 0) {
       request.body = {};
       finish();
@@ -88,6 +106,12 @@ function readJson(request: Parameters<RequestHandler>[0], next: (error?: unknown
       request.body = JSON.parse(text) as unknown;
     } catch (error) {
       finish(new SettleError('INVALID_INPUT', 'the request body is not valid JSON', { cause: error }));
+      return;
+    }
+    try {
+      checkInput(request.body, 'body');
+    } catch (invalid) {
+      finish(invalid);
       return;
     }
     finish();

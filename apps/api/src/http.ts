@@ -3,25 +3,55 @@ import type { Request, Response } from 'express';
 import { SettleError, type OrderView } from '@settle/domain';
 import type { TransitionResult } from '@settle/db';
 
-/** The `If-Match` version: a bare or quoted integer (`3`, `"3"`, `W/"3"`); absent → undefined. */
+/** One entity tag of an If-Match list: `"3"`, `W/"3"`, or the bare `3` clients sent before ETags were quoted. */
+const ENTITY_TAG = /^(W\/)?(?:"(\d{1,9})"|(\d{1,9}))$/;
+
+/**
+ * The order version `If-Match` requires, by strong comparison (RFC 9110 13.1.1); undefined when the header is
+ * absent or `*` (any existing order matches; a missing one is still 404). A weak tag (`W/"3"`) never matches
+ * strongly: a list of weak tags only answers 412 without looking at the order.
+ */
 export function ifMatchVersion(request: Request): number | undefined {
   const header = request.get('if-match');
   if (header === undefined) return undefined;
-  const match = header.trim().match(/^(?:W\/)?"?(\d{1,9})"?$/);
-  if (match?.[1] === undefined) throw new SettleError('INVALID_INPUT', `If-Match must be the order's version as returned in ETag, e.g. "3" (got ${JSON.stringify(header.slice(0, 40))})`);
-  return Number(match[1]);
+  const value = header.trim();
+  if (value === '*') return undefined;
+  const strong = new Set<number>();
+  let weak: string | undefined;
+  for (const element of value.split(',')) {
+    const match = ENTITY_TAG.exec(element.trim());
+    if (match === null) throw new SettleError('INVALID_INPUT', `If-Match must be the order's ETag as returned, e.g. "3", or * (got ${JSON.stringify(header.slice(0, 40))})`);
+    if (match[1] !== undefined) weak ??= element.trim();
+    else strong.add(Number(match[2] ?? match[3]));
+  }
+  if (strong.size > 1) throw new SettleError('INVALID_INPUT', 'If-Match names more than one version: send the one ETag you last read');
+  const [version] = strong;
+  if (version !== undefined) return version;
+  throw new SettleError('PRECONDITION_FAILED', `If-Match ${weak ?? value} is a weak entity tag, which never matches under strong comparison: send the ETag as returned, e.g. "3"`);
 }
 
-const KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
+/** An Idempotency-Key's value: 8–128 of these characters. */
+const KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
+
+/**
+ * The key of an `Idempotency-Key` header: the IETF draft's sf-string (`"8e03…"`) or, as clients sent before,
+ * the bare token; both spell the same key.
+ */
+function idempotencyKeyOf(header: string): string | undefined {
+  const value = header.trim();
+  const key = value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+  return KEY.test(key) ? key : undefined;
+}
 
 /** The `Idempotency-Key` of a request with a hash of what it asks for (method, path, body). */
 export function idempotencyOf(request: Request, body: unknown, required: boolean): { key: string; requestHash: string } | undefined {
-  const key = request.get('idempotency-key');
-  if (key === undefined) {
+  const header = request.get('idempotency-key');
+  if (header === undefined) {
     if (required) throw new SettleError('INVALID_INPUT', 'header Idempotency-Key is required for this action: send a unique key (e.g. a UUID) and reuse it only to retry the same request');
     return undefined;
   }
-  if (!KEY_PATTERN.test(key)) throw new SettleError('INVALID_INPUT', 'header Idempotency-Key must be 8–128 characters of letters, digits and _ . : -');
+  const key = idempotencyKeyOf(header);
+  if (key === undefined) throw new SettleError('INVALID_INPUT', 'header Idempotency-Key must be 8–128 characters of letters, digits and _ . : -, bare or as a quoted string ("…")');
   const requestHash = createHash('sha256').update(`${request.method} ${request.baseUrl}${request.path}\n${JSON.stringify(body)}`).digest('hex');
   return { key, requestHash };
 }

@@ -148,15 +148,15 @@ describe('refunds and compliance', () => {
   it('compliance force-cancels an open order (no hash) and an escrowed one (refund hash), audited with who and why', async () => {
     const compliance = await api.token('compliance', 'c-force');
     const open = await stageOrder(api, 'sell', 'open');
-    const withHash = await step(open.order.id, 'force-cancel', compliance, { reason: 'sanctions match', refundTxHash: testTxHash(fresh('x')) });
+    const withHash = await step(open.order.id, 'force-cancel', compliance, { reason: 'sanctions match', refundTxHash: testTxHash(fresh('x')) }, { 'idempotency-key': fresh('force-key') });
     expect(withHash.status).toBe(400);
-    const cancelled = await step(open.order.id, 'force-cancel', compliance, { reason: 'sanctions match' });
+    const cancelled = await step(open.order.id, 'force-cancel', compliance, { reason: 'sanctions match' }, { 'idempotency-key': fresh('force-key') });
     expect(cancelled.body).toMatchObject({ status: 'cancelled', forced: { action: 'force_cancel', reason: 'sanctions match', by: 'c-force' } });
 
     const escrowed = await stageOrder(api, 'buy', 'escrowed');
-    expect((await step(escrowed.order.id, 'force-cancel', compliance, { reason: 'fraud report' })).status).toBe(400);
+    expect((await step(escrowed.order.id, 'force-cancel', compliance, { reason: 'fraud report' }, { 'idempotency-key': fresh('force-key') })).status).toBe(400);
     const refund = testTxHash(fresh('force-refund'));
-    expect((await step(escrowed.order.id, 'force-cancel', compliance, { reason: 'fraud report', refundTxHash: refund })).body).toMatchObject({ status: 'cancelled', refundTxHash: refund });
+    expect((await step(escrowed.order.id, 'force-cancel', compliance, { reason: 'fraud report', refundTxHash: refund }, { 'idempotency-key': fresh('force-key') })).body).toMatchObject({ status: 'cancelled', refundTxHash: refund });
 
     const audit = await api.pool.query(`SELECT order_id, action, actor_role, actor_id, reason FROM order_audit WHERE order_id = ANY($1::uuid[]) ORDER BY id`, [[open.order.id, escrowed.order.id]]);
     expect(audit.rows).toEqual([
@@ -171,10 +171,10 @@ describe('refunds and compliance', () => {
     const compliance = await api.token('compliance', 'c-force-2');
     const paid = await stageOrder(api, 'sell', 'payment_sent');
     const release = testTxHash(fresh('force-release'));
-    expect((await step(paid.order.id, 'force-complete', paid.tokens.seller, { reason: 'mine', releaseTxHash: release })).status).toBe(403);
-    const done = await step(paid.order.id, 'force-complete', compliance, { reason: 'release confirmed on chain', releaseTxHash: release });
+    expect((await step(paid.order.id, 'force-complete', paid.tokens.seller, { reason: 'mine', releaseTxHash: release }, { 'idempotency-key': fresh('force-key') })).status).toBe(403);
+    const done = await step(paid.order.id, 'force-complete', compliance, { reason: 'release confirmed on chain', releaseTxHash: release }, { 'idempotency-key': fresh('force-key') });
     expect(done.body).toMatchObject({ status: 'completed', releaseTxHash: release, forced: { action: 'force_complete', by: 'c-force-2' } });
-    expect((await step(paid.order.id, 'force-complete', compliance, { reason: 'again', releaseTxHash: testTxHash(fresh('r2')) })).status).toBe(409);
+    expect((await step(paid.order.id, 'force-complete', compliance, { reason: 'again', releaseTxHash: testTxHash(fresh('r2')) }, { 'idempotency-key': fresh('force-key') })).status).toBe(409);
   });
 });
 

@@ -54,7 +54,17 @@ export const txHash = z
   .regex(/^(0[xX])?[0-9a-fA-F]{64}$/, 'a transaction hash is 64 hex digits, optionally 0x-prefixed (EVM: 0x + 64 hex; Tron: 64 hex)')
   .openapi({ example: '0x4f1c9e2a7b3d5f60a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718' });
 
-export const shortText = (what: string, max = 1000) => z.string().trim().min(1, `${what} must not be empty`).max(max, `${what} is at most ${max} characters`);
+/**
+ * Whether `text` is well-formed UTF-16, i.e. has no lone surrogate (`"\ud800"` in JSON). Postgres text and jsonb
+ * cannot store one, and no character is meant by it.
+ */
+export const isWellFormedText = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+
+/** A string of well-formed Unicode (see isWellFormedText): the rule for every free-text field. */
+export const wellFormedString = (what: string) => z.string().refine(isWellFormedText, `${what} must be well-formed Unicode text (no lone UTF-16 surrogate such as \\ud800)`);
+
+export const shortText = (what: string, max = 1000) =>
+  wellFormedString(what).trim().min(1, `${what} must not be empty`).max(max, `${what} is at most ${max} characters`);
 
 export const uuid = z.uuid({ error: 'must be a UUID' });
 export const isoTime = z.string().openapi({ format: 'date-time', example: '2026-11-25T10:00:00.000Z' });

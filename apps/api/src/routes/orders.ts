@@ -47,8 +47,8 @@ export const ACTION_ROUTES: ActionRoute[] = [
   action({ path: 'extension-accept', summary: 'Accept the other party\'s extension request', body: emptyBody, command: () => ({ action: 'agree_extension' }) }),
   action({ path: 'dispute', summary: 'Open a dispute after escrow', body: disputeBody, command: (b) => ({ action: 'dispute', reason: b.reason, evidence: b.evidence }) }),
   action({ path: 'dispute/resolve', summary: 'Compliance resolves a dispute: release to the buyer or refund the seller', body: resolveDisputeBody, command: (b) => ({ action: 'resolve_dispute', outcome: b.outcome, txHash: b.txHash, note: b.note }) }),
-  action({ path: 'force-cancel', summary: 'Compliance cancels any non-terminal order, with a reason (and refundTxHash when crypto is locked); audited', body: forceCancelBody, command: (b) => ({ action: 'force_cancel', reason: b.reason, refundTxHash: b.refundTxHash }) }),
-  action({ path: 'force-complete', summary: 'Compliance completes any non-terminal order with its releaseTxHash and a reason; audited', body: forceCompleteBody, command: (b) => ({ action: 'force_complete', reason: b.reason, releaseTxHash: b.releaseTxHash }) }),
+  action({ path: 'force-cancel', summary: 'Compliance cancels any non-terminal order, with a reason (and refundTxHash when crypto is locked); audited', body: forceCancelBody, idempotencyRequired: true, command: (b) => ({ action: 'force_cancel', reason: b.reason, refundTxHash: b.refundTxHash }) }),
+  action({ path: 'force-complete', summary: 'Compliance completes any non-terminal order with its releaseTxHash and a reason; audited', body: forceCompleteBody, idempotencyRequired: true, command: (b) => ({ action: 'force_complete', reason: b.reason, releaseTxHash: b.releaseTxHash }) }),
 ];
 
 const orderId = (request: Request): string => parse(uuid, request.params['id'], 'path');

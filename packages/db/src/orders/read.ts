@@ -40,8 +40,11 @@ interface Cursor {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Exactly what encodeCursor writes: an ISO-8601 UTC time with milliseconds, years 0000–9999. */
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** Exactly what encodeCursor writes: an ISO-8601 UTC time with milliseconds, years 0001–9999 (Postgres has no year 0). */
+const CURSOR_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** Whether `time` is a real instant written as toISOString writes it: JS rolls Feb 30 or 24:00 over, Postgres need not agree. */
+const isCanonicalTime = (time: string): boolean => CURSOR_TIME.test(time) && !Number.isNaN(Date.parse(time)) && new Date(time).toISOString() === time;
 
 function decodeCursor(cursor: string): Cursor {
   try {
@@ -49,8 +52,7 @@ function decodeCursor(cursor: string): Cursor {
     if (
       typeof parsed.createdAt === 'string' &&
       typeof parsed.id === 'string' &&
-      CURSOR_TIME.test(parsed.createdAt) &&
-      !Number.isNaN(Date.parse(parsed.createdAt)) &&
+      isCanonicalTime(parsed.createdAt) &&
       UUID.test(parsed.id)
     ) {
       return { createdAt: parsed.createdAt, id: parsed.id };
