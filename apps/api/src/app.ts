@@ -12,11 +12,13 @@ import { jsonBody } from './body';
 import { recordRequestDurations } from './metrics';
 import { openApiDocument } from './openapi';
 import { notFoundRoute, problemHandler } from './problem';
+import { createRateLimits, type RateLimitRedis } from './rate-limit';
 import { accountRoutes } from './routes/accounts';
 import { devRoutes } from './routes/dev';
 import { notificationRoutes } from './routes/notifications';
 import { orderRoutes } from './routes/orders';
 import { webhookRoutes } from './routes/webhooks';
+import { noStoreUnder, securityHeaders } from './security';
 import { serveWithAppPrototypes } from './server';
 
 export interface AppDependencies {
@@ -27,7 +29,12 @@ export interface AppDependencies {
   registry: Registry;
   /** The order book's current sequence (the notifier assigns it to each book broadcast). */
   bookSeq: () => Promise<number>;
+  /** Rate-limit counters shared with other API processes (REDIS_URL). @default in-process memory */
+  redis?: RateLimitRedis | undefined;
 }
+
+/** Paths that need a bearer token. */
+const AUTHENTICATED = ['/v1', '/api'];
 
 const swaggerDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
@@ -38,13 +45,20 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   recordRequestDurations(app, deps.registry);
+
+  // Before the body is read: a refused request costs no parsing.
+  const limits = createRateLimits({ config: deps.config, logger: deps.logger, redis: deps.redis, authenticatedPrefixes: AUTHENTICATED });
+  app.use(securityHeaders(deps.config, [DOCS_SCRIPT]));
+  app.use(noStoreUnder(AUTHENTICATED));
+  app.use(limits.anonymous);
   app.use(accessLog(deps.logger));
 
   app.use(jsonBody());
 
   // The API's routes first: they are what nearly every request is for, and Express tries layers in order.
   if (deps.config.DEV_AUTH) app.use(devRoutes(deps.pool, deps.config));
-  app.use(authenticate(deps.verify, ['/v1', '/api']));
+  app.use(authenticate(deps.verify, AUTHENTICATED));
+  app.use(limits.principal);
   const policy = orderPolicy(deps.config);
   app.use(orderRoutes(deps.pool, deps.bookSeq, policy));
   app.use(accountRoutes(deps.pool, policy));
@@ -69,10 +83,12 @@ export function createApp(deps: AppDependencies): Express {
   return app;
 }
 
+/** The docs page's one inline script (allowed by its hash in the CSP). */
+const DOCS_SCRIPT = "window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });";
 const DOCS_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Settle API</title>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script>
+<script>${DOCS_SCRIPT}</script>
 </body></html>`;

@@ -2,7 +2,9 @@ import { createTokenVerifier } from '@settle/auth';
 import { loadConfig } from '@settle/config';
 import { createPool, currentBookSeq } from '@settle/db';
 import { createLogger, createRegistry, onShutdown } from '@settle/observability';
+import { createClient } from 'redis';
 import { createApp } from './app';
+import { applyServerLimits } from './server-limits';
 
 const config = loadConfig();
 const logger = createLogger('api', config.LOG_LEVEL);
@@ -11,15 +13,20 @@ if (config.DATABASE_URL === undefined) {
   process.exit(1);
 }
 const pool = createPool(config.DATABASE_URL, { max: config.API_PG_POOL_MAX, applicationName: 'settle-api', idleTimeoutMillis: 0 }, (error) => logger.error({ err: error }, 'idle database client failed'));
-const app = createApp({ config, pool, logger, verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool) });
+// With REDIS_URL every API process counts against the same rate-limit budget.
+const redis = config.REDIS_URL === undefined ? undefined : createClient({ url: config.REDIS_URL });
+redis?.on('error', (error: unknown) => logger.warn({ err: error }, 'redis (rate limits) error'));
+await redis?.connect();
+const app = createApp({ config, pool, logger, verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool), redis });
 const server = app.listen(config.PORT, () => logger.info({ port: config.PORT, devAuth: config.DEV_AUTH }, `order API on http://localhost:${config.PORT}`));
-server.keepAliveTimeout = 65_000;
+applyServerLimits(server, config);
 
 onShutdown(
   logger,
   async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await pool.end();
+    await redis?.quit();
   },
   process.env['SETTLE_SUPERVISED'] === '1',
 );

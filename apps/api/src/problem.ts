@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { unavailableFromConnection } from '@settle/db';
 import { errorStatus, isSettleError, SettleError, type ErrorCode } from '@settle/domain';
 import type { Logger } from '@settle/observability';
 
@@ -7,9 +8,13 @@ export const PROBLEM_TYPE_BASE = 'https://settle.dev/problems/';
 /** The problem `type` URI of an error code, e.g. `https://settle.dev/problems/conflict`. */
 export const problemType = (code: ErrorCode): string => `${PROBLEM_TYPE_BASE}${code.toLowerCase().replaceAll('_', '-')}`;
 
-/** Writes an RFC 9457 problem document; conflicts carry the order's current version and status. */
+/** Seconds a client is asked to wait before retrying a 503 (a dependency is down; restarts take seconds). */
+const RETRY_AFTER_SECONDS = '2';
+
+/** Writes an RFC 9457 problem document; conflicts carry the order's current version and status, 503s a Retry-After. */
 export function sendProblem(response: Response, error: SettleError, instance: string): void {
   const { status, title } = errorStatus[error.code];
+  if (error.code === 'UNAVAILABLE' && error.retryable) response.setHeader('retry-after', RETRY_AFTER_SECONDS);
   const { orderVersion, status: orderStatus, ...rest } = error.extra;
   response
     .status(status)
@@ -68,7 +73,7 @@ function fromHttpError(error: unknown): SettleError | undefined {
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, request, response, _next) => {
     const log = (request as { log?: Logger }).log ?? logger;
-    const settle = isSettleError(error) ? error : fromHttpError(error);
+    const settle = isSettleError(error) ? error : (fromHttpError(error) ?? unavailableFromConnection(error));
     if (settle !== undefined) {
       if (settle.status >= 500) log.error({ err: error, url: request.originalUrl }, settle.message);
       else response.locals['problemDetail'] = settle.message;

@@ -7,7 +7,8 @@ import { createPool, currentBookSeq, upsertAccount, type Pool } from '@settle/db
 import type { OrderView } from '@settle/domain';
 import { createLogger, createRegistry } from '@settle/observability';
 import { createTestDatabase, testAddress, testTxHash, type TestDatabase } from '@settle/testkit';
-import { createApp } from '../src/app';
+import { createApp, type AppDependencies } from '../src/app';
+import { applyServerLimits } from '../src/server-limits';
 
 export interface ApiResponse<T = Record<string, unknown>> {
   status: number;
@@ -28,14 +29,21 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The API in-process on its own test database, on a free port; `env` adds settings (e.g. fees, timers). */
-export async function startApi(env: Record<string, string> = {}): Promise<Harness> {
+/** Property tests send thousands of requests a minute with one token; rate-limit tests set their own limits. */
+const GENEROUS_LIMITS = { API_RATE_LIMIT_PRINCIPAL: '1000000', API_RATE_LIMIT_ANONYMOUS: '1000000' };
+
+/**
+ * The API in-process on its own test database, on a free port, with main.ts's server limits; `env` adds settings
+ * (e.g. fees, timers), `deps` shared rate-limit counters.
+ */
+export async function startApi(env: Record<string, string> = {}, deps: Pick<AppDependencies, 'redis'> = {}): Promise<Harness> {
   const db = await createTestDatabase('api');
-  const config = loadConfig({ ...process.env, DATABASE_URL: db.url, DEV_AUTH: '1', JWT_SECRET: `test-secret-${randomUUID()}`, LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({ ...process.env, DATABASE_URL: db.url, DEV_AUTH: '1', JWT_SECRET: `test-secret-${randomUUID()}`, LOG_LEVEL: 'silent', ...GENEROUS_LIMITS, ...env });
   const pool = createPool(db.url, { max: 40 });
-  const app = createApp({ config, pool, logger: createLogger('api', 'silent'), verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool) });
+  const app = createApp({ config, pool, logger: createLogger('api', 'silent'), verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool), ...deps });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    applyServerLimits(listening, config);
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

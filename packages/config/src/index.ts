@@ -72,6 +72,22 @@ const envSchema = z.object({
   WORKER_PORT: port.default(3003),
   /** API: Postgres connections in its pool (each request holds one for its two queries). @default 8 */
   API_PG_POOL_MAX: z.coerce.number().int().min(1).max(1_000).default(8),
+  /** API: requests per principal (token subject) per API_RATE_LIMIT_WINDOW_MS. @default 1200 */
+  API_RATE_LIMIT_PRINCIPAL: z.coerce.number().int().min(1).default(1_200),
+  /** API: requests per client IP per window to routes without a token (health, docs, dev tokens, requests without credentials). @default 300 */
+  API_RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(1).default(300),
+  /** API: the rate limits' window. @default 60000 */
+  API_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).default(60_000),
+  /** API: the Redis key prefix of the rate-limit counters (with REDIS_URL; API processes sharing it share the budget). @default settle-api */
+  API_REDIS_KEY: z.string().min(1).default('settle-api'),
+  /** API: a connection that has not sent a request's headers within this is closed (slowloris). @default 10000 */
+  API_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** API: a request not fully received (headers and body) within this is answered 408 and closed. @default 30000 */
+  API_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** API: open connections beyond this are refused (closed at accept). @default 4096 */
+  API_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(4_096),
+  /** The notifier's origin as browsers reach it; the API's CSP lets pages connect there (http and ws). @default http://localhost:3001 */
+  NOTIFIER_PUBLIC_URL: z.url().default('http://localhost:3001').transform((url) => new URL(url).origin),
   /** Worker: pause between timer sweeps. @default 1000 */
   WORKER_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
   /** Worker: due orders locked and fired per sweep transaction. @default 200 */
@@ -151,6 +167,18 @@ const envSchema = z.object({
   NOTIFIER_REDIS_KEY: z.string().min(1).default('settle-notifier'),
   /** Notifier: the Kafka consumer group. @default settle-notifier */
   NOTIFIER_GROUP_ID: z.string().min(1).default('settle-notifier'),
+  /** Notifier: browser origins allowed to open a socket, comma-separated (clients that send no Origin are not browsers and are let through). @default http://localhost:3000 */
+  NOTIFIER_ALLOWED_ORIGINS: z
+    .string()
+    .default('http://localhost:3000')
+    .transform((text) => text.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
+    .pipe(z.array(z.url().transform((url) => new URL(url).origin))),
+  /** Notifier: a connection that has not completed the socket.io handshake within this is closed. @default 10000 */
+  NOTIFIER_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Notifier: the largest message a client may send (handshake auth included). @default 65536 */
+  NOTIFIER_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1_024).default(65_536),
+  /** Notifier: client events (join_order, leave_order) a socket may send per second; a socket sending more is disconnected. Acks are not counted. @default 20 */
+  NOTIFIER_SOCKET_EVENTS_PER_SECOND: z.coerce.number().int().min(1).default(20),
   // ---- order rules (validated once here; see orderPolicy) -------------------------------------------------
   /** The network of an order whose client names none. @default tron */
   DEFAULT_NETWORK: z.enum(NETWORKS).default('tron'),

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { SettleError } from '@settle/domain';
 
 // NUMERIC (1700) and BIGINT (20) stay strings: money is exact decimal, never a JS float.
 pg.types.setTypeParser(1700, (value) => value);
@@ -53,4 +54,34 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
   } finally {
     client.release();
   }
+}
+
+/** Socket errors that mean the server cannot be reached or the connection to it was lost. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** SQLSTATEs of a server that is going away or not taking connections (57P01-03), or too full to (53300). */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+/**
+ * What pg and pg-pool say when a connection could not be made in time or died under a query; they carry no
+ * code, so their fixed messages are the only signal.
+ */
+const LOST = /^(timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error)/;
+
+/**
+ * Whether `error` says Postgres is unreachable or went away (refused, no unix socket, admin shutdown, cannot
+ * connect now, a 08xxx connection exception, a pool connect timeout, a connection lost mid-query) rather than
+ * that a statement failed. Such a failure is temporary: the same request can succeed once the server is back.
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message, errors } = error as { code?: unknown; message?: unknown; errors?: unknown };
+  if (typeof code === 'string' && (UNREACHABLE.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith('08'))) return true;
+  if (typeof message === 'string' && LOST.test(message)) return true;
+  // A host name with several addresses fails with one error per address.
+  return Array.isArray(errors) && errors.length > 0 && errors.every(isConnectionError);
+}
+
+/** A connection failure as SettleError('UNAVAILABLE') (retryable, HTTP 503), or undefined for any other error. */
+export function unavailableFromConnection(error: unknown): SettleError | undefined {
+  if (!isConnectionError(error)) return undefined;
+  return new SettleError('UNAVAILABLE', 'the database is unreachable for the moment; retry after the number of seconds in Retry-After', { cause: error, retryable: true });
 }
