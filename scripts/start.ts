@@ -50,7 +50,7 @@ async function main(): Promise<void> {
 
   const tokens = config.DEV_AUTH ? await seedDemoAccounts(config, databaseUrl) : [];
 
-  const supervisor = new Supervisor((name, code) => void shutdown(`${name} exited with code ${code}`, 1));
+  const supervisor = new Supervisor({ say, crashLoop: (_name, reason) => void shutdown(reason, 1) });
   running.supervisor = supervisor;
   const apps = availableApps(APP_ORDER);
   const env = appEnvironment(config, databaseUrl, stack.kafkaBrokers);

@@ -9,12 +9,41 @@ import { guardChild, waitForExit } from '@settle/stack';
 export interface AppSpec {
   name: string;
   env: NodeJS.ProcessEnv;
+  /** The script to run. @default apps/<name>/src/main.ts */
+  entry?: string;
 }
 
 interface RunningApp {
-  name: string;
+  spec: AppSpec;
   child: ChildProcess;
+  /** When each restart of this app happened, for crash-loop detection. */
+  restarts: number[];
+  startedAt: number;
+  timer?: NodeJS.Timeout;
 }
+
+/** How a crashed app is restarted, and when restarting stops being the answer. */
+export interface RestartPolicy {
+  /** The longest wait before a restart; it grows from baseMs by factor per consecutive crash (full jitter). */
+  baseMs: number;
+  factor: number;
+  capMs: number;
+  /** This many restarts of one app within loopWindowMs is a crash loop: the stack stops. */
+  loopRestarts: number;
+  loopWindowMs: number;
+}
+
+/** @default 0.5 s doubling up to 15 s; 5 restarts in a minute is a crash loop */
+export const DEFAULT_RESTART_POLICY: RestartPolicy = { baseMs: 500, factor: 2, capMs: 15_000, loopRestarts: 5, loopWindowMs: 60_000 };
+
+export interface SupervisorEvents {
+  /** One line for the operator (a crash and its restart). */
+  say(line: string): void;
+  /** An app crashes faster than restarting can help: stop everything, saying which app and why. */
+  crashLoop(name: string, reason: string): void;
+}
+
+const describeExit = (code: number | null, signal: NodeJS.Signals | null): string => (signal !== null ? `was killed by ${signal}` : `exited with code ${code}`);
 
 /** The apps that exist in this checkout (apps/<name>/src/main.ts), in start order. */
 export function availableApps(order: string[]): string[] {
@@ -48,15 +77,57 @@ export async function waitForHttp(port: number, timeoutMs = 90_000): Promise<boo
 /** Seconds an app gets to stop by itself once its supervisor is gone: its 1 s parent watch + 15 s graceful stop, and some. */
 const APP_STOP_GRACE_SECONDS = 20;
 
-/** Runs each app as `node --import tsx apps/<name>/src/main.ts` with its output prefixed by its name. */
+/**
+ * Runs each app as `node --import tsx apps/<name>/src/main.ts` with its output prefixed by its name, and restarts
+ * one that crashes after a growing, jittered delay. Only a crash loop (loopRestarts within loopWindowMs) gives up.
+ */
 export class Supervisor {
-  private readonly running: RunningApp[] = [];
+  private readonly running = new Map<string, RunningApp>();
   private stopping = false;
 
-  constructor(private readonly onUnexpectedExit: (name: string, code: number | null) => void) {}
+  constructor(
+    private readonly events: SupervisorEvents,
+    private readonly policy: RestartPolicy = DEFAULT_RESTART_POLICY,
+  ) {}
 
   start(spec: AppSpec): void {
-    const entry = path.join(repoRoot, 'apps', spec.name, 'src', 'main.ts');
+    const app: RunningApp = { spec, child: this.spawn(spec), restarts: [], startedAt: Date.now() };
+    this.running.set(spec.name, app);
+    this.watch(app);
+  }
+
+  /** The pid of an app's current process (a restart gives a new one). */
+  pidOf(name: string): number | undefined {
+    return this.running.get(name)?.child.pid;
+  }
+
+  private watch(app: RunningApp): void {
+    app.child.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      const now = Date.now();
+      const window = this.policy.loopWindowMs;
+      app.restarts = app.restarts.filter((at) => now - at < window);
+      const what = `${app.spec.name} ${describeExit(code, signal)}`;
+      if (app.restarts.length >= this.policy.loopRestarts) {
+        this.events.crashLoop(app.spec.name, `${what} after ${app.restarts.length} restarts in ${Math.round(window / 1000)} s: a crash loop, see its log lines above`);
+        return;
+      }
+      // Consecutive crashes (no quiet window since the last restart) wait longer each time.
+      const consecutive = now - app.startedAt < window ? app.restarts.length : 0;
+      const delay = Math.round(Math.random() * Math.min(this.policy.capMs, this.policy.baseMs * this.policy.factor ** consecutive));
+      app.restarts.push(now);
+      this.events.say(`[supervisor] ${what}; restarting it in ${(delay / 1000).toFixed(1)} s (restart ${app.restarts.length} within ${Math.round(window / 1000)} s)`);
+      app.timer = setTimeout(() => {
+        if (this.stopping) return;
+        app.child = this.spawn(app.spec);
+        app.startedAt = Date.now();
+        this.watch(app);
+      }, delay);
+    });
+  }
+
+  private spawn(spec: AppSpec): ChildProcess {
+    const entry = spec.entry ?? path.join(repoRoot, 'apps', spec.name, 'src', 'main.ts');
     const child = spawn(process.execPath, [...(APP_NODE_FLAGS[spec.name] ?? []), '--import', 'tsx', entry], {
       cwd: repoRoot,
       env: spec.env,
@@ -73,17 +144,15 @@ export class Supervisor {
     for (const stream of [child.stdout, child.stderr]) {
       readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${spec.name}] ${line}\n`));
     }
-    child.once('exit', (code) => {
-      if (!this.stopping) this.onUnexpectedExit(spec.name, code);
-    });
-    this.running.push({ name: spec.name, child });
+    return child;
   }
 
   /** SIGTERM to every app at once; SIGKILL to any still alive after 10 s. */
   async stopAll(): Promise<void> {
     this.stopping = true;
     await Promise.all(
-      this.running.map(async (app) => {
+      [...this.running.values()].map(async (app) => {
+        clearTimeout(app.timer);
         const pid = app.child.pid;
         if (pid === undefined || app.child.exitCode !== null) return;
         app.child.kill('SIGTERM');

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '@settle/config';
+import { createKafka } from '@settle/kafka';
 import { freePort, isAlive, waitForExit } from '@settle/stack';
 
 const started: string[] = [];
@@ -139,6 +140,62 @@ describe('npm start lifecycle', () => {
       // On a failure, say what the survivor is doing (run state, parent, kernel wait channel).
       expect({ command: entry.command.slice(0, 80), gone, ...(gone ? {} : { proc: await procState(entry.pid) }) }).toEqual({ command: entry.command.slice(0, 80), gone: true });
     }
+  }, SYSTEM_TIMEOUT);
+
+  it('each app SIGKILLed under npm start comes back ready by itself, and no event is lost', async () => {
+    const env = await systemEnvironment();
+    const system = await startSystem(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], env);
+    const token = (id: string): string => new RegExp(`${id}\\s+(\\S+)`).exec(system.output())?.[1] ?? '';
+    const api = `http://127.0.0.1:${env['PORT']}`;
+    const createOrder = async (): Promise<string> => {
+      const response = await fetch(`${api}/v1/orders`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token('user-ana')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'sell', merchantId: 'merchant-alpha', cryptoAmount: '100', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' }),
+      });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { id: string }).id;
+    };
+    const ready = async (port: string | undefined): Promise<boolean> => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/ready`)).status === 200;
+      } catch {
+        return false;
+      }
+    };
+    const appPid = (name: string): number | undefined => descendants(system.child.pid ?? -1).find((entry) => entry.command.includes(`apps/${name}/src/main.ts`) && !entry.command.startsWith('sh'))?.pid;
+    const ports: Record<string, string | undefined> = { relay: env['RELAY_PORT'], worker: env['WORKER_PORT'], notifier: env['NOTIFIER_PORT'], api: env['PORT'] };
+    const orders = [await createOrder()];
+    for (const name of ['relay', 'notifier', 'worker', 'api']) {
+      const pid = appPid(name);
+      expect(pid).toBeDefined();
+      process.kill(pid ?? -1, 'SIGKILL');
+      const deadline = Date.now() + 60_000;
+      while (!(appPid(name) !== undefined && appPid(name) !== pid && (await ready(ports[name])))) {
+        if (Date.now() > deadline) throw new Error(`${name} did not come back:\n${system.output().slice(-3000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(system.output()).toMatch(new RegExp(`\\[supervisor\\] ${name} was killed by SIGKILL; restarting it in`));
+      orders.push(await createOrder());
+    }
+    expect(system.child.exitCode).toBeNull();
+
+    // Every order created around the kills reached the topic.
+    const kafka = createKafka({ brokers: [`127.0.0.1:${env['KAFKA_PORT']}`], clientId: 'lifecycle-test' });
+    const consumer = kafka.consumer({ groupId: `lifecycle-${Date.now()}`, maxWaitTimeInMs: 100 });
+    const seen = new Set<string>();
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: ['settle.order.events'], fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void seen.add(String(message.key)) });
+      const deadline = Date.now() + 60_000;
+      while (!orders.every((id) => seen.has(id)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(orders.filter((id) => !seen.has(id))).toEqual([]);
+    system.child.kill('SIGTERM');
+    await new Promise((resolve) => system.child.once('exit', resolve));
   }, SYSTEM_TIMEOUT);
 
   it('as root, a data directory the postgres user cannot enter is refused in one line', async () => {
