@@ -4,7 +4,8 @@ import { startApi, type Harness } from './harness';
 let api: Harness;
 let merchant: string;
 beforeAll(async () => {
-  api = await startApi();
+  // The registered URLs point at loopback, which only an allow-listed host may.
+  api = await startApi({ WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
   merchant = await api.token('merchant', 'm-hooks');
 });
 afterAll(async () => {
@@ -29,10 +30,10 @@ describe('webhook endpoints over the API', () => {
 
   it('only merchants have endpoints (403), and another merchant\'s endpoint is not found (404)', async () => {
     const user = await api.token('user', 'u-hooks');
-    const refused = await api.call('POST', '/v1/webhooks', { token: user, body: { url: 'https://example.com/hooks' } });
+    const refused = await api.call('POST', '/v1/webhooks', { token: user, body: { url: 'https://127.0.0.1/hooks' } });
     expect(refused.status).toBe(403);
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
-    const created = await api.call<{ id: string }>('POST', '/v1/webhooks', { token: merchant, body: { url: 'https://example.com/hooks' } });
+    const created = await api.call<{ id: string }>('POST', '/v1/webhooks', { token: merchant, body: { url: 'https://127.0.0.1/hooks' } });
     const other = await api.token('merchant', 'm-hooks-other');
     expect((await api.call('DELETE', `/v1/webhooks/${created.body.id}`, { token: other })).status).toBe(404);
     expect((await api.call('GET', `/v1/webhooks/${created.body.id}/deliveries`, { token: other })).status).toBe(404);

@@ -14,11 +14,14 @@ export class PermanentEventError extends SettleError {
   }
 }
 
-/** A webhook receiver refused a delivery for good (4xx other than 408/429) or never accepted it. */
+/**
+ * A webhook receiver refused a delivery for good (4xx other than 408/429), never accepted it, or its host resolves
+ * to a non-public address (the endpoint is disabled).
+ */
 export class WebhookFailedError extends SettleError {
   override name: string;
 
-  constructor(name: 'WebhookRejectedError' | 'WebhookRetriesExhaustedError', detail: string) {
+  constructor(name: 'WebhookRejectedError' | 'WebhookRetriesExhaustedError' | 'WebhookDestinationRefusedError', detail: string) {
     super('UNAVAILABLE', detail, { retryable: false });
     this.name = name;
   }

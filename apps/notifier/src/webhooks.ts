@@ -1,5 +1,18 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import type { Config } from '@settle/config';
-import { claimDueWebhookDeliveries, recordWebhookAttempt, type DueWebhookDelivery, type Pool, type WebhookOutcome } from '@settle/db';
+import {
+  addressAllowList,
+  checkPublicHost,
+  claimDueWebhookDeliveries,
+  disableWebhookEndpoint,
+  recordWebhookAttempt,
+  type DueWebhookDelivery,
+  type Pool,
+  type ResolvedAddress,
+  type WebhookOutcome,
+} from '@settle/db';
 import type { Logger } from '@settle/observability';
 import type { Producer } from 'kafkajs';
 import { Webhook } from 'standardwebhooks';
@@ -17,6 +30,43 @@ export interface WebhookDispatcher {
 interface Answer {
   statusCode: number | null;
   error: string | null;
+  /** Why the endpoint's host may not be reached (it resolves to a non-public address); nothing was sent. */
+  refused?: string;
+}
+
+class AttemptTimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+/**
+ * POSTs `body` to `url` over a connection to `address`, the one address that was checked: the socket never asks
+ * DNS again, so a name that re-resolves between the check and the connect (DNS rebinding) cannot redirect it.
+ * The Host header and the TLS server name (SNI and certificate check) stay the URL's host. Redirects are not
+ * followed. Resolves with the status code once the response has been read; rejects on timeout or network error.
+ */
+function postTo(url: URL, address: ResolvedAddress, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
+  const lookup: LookupFunction = (_host, options, callback) => {
+    if (options.all === true) callback(null, [address]);
+    else callback(null, address.address, address.family);
+  };
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    // One connection per attempt (no agent pool): a pooled socket would reach an address checked for another attempt.
+    const request = transport.request(url, { method: 'POST', agent: false, lookup, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (response) => {
+      response.resume();
+      response.on('end', () => {
+        clearTimeout(timer);
+        resolve(response.statusCode ?? 0);
+      });
+      response.on('error', reject);
+    });
+    const timer = setTimeout(() => request.destroy(new AttemptTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    request.end(body);
+  });
 }
 
 /** 5xx, 408, 429, timeouts and network errors are worth retrying; any other non-2xx is the receiver's final word. */
@@ -26,7 +76,9 @@ export const retryableStatus = (status: number | null): boolean => status === nu
  * Sends due webhook deliveries, signed per Standard Webhooks (`webhook-id` = `msg_<delivery id>`, the same for
  * every attempt; `webhook-timestamp`; `webhook-signature` = v1 HMAC-SHA256), body `{type, timestamp, data}`.
  * Retries with exponential backoff; after the last attempt, or a final 4xx, the event goes to the dead-letter
- * topic. Every attempt is recorded.
+ * topic. Every attempt is recorded. Each attempt resolves the endpoint's host once and connects to that address
+ * only if it is public (or WEBHOOK_ALLOWED_HOSTS allows it); otherwise nothing is sent, the endpoint is disabled
+ * with the reason and the event goes to the dead-letter topic.
  */
 export function startWebhookDispatcher(options: { config: Config; pool: Pool; producer: Producer; topic: string; groupId: string; metrics: NotifierMetrics; logger: Logger }): WebhookDispatcher {
   const { config, pool, producer, metrics, logger } = options;
@@ -35,18 +87,21 @@ export function startWebhookDispatcher(options: { config: Config; pool: Pool; pr
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
+  const allow = addressAllowList(config.WEBHOOK_ALLOWED_HOSTS);
 
   async function send(delivery: DueWebhookDelivery): Promise<Answer> {
     const timestamp = new Date();
     const body = JSON.stringify({ type: delivery.eventType, timestamp: timestamp.toISOString(), data: delivery.payload });
     const id = `msg_${delivery.id}`;
     const signature = new Webhook(delivery.secret).sign(id, timestamp, body);
+    // Resolved and checked on every attempt: a host that was public at registration may not be now.
+    const destination = await checkPublicHost(new URL(delivery.url), allow);
+    if (!destination.ok) return { statusCode: null, error: destination.reason, ...(destination.kind === 'refused' ? { refused: destination.reason } : {}) };
     try {
-      const response = await fetch(delivery.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(config.WEBHOOK_TIMEOUT_MS),
-        headers: {
+      const status = await postTo(
+        new URL(delivery.url),
+        destination.address,
+        {
           'content-type': 'application/json',
           'user-agent': 'Settle-Webhooks/1',
           'webhook-id': id,
@@ -54,9 +109,9 @@ export function startWebhookDispatcher(options: { config: Config; pool: Pool; pr
           'webhook-signature': signature,
         },
         body,
-      });
-      await response.body?.cancel();
-      return { statusCode: response.status, error: response.ok ? null : `HTTP ${response.status}` };
+        config.WEBHOOK_TIMEOUT_MS,
+      );
+      return { statusCode: status, error: status >= 200 && status < 300 ? null : `HTTP ${status}` };
     } catch (error) {
       const detail = describe(error);
       return { statusCode: null, error: detail.name === 'TimeoutError' ? `timed out after ${config.WEBHOOK_TIMEOUT_MS} ms` : `${detail.name}: ${detail.message}` };
@@ -70,11 +125,14 @@ export function startWebhookDispatcher(options: { config: Config; pool: Pool; pr
     const number = delivery.attempts + 1;
     let outcome: WebhookOutcome;
     if (answer.statusCode !== null && answer.statusCode >= 200 && answer.statusCode < 300) outcome = { kind: 'delivered' };
-    else if (retryableStatus(answer.statusCode) && number < config.WEBHOOK_MAX_ATTEMPTS) outcome = { kind: 'retry', delayMs: backoffDelay(number, backoff) };
+    else if (answer.refused === undefined && retryableStatus(answer.statusCode) && number < config.WEBHOOK_MAX_ATTEMPTS) outcome = { kind: 'retry', delayMs: backoffDelay(number, backoff) };
     else {
-      const error = retryableStatus(answer.statusCode)
-        ? new WebhookFailedError('WebhookRetriesExhaustedError', `${delivery.url} did not accept the delivery after ${number} attempts (last: ${answer.error ?? 'no answer'})`)
-        : new WebhookFailedError('WebhookRejectedError', `${delivery.url} rejected the delivery with HTTP ${answer.statusCode ?? '?'}`);
+      const error =
+        answer.refused !== undefined
+          ? new WebhookFailedError('WebhookDestinationRefusedError', `${delivery.url} was not called: ${answer.refused}`)
+          : retryableStatus(answer.statusCode)
+            ? new WebhookFailedError('WebhookRetriesExhaustedError', `${delivery.url} did not accept the delivery after ${number} attempts (last: ${answer.error ?? 'no answer'})`)
+            : new WebhookFailedError('WebhookRejectedError', `${delivery.url} rejected the delivery with HTTP ${answer.statusCode ?? '?'}`);
       const detail = describe(error);
       // Published before the outcome is recorded: if Kafka is down the delivery stays pending and is tried again.
       try {
@@ -106,6 +164,11 @@ export function startWebhookDispatcher(options: { config: Config; pool: Pool; pr
         logger.error({ err: publishError, deliveryId: delivery.id }, 'could not publish the webhook dead letter; the delivery stays pending');
         outcome = { kind: 'retry', delayMs: backoffDelay(number, backoff) };
       }
+    }
+    if (answer.refused !== undefined) {
+      // Disabled before the attempt is recorded, so a merchant who reads the refused attempt also reads why.
+      await disableWebhookEndpoint(pool, delivery.endpointId, answer.refused);
+      logger.warn({ endpointId: delivery.endpointId, deliveryId: delivery.id, reason: answer.refused }, 'webhook endpoint disabled');
     }
     metrics.webhookAttempts.inc({ outcome: outcome.kind });
     await recordWebhookAttempt(pool, { id: delivery.id, attempt: number }, { startedAt, durationMs, statusCode: answer.statusCode, error: answer.error }, outcome);

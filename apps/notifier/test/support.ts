@@ -23,6 +23,8 @@ export function testConfig(databaseUrl: string, topic: string, extra: Record<str
     ORDER_EVENTS_PARTITIONS: '3',
     NOTIFIER_GROUP_ID: `settle-notifier-${randomBytes(4).toString('hex')}`,
     JWT_SECRET,
+    // Test receivers listen on loopback, which webhook URLs may not reach unless allow-listed.
+    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
     NOTIFIER_RETRY_BASE_MS: '50',
     NOTIFIER_RETRY_CAP_MS: '2000',
     ...extra,

@@ -43,6 +43,8 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
       ORDER_EVENTS_PARTITIONS: '2',
       NOTIFIER_GROUP_ID: `settle-notifier-ops-${randomBytes(3).toString('hex')}`,
       JWT_SECRET,
+      // The webhook receivers below listen on loopback.
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
     });
     notifier = await startNotifier({ config, port: 0, host: '127.0.0.1' });
     await producer.connect();

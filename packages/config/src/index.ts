@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -47,6 +48,14 @@ const pairs = <T extends z.ZodType>(what: string, key: z.ZodType<string>, value:
       }
       return Object.fromEntries(entries) as Record<string, z.infer<T>>;
     });
+
+function hostOrCidr(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = net.isIP(address);
+  if (prefix === undefined) return family !== 0 || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(entry);
+  const bits = Number(prefix);
+  return family !== 0 && extra === undefined && /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
 
 const PAYMENT_METHODS = ['bank_transfer', 'upi', 'cash'] as const;
 const NETWORKS = ['ethereum', 'bsc', 'polygon', 'tron'] as const;
@@ -161,6 +170,15 @@ const envSchema = z.object({
   WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(500),
   /** Webhooks: accept http:// endpoints on any host (otherwise only https, or http on localhost outside production). @default false */
   WEBHOOK_ALLOW_HTTP: flag.default(false),
+  /**
+   * Webhooks: destinations a webhook URL may resolve to although they are not public addresses, comma-separated host
+   * names, IPs or CIDRs (`localhost,127.0.0.1,10.1.0.0/16`), for local receivers in development and tests. @default none
+   */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((text) => text.split(',').map((entry) => entry.trim().toLowerCase()).filter((entry) => entry !== ''))
+    .pipe(z.array(z.string().refine(hostOrCidr, 'WEBHOOK_ALLOWED_HOSTS holds host names, IP addresses or CIDRs such as 10.1.0.0/16'))),
   /** `settle-ops dlq replay`: a message replayed this many times is parked instead. @default 3 */
   DLQ_MAX_REPLAYS: z.coerce.number().int().min(1).default(3),
   /** Notifier: the Redis adapter's channel prefix (nodes sharing it share rooms). @default settle-notifier */

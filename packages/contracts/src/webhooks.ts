@@ -18,6 +18,8 @@ export const webhookEndpoint = z
     eventTypes: z.array(z.string()).nullable(),
     description: z.string().nullable(),
     enabled: z.boolean(),
+    disabledReason: z.string().nullable().openapi({ description: 'why deliveries stopped (e.g. the host came to resolve to a private address); register the endpoint again once fixed' }),
+    disabledAt: isoTime.nullable(),
     createdAt: isoTime,
   })
   .openapi('WebhookEndpoint');

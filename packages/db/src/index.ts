@@ -40,9 +40,11 @@ export type { EventContext, NotificationInput, StoredNotification } from './noti
 export { notificationFeed } from './notification-feed';
 export { deleteEmittedBookEvents, deleteFinishedWebhookDeliveries, deleteResolvedDeadLetters } from './retention';
 export {
+  checkWebhookDestination,
   checkWebhookUrl,
   claimDueWebhookDeliveries,
   deleteWebhookEndpoint,
+  disableWebhookEndpoint,
   enqueueWebhookDeliveries,
   listWebhookDeliveries,
   listWebhookEndpoints,
@@ -51,3 +53,5 @@ export {
   resetDeadWebhookDelivery,
 } from './webhooks';
 export type { DueWebhookDelivery, WebhookAttemptView, WebhookEndpoint, WebhookEventInput, WebhookOutcome, WebhookUrlPolicy } from './webhooks';
+export { addressAllowList, checkPublicHost, nonPublicAddress } from './public-address';
+export type { AddressAllowList, HostCheck, ResolvedAddress, Resolver } from './public-address';

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SettleError } from '@settle/domain';
 import type { Queryable } from './pool';
+import { checkPublicHost, type AddressAllowList, type Resolver } from './public-address';
 
 export interface WebhookEndpoint {
   id: string;
@@ -9,6 +10,9 @@ export interface WebhookEndpoint {
   eventTypes: string[] | null;
   description: string | null;
   enabled: boolean;
+  /** Why deliveries stopped (e.g. the host resolves to a private address); null while enabled. */
+  disabledReason: string | null;
+  disabledAt: string | null;
   createdAt: string;
 }
 
@@ -19,6 +23,8 @@ interface EndpointRow {
   event_types: string[] | null;
   description: string | null;
   enabled: boolean;
+  disabled_reason: string | null;
+  disabled_at: Date | null;
   created_at: Date;
 }
 
@@ -29,6 +35,8 @@ const toEndpoint = (row: EndpointRow): WebhookEndpoint => ({
   eventTypes: row.event_types,
   description: row.description,
   enabled: row.enabled,
+  disabledReason: row.disabled_reason,
+  disabledAt: row.disabled_at?.toISOString() ?? null,
   createdAt: row.created_at.toISOString(),
 });
 
@@ -55,6 +63,17 @@ export function checkWebhookUrl(url: string, policy: WebhookUrlPolicy = {}): URL
   throw new SettleError('INVALID_INPUT', `url must use https (got ${parsed.protocol.replace(':', '')})`);
 }
 
+/**
+ * Checks a URL a merchant registers: its form (checkWebhookUrl), then that its host resolves only to public
+ * addresses (or is allow-listed). Throws INVALID_INPUT with a detail the merchant can act on.
+ */
+export async function checkWebhookDestination(url: string, policy: WebhookUrlPolicy & { allow: AddressAllowList }, resolve?: Resolver): Promise<URL> {
+  const parsed = checkWebhookUrl(url, policy);
+  const check = await checkPublicHost(parsed, policy.allow, resolve);
+  if (!check.ok) throw new SettleError('INVALID_INPUT', `url is not allowed: ${check.reason}`);
+  return parsed;
+}
+
 /** Registers an endpoint for a merchant; returns it with its signing secret (`whsec_…`, shown once). */
 export async function registerWebhookEndpoint(
   db: Queryable,
@@ -65,7 +84,7 @@ export async function registerWebhookEndpoint(
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
   const result = await db.query<EndpointRow>(
     `INSERT INTO webhook_endpoints (id, merchant_id, url, secret, event_types, description) VALUES ($1, $2, $3, $4, $5, $6)
-     RETURNING id, merchant_id, url, event_types, description, enabled, created_at`,
+     RETURNING id, merchant_id, url, event_types, description, enabled, disabled_reason, disabled_at, created_at`,
     [randomUUID(), input.merchantId, input.url, secret, input.eventTypes ?? null, input.description ?? null],
   );
   const row = result.rows[0];
@@ -76,10 +95,18 @@ export async function registerWebhookEndpoint(
 /** A merchant's endpoints (without secrets). */
 export async function listWebhookEndpoints(db: Queryable, merchantId: string): Promise<WebhookEndpoint[]> {
   const result = await db.query<EndpointRow>(
-    `SELECT id, merchant_id, url, event_types, description, enabled, created_at FROM webhook_endpoints WHERE merchant_id = $1 ORDER BY created_at, id`,
+    `SELECT id, merchant_id, url, event_types, description, enabled, disabled_reason, disabled_at, created_at FROM webhook_endpoints WHERE merchant_id = $1 ORDER BY created_at, id`,
     [merchantId],
   );
   return result.rows.map(toEndpoint);
+}
+
+/** Stops deliveries to an endpoint, with a reason its merchant reads in GET /v1/webhooks. */
+export async function disableWebhookEndpoint(db: Queryable, endpointId: string, reason: string): Promise<void> {
+  await db.query(
+    `UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now() WHERE id = $1 AND enabled`,
+    [endpointId, reason],
+  );
 }
 
 /** Deletes a merchant's endpoint (and its delivery log); NOT_FOUND when it is not theirs. */

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import type { Config } from '@settle/config';
 import { registerWebhookBody, uuid } from '@settle/contracts';
-import { deleteWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, registerWebhookEndpoint, type Pool } from '@settle/db';
+import { addressAllowList, checkWebhookDestination, deleteWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, registerWebhookEndpoint, type Pool } from '@settle/db';
 import { SettleError } from '@settle/domain';
 import { actorOf } from '../auth';
 import { parse } from '../validation';
@@ -15,16 +15,18 @@ function merchantOf(request: Request): string {
 
 /**
  * Merchants' webhook endpoints (the notifier delivers to them, signed per Standard Webhooks):
- * POST /v1/webhooks (201, the secret is shown once), GET /v1/webhooks, DELETE /v1/webhooks/:id (204),
- * GET /v1/webhooks/:id/deliveries (the delivery log with every attempt).
+ * POST /v1/webhooks (201, the secret is shown once; 400 when the host resolves to a non-public address that
+ * WEBHOOK_ALLOWED_HOSTS does not allow), GET /v1/webhooks (with why an endpoint was disabled),
+ * DELETE /v1/webhooks/:id (204), GET /v1/webhooks/:id/deliveries (the delivery log with every attempt).
  */
-export function webhookRoutes(pool: Pool, config: Pick<Config, 'NODE_ENV' | 'WEBHOOK_ALLOW_HTTP'>): Router {
+export function webhookRoutes(pool: Pool, config: Pick<Config, 'NODE_ENV' | 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ALLOWED_HOSTS'>): Router {
   const router = Router();
-  const policy = { production: config.NODE_ENV === 'production', allowHttp: config.WEBHOOK_ALLOW_HTTP };
+  const policy = { production: config.NODE_ENV === 'production', allowHttp: config.WEBHOOK_ALLOW_HTTP, allow: addressAllowList(config.WEBHOOK_ALLOWED_HOSTS) };
 
   router.post('/v1/webhooks', async (request, response) => {
     const merchantId = merchantOf(request);
     const body = parse(registerWebhookBody, request.body ?? {}, 'body');
+    await checkWebhookDestination(body.url, policy);
     const endpoint = await registerWebhookEndpoint(pool, { merchantId, url: body.url, eventTypes: body.eventTypes, description: body.description }, policy);
     response.status(201).location(`/v1/webhooks/${endpoint.id}`).json(endpoint);
   });
