@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Config } from '@settle/config';
 import { createPool, type Pool } from '@settle/db';
-import { createKafka, deadLetterTopic, ensureTopics, orderTopics } from '@settle/kafka';
-import { createLogger, createRegistry, type Logger } from '@settle/observability';
+import { createKafka, deadLetterTopic, ensureTopics, kafkaProbe, orderTopics } from '@settle/kafka';
+import { createLogger, createRegistry, dependencyReadiness, opsRoutes, type HealthReport, type Logger } from '@settle/observability';
 import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import { createClient } from 'redis';
 import { runPausingConsumer, type RetryInfo } from './consume';
@@ -64,41 +64,22 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const metrics = createNotifierMetrics(registry, () => late.hub?.connectedSockets() ?? 0);
   let joined = false;
 
+  // Ready while Postgres and a Kafka broker answer and the consumer has joined its group; each probe asks again.
+  const brokers = kafkaProbe(kafka);
+  const dependencies = dependencyReadiness({ database: () => pool.query('SELECT 1'), kafka: () => brokers.check() });
+  const ready = async (): Promise<HealthReport> => {
+    const report = await dependencies();
+    return { ok: report.ok && joined, details: { ...report.details, consumer: joined ? 'joined' : 'joining' } };
+  };
+  const ops = opsRoutes({ registry, ready });
   const server = http.createServer((request, response) => {
-    void (async () => {
-      const path = request.url?.split('?')[0];
-      if (path === '/metrics') {
-        response.writeHead(200, { 'content-type': registry.contentType });
-        response.end(await registry.metrics());
-        return;
-      }
-      if (path === '/health' || path === '/ready') {
-        let ok = true;
-        const details: Record<string, unknown> = {};
-        if (path === '/ready') {
-          try {
-            await pool.query('SELECT 1');
-            details['database'] = 'ok';
-          } catch (error) {
-            ok = false;
-            details['database'] = String(error);
-          }
-          details['consumer'] = joined ? 'joined' : 'joining';
-          ok &&= joined;
-        }
-        response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...details }));
-        return;
-      }
-      // socket.io answers its own path; anything else is not ours.
-      if (!path?.startsWith('/socket.io')) {
-        response.writeHead(404, { 'content-type': 'application/problem+json' });
-        response.end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no route ${path ?? ''}` }));
-      }
-    })().catch((error: unknown) => {
-      response.writeHead(500, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ status: 'error', error: String(error) }));
-    });
+    if (ops(request, response)) return;
+    // socket.io answers its own path; anything else is not ours.
+    const path = request.url?.split('?')[0];
+    if (!path?.startsWith('/socket.io')) {
+      response.writeHead(404, { 'content-type': 'application/problem+json' });
+      response.end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no route ${path ?? ''}` }));
+    }
   });
 
   const redis: Array<{ quit(): Promise<unknown> }> = [];
@@ -185,6 +166,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       await dispatcher.stop();
       await socketHub.close();
       await producer.disconnect();
+      await brokers.close();
       await Promise.all(redis.map((client) => client.quit().catch(() => undefined)));
       await pool.end();
     },

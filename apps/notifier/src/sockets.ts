@@ -102,6 +102,31 @@ interface LocalSocket {
   waiting: Map<number, Omit<NotificationPayload, 'seq'>> | undefined;
 }
 
+/**
+ * Disconnects a socket that sends more than `perSecond` events within a second (join_order reads the orders table,
+ * so a flood costs the database). Only client events pass socket.use; acks of notifications are not counted.
+ */
+function guardEventRate(socket: NotifierSocket, perSecond: number, onExceeded: () => void): void {
+  let windowStart = 0;
+  let count = 0;
+  socket.use((_packet, next) => {
+    const now = Date.now();
+    if (now - windowStart >= 1_000) {
+      windowStart = now;
+      count = 0;
+    }
+    count += 1;
+    if (count <= perSecond) {
+      next();
+      return;
+    }
+    if (socket.connected) {
+      onExceeded();
+      socket.disconnect(true);
+    }
+  });
+}
+
 export interface SocketHub {
   io: NotifierServer;
   /** Emits a stored notification to its recipient's room (acked → delivered_at). */
@@ -141,7 +166,24 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
   const acks = new AckBuffer(pool, metrics, logger);
   // perMessageDeflate stays off (engine.io's default): a ~3 KB JSON payload costs more CPU to deflate than loopback
   // or LAN bytes do.
-  const io: NotifierServer = new Server(server, { serveClient: false, transports: ['websocket', 'polling'], pingInterval: 25_000, pingTimeout: 20_000, perMessageDeflate: false });
+  const origins = new Set(config.NOTIFIER_ALLOWED_ORIGINS);
+  const io: NotifierServer = new Server(server, {
+    serveClient: false,
+    transports: ['websocket', 'polling'],
+    pingInterval: 25_000,
+    pingTimeout: 20_000,
+    perMessageDeflate: false,
+    connectTimeout: config.NOTIFIER_CONNECT_TIMEOUT_MS,
+    maxHttpBufferSize: config.NOTIFIER_MAX_MESSAGE_BYTES,
+    cors: { origin: config.NOTIFIER_ALLOWED_ORIGINS },
+    // CORS headers only ask a browser to hide a polling answer; a websocket upgrade is not covered by CORS at all.
+    // So a page of another origin is refused here. A browser always sends Origin; other clients (services, tests)
+    // send none and are let through: they can present a token without any page's help.
+    allowRequest: (request, callback) => {
+      const origin = request.headers.origin;
+      callback(null, origin === undefined || origins.has(origin));
+    },
+  });
   if (options.adapter !== undefined) io.adapter(options.adapter);
   // A notification always goes straight to the recipient's sockets in this process (no room lookup, no per-emit
   // timer), so each socket decides what it may be sent yet (see offer). With an adapter (Redis) the other nodes
@@ -273,6 +315,7 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
   io.on('connection', (socket) => {
     const { principal, recipient } = socket.data;
     const log = logger.child({ socketId: socket.id, recipient });
+    guardEventRate(socket, config.NOTIFIER_SOCKET_EVENTS_PER_SECOND, () => log.warn({ limit: config.NOTIFIER_SOCKET_EVENTS_PER_SECOND }, 'socket sent more events per second than allowed; disconnecting it'));
     const expiry = armExpiry(socket);
     // Registered before the inbox is read (below): every notification committed after that read reaches offer(),
     // which holds it until the replay is sent.

@@ -1,7 +1,7 @@
 import type { Config } from '@settle/config';
 import { createPool } from '@settle/db';
-import { createKafka } from '@settle/kafka';
-import { createLogger, createRegistry, type HealthReport, type Logger, startOpsServer, type OpsServer } from '@settle/observability';
+import { createKafka, kafkaProbe } from '@settle/kafka';
+import { createLogger, createRegistry, dependencyReadiness, type HealthReport, type Logger, startOpsServer, type OpsServer } from '@settle/observability';
 import type { Registry } from 'prom-client';
 import { sleep } from './backoff';
 import { becomeLeader } from './election';
@@ -110,10 +110,16 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
     ok: state.problem === null || state.problem.retryable,
     details: { ...state, slot: config.RELAY_SLOT },
   });
-  const ready = (): HealthReport => ({
-    ok: state.role === 'active' && state.streaming && (state.problem === null || state.problem.retryable),
-    details: { ...state, slot: config.RELAY_SLOT },
-  });
+  // Asked on every probe: a stream that has nothing to send would not notice Postgres or Kafka going away.
+  const brokers = kafkaProbe(kafka);
+  const dependencies = dependencyReadiness({ database: () => pool.query('SELECT 1'), kafka: () => brokers.check() });
+  const ready = async (): Promise<HealthReport> => {
+    const report = await dependencies();
+    return {
+      ok: report.ok && state.role === 'active' && state.streaming && (state.problem === null || state.problem.retryable),
+      details: { ...state, slot: config.RELAY_SLOT, ...report.details },
+    };
+  };
   const port = options.port === undefined ? config.RELAY_PORT : options.port;
   let server: OpsServer | null = null;
   if (port !== null) server = await startOpsServer({ port, registry, health, ready });
@@ -230,6 +236,7 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
         await loop;
         state.role = 'stopped';
         await server?.close();
+        await brokers.close();
         await pool.end();
       })();
       return stopped;

@@ -1,5 +1,5 @@
-export { startOpsServer } from './health';
-export type { HealthReport, OpsServer, OpsServerOptions } from './health';
+export { dependencyReadiness, opsRoutes, startOpsServer } from './health';
+export type { DependencyCheck, HealthReport, OpsServer, OpsServerOptions } from './health';
 export { onShutdown } from './lifecycle';
 export { createLogger } from './logger';
 export type { Logger } from './logger';
