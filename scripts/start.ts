@@ -119,6 +119,8 @@ function appEnvironment(config: Config, databaseUrl: string, brokers: string[]):
     KAFKA_BROKERS: brokers.join(','),
     DEV_AUTH: config.DEV_AUTH ? '1' : '0',
     ...(config.JWT_SECRET !== undefined ? { JWT_SECRET: config.JWT_SECRET } : {}),
+    // Local webhook receivers; production allows only what WEBHOOK_ALLOWED_HOSTS names.
+    ...(config.NODE_ENV !== 'production' && config.WEBHOOK_ALLOWED_HOSTS.length === 0 ? { WEBHOOK_ALLOWED_HOSTS: 'localhost,127.0.0.1,::1' } : {}),
     SETTLE_SUPERVISED: '1',
   };
 }

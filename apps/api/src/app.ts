@@ -70,13 +70,18 @@ export function createApp(deps: AppDependencies): Express {
     await deps.pool.query('SELECT 1');
     response.json({ status: 'ok' });
   });
-  app.get('/metrics', async (_request, response) => {
-    response.type(deps.registry.contentType).send(await deps.registry.metrics());
-  });
-  const document = openApiDocument({ devAuth: deps.config.DEV_AUTH });
-  app.get('/openapi.json', (_request, response) => void response.json(document));
-  app.get('/docs', (_request, response) => void response.type('html').send(DOCS_PAGE));
-  app.use('/docs/assets', express.static(swaggerDir, { index: false }));
+  // In production /metrics is on the admin port only (main.ts), and the docs only with API_DOCS=1.
+  if (deps.config.NODE_ENV !== 'production') {
+    app.get('/metrics', async (_request, response) => {
+      response.type(deps.registry.contentType).send(await deps.registry.metrics());
+    });
+  }
+  if (deps.config.API_DOCS ?? deps.config.NODE_ENV !== 'production') {
+    const document = openApiDocument({ devAuth: deps.config.DEV_AUTH });
+    app.get('/openapi.json', (_request, response) => void response.json(document));
+    app.get('/docs', (_request, response) => void response.type('html').send(DOCS_PAGE));
+    app.use('/docs/assets', express.static(swaggerDir, { index: false }));
+  }
 
   app.use(notFoundRoute);
   app.use(problemHandler(deps.logger));

@@ -1,12 +1,12 @@
 import { createTokenVerifier } from '@settle/auth';
-import { loadConfig } from '@settle/config';
+import { loadAppConfig } from '@settle/config';
 import { createPool, currentBookSeq } from '@settle/db';
-import { createLogger, createRegistry, onShutdown } from '@settle/observability';
+import { createLogger, createRegistry, dependencyReadiness, onShutdown, startOpsServer } from '@settle/observability';
 import { createClient } from 'redis';
 import { createApp } from './app';
 import { applyServerLimits } from './server-limits';
 
-const config = loadConfig();
+const config = loadAppConfig('settle-api');
 const logger = createLogger('api', config.LOG_LEVEL);
 if (config.DATABASE_URL === undefined) {
   logger.fatal('DATABASE_URL is not set: run the API through `npm start`, or set DATABASE_URL');
@@ -17,7 +17,14 @@ const pool = createPool(config.DATABASE_URL, { max: config.API_PG_POOL_MAX, appl
 const redis = config.REDIS_URL === undefined ? undefined : createClient({ url: config.REDIS_URL });
 redis?.on('error', (error: unknown) => logger.warn({ err: error }, 'redis (rate limits) error'));
 await redis?.connect();
-const app = createApp({ config, pool, logger, verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool), redis });
+const registry = createRegistry('api');
+const app = createApp({ config, pool, logger, verify: createTokenVerifier(config), registry, bookSeq: () => currentBookSeq(pool), redis });
+// Production keeps /metrics off the public port: a scraper reaches it on ADMIN_HOST:ADMIN_PORT.
+const admin =
+  config.NODE_ENV === 'production'
+    ? await startOpsServer({ port: config.ADMIN_PORT, host: config.ADMIN_HOST, registry, ready: dependencyReadiness({ database: () => pool.query('SELECT 1') }) })
+    : undefined;
+if (admin !== undefined) logger.info({ port: admin.port, host: config.ADMIN_HOST }, 'admin port (/metrics, /health, /ready)');
 const server = app.listen(config.PORT, () => logger.info({ port: config.PORT, devAuth: config.DEV_AUTH }, `order API on http://localhost:${config.PORT}`));
 applyServerLimits(server, config);
 
@@ -25,6 +32,7 @@ onShutdown(
   logger,
   async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await admin?.close();
     await pool.end();
     await redis?.quit();
   },

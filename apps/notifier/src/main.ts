@@ -1,8 +1,8 @@
-import { loadConfig } from '@settle/config';
+import { loadAppConfig } from '@settle/config';
 import { createLogger, onShutdown } from '@settle/observability';
 import { startNotifier } from './notifier';
 
-const config = loadConfig();
+const config = loadAppConfig('settle-notifier');
 const logger = createLogger('notifier', config.LOG_LEVEL);
 startNotifier({ config, logger }).then(
   (notifier) => onShutdown(logger, () => notifier.stop(), config.SETTLE_SUPERVISED),

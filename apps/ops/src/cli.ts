@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { signToken } from '@settle/auth';
-import { ConfigError, loadConfig, localStack, type Config } from '@settle/config';
+import { checkProductionProfile, ConfigError, loadConfig, localStack, type Config } from '@settle/config';
 import { createPool, getDeadLetter, inspectRelaySlot, listDeadLetters, recreateRelaySlot, resolveDeadLetter, type DeadLetterFilter, type DeadLetterStatus, type Pool } from '@settle/db';
 import { ROLES, SettleError, type Role } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
@@ -69,7 +69,8 @@ const filterOf = (options: FilterOptions): DeadLetterFilter => ({ since: options
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const resources: { pool?: Pool; close: Array<() => Promise<void>> } = { close: [] };
   let config: Config | undefined;
-  const getConfig = (): Config => (config ??= loadConfig(io.env));
+  // The production profile is checked as in the API and the notifier: a command run there with dev auth or a weak key stops.
+  const getConfig = (): Config => (config ??= checkProductionProfile(loadConfig(io.env)));
   const getPool = (): Pool => {
     if (resources.pool !== undefined) return resources.pool;
     // Without DATABASE_URL, the local `npm start` stack.

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +49,14 @@ const pairs = <T extends z.ZodType>(what: string, key: z.ZodType<string>, value:
       }
       return Object.fromEntries(entries) as Record<string, z.infer<T>>;
     });
+
+function publicKeyParses(pem: string): boolean {
+  try {
+    return createPublicKey(pem).type === 'public';
+  } catch {
+    return false;
+  }
+}
 
 function hostOrCidr(entry: string): boolean {
   const [address = '', prefix, extra] = entry.split('/');
@@ -112,10 +121,26 @@ const envSchema = z.object({
   ORDER_EVENTS_TOPIC: z.string().min(1).default('settle.order.events'),
   ORDER_EVENTS_PARTITIONS: z.coerce.number().int().min(1).default(6),
   KAFKA_CLIENT_ID: z.string().min(1).default('settle'),
+  /** HS256 secret (development; in production at least 32 bytes and not a placeholder). */
   JWT_SECRET: optionalText,
-  JWKS_URL: z.url().optional(),
+  /** Verify RS256, ES256 or EdDSA tokens with the keys of this JWKS (takes precedence over JWT_PUBLIC_KEY and JWT_SECRET). */
+  JWKS_URL: optionalText.pipe(z.url().optional()),
+  /** Verify RS256, ES256 or EdDSA tokens with this public key (SPKI PEM; `\n` escapes allowed); takes precedence over JWT_SECRET. */
+  JWT_PUBLIC_KEY: optionalText
+    .transform((text) => text?.replaceAll('\\n', '\n'))
+    .refine((pem) => pem === undefined || publicKeyParses(pem), 'JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)'),
+  /** Tokens must carry this issuer (`iss`) when set. */
   JWT_ISSUER: optionalText,
+  /** Tokens must name this audience (`aud`) when set. */
+  JWT_AUDIENCE: optionalText,
+  /** Mount POST /v1/dev/tokens (tokens for anyone); refused in production. @default false */
   DEV_AUTH: flag.default(false),
+  /** API: in production /metrics is served on this port only, never on PORT. @default 9100 */
+  ADMIN_PORT: port.default(9100),
+  /** API: the address the admin port listens on (a container sets 0.0.0.0 for its scraper). @default 127.0.0.1 */
+  ADMIN_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** API: serve /docs and /openapi.json. @default on outside production, off in production */
+  API_DOCS: flag.optional(),
   RELAY_MODE: z.enum(['wal', 'poll']).default('wal'),
   RELAY_SLOT: z.string().regex(/^[a-z0-9_]+$/).default('settle_outbox'),
   RELAY_PUBLICATION: z.string().regex(/^[a-z0-9_]+$/).default('settle_outbox_pub'),
@@ -277,6 +302,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
   }
   return parsed.data;
+}
+
+/** Secrets that are examples, not secrets (compared in lower case, as a part of the value). */
+const PLACEHOLDER_SECRETS = ['change-me', 'changeme', 'change_me', 'replace-me', 'replaceme', 'placeholder', 'your-secret', 'example', 'secret', 'password'];
+
+/**
+ * What keeps `config` from running in production (NODE_ENV=production), one sentence each; empty outside production.
+ * Dev auth hands out tokens for anyone, and a short or well-known HS256 secret lets anyone sign them.
+ */
+export function productionProblems(config: Config): string[] {
+  if (config.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  if (config.DEV_AUTH) problems.push('DEV_AUTH is on (it lets anyone mint tokens); unset it');
+  const asymmetric = config.JWKS_URL !== undefined || config.JWT_PUBLIC_KEY !== undefined;
+  if (config.JWKS_URL !== undefined && !config.JWKS_URL.startsWith('https:')) problems.push('JWKS_URL must be an https URL');
+  if (!asymmetric) {
+    const secret = config.JWT_SECRET;
+    if (secret === undefined) problems.push('no token verification key: set JWKS_URL, JWT_PUBLIC_KEY or JWT_SECRET');
+    else if (Buffer.byteLength(secret, 'utf8') < 32) problems.push('JWT_SECRET is shorter than 32 bytes');
+    else if (PLACEHOLDER_SECRETS.some((word) => secret.toLowerCase().includes(word)) || new Set(secret).size < 8) {
+      problems.push('JWT_SECRET is a placeholder; generate one (openssl rand -base64 48)');
+    }
+  }
+  return problems;
+}
+
+/** Throws a ConfigError naming every productionProblems of `config`; returns it otherwise. */
+export function checkProductionProfile(config: Config): Config {
+  const problems = productionProblems(config);
+  if (problems.length > 0) throw new ConfigError(`refusing to start in production: ${problems.join('; ')}`);
+  return config;
+}
+
+/**
+ * loadConfig for an app's entry point: a bad environment, or one checkProductionProfile refuses, prints one line
+ * to stderr (`<app>: …`, no stack trace) and exits with code 1.
+ */
+export function loadAppConfig(app: string, env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return checkProductionProfile(loadConfig(env));
+  } catch (error) {
+    process.stderr.write(`${app}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
 }
 
 /** The superuser of the embedded Postgres `npm start` runs (and its password). */
