@@ -10,6 +10,7 @@ import { Partitioners } from 'kafkajs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { deadLetterDetails, deadLetterJson, deadLetterRow, LIST_HEADER, table } from './output';
 import { replayDeadLetters } from './replay';
+import { registerRepairCommand } from './repair';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -212,6 +213,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const created = await recreateRelaySlot(getPool(), cfg.RELAY_SLOT, cfg.RELAY_PUBLICATION);
       print(created ? `recreated slot ${cfg.RELAY_SLOT} (${options.reason} — by ${who(undefined)})` : `slot ${cfg.RELAY_SLOT} exists: nothing to do`);
     });
+
+  registerRepairCommand(program, {
+    getPool,
+    getConfig,
+    print,
+    stderr: io.stderr,
+    who,
+    usage: (message) => {
+      throw new UsageError(message);
+    },
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Pool } from '@settle/db';
-import { DEFAULT_POLICY, type OrderPolicy } from '@settle/domain';
+import { findStuckOrders, type Pool } from '@settle/db';
+import { DEFAULT_POLICY, STUCK_KINDS, type OrderPolicy } from '@settle/domain';
 import type { Logger } from '@settle/observability';
 import { applyRetention, RETENTION_TABLES, type RetentionPolicy, type RetentionResult } from './retention';
 import { overdueDisputes, sweepTimers } from './timers';
@@ -16,6 +16,8 @@ export interface WorkerOptions {
   retention: RetentionPolicy;
   /** How often retention runs. @default 10 minutes */
   retentionEveryMs?: number;
+  /** How often the reconciler looks for stuck orders (reported, repaired by `settle-ops repair`). @default 1 minute */
+  reconcileEveryMs?: number;
 }
 
 export interface RunningWorker {
@@ -32,11 +34,14 @@ export function startWorker(options: WorkerOptions): RunningWorker {
   const sweepSeconds = new Histogram({ name: 'settle_worker_sweep_duration_seconds', help: 'Timer sweep duration', buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
   const overdue = new Gauge({ name: 'settle_worker_disputes_overdue', help: 'Disputed orders past the compliance SLA (alert)', registers: [registry] });
   const deleted = new Counter({ name: 'settle_worker_retention_deleted_total', help: 'Rows deleted by retention, by table', labelNames: ['table'], registers: [registry] });
+  const stuck = new Gauge({ name: 'settle_worker_stuck_orders', help: 'Orders whose state and evidence disagree, by kind (repair: settle-ops repair)', labelNames: ['kind'], registers: [registry] });
+  for (const kind of STUCK_KINDS) stuck.set({ kind }, 0);
   const failures = new Counter({ name: 'settle_worker_failures_total', help: 'Worker iterations that failed (retried next interval)', labelNames: ['step'], registers: [registry] });
 
   let stopping = false;
   let lastSweep = Date.now();
   let lastRetention = 0;
+  let lastReconcile = 0;
   let wake: (() => void) | undefined;
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -75,6 +80,19 @@ export function startWorker(options: WorkerOptions): RunningWorker {
         } catch (error) {
           failures.inc({ step: 'retention' });
           logger.error({ err: error }, 'retention failed; retrying next round');
+        }
+      }
+      if (Date.now() - lastReconcile >= (options.reconcileEveryMs ?? 60_000)) {
+        lastReconcile = Date.now();
+        try {
+          const found = await findStuckOrders(pool);
+          for (const kind of STUCK_KINDS) stuck.set({ kind }, found.filter((item) => item.kind === kind).length);
+          if (found.length > 0) {
+            logger.warn({ stuck: found.length, orders: found.slice(0, 20).map((item) => ({ orderId: item.order.id, kind: item.kind, detail: item.detail })) }, 'stuck orders found: run `settle-ops repair --dry-run` to review, then --apply');
+          }
+        } catch (error) {
+          failures.inc({ step: 'reconcile' });
+          logger.error({ err: error }, 'reconciler failed; retrying next round');
         }
       }
       if (!full && !stopping) await sleep(options.intervalMs);

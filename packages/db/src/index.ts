@@ -3,6 +3,8 @@ export { createPool, inTransaction, isConnectionError, unavailableFromConnection
 export type { Pool, PoolClient, PoolOptions, Queryable } from './pool';
 export { inspectRelaySlot, recreateRelaySlot, setupRelaySlot } from './relay-slot';
 export type { RelaySlotSetup, RelaySlotState } from './relay-slot';
+export { findStuckOrders } from './reconcile';
+export type { StuckFinding } from './reconcile';
 export { getAccount, listMerchants, removeProfileWallet, upsertAccount } from './accounts';
 export type { Account, AccountKind, WalletsByNetwork } from './accounts';
 export { getOrder, listBook, listOrderEvents, listOrders } from './orders/read';

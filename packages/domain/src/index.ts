@@ -8,6 +8,8 @@ export type { Network } from './chains';
 export { buildEvent, toBookSummary, toEventOrder, toView } from './events';
 export type { BookSummary, EventOrder, OrderEvent, OrderView } from './events';
 export { DEFAULT_POLICY } from './policy';
+export { diagnose, STUCK_KINDS, TIMER_GRACE_MINUTES } from './reconcile';
+export type { StuckKind, StuckOrder } from './reconcile';
 export type { OrderPolicy } from './policy';
 export { audienceOf, recipientKey } from './recipients';
 export type { Audience, Recipient } from './recipients';

@@ -39,6 +39,8 @@ export type Command =
   | { action: 'resolve_dispute'; outcome: 'release' | 'refund'; txHash: string; note: string }
   | { action: 'force_cancel'; reason: string; refundTxHash?: string | undefined }
   | { action: 'force_complete'; reason: string; releaseTxHash: string }
+  | { action: 'repair_complete' }
+  | { action: 'repair_refund' }
   | { action: 'expire' }
   | { action: 'escalate' };
 export type Action = Command['action'];
@@ -75,6 +77,11 @@ export const TRANSITIONS: readonly TransitionRule[] = [
   ...(['open', 'accepted', 'escrowed', 'payment_sent', 'disputed'] as const).flatMap((from) => [
     rule('force_cancel', from, 'cancelled', 'compliance', 'order.cancelled'),
     rule('force_complete', from, 'completed', 'compliance', 'order.completed'),
+  ]),
+  // Repairs of orders whose recorded evidence disagrees with their status (imported from the old system).
+  ...(['escrowed', 'payment_sent', 'disputed'] as const).flatMap((from) => [
+    rule('repair_complete', from, 'completed', 'system', 'order.completed'),
+    rule('repair_refund', from, 'cancelled', 'system', 'order.cancelled'),
   ]),
   rule('expire', 'open', 'expired', 'system', 'order.expired'),
   rule('expire', 'accepted', 'expired', 'system', 'order.expired'),
@@ -297,6 +304,17 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       next.completedAt = now;
       next.forced = { action: 'force_complete', reason: command.reason, by: actor.id, at: now };
       if (order.dispute !== null) next.dispute = { ...order.dispute, resolution: 'release', note: command.reason, resolvedBy: actor.id, resolvedAt: now };
+      next.timerAt = null;
+      break;
+    case 'repair_complete':
+      if (order.releaseTxHash === null) throw conflict(order, 'no release transaction is recorded on this order: there is nothing to complete it with');
+      next.paymentConfirmedAt = order.paymentConfirmedAt ?? now;
+      next.completedAt = now;
+      next.timerAt = null;
+      break;
+    case 'repair_refund':
+      if (order.refundTxHash === null) throw conflict(order, 'no refund transaction is recorded on this order: there is nothing to cancel it with');
+      next.cancelledAt = now;
       next.timerAt = null;
       break;
     case 'expire':

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertAmountsAddUp, canonicalAddress, canonicalTxHash, createOrder, decide, DEFAULT_POLICY, recipientWallet, toView, buildEvent, type Actor, type Command, type Order } from '../src/index';
+import { assertAmountsAddUp, buildEvent, canonicalAddress, canonicalTxHash, createOrder, decide, DEFAULT_POLICY, diagnose, recipientWallet, toView, type Actor, type Command, type Order } from '../src/index';
 import { ACCEPTOR_WALLET, COMPLIANCE, hash, MERCHANT, NOW, noProfileWallets, orderIn, OTHER_WALLET, USER, USER_WALLET } from './fixtures';
 
 const attempt = (order: Order, command: Command, actor: Actor, policy = DEFAULT_POLICY) => decide(order, command, actor, { now: NOW, profileWallet: noProfileWallets, policy });
@@ -147,5 +147,26 @@ describe('events carry no payment details', () => {
     const event = buildEvent({ eventId: 'e', type: 'order.created', order: view, previousStatus: null, actor: USER, occurredAt: NOW });
     expect(JSON.stringify(event)).not.toContain('AE070331234567890123456');
     expect(event.order).not.toHaveProperty('paymentDetails');
+  });
+});
+
+describe('stuck orders: state and evidence disagree', () => {
+  it('a release hash on a payment_sent order is repaired to completed by the system; without the hash, 409', () => {
+    const paid = { ...orderIn('sell', 'payment_sent'), releaseTxHash: hash('imported-release') };
+    const found = diagnose(paid, NOW);
+    expect(found).toMatchObject({ kind: 'release_recorded', command: { action: 'repair_complete' } });
+    const repaired = decide(paid, found?.command ?? { action: 'repair_complete' }, { role: 'system', id: 'system' }, { now: NOW, profileWallet: noProfileWallets });
+    expect(repaired.order).toMatchObject({ status: 'completed', releaseTxHash: hash('imported-release'), completedAt: NOW });
+    expect(repaired.kind === 'transition' && repaired.eventType).toBe('order.completed');
+    expect(() => decide(orderIn('sell', 'payment_sent'), { action: 'repair_complete' }, { role: 'system', id: 'system' }, { now: NOW, profileWallet: noProfileWallets })).toThrow(/no release transaction is recorded/);
+    expect(() => decide(paid, { action: 'repair_complete' }, COMPLIANCE, { now: NOW, profileWallet: noProfileWallets })).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+  });
+  it('a refund hash on an escrowed order is repaired to cancelled; a long-past deadline fires its timer action', () => {
+    expect(diagnose({ ...orderIn('buy', 'escrowed'), refundTxHash: hash('imported-refund') }, NOW)).toMatchObject({ kind: 'refund_recorded', command: { action: 'repair_refund' } });
+    const open = orderIn('sell', 'open');
+    expect(diagnose(open, NOW)).toBeNull();
+    expect(diagnose(open, '2026-11-25T10:21:00.000Z')).toMatchObject({ kind: 'timer_overdue', command: { action: 'expire' } });
+    expect(diagnose(open, '2026-11-25T10:17:00.000Z')).toBeNull();
+    expect(diagnose(orderIn('sell', 'completed'), '2027-01-01T00:00:00.000Z')).toBeNull();
   });
 });

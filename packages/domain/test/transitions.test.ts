@@ -30,6 +30,10 @@ const SPEC: Array<{ action: Action; from: Status; to: Status; who: Role[] }> = [
     { action: 'force_cancel' as const, from, to: 'cancelled' as const, who: ['compliance' as const] },
     { action: 'force_complete' as const, from, to: 'completed' as const, who: ['compliance' as const] },
   ]),
+  ...(['escrowed', 'payment_sent', 'disputed'] as const).flatMap((from) => [
+    { action: 'repair_complete' as const, from, to: 'completed' as const, who: ['system' as const] },
+    { action: 'repair_refund' as const, from, to: 'cancelled' as const, who: ['system' as const] },
+  ]),
 ];
 
 const COMMANDS: Record<Action, Command> = {
@@ -46,6 +50,8 @@ const COMMANDS: Record<Action, Command> = {
   resolve_dispute: { action: 'resolve_dispute', outcome: 'release', txHash: hash('resolve'), note: 'bank statement checked' },
   force_cancel: { action: 'force_cancel', reason: 'sanctions hit' },
   force_complete: { action: 'force_complete', reason: 'release seen on chain', releaseTxHash: hash('forced-release') },
+  repair_complete: { action: 'repair_complete' },
+  repair_refund: { action: 'repair_refund' },
   expire: { action: 'expire' },
   escalate: { action: 'escalate' },
 };
@@ -90,6 +96,9 @@ function prepared(order: Order, action: Action, actor: Actor, type: OrderType): 
   const other = actor === CAST[type].creator ? CAST[type].counterparty : CAST[type].creator;
   const isParty = actor === CAST[type].creator || actor === CAST[type].counterparty;
   if (action === 'expire' || action === 'escalate') return { ...order, timerAt: '2026-11-25T09:00:00.000Z' };
+  // A repair needs the evidence an import from the old system left on the order.
+  if (action === 'repair_complete') return { ...order, releaseTxHash: hash('imported-release') };
+  if (action === 'repair_refund') return { ...order, refundTxHash: hash('imported-refund') };
   if (action === 'agree_cancel' && isParty) return { ...order, cancelRequestedBy: asParty(other) };
   if (action === 'agree_extension' && isParty) return { ...order, extensionRequestedBy: asParty(other) };
   return order;

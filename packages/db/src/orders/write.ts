@@ -10,6 +10,7 @@ import {
   type Actor,
   type Command,
   type CreateOrderInput,
+  type Decision,
   type Network,
   networkOf,
   type Order,
@@ -63,8 +64,8 @@ const READ_PROFILES_SQL = `SELECT ${WALLETS_COLUMN('$5', '(w.kind, w.id) IN (SEL
 
 /**
  * The event rows of a write: order_events and the outbox (Debezium outbox columns) carry the same event, the
- * Idempotency-Key's stored response, and an audit row when the change carries a reason (force actions). Its 16
- * parameters (eventParams order) start at `$first`; `source` is the CTE whose row makes the write happen.
+ * Idempotency-Key's stored response, and an audit row when the change carries a reason (force actions, repairs).
+ * Its 18 parameters (eventParams order) start at `$first`; `source` is the CTE whose row makes the write happen.
  */
 const EVENT_CTES = (source: string, first: number): string => {
   const p = (offset: number): string => `$${first + offset}`;
@@ -80,7 +81,7 @@ const EVENT_CTES = (source: string, first: number): string => {
     SELECT ${p(9)}::text, ${p(10)}::text, ${p(11)}::text, ${p(1)}::uuid, ${p(12)}::integer, ${p(13)}::jsonb FROM ${source} WHERE ${p(10)}::text IS NOT NULL
   ), audit AS (
     INSERT INTO order_audit (order_id, order_version, event_id, action, actor_role, actor_id, reason, at)
-    SELECT ${p(1)}::uuid, ${p(2)}::integer, event.id, ${p(14)}::text, ${p(4)}::text, ${p(5)}::text, ${p(15)}::text, ${p(7)}::timestamptz FROM event WHERE ${p(15)}::text IS NOT NULL
+    SELECT ${p(1)}::uuid, ${p(2)}::integer, event.id, ${p(14)}::text, ${p(16)}::text, ${p(17)}::text, ${p(15)}::text, ${p(7)}::timestamptz FROM event WHERE ${p(15)}::text IS NOT NULL
   )`;
 };
 
@@ -117,6 +118,8 @@ export interface TransitionRequest {
   now?: string | undefined;
   /** Timers, networks, currencies and fees. @default DEFAULT_POLICY */
   policy?: OrderPolicy | undefined;
+  /** Who asked for this change and why, for the audit row (a repair run by an operator as the system). */
+  audit?: { by: string; reason: string } | undefined;
 }
 
 export type TransitionResult =
@@ -151,7 +154,7 @@ function keyParams(actor: Actor, idempotency: Idempotency, status: number, bodyJ
 }
 
 /** The event's parameters of a write, in EVENT_CTES order. */
-function eventParams(event: OrderEvent, actor: Actor, keys: unknown[], audit: { action: string; reason: string } | null = null): unknown[] {
+function eventParams(event: OrderEvent, actor: Actor, keys: unknown[], audit: { action: string; reason: string; role: string; id: string } | null = null): unknown[] {
   return [
     event.eventId,
     event.orderId,
@@ -165,7 +168,19 @@ function eventParams(event: OrderEvent, actor: Actor, keys: unknown[], audit: { 
     ...keys,
     audit?.action ?? null,
     audit?.reason ?? null,
+    audit?.role ?? null,
+    audit?.id ?? null,
   ];
+}
+
+/**
+ * The audit row of a transition: a force action's reason from the domain, or the operator and reason a repair was
+ * requested with (the event's actor is then the system).
+ */
+function auditOf(request: TransitionRequest, decision: Extract<Decision, { kind: 'transition' }>): { action: string; reason: string; role: string; id: string } | null {
+  if (request.audit !== undefined) return { action: decision.action, reason: request.audit.reason, role: request.actor.role, id: request.audit.by };
+  if (decision.audit !== null) return { action: decision.action, reason: decision.audit.reason, role: request.actor.role, id: request.actor.id };
+  return null;
 }
 
 /** Profile wallets of the given parties on every network, read inside the caller's transaction. */
@@ -311,7 +326,7 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
           hashes.map(([hash]) => hash),
           hashes.map(([, kind]) => kind),
           ...WRITTEN_COLUMNS.map(([, value]) => value(after)),
-          ...eventParams(event, request.actor, keyParams(request.actor, request.idempotency, 200, json), decision.audit === null ? null : { action: decision.action, reason: decision.audit.reason }),
+          ...eventParams(event, request.actor, keyParams(request.actor, request.idempotency, 200, json), auditOf(request, decision)),
         ]),
         before,
       );
