@@ -31,6 +31,11 @@ export interface PausingConsumerOptions {
    */
   handle: (messages: KafkaMessage[], context: { topic: string; partition: number }) => Promise<void>;
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * Told the partition's lag (messages after the last handled one, up to the high watermark of the fetch) when a
+   * batch arrives (`handled` 0) and after each handled chunk (`handled` its size): the notifier's progress metrics.
+   */
+  onProgress?: (info: { topic: string; partition: number; lag: number; handled: number }) => void;
   /** @default 3 */
   partitionsConsumedConcurrently?: number;
 }
@@ -89,6 +94,9 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
       const { batch, resolveOffset, heartbeat, pause, isRunning, isStale } = payload;
       commit = payload.commitOffsetsIfNecessary;
       const key = `${batch.topic}:${batch.partition}`;
+      const lagAfter = (offset: string): number => Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(offset) - 1n));
+      const head = batch.messages[0];
+      if (head !== undefined) options.onProgress?.({ topic: batch.topic, partition: batch.partition, lag: lagAfter(head.offset) + 1, handled: 0 });
       for (let start = 0; start < batch.messages.length; start += chunkSize) {
         if (!isRunning() || isStale() || stopped) return;
         const chunk = batch.messages.slice(start, start + chunkSize);
@@ -117,6 +125,7 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
         }
         failures.delete(key);
         resolveOffset(last.offset);
+        options.onProgress?.({ topic: batch.topic, partition: batch.partition, lag: lagAfter(last.offset), handled: chunk.length });
         handled.set(key, { topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() });
         if (commitIntervalMs === 0) void commitHandled();
         else commitTimer ??= setTimeout(() => void commitHandled(), commitIntervalMs);

@@ -126,6 +126,10 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
         // Every partition's chunk joins the next group commit (processor.ts), so all of them may be in hand at once.
         partitionsConsumedConcurrently: config.ORDER_EVENTS_PARTITIONS,
         commitIntervalMs: config.NOTIFIER_COMMIT_INTERVAL_MS,
+        onProgress: ({ partition, lag, handled }) => {
+          metrics.consumerLag.set({ partition: String(partition) }, lag);
+          if (handled > 0) metrics.lastProgress.setToCurrentTime();
+        },
         onRetry: (info) => {
           metrics.retries.inc();
           metrics.retryDelay.observe(info.delayMs / 1000);

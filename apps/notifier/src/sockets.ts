@@ -45,7 +45,7 @@ function safeVerifier(config: Config): TokenVerifier {
 
 /** Batches client acks into one UPDATE per flush; a failed flush keeps them for the next one. */
 class AckBuffer {
-  private pending: Array<{ recipient: string; seq: number; at: Date }> = [];
+  private pending: Array<{ recipient: string; seq: number; at: Date; since: Date | undefined }> = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
@@ -55,9 +55,13 @@ class AckBuffer {
     private readonly logger: Logger,
   ) {}
 
-  /** Records an ack as received now (delivered_at is the ack's arrival, not the flush). */
-  add(recipient: string, seq: number): void {
-    this.pending.push({ recipient, seq, at: new Date() });
+  /**
+   * Records an ack as received now (delivered_at is the ack's arrival, not the flush). `occurredAt` is the event's
+   * time from the write path: the latency histogram measures from the commit, not from the notification row.
+   */
+  add(recipient: string, seq: number, occurredAt: string): void {
+    const since = new Date(occurredAt);
+    this.pending.push({ recipient, seq, at: new Date(), since: Number.isNaN(since.getTime()) ? undefined : since });
     if (this.pending.length >= 1_000) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), 20);
   }
@@ -215,7 +219,7 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
     entry.socket.emit('notification', payload, () => {
       entry.unacked -= 1;
       entry.since = Date.now();
-      acks.add(recipient, payload.seq);
+      acks.add(recipient, payload.seq, payload.occurredAt);
     });
   }
 

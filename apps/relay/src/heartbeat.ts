@@ -25,7 +25,8 @@ export function startWalHousekeeping(options: {
   const { pool, slot, metrics, logger } = options;
   const heartbeat = every(options.heartbeatMs, async () => {
     try {
-      await pool.query(`SELECT pg_logical_emit_message(false, $1, now()::text)`, [HEARTBEAT_PREFIX]);
+      // Its content is the time it was written: once acknowledged, every commit before it is (backlog.ts).
+      await pool.query(`SELECT pg_logical_emit_message(false, $1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text)`, [HEARTBEAT_PREFIX]);
       metrics.heartbeats.inc({ outcome: 'written' });
     } catch (error) {
       metrics.heartbeats.inc({ outcome: 'failed' });
@@ -52,7 +53,7 @@ export function startWalHousekeeping(options: {
 }
 
 /** Runs `tick` every `ms` without overlapping runs; `stop` waits for a running tick. */
-function every(ms: number, tick: () => Promise<void>): { stop(): Promise<void> } {
+export function every(ms: number, tick: () => Promise<void>): { stop(): Promise<void> } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();

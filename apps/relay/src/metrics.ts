@@ -12,8 +12,15 @@ export interface RelayMetrics {
   streaming: Gauge;
   restarts: Counter<'code'>;
   heartbeats: Counter<'outcome'>;
-  /** Call whenever the acknowledged position moves (Kafka ack or heartbeat). */
-  progressed(): void;
+  outboxWaiting: Gauge;
+  outboxOldestAge: Gauge;
+  /**
+   * Call whenever the acknowledged position moves (Kafka ack or heartbeat). `throughUs` is the Postgres time
+   * (µs since the epoch) up to which every commit is now acknowledged, when the stream knows it.
+   */
+  progressed(throughUs?: bigint | null): void;
+  /** Postgres time (µs since the epoch) up to which every committed outbox row is acknowledged by Kafka; null until known. */
+  readonly acknowledgedThroughUs: bigint | null;
   /** Records one event's commit→Kafka-ack time (and, for the benchmark, how much of it the relay itself took). */
   observeCommitToAck(sample: LatencySample): void;
 }
@@ -27,7 +34,14 @@ export interface LatencySample {
 /** @param onCommitToAck also receives every sample (the benchmark's exact percentiles). */
 export function createRelayMetrics(registry: Registry, onCommitToAck?: (sample: LatencySample) => void): RelayMetrics {
   let lastProgress = Date.now();
+  let acknowledgedThroughUs: bigint | null = null;
   const registers = [registry];
+  const lastProgressAt = new Gauge({
+    name: 'settle_relay_last_progress_timestamp_seconds',
+    help: 'Unix time the acknowledged position last moved (a Kafka ack, or a heartbeat on an idle outbox)',
+    registers,
+  });
+  lastProgressAt.set(lastProgress / 1000);
   const metrics: RelayMetrics = {
     published: new Counter({
       name: 'settle_relay_published_events_total',
@@ -84,14 +98,31 @@ export function createRelayMetrics(registry: Registry, onCommitToAck?: (sample: 
       labelNames: ['outcome'],
       registers,
     }),
-    progressed: () => {
+    outboxWaiting: new Gauge({
+      name: 'settle_relay_outbox_waiting_events',
+      help: 'Outbox rows committed and not yet acknowledged by Kafka (counted up to 100000; NaN until the relay knows its acknowledged position)',
+      registers,
+    }),
+    outboxOldestAge: new Gauge({
+      name: 'settle_relay_outbox_oldest_waiting_age_seconds',
+      help: 'Age of the oldest outbox row not yet acknowledged by Kafka (0 when none waits; NaN while unknown)',
+      registers,
+    }),
+    progressed: (throughUs) => {
       lastProgress = Date.now();
+      lastProgressAt.set(lastProgress / 1000);
+      if (throughUs !== undefined && throughUs !== null && (acknowledgedThroughUs === null || throughUs > acknowledgedThroughUs)) acknowledgedThroughUs = throughUs;
+    },
+    get acknowledgedThroughUs() {
+      return acknowledgedThroughUs;
     },
     observeCommitToAck: (sample) => {
       metrics.commitToAck.observe(sample.commitToAckMs / 1000);
       onCommitToAck?.(sample);
     },
   };
+  metrics.outboxWaiting.set(Number.NaN);
+  metrics.outboxOldestAge.set(Number.NaN);
   new Gauge({
     name: 'settle_relay_last_ack_age_seconds',
     help: 'Seconds since the acknowledged position last moved (a Kafka ack, or a heartbeat on an idle outbox)',

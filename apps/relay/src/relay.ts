@@ -4,6 +4,7 @@ import { createKafka, kafkaProbe } from '@settle/kafka';
 import { createLogger, createRegistry, dependencyReadiness, type HealthReport, type Logger, startOpsServer, type OpsServer } from '@settle/observability';
 import type { Registry } from 'prom-client';
 import { sleep } from './backoff';
+import { startBacklogGauge } from './backlog';
 import { becomeLeader } from './election';
 import { RelayError } from './errors';
 import { startWalHousekeeping } from './heartbeat';
@@ -24,7 +25,7 @@ export interface StartRelayOptions {
   statusIntervalMs?: number;
   /** How often a missing slot is looked for again. @default 5000 */
   slotRecheckMs?: number;
-  /** How often the slot lag gauge is refreshed. @default 2000 */
+  /** How often the slot lag and outbox backlog gauges are refreshed. @default 2000 */
   lagIntervalMs?: number;
   /** Receives every event's latency sample, beside the histogram (benchmarks). */
   onCommitToAck?: (sample: LatencySample) => void;
@@ -151,6 +152,7 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
               logger,
             })
           : null;
+      const backlog = startBacklogGauge({ pool, mode: config.RELAY_MODE, intervalMs: options.lagIntervalMs ?? 2_000, metrics, logger });
       try {
         if (config.RELAY_MODE === 'wal') {
           await runWalRelay(
@@ -209,6 +211,7 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
         }
       } finally {
         await housekeeping?.stop();
+        await backlog.stop();
         setStreaming(false);
         metrics.active.set(0);
         await leadership.release();

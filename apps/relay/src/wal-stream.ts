@@ -168,7 +168,7 @@ class WalSession {
       switch (message.tag) {
         case 'begin': {
           const commitLsn = formatLsn(parseLsn(message.commitLsn ?? lsn));
-          this.transaction = { entry: this.watermark.begin(Number(message.commitTime) / 1000), commitLsn };
+          this.transaction = { entry: this.watermark.begin(Number(message.commitTime) / 1000, BigInt(message.commitTime.toString())), commitLsn };
           return;
         }
         case 'insert': {
@@ -192,7 +192,7 @@ class WalSession {
         case 'message': {
           // Heartbeats arrive outside transactions; acknowledging one tells Postgres an idle outbox is caught up.
           if (!message.transactional && message.prefix === HEARTBEAT_PREFIX) {
-            this.advanced(this.watermark.mark(parseLsn(message.messageLsn ?? lsn)));
+            this.advanced(this.watermark.mark(parseLsn(message.messageLsn ?? lsn), heartbeatTimeUs(message.content)));
           }
           return;
         }
@@ -281,7 +281,7 @@ class WalSession {
   private advanced(watermark: Lsn): void {
     if (watermark > this.lastProgress) {
       this.lastProgress = watermark;
-      this.options.metrics.progressed();
+      this.options.metrics.progressed(this.watermark.timeUs);
       this.options.onProgress(watermark);
       // Report at once: every acknowledged byte not yet reported is re-sent after a crash.
       this.report(false);
@@ -328,6 +328,12 @@ class WalSession {
     this.publisher = null;
     options.metrics.inFlight.set(0);
   }
+}
+
+/** A heartbeat's content is Postgres's clock in µs since the epoch (heartbeat.ts); older heartbeats carry none. */
+function heartbeatTimeUs(content: Uint8Array): bigint | null {
+  const text = Buffer.from(content).toString('utf8');
+  return /^\d+$/.test(text) ? BigInt(text) : null;
 }
 
 function approximateSize(record: OutboundRecord): number {

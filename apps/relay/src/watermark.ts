@@ -13,6 +13,11 @@ export interface StreamEntry {
   commitTimeMs: number | null;
   /** When the relay received the transaction from the WAL (ms since the epoch). */
   receivedAtMs: number;
+  /**
+   * Postgres time (µs since the epoch) of this entry: a transaction's commit time, or when a heartbeat was written.
+   * Once the watermark passes it, every commit up to that time is acknowledged.
+   */
+  timeUs: bigint | null;
 }
 
 /**
@@ -24,6 +29,7 @@ export class Watermark {
   private readonly entries: StreamEntry[] = [];
   private head = 0;
   private current: Lsn;
+  private currentTimeUs: bigint | null = null;
 
   /** @param start the slot's confirmed position when streaming began (nothing before it is ever re-acked). */
   constructor(start: Lsn) {
@@ -35,14 +41,19 @@ export class Watermark {
     return this.current;
   }
 
+  /** Postgres time (µs since the epoch) of the latest entry passed, or null when none with a time was passed yet. */
+  get timeUs(): bigint | null {
+    return this.currentTimeUs;
+  }
+
   /** Entries not yet passed by the watermark. */
   get open(): number {
     return this.entries.length - this.head;
   }
 
   /** Starts a transaction at the tail of the stream; close it with `commit`. */
-  begin(commitTimeMs: number | null): StreamEntry {
-    const entry: StreamEntry = { pending: 0, endLsn: null, commitTimeMs, receivedAtMs: Date.now() };
+  begin(commitTimeMs: number | null, timeUs: bigint | null = null): StreamEntry {
+    const entry: StreamEntry = { pending: 0, endLsn: null, commitTimeMs, receivedAtMs: Date.now(), timeUs };
     this.entries.push(entry);
     return entry;
   }
@@ -54,8 +65,8 @@ export class Watermark {
   }
 
   /** A heartbeat or other message without Kafka output at `lsn`; returns the watermark after advancing. */
-  mark(lsn: Lsn): Lsn {
-    this.entries.push({ pending: 0, endLsn: lsn, commitTimeMs: null, receivedAtMs: Date.now() });
+  mark(lsn: Lsn, timeUs: bigint | null = null): Lsn {
+    this.entries.push({ pending: 0, endLsn: lsn, commitTimeMs: null, receivedAtMs: Date.now(), timeUs });
     return this.advance();
   }
 
@@ -72,6 +83,7 @@ export class Watermark {
       if (entry === undefined || entry.endLsn === null || entry.pending > 0) break;
       // Never move backwards: an LSN at or below the start was confirmed before this stream began.
       if (entry.endLsn > this.current) this.current = entry.endLsn;
+      if (entry.timeUs !== null && (this.currentTimeUs === null || entry.timeUs > this.currentTimeUs)) this.currentTimeUs = entry.timeUs;
       this.head += 1;
     }
     // Compact now and then so a long stream does not keep every passed entry alive.

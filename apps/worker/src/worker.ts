@@ -36,6 +36,8 @@ export function startWorker(options: WorkerOptions): RunningWorker {
   const deleted = new Counter({ name: 'settle_worker_retention_deleted_total', help: 'Rows deleted by retention, by table', labelNames: ['table'], registers: [registry] });
   const stuck = new Gauge({ name: 'settle_worker_stuck_orders', help: 'Orders whose state and evidence disagree, by kind (repair: settle-ops repair)', labelNames: ['kind'], registers: [registry] });
   for (const kind of STUCK_KINDS) stuck.set({ kind }, 0);
+  const lastProgress = new Gauge({ name: 'settle_worker_last_progress_timestamp_seconds', help: 'Unix time the last timer sweep completed (its start until the first one)', registers: [registry] });
+  lastProgress.setToCurrentTime();
   const failures = new Counter({ name: 'settle_worker_failures_total', help: 'Worker iterations that failed (retried next interval)', labelNames: ['step'], registers: [registry] });
 
   let stopping = false;
@@ -60,6 +62,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
         const result = await sweepTimers(pool, { batchSize: options.batchSize, policy: options.policy ?? DEFAULT_POLICY });
         stop();
         lastSweep = Date.now();
+        lastProgress.set(lastSweep / 1000);
         fired.inc({ action: 'expire' }, result.fired.expire);
         fired.inc({ action: 'escalate' }, result.fired.escalate);
         lost.inc(result.lost);

@@ -146,9 +146,10 @@ export async function lastNotificationSeq(db: Queryable, recipient: string): Pro
 
 /**
  * Marks acknowledged notifications delivered (first ack wins) at the ack's time (`at`, default now); returns the
- * delivery latency in ms of each row this call marked (delivered_at - created_at).
+ * delivery latency in ms of each row this call marked: delivered_at - `since` (the event's commit time, when the
+ * caller knows it), else delivered_at - created_at.
  */
-export async function markNotificationsDelivered(db: Queryable, acks: Array<{ recipient: string; seq: number; at?: Date }>): Promise<number[]> {
+export async function markNotificationsDelivered(db: Queryable, acks: Array<{ recipient: string; seq: number; at?: Date; since?: Date | undefined }>): Promise<number[]> {
   if (acks.length === 0) return [];
   const now = new Date();
   // unnest of array parameters, not json_to_recordset: the planner knows how many acks an array holds, and probes
@@ -159,10 +160,10 @@ export async function markNotificationsDelivered(db: Queryable, acks: Array<{ re
     named(
       'mark_delivered',
       `UPDATE notifications AS n SET delivered_at = a.at
-         FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS a(r, s, at)
+         FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS a(r, s, at, since)
         WHERE n.recipient = a.r AND n.seq = a.s AND n.delivered_at IS NULL
-        RETURNING (extract(epoch FROM (n.delivered_at - n.created_at)) * 1000)::float8 AS latency_ms`,
-      [acks.map((ack) => ack.recipient), acks.map((ack) => ack.seq), acks.map((ack) => ack.at ?? now)],
+        RETURNING (extract(epoch FROM (n.delivered_at - COALESCE(a.since, n.created_at))) * 1000)::float8 AS latency_ms`,
+      [acks.map((ack) => ack.recipient), acks.map((ack) => ack.seq), acks.map((ack) => ack.at ?? now), acks.map((ack) => ack.since ?? null)],
     ),
   );
   return result.rows.map((row) => row.latency_ms);
