@@ -121,13 +121,18 @@ function appEnvironment(config: Config, databaseUrl: string, brokers: string[]):
     ...(config.JWT_SECRET !== undefined ? { JWT_SECRET: config.JWT_SECRET } : {}),
     // Local webhook receivers; production allows only what WEBHOOK_ALLOWED_HOSTS names.
     ...(config.NODE_ENV !== 'production' && config.WEBHOOK_ALLOWED_HOSTS.length === 0 ? { WEBHOOK_ALLOWED_HOSTS: 'localhost,127.0.0.1,::1' } : {}),
+    // The desk is served by the API (and by `npm run dev -w @settle/web` on 5173); its sockets go to the notifier.
+    NOTIFIER_PUBLIC_URL: process.env['NOTIFIER_PUBLIC_URL'] ?? `http://localhost:${config.NOTIFIER_PORT}`,
+    ...(process.env['NOTIFIER_ALLOWED_ORIGINS'] === undefined && config.NODE_ENV !== 'production'
+      ? { NOTIFIER_ALLOWED_ORIGINS: [`http://localhost:${config.PORT}`, `http://127.0.0.1:${config.PORT}`, 'http://localhost:5173'].join(',') }
+      : {}),
     SETTLE_SUPERVISED: '1',
   };
 }
 
 function describeApps(apps: string[], config: Config): string[] {
   const where: Record<string, string> = {
-    api: `http://localhost:${config.PORT}  (docs /docs, OpenAPI /openapi.json)`,
+    api: `http://localhost:${config.PORT}  (merchant desk /, docs /docs, OpenAPI /openapi.json)`,
     notifier: `http://localhost:${config.NOTIFIER_PORT}  (socket.io)`,
     relay: `http://localhost:${config.RELAY_PORT}/metrics  (WAL → ${config.ORDER_EVENTS_TOPIC})`,
     worker: `http://localhost:${config.WORKER_PORT}/metrics  (timers, cleanup)`,

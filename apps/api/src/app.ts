@@ -9,6 +9,7 @@ import type { Logger } from '@settle/observability';
 import { accessLog } from './access-log';
 import { authenticate } from './auth';
 import { jsonBody } from './body';
+import { deskRoutes } from './desk';
 import { recordRequestDurations } from './metrics';
 import { openApiDocument } from './openapi';
 import { notFoundRoute, problemHandler } from './problem';
@@ -64,6 +65,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(accountRoutes(deps.pool, policy));
   app.use(webhookRoutes(deps.pool, deps.config));
   app.use(notificationRoutes(deps.pool));
+  app.use(deskRoutes(deps.config));
 
   app.get('/health', (_request, response) => void response.json({ status: 'ok' }));
   app.get('/ready', async (_request, response) => {

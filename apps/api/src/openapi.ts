@@ -1,11 +1,12 @@
 import { OpenApiGeneratorV31, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import {
+  accountView,
   bookList,
   bookSummary,
   network,
-  profileWallets,
   walletBody,
   createOrderBody,
+  deskConfig,
   devTokenBody,
   eventList,
   legacyEscrowPatchBody,
@@ -91,6 +92,7 @@ function registerPublicPaths(registry: OpenAPIRegistry): void {
   registry.registerPath({ method: 'get', path: '/metrics', operationId: 'metrics', tags, summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'metrics in the Prometheus text format', content: { 'text/plain': { schema: z.string() } } }, ...problems(ANY) } });
   registry.registerPath({ method: 'get', path: '/openapi.json', operationId: 'openApiDocument', tags, summary: 'This OpenAPI 3.1 document', security: [], responses: { 200: json(z.record(z.string(), z.unknown()), 'the document'), ...problems(ANY) } });
   registry.registerPath({ method: 'get', path: '/docs', operationId: 'docs', tags, summary: 'This document, browsable (Swagger UI)', security: [], responses: { 200: { description: 'an HTML page', content: { 'text/html': { schema: z.string() } } }, ...problems(ANY) } });
+  registry.registerPath({ method: 'get', path: '/desk/config', operationId: 'deskConfig', tags, summary: 'What the merchant desk (served at /) needs before sign-in: the notifier\'s URL, whether dev tokens are served', security: [], responses: { 200: json(deskConfig, 'the desk\'s settings'), ...problems(ANY) } });
 }
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
@@ -102,7 +104,7 @@ export function openApiDocument(options: { devAuth: boolean }): ReturnType<OpenA
   const accounts = ['accounts'];
 
   registry.registerPath({ method: 'post', path: '/v1/orders', operationId: 'createOrder', tags: orders, summary: 'Create an order (without merchantId it goes to the order book)', security, request: { headers: transitionHeaders(false).omit({ 'if-match': true }), body: { content: { 'application/json': { schema: createOrderBody } } } }, responses: { 201: { ...orderResponse, headers: { ...orderResponse.headers, Location: { schema: { type: 'string' as const }, description: 'the new order\'s URL' } } }, 200: { ...orderResponse, description: 'a retry with the same Idempotency-Key: the stored response (Idempotent-Replayed: true)' }, ...problems([...AUTHENTICATED, ...WITH_BODY, 403, 404, 409, 422]) } });
-  registry.registerPath({ method: 'get', path: '/v1/orders', operationId: 'listOrders', tags: orders, summary: 'Your orders, newest first', security, request: { query: listOrdersQuery, headers: requestHeaders }, responses: { 200: json(orderList, 'a page'), ...problems(AUTHENTICATED) } });
+  registry.registerPath({ method: 'get', path: '/v1/orders', operationId: 'listOrders', tags: orders, summary: 'Your orders, newest first or nearest deadline first (sort=deadline), by status (one or several), side and creation time', security, request: { query: listOrdersQuery, headers: requestHeaders }, responses: { 200: json(orderList, 'a page'), ...problems(AUTHENTICATED) } });
   registry.registerPath({ method: 'get', path: '/v1/orders/book', operationId: 'getOrderBook', tags: orders, summary: 'Open book orders you may accept (merchants; public summaries) with the current bookSeq', security, request: { headers: requestHeaders }, responses: { 200: json(bookList, 'the book snapshot'), ...problems([...AUTHENTICATED, 403]) } });
   registry.registerPath({
     method: 'get',
@@ -128,7 +130,7 @@ export function openApiDocument(options: { devAuth: boolean }): ReturnType<OpenA
     });
   }
   registry.registerPath({ method: 'patch', path: '/api/orders/{id}/escrow', operationId: 'legacyReleaseEscrow', tags: orders, summary: 'Compatibility: the original client\'s release ({tx_hash}); actor fields in the body are ignored', security, request: { params: idParam, headers: transitionHeaders(false), body: { content: { 'application/json': { schema: legacyEscrowPatchBody } } } }, responses: { 200: orderResponse, ...problems([...AUTHENTICATED, ...WITH_BODY, 403, 404, 409, 412, 422]) } });
-  const account = z.object({ kind: z.enum(['user', 'merchant']), id: z.string(), name: z.string().nullable(), wallets: profileWallets }).openapi('Account');
+  const account = accountView;
   const networkParam = z.object({ network });
   registry.registerPath({ method: 'get', path: '/v1/account', operationId: 'getAccount', tags: accounts, summary: 'Your account and profile wallets (one per network)', security, request: { headers: requestHeaders }, responses: { 200: json(account, 'your account'), ...problems([...AUTHENTICATED, 403]) } });
   registry.registerPath({ method: 'put', path: '/v1/account/wallets/{network}', operationId: 'setProfileWallet', tags: accounts, summary: 'Set your profile wallet on a network (validated and stored in its canonical form; orders already escrowed keep the wallet frozen then)', security, request: { params: networkParam, headers: requestHeaders, body: { content: { 'application/json': { schema: walletBody } } } }, responses: { 200: json(account, 'your account'), ...problems([...AUTHENTICATED, ...WITH_BODY, 403]) } });

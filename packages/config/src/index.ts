@@ -210,10 +210,10 @@ const envSchema = z.object({
   NOTIFIER_REDIS_KEY: z.string().min(1).default('settle-notifier'),
   /** Notifier: the Kafka consumer group. @default settle-notifier */
   NOTIFIER_GROUP_ID: z.string().min(1).default('settle-notifier'),
-  /** Notifier: browser origins allowed to open a socket, comma-separated (clients that send no Origin are not browsers and are let through). @default http://localhost:3000 */
+  /** Notifier: browser origins allowed to open a socket, comma-separated (clients that send no Origin are not browsers and are let through); the default is the API's, which serves the merchant desk. @default http://localhost:3000,http://127.0.0.1:3000 */
   NOTIFIER_ALLOWED_ORIGINS: z
     .string()
-    .default('http://localhost:3000')
+    .default('http://localhost:3000,http://127.0.0.1:3000')
     .transform((text) => text.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
     .pipe(z.array(z.url().transform((url) => new URL(url).origin))),
   /** Notifier: a connection that has not completed the socket.io handshake within this is closed. @default 10000 */

@@ -5,4 +5,5 @@ export * from './socket';
 export * from './notification-feed';
 export * from './socket-client';
 export * from './webhooks';
+export * from './desk';
 export { asyncApiDocument } from './asyncapi';

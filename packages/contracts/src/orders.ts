@@ -159,14 +159,31 @@ export const legacyEscrowPatchBody = z
   .object({ tx_hash: txHash, actor_type: z.string().optional(), actor_id: z.string().optional() })
   .openapi('LegacyRelease');
 
+/** Statuses a list may filter by: one (`open`) or several, comma-separated (`escrowed,payment_sent`). */
+const statusList = z
+  .string()
+  .max(200)
+  .transform((text) => text.split(','))
+  .pipe(z.array(status, { error: `status is one or more of ${status.options.join(', ')}, comma-separated` }).min(1).max(status.options.length))
+  .openapi({ type: 'string', example: 'escrowed,payment_sent', description: `one status or several, comma-separated: ${status.options.join(', ')}` });
+
+/** A query-string instant: ISO 8601 with a time zone (`2026-11-25T10:00:00Z`, `…+04:00`). */
+const queryTime = (what: string) =>
+  z.iso.datetime({ offset: true, error: `${what} must be an ISO 8601 date-time with a time zone, such as 2026-11-25T10:00:00Z` }).openapi({ format: 'date-time', example: '2026-11-25T10:00:00Z' });
+
 export const listOrdersQuery = z
   .strictObject({
-    status: status.optional(),
+    status: statusList.optional(),
     role: z.enum(['buyer', 'seller']).optional().openapi({ description: 'only orders where you are this side' }),
-    cursor: z.string().max(200).optional(),
+    sort: z.enum(['created', 'deadline']).default('created').openapi({ description: 'created: newest first; deadline: the nearest timerAt first, orders without one last' }),
+    from: queryTime('from').optional().openapi({ description: 'only orders created at or after this instant' }),
+    to: queryTime('to').optional().openapi({ description: 'only orders created before this instant' }),
+    cursor: z.string().max(200).optional().openapi({ description: 'nextCursor of the previous page, with the same sort' }),
     limit: z.coerce.number().int().min(1, 'limit is at least 1').max(200, 'limit is at most 200').default(50),
   })
+  .refine((query) => query.from === undefined || query.to === undefined || Date.parse(query.from) < Date.parse(query.to), { message: 'from must be before to', path: ['from'] })
   .openapi('ListOrdersQuery');
+export type ListOrdersQuery = z.infer<typeof listOrdersQuery>;
 
 export const orderList = z.object({ items: z.array(orderView), nextCursor: z.string().nullable() }).openapi('OrderList');
 export const bookList = z.object({ items: z.array(bookSummary), bookSeq: z.number().int().openapi({ description: 'the book sequence this snapshot is current to' }) }).openapi('OrderBook');
@@ -184,6 +201,9 @@ export const devTokenBody = z
 
 /** A party's profile wallets, one per network. */
 export const profileWallets = z.partialRecord(network, z.string()).openapi('ProfileWallets', { description: 'profile wallet per network' });
+/** GET /v1/account: the caller's account and its profile wallets. */
+export const accountView = z.object({ kind: z.enum(['user', 'merchant']), id: z.string(), name: z.string().nullable(), wallets: profileWallets }).openapi('Account');
+export type AccountView = z.infer<typeof accountView>;
 export const walletBody = z.strictObject({ address: walletAddress }).openapi('SetWallet');
 
 export const merchantSummary = z
