@@ -20,7 +20,8 @@ function run(app: keyof typeof ENTRIES, env: Record<string, string>): Promise<{ 
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    // Generous: loading an app's whole module graph through tsx takes many seconds on 2 busy cores.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -49,12 +50,12 @@ describe('NODE_ENV=production refuses an unsafe auth setup, in one line', () => 
     expect(result.code).not.toBeNull();
     expect(result.stderr).toBe(`settle-${app}: refusing to start in production: ${problem}\n`);
     expect(result.stdout).toBe('');
-  });
+  }, 120_000);
 
   it('every problem is named in the one line', async () => {
     const result = await run('api', { ...production, DEV_AUTH: '1', JWT_SECRET: 'short' });
     expect(result.stderr).toBe('settle-api: refusing to start in production: DEV_AUTH is on (it lets anyone mint tokens); unset it; JWT_SECRET is shorter than 32 bytes\n');
-  });
+  }, 120_000);
 });
 
 describe('the API in production', () => {
