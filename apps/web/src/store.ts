@@ -80,7 +80,8 @@ export class DeskStore {
       onError: (error) => {
         if (/expired|token/i.test(error.message)) this.onSessionExpired();
       },
-      socketOptions: { reconnectionDelay: 500, reconnectionDelayMax: 3_000 },
+      // A connect that hangs (a proxy holding the upgrade) is given up after 5 s and retried.
+      socketOptions: { reconnectionDelay: 500, reconnectionDelayMax: 3_000, timeout: 5_000 },
     });
     this.client = client;
     client.socket.on('connect', () => {
