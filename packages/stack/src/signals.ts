@@ -9,5 +9,7 @@ const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIG
  * guard process if the owner dies), so those handlers are removed.
  */
 export function disarmLibraryExitHooks(): void {
-  for (const event of HOOKED_EVENTS) exitHook.unhookEvent(event);
+  // Only events it hooked: unhooking one it never hooked throws.
+  const hooked = new Set(exitHook.hookedEvents());
+  for (const event of HOOKED_EVENTS) if (hooked.has(event)) exitHook.unhookEvent(event);
 }

@@ -5,6 +5,7 @@ import { type Config, dataDir } from '@settle/config';
 import { startKafkaBroker, waitForKafka } from './kafka';
 import { freePort } from './ports';
 import { redact, startEmbeddedPostgres, waitForPostgres } from './postgres';
+import { postgresDataDir } from './postgres-reach';
 
 export interface StackOptions {
   config: Config;
@@ -52,10 +53,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         return { url: config.DATABASE_URL, external: true };
       }
       const started = Date.now();
+      const placed = mode === 'persistent' ? await postgresDataDir(base) : undefined;
+      if (placed?.movedBecause !== undefined) progress(`postgres: data in ${placed.dir}, because the postgres user cannot enter ${placed.movedBecause}`);
       const pg = await startEmbeddedPostgres({
         port: mode === 'persistent' ? config.PG_PORT : await freePort(),
-        ...(mode === 'persistent' ? { dataDir: path.join(base, 'postgres') } : {}),
+        ...(placed !== undefined ? { dataDir: placed.dir } : {}),
         statStatements: config.PG_STAT_STATEMENTS,
+        onProgress: progress,
       });
       stops.push(() => pg.stop());
       progress(`postgres: embedded on 127.0.0.1:${pg.port} (data ${pg.dataDir}) in ${Date.now() - started} ms`);
