@@ -10,7 +10,9 @@ import { Partitioners } from 'kafkajs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { deadLetterDetails, deadLetterJson, deadLetterRow, LIST_HEADER, table } from './output';
 import { replayDeadLetters } from './replay';
+import { registerAuditCommand } from './audit';
 import { registerRepairCommand } from './repair';
+import { registerStatusCommand } from './status';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -224,6 +226,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(message);
     },
   });
+
+  registerStatusCommand(program, { getPool, getConfig, print });
+  registerAuditCommand(program, { getPool, print, since: (value) => since(value) });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -4,6 +4,8 @@ export type { Pool, PoolClient, PoolOptions, Queryable } from './pool';
 export { inspectRelaySlot, recreateRelaySlot, setupRelaySlot } from './relay-slot';
 export type { RelaySlotSetup, RelaySlotState } from './relay-slot';
 export { findStuckOrders } from './reconcile';
+export { auditTrail, monitoringFigures } from './monitoring';
+export type { AuditEntry, AuditFilter, MonitoringFigures } from './monitoring';
 export type { StuckFinding } from './reconcile';
 export { getAccount, listMerchants, removeProfileWallet, upsertAccount } from './accounts';
 export type { Account, AccountKind, WalletsByNetwork } from './accounts';
