@@ -75,13 +75,9 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
     clientId: `${config.KAFKA_CLIENT_ID}-relay`,
-    onLog: (_level, message, extra) => {
-      // We bound producer retries on purpose (a failed producer is replaced, see publisher.ts).
-      if (message.includes('Limiting retries for the idempotent producer')) return;
-      // kafkajs logs every attempt it retries itself; what finally fails reaches us as an error and is
-      // classified and logged there, so its own lines are warnings at most.
-      logger.warn({ kafka: extra }, message);
-    },
+    // kafkajs logs every attempt it retries itself; what finally fails reaches us as an error and is classified
+    // and logged there, so its own lines are warnings at most.
+    onLog: (level, message, extra) => logger[level === 'debug' ? 'debug' : 'warn']({ kafka: extra }, message),
   });
 
   const state: RelayStatus = { role: 'starting', mode: config.RELAY_MODE, streaming: false, problem: null, watermark: null };
