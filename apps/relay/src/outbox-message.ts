@@ -1,4 +1,5 @@
 import type { Message } from 'kafkajs';
+import { eventHeaders } from '@settle/kafka';
 import { RelayError } from './errors';
 
 /** An outbox row as both relays read it: JSON columns as their raw text so payload bytes pass through untouched. */
@@ -23,9 +24,6 @@ export interface OutboundRecord {
 
 /** Maps an outbox `aggregatetype` to its topic. */
 export type TopicRouter = (aggregatetype: string) => string;
-
-/** Headers the relay sets itself; a row's own `headers` cannot override them. */
-const RESERVED = new Set(['id', 'content-type', 'orderVersion', 'commitLsn']);
 
 /**
  * Topic routing: explicit `routes` first (RELAY_TOPIC_ROUTES), then `order` → the order events topic, then
@@ -52,27 +50,23 @@ export function parseTopicRoutes(text: string | undefined): Record<string, strin
 
 /**
  * The Kafka message for an outbox row: key = aggregateid (per-order ordering by partition), value = payload,
- * headers `id`, CloudEvents binary mode (`ce_*`), `orderVersion`, `commitLsn` (null in poll mode, which cannot
- * know it), plus the row's own headers.
+ * headers from `eventHeaders` (`id`, CloudEvents binary mode, `orderVersion`, `commitLsn` — null in poll mode,
+ * which cannot know it — plus the row's own headers).
  */
 export function toOutboundRecord(row: OutboxRow, commitLsn: string | null, route: TopicRouter): OutboundRecord {
   if (!nonEmpty(row.id) || !nonEmpty(row.aggregatetype) || !nonEmpty(row.aggregateid) || !nonEmpty(row.type) || typeof row.payload !== 'string') {
     throw new RelayError('INVALID_ROW', `outbox row ${String(row.id)} lacks id, aggregatetype, aggregateid, type or payload`);
   }
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(extraHeaders(row))) {
-    if (!RESERVED.has(name) && !name.startsWith('ce_')) headers[name] = value;
-  }
-  headers['id'] = row.id;
-  headers['content-type'] = 'application/json';
-  headers['ce_specversion'] = '1.0';
-  headers['ce_id'] = row.id;
-  headers['ce_type'] = row.type;
-  headers['ce_source'] = `/settle/${row.aggregatetype}s`;
-  headers['ce_subject'] = row.aggregateid;
-  headers['ce_time'] = row.created_at.toISOString();
-  if (row.order_version !== null) headers['orderVersion'] = String(row.order_version);
-  if (commitLsn !== null) headers['commitLsn'] = commitLsn;
+  const headers = eventHeaders({
+    id: row.id,
+    aggregatetype: row.aggregatetype,
+    aggregateid: row.aggregateid,
+    type: row.type,
+    createdAt: row.created_at,
+    orderVersion: row.order_version,
+    commitLsn,
+    extra: extraHeaders(row),
+  });
   return { topic: route(row.aggregatetype), message: { key: row.aggregateid, value: row.payload, headers } };
 }
 

@@ -89,7 +89,7 @@ describe('outbox rows as Kafka messages', () => {
     expect(() => parseTopicRoutes('payout')).toThrow(RangeError);
   });
 
-  it('keys by aggregateid, passes the payload through and sets the contract headers, which row headers cannot override', () => {
+  it('keys by aggregateid, passes the payload through and sets the contract headers (ce_type versioned), which row headers cannot override', () => {
     const record = toOutboundRecord(row, '0/16B3748', createTopicRouter('orders'));
     expect(record).toEqual({
       topic: 'orders',
@@ -102,7 +102,8 @@ describe('outbox rows as Kafka messages', () => {
           'content-type': 'application/json',
           ce_specversion: '1.0',
           ce_id: row.id,
-          ce_type: 'order.created',
+          ce_type: 'settle.order.created.v1',
+          ce_dataschema: 'https://settle.dev/schemas/order.created.v1.json',
           ce_source: '/settle/orders',
           ce_subject: 'order-1',
           ce_time: '2026-01-02T03:04:05.678Z',

@@ -7,3 +7,4 @@ export * from './socket-client';
 export * from './webhooks';
 export * from './desk';
 export { asyncApiDocument } from './asyncapi';
+export * from './event-schemas';

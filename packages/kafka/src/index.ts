@@ -6,3 +6,5 @@ export { deadLetterHeaders, DLT_HEADERS, headersAsText, headerText, readDeadLett
 export type { DeadLetterInfo } from './dlt';
 export { kafkaProbe } from './probe';
 export type { KafkaProbe } from './probe';
+export { EVENT_HEADERS, eventHeaders } from './event-headers';
+export type { EventSource } from './event-headers';
