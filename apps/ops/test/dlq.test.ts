@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { KafkaMessage } from 'kafkajs';
@@ -15,7 +14,7 @@ import { buildEvent, createOrder, orderNumber, toView, type Order, type OrderEve
 import { createKafka, deadLetterTopic, headersAsText } from '@settle/kafka';
 import { startNotifier, type Notifier } from '@settle/notifier';
 import { createTestDatabase, createTestTopics, testStack, type TestDatabase, testAddress } from '@settle/testkit';
-import { runCli } from '../src/cli';
+import { runCliInProcess, type CliResult } from './run-cli';
 import { randomBytes, randomUUID } from 'node:crypto';
 
 const run = promisify(execFile);
@@ -77,14 +76,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
     }
   }
 
-  /** The same CLI entry (runCli) in this process: the same parsing and output, without a process start per call. */
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const sink = (into: string[]): NodeJS.WritableStream => new Writable({ write: (chunk: Buffer, _encoding, done) => (into.push(chunk.toString()), done()) });
-    const code = await runCli(args, { stdout: sink(out), stderr: sink(err), env: env() });
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  }
+  const cli = (...args: string[]): Promise<CliResult> => runCliInProcess(env(), args);
 
   const waitFor = async (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;

@@ -1,12 +1,11 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '@settle/auth';
 import { createPool, setupRelaySlot, type Pool } from '@settle/db';
 import { createTestDatabase, uniqueSuffix, type TestDatabase } from '@settle/testkit';
-import { runCli } from '../src/cli';
+import { runCliInProcess, type CliResult } from './run-cli';
 
 let db: TestDatabase;
 let pool: Pool;
@@ -24,13 +23,7 @@ afterAll(async () => {
   await fs.rm(dataDir, { recursive: true, force: true });
 });
 
-async function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const sink = (into: string[]): NodeJS.WritableStream => new Writable({ write: (chunk: Buffer, _encoding, done) => (into.push(chunk.toString()), done()) });
-  const code = await runCli(args, { stdout: sink(out), stderr: sink(err), env: { PATH: process.env['PATH'], ...env } });
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
+const cli = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> => runCliInProcess({ PATH: process.env['PATH'], ...env }, args);
 
 describe('settle-ops relay', () => {
   it('status reports a lost slot; recreate-slot needs --yes, then brings it back', async () => {

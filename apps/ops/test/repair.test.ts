@@ -1,8 +1,7 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, upsertAccount, type Pool } from '@settle/db';
 import { createTestDatabase, importLegacyOrder, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
-import { runCli } from '../src/cli';
+import { runCliInProcess, type CliResult } from './run-cli';
 
 /** Stuck orders as an import from the old system leaves them, repaired through the one write path. */
 describe('settle-ops repair', () => {
@@ -20,13 +19,7 @@ describe('settle-ops repair', () => {
   });
 
   const env = (): NodeJS.ProcessEnv => ({ PATH: process.env['PATH'], DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), JWT_SECRET: 'test-secret-of-the-ops-repair-tests', SETTLE_OPS_USER: 'alice' });
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const sink = (into: string[]): NodeJS.WritableStream => new Writable({ write: (chunk: Buffer, _encoding, done) => (into.push(chunk.toString()), done()) });
-    const code = await runCli(args, { stdout: sink(out), stderr: sink(err), env: env() });
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  }
+  const cli = (...args: string[]): Promise<CliResult> => runCliInProcess(env(), args);
   const counts = async (): Promise<Record<string, number>> =>
     (await pool.query(`SELECT (SELECT count(*)::int FROM order_events) AS events, (SELECT count(*)::int FROM outbox) AS outbox, (SELECT count(*)::int FROM order_audit) AS audit`)).rows[0];
 

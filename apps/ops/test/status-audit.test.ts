@@ -2,14 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '@settle/config';
 import { applyTransition, createOrderRecord, createPool, setupRelaySlot, upsertAccount, type Pool } from '@settle/db';
 import type { Actor, OrderView } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
 import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, uniqueSuffix, type TestDatabase } from '@settle/testkit';
-import { runCli } from '../src/cli';
+import { runCliInProcess, type CliResult } from './run-cli';
 import type { RelayFigures, StatusReport } from '../src/status';
 
 /** A port nothing listens on: bound once by the OS, then released. */
@@ -108,13 +107,7 @@ describe('settle-ops status and audit', () => {
     SETTLE_OPS_USER: 'olga',
     ...overrides,
   });
-  async function cli(args: string[], overrides: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const sink = (into: string[]): NodeJS.WritableStream => new Writable({ write: (chunk: Buffer, _encoding, done) => (into.push(chunk.toString()), done()) });
-    const code = await runCli(args, { stdout: sink(out), stderr: sink(err), env: env(overrides) });
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  }
+  const cli = (args: string[], overrides: NodeJS.ProcessEnv = {}): Promise<CliResult> => runCliInProcess(env(overrides), args);
 
   it('status shows the figures from the database, the relay and the consumer group', async () => {
     const completed = await sellOrder('completed');
