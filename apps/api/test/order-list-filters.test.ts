@@ -87,6 +87,8 @@ describe('GET /v1/orders: several statuses, deadline order, creation range', () 
     ['status given twice', 'status=open&status=accepted', /status/],
     ['an unknown sort', 'sort=amount', /sort/],
     ['a date without a time zone', 'from=2026-11-25T10:00:00', /from/],
+    ['a day that does not exist', 'to=2026-02-30T00:00:00Z', /to names a day/],
+    ['year 0000', 'from=0000-01-01T00:00:00Z', /from names a day/],
     ['from after to', 'from=2026-11-26T00:00:00Z&to=2026-11-25T00:00:00Z', /from must be before to/],
   ])('%s answers 400 problem+json naming it', async (_what, query, detail) => {
     const answer = await api.call<{ detail: string }>('GET', `/v1/orders?${query}`, { token: merchant });

@@ -42,6 +42,8 @@ export class DeskStore {
   private noticeId = 0;
   private failures = 0;
   private stopped = false;
+  /** Past the first replay: only notifications from then on are news worth a notice. */
+  private synced = false;
   private readonly completed = new Set<string>();
 
   constructor(
@@ -76,7 +78,10 @@ export class DeskStore {
       onBookSnapshot: (snapshot) => this.set({ book: [...snapshot.items] }),
       onBook: (payload) => this.applyBook(payload),
       onNotification: (payload) => this.applyNotification(payload),
-      onSynced: () => saveLastSeq(this.merchantId, client.lastSeq()),
+      onSynced: () => {
+        this.synced = true;
+        saveLastSeq(this.merchantId, client.lastSeq());
+      },
       onError: (error) => {
         if (/expired|token/i.test(error.message)) this.onSessionExpired();
       },
@@ -140,7 +145,7 @@ export class DeskStore {
     if (payload.seq > 0) saveLastSeq(this.merchantId, this.client?.lastSeq() ?? payload.seq);
     const isNew = !this.state.orders.has(payload.orderId);
     if (!this.applyOrder(payload.order)) return;
-    if (isNew && payload.type === 'order.created' && payload.actor.id !== this.merchantId) this.notify(`New order ${payload.orderNumber} for you`);
+    if (this.synced && isNew && payload.type === 'order.created' && payload.actor.id !== this.merchantId) this.notify(`New order ${payload.orderNumber} for you`);
   }
 
   private applyBook(payload: BookPayload): void {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testAddress, testTxHash } from '@settle/testkit';
-import { launchChromium } from './chromium';
+import { launchChromium } from '../scripts/chromium';
 import { startDeskStack, type DeskStack } from './stack';
 
 /**

@@ -169,7 +169,18 @@ const statusList = z
 
 /** A query-string instant: ISO 8601 with a time zone (`2026-11-25T10:00:00Z`, `…+04:00`). */
 const queryTime = (what: string) =>
-  z.iso.datetime({ offset: true, error: `${what} must be an ISO 8601 date-time with a time zone, such as 2026-11-25T10:00:00Z` }).openapi({ format: 'date-time', example: '2026-11-25T10:00:00Z' });
+  z.iso
+    .datetime({ offset: true, error: `${what} must be an ISO 8601 date-time with a time zone, such as 2026-11-25T10:00:00Z` })
+    .refine(isRealDay, `${what} names a day that does not exist (years 0001–9999)`)
+    .openapi({ format: 'date-time', example: '2026-11-25T10:00:00Z' });
+
+/** Whether an ISO date-time's day exists (no February 30, no year 0000): Postgres refuses those, JS rolls them over. */
+function isRealDay(time: string): boolean {
+  const [year = 0, month = 0, day = 0] = time.slice(0, 10).split('-').map(Number);
+  const date = new Date(Date.UTC(2000, month - 1, day));
+  date.setUTCFullYear(year);
+  return year >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
 
 export const listOrdersQuery = z
   .strictObject({
