@@ -1,0 +1,10 @@
+export { createOrderEventConsumer } from './consumer';
+export type { EventContext, EventHandler, OrderEventConsumer, OrderEventConsumerOptions } from './consumer';
+export { InvalidEventError, isPermanent, PermanentError } from './errors';
+export { INBOX_DDL, migrateInbox } from './inbox';
+export { parseOrderEventMessage } from './parse';
+export type { ParsedMessage } from './parse';
+export { DEFAULT_RETRY, retryDelay } from './backoff';
+export type { RetryPolicy } from './backoff';
+export type { ConsumerMetrics } from './metrics';
+export type { TypedOrderEvent } from '@settle/contracts';

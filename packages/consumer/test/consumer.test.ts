@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import type { Kafka, Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyTransition, createOrderRecord, createPool, upsertAccount, type Pool } from '@settle/db';
+import type { Actor } from '@settle/domain';
+import { createKafka, eventHeaders, headersAsText } from '@settle/kafka';
+import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, uniqueSuffix, type TestDatabase } from '@settle/testkit';
+import { createOrderEventConsumer, migrateInbox, PermanentError, type EventHandler, type OrderEventConsumer, type TypedOrderEvent } from '../src/index';
+
+interface EventRow {
+  id: string;
+  order_id: string;
+  order_version: number;
+  type: string;
+  actor_role: string;
+  payload: string;
+  occurred_at: Date;
+}
+
+let db: TestDatabase;
+let pool: Pool;
+let kafka: Kafka;
+let producer: Producer;
+
+/** Orders written through the real write path; returns their order_events rows in (order, version) order. */
+async function writeOrders(count: number, steps = 4): Promise<EventRow[]> {
+  const ids: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const n = uniqueSuffix();
+    const user: Actor = { role: 'user', id: `u-${n}` };
+    const merchant: Actor = { role: 'merchant', id: `m-${n}` };
+    await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
+    const created = await createOrderRecord(pool, { type: 'sell', merchantId: merchant.id, cryptoAmount: '100', cryptoCurrency: 'USDT', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' }, user);
+    if (created.kind !== 'applied') throw new Error('not created');
+    const plan: Array<[Parameters<typeof applyTransition>[1]['command'], Actor]> = [
+      [{ action: 'accept', walletAddress: testAddress(`kit-${n}`) }, merchant],
+      [{ action: 'lock_escrow', txHash: testTxHash(`kit-escrow-${n}`) }, user],
+      [{ action: 'mark_paid' }, merchant],
+      [{ action: 'confirm_and_release', txHash: testTxHash(`kit-release-${n}`) }, user],
+    ];
+    for (const [command, actor] of plan.slice(0, steps - 1)) expect((await applyTransition(pool, { orderId: created.order.id, command, actor })).kind).toBe('applied');
+    ids.push(created.order.id);
+  }
+  const rows = await pool.query<EventRow>(
+    `SELECT id, order_id, order_version, type, actor_role, payload::text AS payload, occurred_at FROM order_events WHERE order_id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], order_id), order_version`,
+    [ids],
+  );
+  return rows.rows;
+}
+
+function toMessage(row: EventRow) {
+  const payload = JSON.parse(row.payload) as { orderNumber: string };
+  const headers = eventHeaders({ id: row.id, aggregatetype: 'order', aggregateid: row.order_id, type: row.type, createdAt: row.occurred_at, orderVersion: row.order_version, commitLsn: null, extra: { orderNumber: payload.orderNumber, actorRole: row.actor_role } });
+  return { key: row.order_id, value: row.payload, headers };
+}
+
+async function topicPair(partitions = 1): Promise<{ topic: string; dlt: string }> {
+  const names = await createTestTopics('kit', [{ name: 'events', numPartitions: partitions }, { name: 'dlt', numPartitions: 1 }]);
+  return { topic: names['events']!, dlt: names['dlt']! };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function readAll(topic: string, expected: number) {
+  const consumer = kafka.consumer({ groupId: `kit-read-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  const seen: { key: string; value: string; headers: Record<string, string> }[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void seen.push({ key: String(message.key), value: String(message.value), headers: headersAsText(message.headers) }) });
+  try {
+    await until(`${expected} messages on ${topic}`, () => seen.length >= expected);
+    return seen;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** A handler that records what it got, writing one row per event in the kit's transaction. */
+function recorder(fail?: (event: TypedOrderEvent, attempt: number) => Error | undefined): { handler: EventHandler; handled: string[]; attempts: Map<string, number> } {
+  const handled: string[] = [];
+  const attempts = new Map<string, number>();
+  return {
+    handled,
+    attempts,
+    handler: async (event, context) => {
+      const name = `${event.orderId}@${event.orderVersion}`;
+      attempts.set(name, context.attempt);
+      await context.client.query('INSERT INTO kit_effects (order_id, order_version) VALUES ($1, $2)', [event.orderId, event.orderVersion]);
+      const error = fail?.(event, context.attempt);
+      if (error !== undefined) throw error;
+      handled.push(name);
+    },
+  };
+}
+
+const consumers: OrderEventConsumer[] = [];
+function start(options: Omit<Parameters<typeof createOrderEventConsumer>[0], 'kafka' | 'pool'>): Promise<OrderEventConsumer> {
+  const consumer = createOrderEventConsumer({ kafka, pool, retry: { baseMs: 50, capMs: 200 }, ...options });
+  consumers.push(consumer);
+  return consumer.start().then(() => consumer);
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('kit');
+  pool = createPool(db.url, { max: 8 });
+  await migrateInbox(pool);
+  await migrateInbox(pool); // idempotent: a caller may run it on every start
+  await pool.query('CREATE TABLE kit_effects (order_id uuid, order_version integer)');
+  kafka = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'kit-test' });
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+});
+
+afterAll(async () => {
+  for (const consumer of consumers) await consumer.stop().catch(() => undefined);
+  await producer?.disconnect();
+  await pool?.end();
+  await db?.drop();
+});
+
+const effects = async (orderIds: string[]) =>
+  Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM kit_effects WHERE order_id = ANY($1::uuid[])', [orderIds])).rows[0]?.n);
+
+describe('@settle/consumer on a real topic and database', () => {
+  it('hands each event to the handler once, in per-order order, also when the topic is re-consumed from the start', async () => {
+    const { topic, dlt } = await topicPair(3);
+    const rows = await writeOrders(4);
+    await producer.send({ topic, messages: rows.map(toMessage) });
+    await producer.send({ topic, messages: rows.slice(0, 5).map(toMessage) }); // at-least-once: a re-sent tail
+    const groupId = `kit-${uniqueSuffix()}`;
+    const first = recorder();
+    const consumer = await start({ groupId, topic, deadLetterTopic: dlt, handler: first.handler });
+    await until('every event handled', () => first.handled.length >= rows.length);
+    await until('the re-sent tail dropped', async () => (await consumer.registry.getSingleMetricAsString('settle_consumer_duplicate_events_total')).includes(' 5'));
+    await consumer.stop();
+    for (const orderId of new Set(rows.map((row) => row.order_id))) {
+      expect(first.handled.filter((name) => name.startsWith(orderId))).toEqual([1, 2, 3, 4].map((version) => `${orderId}@${version}`));
+    }
+
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.resetOffsets({ groupId, topic, earliest: true });
+    await admin.disconnect();
+    const again = recorder();
+    const second = await start({ groupId, topic, deadLetterTopic: dlt, handler: again.handler });
+    await until('the whole topic re-read', async () => (await second.registry.getSingleMetricAsString('settle_consumer_duplicate_events_total')).includes(` ${rows.length + 5}`));
+    expect(again.handled).toEqual([]);
+    expect(await effects(rows.map((row) => row.order_id))).toBe(rows.length);
+    const lag = await second.registry.getSingleMetricAsString('settle_consumer_lag_messages');
+    expect(lag).toMatch(/partition="0"} 0/);
+  });
+
+  it('retries a transient handler error with backoff while the partition\'s later messages wait', async () => {
+    const { topic, dlt } = await topicPair(1);
+    const rows = await writeOrders(2, 3);
+    const failing = `${rows[0]!.order_id}@2`;
+    const run = recorder((event, attempt) => (`${event.orderId}@${event.orderVersion}` === failing && attempt < 3 ? new Error('database timeout') : undefined));
+    await producer.send({ topic, messages: rows.map(toMessage) });
+    const consumer = await start({ groupId: `kit-${uniqueSuffix()}`, topic, deadLetterTopic: dlt, handler: run.handler });
+    await until('every event handled', () => run.handled.length >= rows.length);
+    expect(run.attempts.get(failing)).toBe(3);
+    // One partition: nothing after the failing message was handled before it succeeded.
+    expect(run.handled).toEqual(rows.map((row) => `${row.order_id}@${row.order_version}`));
+    expect(await effects(rows.map((row) => row.order_id))).toBe(rows.length); // the failed attempts' writes rolled back
+    expect(await consumer.registry.getSingleMetricAsString('settle_consumer_retries_total')).toMatch(/} 2$/m);
+  });
+
+  it('sends an invalid message to the DLT with the standard headers and goes on; the order\'s later events wait until resolved', async () => {
+    const { topic, dlt } = await topicPair(1);
+    const [broken, other] = [await writeOrders(1, 3), await writeOrders(1, 2)];
+    const blockedOrder = broken![0]!.order_id;
+    const invalid = { ...toMessage(broken![1]!), value: JSON.stringify({ ...JSON.parse(broken![1]!.payload), orderVersion: 'two' }) };
+    await producer.send({ topic, messages: [toMessage(broken![0]!), invalid, toMessage(broken![2]!), ...other!.map(toMessage)] });
+    const run = recorder();
+    const consumer = await start({ groupId: `kit-${uniqueSuffix()}`, topic, deadLetterTopic: dlt, handler: run.handler });
+    await until('the other order handled', () => run.handled.length >= 1 + other!.length);
+    const [dead] = await readAll(dlt, 1);
+    expect(dead?.key).toBe(blockedOrder);
+    expect(dead?.value).toBe(invalid.value);
+    expect(dead?.headers).toMatchObject({ 'dlt-original-topic': topic, 'dlt-original-partition': '0', 'dlt-original-offset': '1', 'dlt-exception-class': 'InvalidEventError', 'dlt-attempts': '1', 'ce_type': 'settle.order.accepted.v1' });
+    expect(dead?.headers['dlt-exception-message']).toMatch(/orderVersion/);
+    expect(run.handled).toEqual([`${blockedOrder}@1`, ...other!.map((row) => `${row.order_id}@${row.order_version}`)]);
+    expect((await consumer.blocked()).map((entry) => entry.orderId)).toEqual([blockedOrder]);
+    expect(await consumer.registry.getSingleMetricAsString('settle_consumer_failed_events_total')).toContain('reason="invalid"} 1');
+
+    expect(await consumer.resolve(blockedOrder, 'skip')).toEqual({ handled: 1 });
+    expect(run.handled.at(-1)).toBe(`${blockedOrder}@3`);
+    expect(await consumer.blocked()).toEqual([]);
+  });
+
+  it('dead-letters a permanently failing event and, resolved with retry, hands it over before the events it held', async () => {
+    const { topic, dlt } = await topicPair(1);
+    const rows = await writeOrders(1, 4);
+    const orderId = rows[0]!.order_id;
+    let broken = true;
+    const run = recorder((event) => (broken && event.orderVersion === 2 ? new PermanentError('merchant unknown to the ledger') : undefined));
+    await producer.send({ topic, messages: rows.map(toMessage) });
+    const consumer = await start({ groupId: `kit-${uniqueSuffix()}`, topic, deadLetterTopic: dlt, handler: run.handler });
+    const [dead] = await readAll(dlt, 1);
+    expect(dead?.headers).toMatchObject({ 'dlt-exception-class': 'PermanentError', 'dlt-exception-message': 'merchant unknown to the ledger', 'dlt-event-id': rows[1]!.id });
+    await until('versions 3 and 4 held', async () => (await consumer.registry.getSingleMetricAsString('settle_consumer_held_events_total')).includes(' 2'));
+    expect(run.handled).toEqual([`${orderId}@1`]);
+
+    broken = false;
+    expect(await consumer.resolve(orderId, 'retry')).toEqual({ handled: 3 });
+    expect(run.handled).toEqual([1, 2, 3, 4].map((version) => `${orderId}@${version}`));
+    await producer.send({ topic, messages: rows.map(toMessage) });
+    await until('the redelivered events dropped', async () => (await consumer.registry.getSingleMetricAsString('settle_consumer_duplicate_events_total')).includes(' 4'));
+    expect(await effects([orderId])).toBe(4);
+  });
+});
