@@ -131,7 +131,7 @@ describe('a forged pagination cursor answers 400, never a database error', () =>
   for (const [what, value] of forged) {
     it(what, async () => {
       const answer = await send('GET', `/v1/orders?limit=1&cursor=${encodeURIComponent(value)}`, undefined, auth(user));
-      expectBadRequest(answer, /cursor is not one this API issued: pass nextCursor from the previous page unchanged/);
+      expectBadRequest(answer, /cursor is not one this API issued for this sort: pass nextCursor from the previous page unchanged/);
     });
   }
 
