@@ -13,7 +13,7 @@ import {
   type Queryable,
   type WebhookEventInput,
 } from '@settle/db';
-import { headersAsText, headerText, REPLAY_HEADERS } from '@settle/kafka';
+import { EVENT_HEADERS, headersAsText, headerText, REPLAY_HEADERS } from '@settle/kafka';
 import type { Logger } from '@settle/observability';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { publishDeadLetters, type DeadLetter } from './dead-letters';
@@ -173,6 +173,12 @@ export function createProcessor(options: ProcessorOptions): Handler {
 
 type Item<T> = T & { topic: string; partition: number };
 
+/**
+ * Re-published events (`settle-ops outbox republish`) are for downstream services recovering their state: every
+ * screen and webhook had them when they were first published, so they are skipped and their offsets committed.
+ */
+const isForScreens = (message: KafkaMessage): boolean => headerText(message.headers, EVENT_HEADERS.republished) === undefined;
+
 type Written = Awaited<ReturnType<typeof writeGroup>>;
 
 /**
@@ -182,7 +188,7 @@ type Written = Awaited<ReturnType<typeof writeGroup>>;
  */
 async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
   const { pool } = options;
-  const parsed = jobs.flatMap((job) => job.messages.map((message) => ({ ...parseEvent(message), topic: job.topic, partition: job.partition })));
+  const parsed = jobs.flatMap((job) => job.messages.filter(isForScreens).map((message) => ({ ...parseEvent(message), topic: job.topic, partition: job.partition })));
   const valid = parsed.filter((item): item is Item<Extract<Parsed, { ok: true }>> => item.ok);
   const poison = parsed.filter((item): item is Item<Extract<Parsed, { ok: false }>> => !item.ok);
 

@@ -12,6 +12,7 @@ import { deadLetterDetails, deadLetterJson, deadLetterRow, LIST_HEADER, table } 
 import { replayDeadLetters } from './replay';
 import { registerAuditCommand } from './audit';
 import { registerRepairCommand } from './repair';
+import { registerRepublishCommand } from './republish';
 import { registerStatusCommand } from './status';
 
 export interface CliIo {
@@ -229,6 +230,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   registerStatusCommand(program, { getPool, getConfig, print });
   registerAuditCommand(program, { getPool, print, since: (value) => since(value) });
+  registerRepublishCommand(program, {
+    getPool,
+    getConfig,
+    print,
+    stderr: io.stderr,
+    who,
+    usage: (message) => {
+      throw new UsageError(message);
+    },
+    since: (value) => since(value),
+    rate,
+    onClose: (close) => resources.close.push(close),
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

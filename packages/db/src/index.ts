@@ -59,3 +59,13 @@ export {
 export type { DueWebhookDelivery, WebhookAttemptView, WebhookEndpoint, WebhookEventInput, WebhookOutcome, WebhookUrlPolicy } from './webhooks';
 export { addressAllowList, checkPublicHost, nonPublicAddress } from './public-address';
 export type { AddressAllowList, HostCheck, ResolvedAddress, Resolver } from './public-address';
+export {
+  advanceRepublishRun,
+  countRepublishEvents,
+  findUnfinishedRepublishRun,
+  finishRepublishRun,
+  nextRepublishEvents,
+  republishFilterKey,
+  startRepublishRun,
+} from './republish';
+export type { RepublishEvent, RepublishFilter, RepublishRun } from './republish';
