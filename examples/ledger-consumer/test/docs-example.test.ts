@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, repoRoot } from '@settle/config';
+import { applyTransition, createOrderRecord, createPool, setupRelaySlot, upsertAccount, type Pool } from '@settle/db';
+import type { Actor } from '@settle/domain';
+import { startRelay, type Relay } from '@settle/relay';
+import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, uniqueSuffix, type TestDatabase } from '@settle/testkit';
+
+/** The consumer example of docs/integrating.md, as written there. */
+async function docsExample(): Promise<string> {
+  const text = await fs.readFile(path.join(repoRoot, 'docs/integrating.md'), 'utf8');
+  const match = /<!-- run by examples\/ledger-consumer\/test\/docs-example\.test\.ts -->\n```ts\n([\s\S]*?)```/.exec(text);
+  if (match?.[1] === undefined) throw new Error('docs/integrating.md has no tested consumer example');
+  return match[1];
+}
+
+describe('the consumer example in docs/integrating.md', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  let relay: Relay;
+  let topic: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('docs_example');
+    pool = createPool(db.url, { max: 3 });
+    ({ events: topic = '' } = await createTestTopics('docs', [{ name: 'events', numPartitions: 3 }, { name: 'events.dlt', numPartitions: 1 }]));
+    const slot = `docs_${uniqueSuffix()}`;
+    await setupRelaySlot(pool, slot, 'settle_outbox_pub');
+    relay = await startRelay({ config: loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, RELAY_SLOT: slot, RELAY_HEARTBEAT_MS: '250' }), port: null });
+  });
+
+  afterAll(async () => {
+    await relay?.stop();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('runs as written and records a completed order once', async () => {
+    const n = uniqueSuffix();
+    const user: Actor = { role: 'user', id: `u-docs-${n}` };
+    const merchant: Actor = { role: 'merchant', id: `m-docs-${n}` };
+    await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
+    const created = await createOrderRecord(pool, { type: 'sell', merchantId: merchant.id, cryptoAmount: '100', cryptoCurrency: 'USDT', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' }, user);
+    if (created.kind !== 'applied') throw new Error('not created');
+    const id = created.order.id;
+    await applyTransition(pool, { orderId: id, command: { action: 'accept', walletAddress: testAddress(`docs-${n}`) }, actor: merchant });
+    await applyTransition(pool, { orderId: id, command: { action: 'lock_escrow', txHash: testTxHash(`docs-escrow-${n}`) }, actor: user });
+    await applyTransition(pool, { orderId: id, command: { action: 'mark_paid' }, actor: merchant });
+    await applyTransition(pool, { orderId: id, command: { action: 'confirm_and_release', txHash: testTxHash(`docs-release-${n}`) }, actor: user });
+
+    // Beside the example workspace, so its imports resolve as they would in a service depending on the kit.
+    const file = path.join(repoRoot, 'examples/ledger-consumer', `.docs-example-${randomBytes(4).toString('hex')}.ts`);
+    await fs.writeFile(file, await docsExample());
+    const output: string[] = [];
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      env: { PATH: process.env['PATH'], DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const deadline = Date.now() + 30_000;
+      const rows = async () => (await pool.query<{ order_id: string; fiat_amount: string; fiat_currency: string }>('SELECT order_id, fiat_amount::text, fiat_currency FROM completed_orders').catch(() => ({ rows: [] }))).rows;
+      while ((await rows()).length === 0) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the example recorded nothing: ${output.join('')}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(await rows()).toEqual([{ order_id: id, fiat_amount: '367.25', fiat_currency: 'AED' }]);
+      const inbox = await pool.query<{ n: number }>(`SELECT count(*)::integer AS n FROM settle_inbox WHERE consumer = 'my-service' AND order_id = $1 AND state = 'done'`, [id]);
+      expect(inbox.rows[0]?.n).toBe(5);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await fs.rm(file, { force: true });
+    }
+  });
+});
