@@ -46,14 +46,13 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   recordRequestDurations(app, deps.registry);
+  app.use(accessLog(deps.logger));
 
   // Before the body is read: a refused request costs no parsing.
   const limits = createRateLimits({ config: deps.config, logger: deps.logger, redis: deps.redis, authenticatedPrefixes: AUTHENTICATED });
   app.use(securityHeaders(deps.config, [DOCS_SCRIPT]));
   app.use(noStoreUnder(AUTHENTICATED));
   app.use(limits.anonymous);
-  app.use(accessLog(deps.logger));
-
   app.use(jsonBody());
 
   // The API's routes first: they are what nearly every request is for, and Express tries layers in order.
