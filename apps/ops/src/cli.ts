@@ -217,32 +217,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       print(created ? `recreated slot ${cfg.RELAY_SLOT} (${options.reason} — by ${who(undefined)})` : `slot ${cfg.RELAY_SLOT} exists: nothing to do`);
     });
 
-  registerRepairCommand(program, {
+  // What every command module gets: the lazily opened pool and config, output, who runs it, usage errors.
+  const commandDeps = {
     getPool,
     getConfig,
     print,
     stderr: io.stderr,
     who,
-    usage: (message) => {
+    usage: (message: string): never => {
       throw new UsageError(message);
     },
-  });
-
-  registerStatusCommand(program, { getPool, getConfig, print });
-  registerAuditCommand(program, { getPool, print, since: (value) => since(value) });
-  registerRepublishCommand(program, {
-    getPool,
-    getConfig,
-    print,
-    stderr: io.stderr,
-    who,
-    usage: (message) => {
-      throw new UsageError(message);
-    },
-    since: (value) => since(value),
-    rate,
-    onClose: (close) => resources.close.push(close),
-  });
+  };
+  registerRepairCommand(program, commandDeps);
+  registerStatusCommand(program, commandDeps);
+  registerAuditCommand(program, { ...commandDeps, since: (value) => since(value) });
+  registerRepublishCommand(program, { ...commandDeps, since: (value) => since(value), rate, onClose: (close) => resources.close.push(close) });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
