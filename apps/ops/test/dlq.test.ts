@@ -313,7 +313,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
     const twice = await cliProcess('dlq', 'resolve', '1', '--note', 'x');
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(/^settle-ops: dead letter 1 was already resolved by ops-test\n$/);
-  });
+  }, 180_000); // six process starts, each loading the CLI through tsx: room for 2 busy cores
 
   it('token prints a dev JWT the notifier accepts', async () => {
     const printed = await cliProcess('token', '--role', 'merchant', '--id', 'm-token');
