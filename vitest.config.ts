@@ -7,9 +7,10 @@ export default defineConfig({
     pool: 'forks',
     // Files run in parallel: each has its own database and topics (see packages/testkit).
     fileParallelism: true,
-    maxWorkers: 3,
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    maxWorkers: 2,
+    // Two files at a time on 2 cores, with generous timeouts: some files start whole systems (npm start, API + relay + notifier).
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     teardownTimeout: 60_000,
     reporters: ['default'],
   },

@@ -138,7 +138,7 @@ describe('settle-ops status and audit', () => {
 
     let report: StatusReport | undefined;
     let relayFigures: Partial<RelayFigures> = {};
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 90_000;
     for (;;) {
       const result = await cli(['status', '--json']);
       expect(result).toMatchObject({ code: 0, stderr: '' });
