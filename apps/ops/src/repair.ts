@@ -3,6 +3,7 @@ import { applyTransition, findStuckOrders, type Pool } from '@settle/db';
 import { isSettleError, SYSTEM_ACTOR } from '@settle/domain';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import type { CommandDeps } from './command-deps';
 import { table } from './output';
 
 export interface RepairRow {
@@ -16,14 +17,7 @@ export interface RepairRow {
   result: string;
 }
 
-export interface RepairDeps {
-  getPool: () => Pool;
-  getConfig: () => Config;
-  print: (text: string) => void;
-  stderr: NodeJS.WritableStream;
-  who: (by: string | undefined) => string;
-  usage: (message: string) => never;
-}
+export type RepairDeps = CommandDeps;
 
 /**
  * Finds stuck orders (domain `diagnose`) and, with `apply`, repairs each through the one write path as the system:

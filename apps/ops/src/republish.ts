@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { localStack, type Config } from '@settle/config';
+import { localStack } from '@settle/config';
 import {
   advanceRepublishRun,
   countRepublishEvents,
@@ -16,14 +16,9 @@ import { createKafka, EVENT_HEADERS, eventHeaders } from '@settle/kafka';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { Partitioners, type Message, type Producer } from 'kafkajs';
+import type { CommandDeps } from './command-deps';
 
-export interface RepublishDeps {
-  getPool: () => Pool;
-  getConfig: () => Config;
-  print: (text: string) => void;
-  stderr: NodeJS.WritableStream;
-  who: (by: string | undefined) => string;
-  usage: (message: string) => never;
+export interface RepublishDeps extends CommandDeps {
   since: (value: string) => Date;
   rate: (value: string) => number;
   /** Registers something to close when the command ends. */
