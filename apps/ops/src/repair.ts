@@ -29,12 +29,13 @@ export async function repairStuckOrders(
 ): Promise<RepairRow[]> {
   const found = await findStuckOrders(pool, { orderId: options.orderId });
   options.onStart?.(found.length);
+  const policy = orderPolicy(options.config);
   const rows: RepairRow[] = [];
   for (const item of found) {
     const row: RepairRow = { orderId: item.order.id, orderNumber: item.order.orderNumber, kind: item.kind, status: item.order.status, action: item.command.action, detail: item.detail, result: 'would-repair' };
     if (options.apply) {
       try {
-        await applyTransition(pool, { orderId: item.order.id, command: item.command, actor: SYSTEM_ACTOR, policy: orderPolicy(options.config), audit: { by: options.by, reason: options.reason } });
+        await applyTransition(pool, { orderId: item.order.id, command: item.command, actor: SYSTEM_ACTOR, policy, audit: { by: options.by, reason: options.reason } });
         row.result = 'repaired';
       } catch (error) {
         row.result = isSettleError(error) && error.code === 'CONFLICT' ? 'changed-meanwhile' : `failed: ${error instanceof Error ? error.message : String(error)}`;

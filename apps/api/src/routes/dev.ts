@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { signToken } from '@settle/auth';
-import { orderPolicy, type Config } from '@settle/config';
+import type { Config } from '@settle/config';
 import { devTokenBody } from '@settle/contracts';
 import { upsertAccount, type Pool } from '@settle/db';
 import { canonicalAddress } from '@settle/domain';
@@ -11,7 +11,7 @@ export function devRoutes(pool: Pool, config: Config): Router {
   const router = Router();
   router.post('/v1/dev/tokens', async (request, response) => {
     const body = parse(devTokenBody, request.body ?? {}, 'body');
-    const network = body.network ?? orderPolicy(config).defaultNetwork;
+    const network = body.network ?? config.DEFAULT_NETWORK;
     const wallet = body.walletAddress === undefined ? undefined : { network, address: canonicalAddress(network, body.walletAddress) };
     await upsertAccount(pool, { kind: body.role, id: body.id, name: body.name, wallet });
     response.json({ token: await signToken(config, { role: body.role, id: body.id }) });
