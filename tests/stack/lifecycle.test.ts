@@ -19,6 +19,12 @@ function processTable(): Array<{ pid: number; ppid: number; command: string }> {
     .map((match) => ({ pid: Number(match[1]), ppid: Number(match[2]), command: match[3] ?? '' }));
 }
 
+/** The process group of a live process (Linux /proc: the fifth field of stat). */
+async function processGroup(pid: number): Promise<number> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
 function descendants(root: number): Array<{ pid: number; command: string }> {
   const table = processTable();
   const found: Array<{ pid: number; command: string }> = [];
@@ -68,10 +74,11 @@ interface RunningSystem {
   dir: string;
 }
 
-async function startSystem(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<RunningSystem> {
+/** `detached`: in a process group of its own, as a shell runs a job, so the test can Ctrl-C the whole job. */
+async function startSystem(command: string, args: string[], env?: NodeJS.ProcessEnv, options: { detached?: boolean } = {}): Promise<RunningSystem> {
   const environment = env ?? (await systemEnvironment());
   const dir = environment['SETTLE_DATA_DIR'] ?? '';
-  const child = spawn(command, args, { cwd: repoRoot, env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: repoRoot, env: environment, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached === true });
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -122,6 +129,27 @@ describe('npm start lifecycle', () => {
     // Everything it started (apps, servers, their guard shells) is gone shortly after.
     for (const entry of tree) await waitForExit(entry.pid, 5_000);
     expect(tree.filter((entry) => isAlive(entry.pid))).toEqual([]);
+  }, SYSTEM_TIMEOUT);
+
+  it('Ctrl-C reaches the supervisor, not Postgres or Kafka: they keep running until the last app has stopped', async () => {
+    const system = await startSystem(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], undefined, { detached: true });
+    const job = system.child.pid ?? -1;
+    const tree = descendants(job);
+    const servers = tree.filter((entry) => entry.command.includes('kafka.Kafka') || entry.command.includes(`-D ${system.dir}`));
+    const apps = tree.filter((entry) => /apps\/\w+\/src\/main\.ts/.test(entry.command));
+    expect(servers).toHaveLength(2);
+    expect(apps).toHaveLength(4);
+    for (const server of servers) expect(await processGroup(server.pid), server.command).not.toBe(job);
+
+    // What a terminal does on Ctrl-C: SIGINT to every process of the foreground job.
+    process.kill(-job, 'SIGINT');
+    while (apps.some((app) => isAlive(app.pid))) {
+      expect(servers.filter((server) => !isAlive(server.pid)).map((server) => server.command)).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const server of servers) expect(await waitForExit(server.pid, 30_000)).toBe(true);
+    expect(await waitForExit(job, 10_000)).toBe(true);
+    expect(system.output()).toContain('stopped: no Settle process is left running');
   }, SYSTEM_TIMEOUT);
 
   it('a SIGKILLed supervisor still takes Kafka, Postgres and every app down with it', async () => {

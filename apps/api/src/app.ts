@@ -20,6 +20,7 @@ import { notificationRoutes } from './routes/notifications';
 import { orderRoutes } from './routes/orders';
 import { webhookRoutes } from './routes/webhooks';
 import { noStoreUnder, securityHeaders } from './security';
+import { schemaRoutes } from './schemas';
 import { serveWithAppPrototypes } from './server';
 
 export interface AppDependencies {
@@ -65,6 +66,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(webhookRoutes(deps.pool, deps.config));
   app.use(notificationRoutes(deps.pool));
   app.use(deskRoutes(deps.config));
+  app.use(schemaRoutes());
 
   app.get('/health', (_request, response) => void response.json({ status: 'ok' }));
   app.get('/ready', async (_request, response) => {

@@ -25,7 +25,8 @@ const admin =
     ? await startOpsServer({ port: config.ADMIN_PORT, host: config.ADMIN_HOST, registry, ready: dependencyReadiness({ database: () => pool.query('SELECT 1') }) })
     : undefined;
 if (admin !== undefined) logger.info({ port: admin.port, host: config.ADMIN_HOST }, 'admin port (/metrics, /health, /ready)');
-const server = app.listen(config.PORT, () => logger.info({ port: config.PORT, devAuth: config.DEV_AUTH }, `order API on http://localhost:${config.PORT}`));
+const listening = (): void => logger.info({ port: config.PORT, host: config.HOST, devAuth: config.DEV_AUTH }, `order API on http://localhost:${config.PORT}`);
+const server = config.HOST === undefined ? app.listen(config.PORT, listening) : app.listen(config.PORT, config.HOST, listening);
 applyServerLimits(server, config);
 
 onShutdown(

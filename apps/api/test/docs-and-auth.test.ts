@@ -1,5 +1,8 @@
 import { createTokenVerifier, signToken } from '@settle/auth';
-import { loadConfig } from '@settle/config';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig, repoRoot } from '@settle/config';
+import { dataSchemaUri, EVENT_TYPES, type EventType } from '@settle/contracts';
 import { createPool, currentBookSeq } from '@settle/db';
 import { createLogger, createRegistry } from '@settle/observability';
 import type { AddressInfo } from 'node:net';
@@ -49,6 +52,25 @@ describe('documentation', () => {
       expect(paths).toContain(expected);
     }
     expect(Object.keys(response.body.components.schemas)).toEqual(expect.arrayContaining(['Order', 'CreateOrder', 'Problem', 'BookOrder']));
+  });
+
+  it('serves each event schema its messages name in ce_dataschema, the same document as docs/schemas', async () => {
+    const list = await api.call<{ schemas: { type: string; name: string; id: string; path: string }[] }>('GET', '/schemas');
+    expect(list.status).toBe(200);
+    expect(list.body.schemas.map((schema) => schema.type).sort()).toEqual([...EVENT_TYPES].sort());
+    for (const schema of list.body.schemas) {
+      expect(schema.id).toBe(dataSchemaUri(schema.type as EventType));
+      expect(schema.path).toBe(`/schemas/${path.basename(new URL(schema.id).pathname)}`);
+      const response = await fetch(`${api.url}${schema.path}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^application\/schema\+json/);
+      const published = JSON.parse(readFileSync(path.join(repoRoot, 'docs/schemas', `${schema.name}.json`), 'utf8')) as unknown;
+      expect(await response.json()).toEqual(published);
+    }
+    const missing = await fetch(`${api.url}/schemas/order.completed.v99.json`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await missing.json()) as { detail: string }).detail).toContain('GET /schemas lists them');
   });
 
   it('serves human docs at /docs with their assets', async () => {

@@ -153,7 +153,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     });
   }
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? config.NOTIFIER_PORT, options.host ?? '0.0.0.0', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? config.NOTIFIER_PORT, options.host ?? config.HOST ?? '0.0.0.0', resolve));
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, topic, groupId, redis: config.REDIS_URL !== undefined }, 'notifier listening');
 

@@ -119,7 +119,7 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
   };
   const port = options.port === undefined ? config.RELAY_PORT : options.port;
   let server: OpsServer | null = null;
-  if (port !== null) server = await startOpsServer({ port, registry, health, ready });
+  if (port !== null) server = await startOpsServer({ port, host: config.HOST, registry, health, ready });
 
   const stopping = new AbortController();
   let stopped: Promise<void> | undefined;

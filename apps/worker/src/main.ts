@@ -16,6 +16,7 @@ const worker = startWorker({ pool, logger, registry, intervalMs: config.WORKER_I
 // Idle for 5 minutes means the loop is stuck: /health says so (the seed's "worker idle 5 min" alert).
 const ops = await startOpsServer({
   port: config.WORKER_PORT,
+  host: config.HOST,
   registry,
   health: () => {
     const idleMs = Date.now() - worker.lastSweepAt();

@@ -1,7 +1,10 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, repoRoot } from '@settle/config';
 import { applyTransition, createOrderRecord, createPool, setupRelaySlot, upsertAccount, type Pool } from '@settle/db';
@@ -17,14 +20,45 @@ async function docsExample(): Promise<string> {
   return match[1];
 }
 
-describe('the consumer example in docs/integrating.md', () => {
+/**
+ * A service directory of its own, outside this repository, holding the example and a node_modules with only what
+ * a team installing the packed kit gets: the tarball `npm run pack:consumer` writes, its declared dependencies and
+ * peers, and the type packages a TypeScript service adds. Anything else the kit imported would not resolve.
+ */
+async function packedService(example: string): Promise<{ dir: string; file: string }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'settle-kit-'));
+  // As a team's build would: the script's one line of output is the tarball.
+  const tarball = execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/pack-consumer.ts'), '--out', dir], { cwd: repoRoot, encoding: 'utf8' }).trim();
+  const modules = path.join(dir, 'service', 'node_modules');
+  const kit = path.join(modules, '@settle', 'consumer');
+  await fs.mkdir(kit, { recursive: true });
+  execFileSync('tar', ['-xzf', tarball, '-C', kit, '--strip-components=1']);
+  const manifest = JSON.parse(await fs.readFile(path.join(kit, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; peerDependencies: Record<string, string> };
+  for (const name of [...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies), '@types/node', '@types/pg']) {
+    await fs.mkdir(path.dirname(path.join(modules, name)), { recursive: true });
+    await fs.symlink(path.join(repoRoot, 'node_modules', name), path.join(modules, name));
+  }
+  const file = path.join(dir, 'service', 'consumer.ts');
+  await fs.writeFile(file, example);
+  await fs.writeFile(path.join(dir, 'service', 'package.json'), JSON.stringify({ name: 'my-service', private: true, type: 'module' }));
+  await fs.writeFile(
+    path.join(dir, 'service', 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2023', skipLibCheck: false, types: ['node'] }, files: ['consumer.ts'] }),
+  );
+  return { dir, file };
+}
+
+describe.each([
+  { from: 'the workspace', packed: false },
+  { from: 'the packed @settle/consumer, in a service of its own', packed: true },
+])('the consumer example in docs/integrating.md, run against $from', ({ packed }) => {
   let db: TestDatabase;
   let pool: Pool;
   let relay: Relay;
   let topic: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase('docs_example');
+    db = await createTestDatabase(packed ? 'docs_example_packed' : 'docs_example');
     pool = createPool(db.url, { max: 3 });
     ({ events: topic = '' } = await createTestTopics('docs', [{ name: 'events', numPartitions: 3 }, { name: 'events.dlt', numPartitions: 1 }]));
     const slot = `docs_${uniqueSuffix()}`;
@@ -51,11 +85,20 @@ describe('the consumer example in docs/integrating.md', () => {
     await applyTransition(pool, { orderId: id, command: { action: 'mark_paid' }, actor: merchant });
     await applyTransition(pool, { orderId: id, command: { action: 'confirm_and_release', txHash: testTxHash(`docs-release-${n}`) }, actor: user });
 
-    // Beside the example workspace, so its imports resolve as they would in a service depending on the kit.
-    const file = path.join(repoRoot, 'examples/ledger-consumer', `.docs-example-${randomBytes(4).toString('hex')}.ts`);
-    await fs.writeFile(file, await docsExample());
+    // From the workspace: beside the example workspace, so its imports resolve as they would in a service
+    // depending on the kit. Packed: in a directory of its own, type-checked against the kit's declarations first.
+    const service = packed ? await packedService(await docsExample()) : undefined;
+    const file = service?.file ?? path.join(repoRoot, 'examples/ledger-consumer', `.docs-example-${randomBytes(4).toString('hex')}.ts`);
+    if (service === undefined) await fs.writeFile(file, await docsExample());
+    if (service !== undefined) {
+      const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+      const checked = spawnSync(process.execPath, [tsc, '-p', path.dirname(file)], { encoding: 'utf8' });
+      expect(checked.stdout + checked.stderr, 'the example type-checks against the packed declarations').toBe('');
+    }
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const output: string[] = [];
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    const child = spawn(process.execPath, ['--import', tsx, file], {
+      cwd: path.dirname(file),
       env: { PATH: process.env['PATH'], DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -76,7 +119,7 @@ describe('the consumer example in docs/integrating.md', () => {
       expect(await exited).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
-      await fs.rm(file, { force: true });
+      await fs.rm(service?.dir ?? file, { recursive: true, force: true });
     }
   });
 });

@@ -84,6 +84,11 @@ const envSchema = z.object({
   PG_STAT_STATEMENTS: flag.default(false),
   KAFKA_PORT: port.default(9092),
   KAFKA_CONTROLLER_PORT: port.default(9093),
+  /**
+   * The address the apps' ports listen on (API, notifier, relay and worker ops ports); a container sets 0.0.0.0.
+   * @default every interface for the API and the notifier, 127.0.0.1 for the relay's and worker's ops ports
+   */
+  HOST: optionalText,
   PORT: port.default(3000),
   NOTIFIER_PORT: port.default(3001),
   RELAY_PORT: port.default(3002),
@@ -250,6 +255,9 @@ const envSchema = z.object({
 });
 
 export type Config = z.infer<typeof envSchema>;
+
+/** Every environment variable the apps read (the config schema's keys). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 /**
  * The order rules of the configuration in the shape of the domain's OrderPolicy (checked where it is passed):

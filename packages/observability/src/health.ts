@@ -15,7 +15,7 @@ export interface OpsServerOptions {
   health?: () => HealthReport | Promise<HealthReport>;
   /** Ready to do its job (connected, elected, caught up). @default same as health */
   ready?: () => HealthReport | Promise<HealthReport>;
-  host?: string;
+  host?: string | undefined;
 }
 
 export interface OpsServer {

