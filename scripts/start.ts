@@ -11,7 +11,7 @@ import { dataDir, loadConfig, type Config } from '@settle/config';
 import { createPool, ensureDatabase, upsertAccount } from '@settle/db';
 import { redact, startStack, StackError, type RunningStack } from '@settle/stack';
 import { prepareSystem } from './prepare';
-import { availableApps, Supervisor, waitForHttp } from './supervisor';
+import { appEnvironment, availableApps, Supervisor, waitForHttp } from './supervisor';
 
 const APP_ORDER = ['relay', 'worker', 'notifier', 'api'];
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -112,23 +112,6 @@ async function seedDemoAccounts(config: Config, databaseUrl: string): Promise<st
   }
 }
 
-function appEnvironment(config: Config, databaseUrl: string, brokers: string[]): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    KAFKA_BROKERS: brokers.join(','),
-    DEV_AUTH: config.DEV_AUTH ? '1' : '0',
-    ...(config.JWT_SECRET !== undefined ? { JWT_SECRET: config.JWT_SECRET } : {}),
-    // Local webhook receivers; production allows only what WEBHOOK_ALLOWED_HOSTS names.
-    ...(config.NODE_ENV !== 'production' && config.WEBHOOK_ALLOWED_HOSTS.length === 0 ? { WEBHOOK_ALLOWED_HOSTS: 'localhost,127.0.0.1,::1' } : {}),
-    // The desk is served by the API (and by `npm run dev -w @settle/web` on 5173); its sockets go to the notifier.
-    NOTIFIER_PUBLIC_URL: process.env['NOTIFIER_PUBLIC_URL'] ?? `http://localhost:${config.NOTIFIER_PORT}`,
-    ...(process.env['NOTIFIER_ALLOWED_ORIGINS'] === undefined && config.NODE_ENV !== 'production'
-      ? { NOTIFIER_ALLOWED_ORIGINS: [`http://localhost:${config.PORT}`, `http://127.0.0.1:${config.PORT}`, 'http://localhost:5173'].join(',') }
-      : {}),
-    SETTLE_SUPERVISED: '1',
-  };
-}
 
 function describeApps(apps: string[], config: Config): string[] {
   const where: Record<string, string> = {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { APP_NODE_FLAGS, repoRoot } from '@settle/config';
+import { APP_NODE_FLAGS, repoRoot, type Config } from '@settle/config';
 import { guardChild, waitForExit } from '@settle/stack';
 
 export interface AppSpec {
@@ -41,9 +41,30 @@ export interface SupervisorEvents {
   say(line: string): void;
   /** An app crashes faster than restarting can help: stop everything, saying which app and why. */
   crashLoop(name: string, reason: string): void;
+  /** A line an app wrote (stdout or stderr). @default to stdout, prefixed with `[<app>] ` */
+  output?(name: string, line: string): void;
 }
 
 const describeExit = (code: number | null, signal: NodeJS.Signals | null): string => (signal !== null ? `was killed by ${signal}` : `exited with code ${code}`);
+
+/** The environment the supervised apps run with: the stack's addresses and the local development settings. */
+export function appEnvironment(config: Config, databaseUrl: string, brokers: string[]): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    KAFKA_BROKERS: brokers.join(','),
+    DEV_AUTH: config.DEV_AUTH ? '1' : '0',
+    ...(config.JWT_SECRET !== undefined ? { JWT_SECRET: config.JWT_SECRET } : {}),
+    // Local webhook receivers; production allows only what WEBHOOK_ALLOWED_HOSTS names.
+    ...(config.NODE_ENV !== 'production' && config.WEBHOOK_ALLOWED_HOSTS.length === 0 ? { WEBHOOK_ALLOWED_HOSTS: 'localhost,127.0.0.1,::1' } : {}),
+    // The desk is served by the API (and by `npm run dev -w @settle/web` on 5173); its sockets go to the notifier.
+    NOTIFIER_PUBLIC_URL: process.env['NOTIFIER_PUBLIC_URL'] ?? `http://localhost:${config.NOTIFIER_PORT}`,
+    ...(process.env['NOTIFIER_ALLOWED_ORIGINS'] === undefined && config.NODE_ENV !== 'production'
+      ? { NOTIFIER_ALLOWED_ORIGINS: [`http://localhost:${config.PORT}`, `http://127.0.0.1:${config.PORT}`, 'http://localhost:5173'].join(',') }
+      : {}),
+    SETTLE_SUPERVISED: '1',
+  };
+}
 
 /** The apps that exist in this checkout (apps/<name>/src/main.ts), in start order. */
 export function availableApps(order: string[]): string[] {
@@ -142,7 +163,7 @@ export class Supervisor {
     // blocked in a futex during module loading, alive 10 min after its supervisor).
     if (child.pid !== undefined) guardChild(child.pid, 'TERM', { graceSeconds: APP_STOP_GRACE_SECONDS });
     for (const stream of [child.stdout, child.stderr]) {
-      readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${spec.name}] ${line}\n`));
+      readline.createInterface({ input: stream }).on('line', (line) => (this.events.output === undefined ? process.stdout.write(`[${spec.name}] ${line}\n`) : this.events.output(spec.name, line)));
     }
     return child;
   }

@@ -113,10 +113,10 @@ async function insertOrders(pool: Pool, events: OrderEvent[]): Promise<void> {
   for (let start = 0; start < events.length; start += 5_000) {
     const chunk = events.slice(start, start + 5_000).map((event) => event.order);
     await pool.query(
-      `INSERT INTO orders (id, order_number, type, status, order_version, book_order, merchant_id, user_id, crypto_amount, crypto_currency, fiat_amount, fiat_currency, rate, payment_method, created_at, updated_at)
-       SELECT id, num, type, 'open', 1, book, merchant, usr, 100, 'USDT', 367.25, 'AED', 3.6725, 'upi', now(), now()
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[]) AS o(id, num, type, book, merchant, usr)`,
-      [chunk.map((o) => o.id), chunk.map((o) => o.orderNumber), chunk.map((o) => o.type), chunk.map((o) => o.bookOrder), chunk.map((o) => o.merchantId), chunk.map((o) => o.userId)],
+      `INSERT INTO orders (id, order_number, type, status, order_version, book_order, merchant_id, user_id, network, crypto_amount, crypto_currency, fiat_amount, fiat_currency, rate, payment_method, created_at, updated_at)
+       SELECT id, num, type, 'open', 1, book, merchant, usr, network, 100, 'USDT', 367.25, 'AED', 3.6725, 'upi', now(), now()
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::text[]) AS o(id, num, type, book, merchant, usr, network)`,
+      [chunk.map((o) => o.id), chunk.map((o) => o.orderNumber), chunk.map((o) => o.type), chunk.map((o) => o.bookOrder), chunk.map((o) => o.merchantId), chunk.map((o) => o.userId), chunk.map((o) => o.network)],
     );
   }
 }

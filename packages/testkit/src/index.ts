@@ -19,6 +19,24 @@ export function testStack(): { adminDatabaseUrl: string; kafkaBrokers: string[] 
   return { adminDatabaseUrl: inject('adminDatabaseUrl'), kafkaBrokers: inject('kafkaBrokers') };
 }
 
+/** The advisory lock key of the whole-system tests (any constant: only these files take it). */
+const WHOLE_SYSTEM_LOCK = 7_461_001;
+
+/**
+ * For a test file that starts whole systems of its own (every app, its own Postgres and Kafka) and kills or
+ * restarts parts of them: waits until no other such file runs (an advisory lock on the shared test cluster) and
+ * returns the release. On 2 cores, two of them at once starve each other's timers and restarts into flakiness.
+ */
+export async function exclusiveWholeSystem(): Promise<() => Promise<void>> {
+  const client = new pg.Client({ connectionString: inject('adminDatabaseUrl'), application_name: 'settle-test-system-lock' });
+  await client.connect();
+  await client.query('SELECT pg_advisory_lock($1)', [WHOLE_SYSTEM_LOCK]);
+  return async () => {
+    await client.query('SELECT pg_advisory_unlock($1)', [WHOLE_SYSTEM_LOCK]).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  };
+}
+
 /** A short random suffix for names that must not collide between test files. */
 export function uniqueSuffix(): string {
   return randomBytes(5).toString('hex');
