@@ -11,7 +11,7 @@ if (config.DATABASE_URL === undefined || config.KAFKA_BROKERS === undefined) {
   process.exit(1);
 }
 try {
-  await prepareSystem(config, config.DATABASE_URL, config.KAFKA_BROKERS.split(','), (line) => process.stdout.write(`${line}\n`));
+  await prepareSystem(config, config.DATABASE_URL, config.KAFKA_BROKERS, (line) => process.stdout.write(`${line}\n`));
 } catch (error) {
   process.stderr.write(`settle setup: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

@@ -26,6 +26,7 @@ import { freePort, startStack } from '@settle/stack';
 import { cpuSnapshot, schedBetween, schedSnapshot, stealSnapshot, stolenSince, wakeupCostUs, type CpuSnapshot } from '../cpu';
 import { ConnectionPool } from './client';
 import { BENCH_WALLET, pgbenchScript } from './cycle';
+import { reportFigures } from '../summary';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const levels = (value: string | undefined, fallback: string): number[] => (value ?? fallback).split(',').map(Number);
@@ -247,6 +248,11 @@ async function main(): Promise<void> {
     const baselineTransitions = baseline.perSecond * SECONDS;
     console.log(`  CPU per transition, pgbench: Postgres ${perTransition(baseline.cpu.postgres, baselineTransitions)}, pgbench ${perTransition(baseline.cpu.pgbench, baselineTransitions)}`);
     console.log(`  latency at half load: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latencies.length} requests   (goal p99 ≤ 25 ms)  ${p99 <= 25 ? 'met' : 'NOT met'}; ${pct(halfStolen)} of the machine stolen by the hypervisor meanwhile`);
+    reportFigures('api', [
+      { name: 'HTTP transitions/s (peak)', value: peak.perSecond, unit: 'transitions/s', baseline: { name: 'pgbench, the same statements', value: baseline.perSecond }, goal: '≥ 60 % of pgbench', met: ratio >= 0.6 },
+      { name: 'p99 at half the HTTP peak', value: p99, unit: 'ms', goal: '≤ 25 ms', met: p99 <= 25 },
+      { name: 'p50 at half the HTTP peak', value: p50, unit: 'ms', goal: '(reported)', met: true },
+    ]);
     // On a shared VM the two peaks may have had very different machines: say so rather than let it pass as a result.
     if (Math.max(peak.sched.stolen, baseline.stolen, halfStolen) > 0.1 || Math.abs(peak.sched.stolen - baseline.stolen) > 0.05) {
       console.log(

@@ -31,6 +31,7 @@ import { createKafka, headersAsText } from '@settle/kafka';
 import { freePort, startEmbeddedPostgres, startKafkaBroker, type RunningKafka, type RunningPostgres } from '@settle/stack';
 import { testAddress, testTxHash } from '@settle/testkit';
 import { prepareSystem } from '../../scripts/prepare';
+import { reportFigures } from '../summary';
 import { appEnvironment, Supervisor } from '../../scripts/supervisor';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -400,13 +401,17 @@ async function main(): Promise<number> {
     const began = Date.now();
     const loadDone = load.run();
     const results: Array<{ name: string; at: number; recoveredMs: number }> = [];
+    // Faults at their scheduled time, but never closer than 15 s after the last one recovered: a slow recovery
+    // must not bunch the relay's kills into the supervisor's crash-loop limit (5 restarts of one app in a minute).
+    let quietUntil = 0;
     for (const [index, fault] of schedule(options.minutes).entries()) {
-      await sleep(Math.max(0, began + fault.at - Date.now()));
+      await sleep(Math.max(0, began + fault.at - Date.now(), quietUntil - Date.now()));
       const at = Date.now();
       say(`  ${((at - began) / 1000).toFixed(0).padStart(4)} s  ${fault.name}`);
       await fault.inject(system);
       const screen = screens[index % screens.length] ?? screens[0]!;
       results.push({ name: fault.name, at: at - began, recoveredMs: await recovery(load, screen, at) });
+      quietUntil = Date.now() + 15_000;
     }
     await sleep(Math.max(0, began + options.minutes * 60_000 - Date.now()));
     await load.stop();
@@ -445,6 +450,10 @@ async function main(): Promise<number> {
       ['5xx answers that were not 503 problem+json', not503.length],
       ['lifecycles that failed', load.failures.length],
     ];
+    reportFigures('chaos', [
+      ...figures.map(([name, value]) => ({ name, value, unit: '', goal: '0', met: value === 0 })),
+      ...results.map((result) => ({ name: `${result.name}: a new event on a merchant's screen again after`, value: result.recoveredMs / 1000, unit: 's', goal: '(reported)', met: true })),
+    ]);
     say('');
     // A SIGKILLed notifier's partitions move to its restart once Kafka ends the dead member's session (30 s).
     say('fault                      at       back on a screen after');

@@ -16,6 +16,7 @@ import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { createPool, ensureDatabase, migrate, upsertAccount } from '@settle/db';
 import { freePort, startStack } from '@settle/stack';
 import { fuzzRequests, fuzzViolation, sendFuzz, stageFuzzFixtures, type FuzzRequest, type OpenApi } from '../../apps/api/test/fuzz-cases';
+import { reportFigures } from '../summary';
 
 const CASES = Number(process.env['FUZZ_CASES'] ?? 50_000);
 const SEED = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
@@ -86,6 +87,10 @@ async function main(): Promise<void> {
     console.log(`fixture orders unchanged: ${unchanged ? 'yes' : 'NO'}`);
     console.log(`violations (5xx, or a 4xx that is not a problem document): ${violations.length}`);
     for (const { request, problem } of violations.slice(0, 50)) console.log(`  ${problem}\n    ← ${request.text}`);
+    reportFigures('fuzz', [
+      { name: `malformed requests that got a 5xx or a 4xx without a problem document (of ${CASES}, seed ${SEED})`, value: violations.length, unit: 'requests', goal: '0', met: violations.length === 0 },
+      { name: 'fixture orders changed', value: unchanged ? 0 : 1, unit: '', goal: '0', met: unchanged },
+    ]);
     if (violations.length > 0 || !unchanged) process.exitCode = 1;
   } finally {
     api?.kill('SIGTERM');

@@ -34,6 +34,7 @@ import { startNotifier, type Notifier } from '@settle/notifier';
 import { freePort, startStack } from '@settle/stack';
 import { ConnectionPool } from '../api/client';
 import { cpuBetween, cpuSnapshot, wakeupCostUs } from '../cpu';
+import { reportFigures, type Figure } from '../summary';
 
 const SOCKETS = Number(process.env['BENCH_SOCKETS'] ?? 10_000);
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 20_000);
@@ -164,6 +165,7 @@ const ratio = (measured: number, goal: number, higherIsBetter: boolean): string 
 };
 
 async function main(): Promise<void> {
+  const figures: Figure[] = [];
   console.log(`bench/notifier: ${SOCKETS} sockets, ${EVENTS} private events, ${BOOK_EVENTS} book events; e2e ${E2E_SOCKETS} sockets at ${E2E_RATE} releases/s for ${E2E_SECONDS}s; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`  this machine: an idle Node timer wakeup costs ${(await wakeupCostUs()).toFixed(0)} µs of CPU (bench/cpu.ts wakeupCostUs)`);
   const base = loadConfig();
@@ -202,6 +204,7 @@ async function main(): Promise<void> {
     console.log(`\n(a) ${fmt(Number(connected['count']), 0)} sockets connected in ${fmt(Number(connected['ms']) / 1000)} s, load average ${loadavg().map((x) => fmt(x, 2)).join(' ')}`);
     console.log(`    heap: notifier idle ${fmt(heapIdle / 1048576)} MB (process before start ${fmt(heapBefore / 1048576)} MB), with sockets ${fmt(heapConnected / 1048576)} MB`);
     console.log(`    heap per socket: ${fmt(perSocketKb, 2)} KB   goal ≤ ${GOALS.heapPerSocketKb} KB: ${ratio(perSocketKb, GOALS.heapPerSocketKb, false)}`);
+    figures.push({ name: 'notifier heap per connected socket', value: perSocketKb, unit: 'KB', goal: `≤ ${GOALS.heapPerSocketKb} KB`, met: perSocketKb <= GOALS.heapPerSocketKb });
 
     // (b) baseline: the same number of emits straight from socket.io (no Kafka, no database, no acks stored).
     const events = orderEvents(EVENTS, (i) => ids[i % SOCKETS] as string);
@@ -275,6 +278,10 @@ async function main(): Promise<void> {
     console.log(`    baseline (socket.io alone, same run): ${fmt(rawRate, 0)} deliveries/s → backlog drain is ${fmt(drainRate / rawRate, 2)}× the baseline`);
     console.log(`      CPU ${fmt(rawUse.totalMs / EVENTS * 1000, 0)} µs per delivery: ${rawUse.text}`);
     console.log(`    goal ≥ ${fmt(GOALS.deliveriesPerSecond, 0)}/s: backlog ${ratio(drainRate, GOALS.deliveriesPerSecond, true)}; produced while consuming ${ratio(pipeRate, GOALS.deliveriesPerSecond, true)}`);
+    figures.push(
+      { name: 'private deliveries/s, backlog drained into the sockets', value: drainRate, unit: 'deliveries/s', baseline: { name: 'socket.io alone, same emits', value: rawRate }, goal: `≥ ${fmt(GOALS.deliveriesPerSecond, 0)}/s`, met: drainRate >= GOALS.deliveriesPerSecond },
+      { name: 'private deliveries/s, produced while consuming', value: pipeRate, unit: 'deliveries/s', baseline: { name: 'socket.io alone, same emits', value: rawRate }, goal: `≥ ${fmt(GOALS.deliveriesPerSecond, 0)}/s`, met: pipeRate >= GOALS.deliveriesPerSecond },
+    );
 
     // (b') book broadcast: one emit per event reaches every merchant socket; no row per merchant.
     const bookEvents = orderEvents(BOOK_EVENTS, () => '', true);
@@ -398,6 +405,10 @@ async function main(): Promise<void> {
     console.log(`    offered ${fmt(offeredRate)} releases/s; ${latencies.length}/${total} completed events reached their merchant socket`);
     console.log(`    HTTP release → socket 'order.completed': p50 ${fmt(p50)} ms (${ratio(p50, GOALS.p50Ms, false)}), p99 ${fmt(p99)} ms (${ratio(p99, GOALS.p99Ms, false)}), max ${fmt(latencies.at(-1) ?? NaN)} ms`);
     console.log(`    baseline in the same run: the HTTP release alone p50 ${fmt(quantile(httpSorted, 0.5))} ms, p99 ${fmt(quantile(httpSorted, 0.99))} ms → relay+Kafka+notifier add p50 ${fmt(p50 - quantile(httpSorted, 0.5))} ms`);
+    figures.push(
+      { name: 'HTTP release → merchant socket, p50', value: p50, unit: 'ms', baseline: { name: 'the HTTP release alone, p50', value: quantile(httpSorted, 0.5) }, goal: `≤ ${GOALS.p50Ms} ms`, met: p50 <= GOALS.p50Ms },
+      { name: 'HTTP release → merchant socket, p99', value: p99, unit: 'ms', baseline: { name: 'the HTTP release alone, p99', value: quantile(httpSorted, 0.99) }, goal: `≤ ${GOALS.p99Ms} ms`, met: p99 <= GOALS.p99Ms },
+    );
     const split = await pool.query<{ relay: number[]; delivery: number[] }>(
       `SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM n.created_at - e.occurred_at) * 1000) AS relay,
               percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM n.delivered_at - n.created_at) * 1000) AS delivery
@@ -411,6 +422,7 @@ async function main(): Promise<void> {
     console.log(`    CPU while releasing (${os.cpus().length} cores): ${releaseUse.text}`);
     if (base.PG_STAT_STATEMENTS) await printStatements(pool);
     console.log(`    (the seed aimed at an average under 10 s: p50 is ${fmt(10_000 / p50, 0)}× better)`);
+    reportFigures('notifier', figures);
     apiHttp.close();
     await pool.end();
   } finally {

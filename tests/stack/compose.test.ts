@@ -51,7 +51,7 @@ describe('docker-compose.yml against the apps', () => {
       const config = checkProductionProfile(loadConfig({ ...env, JWT_SECRET: randomBytes(48).toString('base64') }));
       expect(config.DEV_AUTH, name).toBe(false);
       expect(config.DATABASE_URL, name).toBe('postgres://postgres:settle@postgres:5432/settle');
-      expect(config.KAFKA_BROKERS, name).toBe('kafka:9092');
+      expect(config.KAFKA_BROKERS, name).toEqual(['kafka:9092']);
       // Inside a container an app must listen on every interface for its published port to reach it.
       expect(config.HOST, name).toBe('0.0.0.0');
     }

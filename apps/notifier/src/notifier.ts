@@ -52,7 +52,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
 
   const pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'settle-notifier' }, (error) => logger.warn({ err: error }, 'idle database client failed'));
   const kafka = createKafka({
-    brokers: config.KAFKA_BROKERS.split(','),
+    brokers: config.KAFKA_BROKERS,
     clientId: `${config.KAFKA_CLIENT_ID}-notifier`,
     onLog: (level, message, extra) => logger[level](extra, message),
   });

@@ -73,7 +73,7 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
   const route = createTopicRouter(config.ORDER_EVENTS_TOPIC, parseTopicRoutes(config.RELAY_TOPIC_ROUTES));
   const pool = createPool(databaseUrl, { max: 4, applicationName: 'settle-relay' }, (error) => logger.warn({ err: error }, 'idle Postgres client failed'));
   const kafka = createKafka({
-    brokers: config.KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
+    brokers: config.KAFKA_BROKERS,
     clientId: `${config.KAFKA_CLIENT_ID}-relay`,
     // kafkajs logs every attempt it retries itself; what finally fails reaches us as an error and is classified
     // and logged there, so its own lines are warnings at most.

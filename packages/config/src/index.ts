@@ -30,6 +30,16 @@ const duration = (what: string) =>
     })
     .refine((minutes) => minutes > 0, `${what} must be longer than zero`);
 
+/** A comma-separated list: entries trimmed, empty ones dropped, each parsed by `entry`. */
+const commaList = <T extends z.ZodType<unknown, string>>(entry: T) =>
+  z
+    .string()
+    .transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item !== ''))
+    .pipe(z.array(entry));
+
+/** `host:port` (a name, an IPv4 address or a bracketed IPv6 address). */
+const BROKER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
+
 /** `key=value,…` pairs, each value parsed by `value`. */
 const pairs = <T extends z.ZodType>(what: string, key: z.ZodType<string>, value: T) =>
   z
@@ -76,7 +86,9 @@ const envSchema = z.object({
   /** External Postgres; when unset the local stack starts embedded Postgres. */
   DATABASE_URL: optionalText,
   /** External Kafka (comma-separated host:port); when unset the local stack starts Kafka from jars. */
-  KAFKA_BROKERS: optionalText,
+  KAFKA_BROKERS: commaList(z.string().regex(BROKER, 'KAFKA_BROKERS lists host:port pairs separated by commas, e.g. kafka-1:9092,kafka-2:9092'))
+    .transform((brokers) => (brokers.length === 0 ? undefined : brokers))
+    .optional(),
   /** Where `npm start` keeps Postgres data, Kafka logs and cached jars. @default <repo>/.settle */
   SETTLE_DATA_DIR: optionalText,
   PG_PORT: port.default(5433),
@@ -204,11 +216,12 @@ const envSchema = z.object({
    * Webhooks: destinations a webhook URL may resolve to although they are not public addresses, comma-separated host
    * names, IPs or CIDRs (`localhost,127.0.0.1,10.1.0.0/16`), for local receivers in development and tests. @default none
    */
-  WEBHOOK_ALLOWED_HOSTS: z
-    .string()
-    .default('')
-    .transform((text) => text.split(',').map((entry) => entry.trim().toLowerCase()).filter((entry) => entry !== ''))
-    .pipe(z.array(z.string().refine(hostOrCidr, 'WEBHOOK_ALLOWED_HOSTS holds host names, IP addresses or CIDRs such as 10.1.0.0/16'))),
+  WEBHOOK_ALLOWED_HOSTS: commaList(
+    z
+      .string()
+      .transform((entry) => entry.toLowerCase())
+      .refine(hostOrCidr, 'WEBHOOK_ALLOWED_HOSTS holds host names, IP addresses or CIDRs such as 10.1.0.0/16'),
+  ).default([]),
   /** `settle-ops dlq replay`: a message replayed this many times is parked instead. @default 3 */
   DLQ_MAX_REPLAYS: z.coerce.number().int().min(1).default(3),
   /** Notifier: the Redis adapter's channel prefix (nodes sharing it share rooms). @default settle-notifier */
@@ -216,11 +229,7 @@ const envSchema = z.object({
   /** Notifier: the Kafka consumer group. @default settle-notifier */
   NOTIFIER_GROUP_ID: z.string().min(1).default('settle-notifier'),
   /** Notifier: browser origins allowed to open a socket, comma-separated (clients that send no Origin are not browsers and are let through); the default is the API's, which serves the merchant desk. @default http://localhost:3000,http://127.0.0.1:3000 */
-  NOTIFIER_ALLOWED_ORIGINS: z
-    .string()
-    .default('http://localhost:3000,http://127.0.0.1:3000')
-    .transform((text) => text.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
-    .pipe(z.array(z.url().transform((url) => new URL(url).origin))),
+  NOTIFIER_ALLOWED_ORIGINS: commaList(z.url().transform((url) => new URL(url).origin)).default(['http://localhost:3000', 'http://127.0.0.1:3000']),
   /** Notifier: a connection that has not completed the socket.io handshake within this is closed. @default 10000 */
   NOTIFIER_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Notifier: the largest message a client may send (handshake auth included). @default 65536 */
@@ -231,11 +240,9 @@ const envSchema = z.object({
   /** The network of an order whose client names none. @default tron */
   DEFAULT_NETWORK: z.enum(NETWORKS).default('tron'),
   /** Crypto currencies an order may trade, comma-separated. @default USDT,USDC */
-  CRYPTO_CURRENCIES: z
-    .string()
-    .default('USDT,USDC')
-    .transform((text) => text.split(',').map((code) => code.trim()).filter((code) => code !== ''))
-    .pipe(z.array(z.string().regex(/^[A-Z][A-Z0-9]{1,9}$/, 'CRYPTO_CURRENCIES holds upper-case codes such as USDT')).min(1, 'CRYPTO_CURRENCIES names at least one currency')),
+  CRYPTO_CURRENCIES: commaList(z.string().regex(/^[A-Z][A-Z0-9]{1,9}$/, 'CRYPTO_CURRENCIES holds upper-case codes such as USDT'))
+    .refine((codes) => codes.length > 0, 'CRYPTO_CURRENCIES names at least one currency')
+    .default(['USDT', 'USDC']),
   /** The platform fee on every order, in basis points, unless MERCHANT_FEE_BPS names the order's merchant. @default 0 */
   PLATFORM_FEE_BPS: feeBps.default(0),
   /** Per-merchant fees in basis points, `merchant-id=bps,…` (e.g. `merchant-alpha=25`). @default none */
@@ -368,7 +375,7 @@ export const LOCAL_PG_PASSWORD = 'settle';
 export function localStack(config: Config): { databaseUrl: string; kafkaBrokers: string[]; jwtSecretFile: string } {
   return {
     databaseUrl: config.DATABASE_URL ?? `postgres://${LOCAL_PG_USER}:${LOCAL_PG_PASSWORD}@127.0.0.1:${config.PG_PORT}/settle`,
-    kafkaBrokers: (config.KAFKA_BROKERS ?? `127.0.0.1:${config.KAFKA_PORT}`).split(',').map((broker) => broker.trim()),
+    kafkaBrokers: config.KAFKA_BROKERS ?? [`127.0.0.1:${config.KAFKA_PORT}`],
     jwtSecretFile: path.join(dataDir(config), 'jwt-secret'),
   };
 }

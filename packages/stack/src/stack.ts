@@ -68,7 +68,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     const startKafka = async (): Promise<{ brokers: string[]; external: boolean }> => {
       if (config.KAFKA_BROKERS !== undefined) {
-        const brokers = config.KAFKA_BROKERS.split(',').map((broker) => broker.trim());
+        const brokers = config.KAFKA_BROKERS;
         await waitForKafka(brokers);
         progress(`kafka: using KAFKA_BROKERS ${brokers.join(',')}`);
         return { brokers, external: true };
