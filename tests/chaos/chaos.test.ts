@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoRoot } from '@settle/config';
-import { exclusiveWholeSystem } from '@settle/testkit';
+import { runAlone } from '@settle/testkit';
 
 /** `npm run chaos -- --minutes 1`: a stack of its own under faults, checked for loss, reorder and duplicates. */
 function chaos(args: string[]): Promise<{ code: number | null; output: string }> {
@@ -15,13 +15,7 @@ function chaos(args: string[]): Promise<{ code: number | null; output: string }>
 }
 
 describe('the chaos run', () => {
-  let release: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    release = await exclusiveWholeSystem();
-  }, 1_800_000);
-  afterAll(async () => {
-    await release?.();
-  });
+  runAlone();
 
   it('refuses bad arguments in one line', async () => {
     for (const [args, reason] of [

@@ -2,11 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '@settle/config';
 import { createKafka } from '@settle/kafka';
 import { freePort, isAlive, waitForExit } from '@settle/stack';
-import { exclusiveWholeSystem } from '@settle/testkit';
+import { runAlone } from '@settle/testkit';
 
 const started: string[] = [];
 
@@ -109,13 +109,7 @@ afterEach(async () => {
 const SYSTEM_TIMEOUT = 240_000;
 
 describe('npm start lifecycle', () => {
-  let release: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    release = await exclusiveWholeSystem();
-  }, 1_800_000);
-  afterAll(async () => {
-    await release?.();
-  });
+  runAlone();
 
   it('SIGTERM to npm start stops the apps, Kafka and Postgres with no process left behind', async () => {
     const env = await systemEnvironment();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createKafka, ensureTopics, type TopicSpec } from '@settle/kafka';
 import { withDatabase } from '@settle/stack';
 
@@ -35,6 +35,18 @@ export async function exclusiveWholeSystem(): Promise<() => Promise<void>> {
     await client.query('SELECT pg_advisory_unlock($1)', [WHOLE_SYSTEM_LOCK]).catch(() => undefined);
     await client.end().catch(() => undefined);
   };
+}
+
+/** In a describe block: holds exclusiveWholeSystem() from before its first test until after its last. */
+export function runAlone(): void {
+  let release: (() => Promise<void>) | undefined;
+  // Waiting for the other whole-system files may take their whole run.
+  beforeAll(async () => {
+    release = await exclusiveWholeSystem();
+  }, 1_800_000);
+  afterAll(async () => {
+    await release?.();
+  });
 }
 
 /** A short random suffix for names that must not collide between test files. */
