@@ -12,11 +12,35 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'tsdown';
 import { repoRoot } from '@settle/config';
+import { defaultCacheDir } from '@settle/stack';
 
 const KIT = path.join(repoRoot, 'packages/consumer');
+const TSDOWN = '0.23.7';
+
+/** The part of tsdown's API used here. */
+interface Tsdown {
+  build(options: Record<string, unknown>): Promise<unknown>;
+}
+
+/**
+ * tsdown, installed once into the cache beside the Kafka jars rather than as a devDependency: its declaration
+ * bundler pulls native parser bindings for every platform, and a lockfile that names them all cannot be written
+ * against a registry mirror that holds only this platform's (npm ci would then refuse the lockfile everywhere).
+ */
+async function loadTsdown(): Promise<Tsdown> {
+  const home = path.join(defaultCacheDir(), `tsdown-${TSDOWN}`);
+  const marker = path.join(home, '.complete');
+  if (!(await fs.access(marker).then(() => true, () => false))) {
+    await fs.mkdir(home, { recursive: true });
+    const typescript = (JSON.parse(await fs.readFile(path.join(repoRoot, 'node_modules/typescript/package.json'), 'utf8')) as { version: string }).version;
+    execFileSync('npm', ['install', '--prefix', home, '--no-audit', '--no-fund', '--loglevel=error', `tsdown@${TSDOWN}`, `typescript@${typescript}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await fs.writeFile(marker, `${TSDOWN}\n`);
+  }
+  return (await import(pathToFileURL(path.join(home, 'node_modules/tsdown/dist/index.mjs')).href)) as Tsdown;
+}
 
 interface Manifest {
   name: string;
@@ -54,6 +78,7 @@ async function packConsumer(out: string): Promise<string> {
   const ranges = await declaredRanges();
   const staging = path.join(out, 'package');
   await fs.rm(staging, { recursive: true, force: true });
+  const { build } = await loadTsdown();
   await build({
     config: false,
     cwd: KIT,
