@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { pinoHttp } from 'pino-http';
-import type { Logger } from '@settle/observability';
+import type { Logger, TraceSpan, Tracing } from '@settle/observability';
 
 /** What a client may send as X-Request-Id; anything else is replaced by a generated id. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -27,34 +27,64 @@ function orderIdOf(request: IncomingMessage, response: ServerResponse): string |
   return typeof location === 'string' ? ORDER_PATH.exec(location)?.[1] : undefined;
 }
 
+/** The request's span (set by `traceRequests`): its traceparent goes into the outbox row of the change it makes. */
+export function traceOf(response: Response): TraceSpan | undefined {
+  return response.locals['trace'] as TraceSpan | undefined;
+}
+
+/**
+ * Continues the caller's W3C `traceparent` (or starts a trace) as this request's server span, answers its id in
+ * `traceresponse` (W3C Trace Context level 2) and ends the span when the response is finished. With tracing on
+ * the span is recorded and exported, and the request id becomes the trace id.
+ */
+export function traceRequests(tracing: Tracing): RequestHandler {
+  return (request, response, next) => {
+    const span = tracing.startSpan(`${request.method} request`, { parent: request.get('traceparent'), kind: 'server', attributes: { 'http.request.method': request.method } });
+    response.locals['trace'] = span;
+    response.setHeader('traceresponse', span.traceparent);
+    if (tracing.enabled) {
+      response.once('close', () => {
+        const route = (request as Request).route as { path?: unknown } | undefined;
+        const status = response.statusCode;
+        span.setAttributes({ 'http.response.status_code': status, 'url.path': pathOf(request.originalUrl ?? request.url), ...(typeof route?.path === 'string' ? { 'http.route': route.path } : {}) });
+        span.end(status >= 500 ? new Error(`HTTP ${status}`) : undefined);
+      });
+    }
+    next();
+  };
+}
+
 /** One access-log line's fields: never headers (Authorization), bodies or the query string. */
 function accessFields(request: IncomingMessage, response: ServerResponse, durationMs: number): Record<string, unknown> {
   const orderId = orderIdOf(request, response);
   const detail = (response as Response).locals?.['problemDetail'];
+  const trace = (response as Response).locals?.['trace'] as TraceSpan | undefined;
   return {
     method: request.method,
     path: pathOf((request as Request).originalUrl ?? request.url),
     status: response.statusCode,
     durationMs,
     ...(orderId !== undefined ? { orderId } : {}),
+    ...(trace !== undefined ? { traceId: trace.traceId } : {}),
     ...(typeof detail === 'string' ? { detail } : {}),
   };
 }
 
 /**
- * The access log (pino-http): one line per request when it finishes, with method, path, status, durationMs and the
- * orderId where there is one, at info (2xx/3xx), warn (4xx: the problem's detail too) or error (5xx). Each request
+ * The access log (pino-http): one line per request when it finishes, with method, path, status, durationMs, the
+ * traceId and the orderId where there is one, at info (2xx/3xx), warn (4xx: the problem's detail too) or error (5xx). Each request
  * gets an id (its valid X-Request-Id, else a UUID) that is echoed in the X-Request-Id response header and bound to
- * `request.log`, so every line logged for the request carries it.
+ * `request.log`, so every line logged for the request carries it. With tracing on, the request id is the trace id.
  */
-export function accessLog(logger: Logger): RequestHandler {
+export function accessLog(logger: Logger, tracing: Pick<Tracing, 'enabled'>): RequestHandler {
   const middleware = pinoHttp({
     logger,
     quietReqLogger: true,
     quietResLogger: true,
     customAttributeKeys: { reqId: 'requestId' },
     genReqId: (request, response) => {
-      const id = requestIdOf(request.headers['x-request-id']);
+      const trace = tracing.enabled ? (response as Response).locals['trace'] as TraceSpan | undefined : undefined;
+      const id = trace?.traceId ?? requestIdOf(request.headers['x-request-id']);
       response.setHeader('X-Request-Id', id);
       return id;
     },

@@ -5,8 +5,8 @@ import type { Registry } from 'prom-client';
 import type { TokenVerifier } from '@settle/auth';
 import { orderPolicy, type Config } from '@settle/config';
 import type { Pool } from '@settle/db';
-import type { Logger } from '@settle/observability';
-import { accessLog } from './access-log';
+import { idOnlyTracing, type Logger, type Tracing } from '@settle/observability';
+import { accessLog, traceRequests } from './access-log';
 import { authenticate } from './auth';
 import { jsonBody } from './body';
 import { deskRoutes } from './desk';
@@ -33,6 +33,8 @@ export interface AppDependencies {
   bookSeq: () => Promise<number>;
   /** Rate-limit counters shared with other API processes (REDIS_URL). @default in-process memory */
   redis?: RateLimitRedis | undefined;
+  /** Spans of requests (OTEL_TRACES_EXPORTER=otlp), or ids only. @default idOnlyTracing */
+  tracing?: Tracing | undefined;
 }
 
 /** Paths that need a bearer token. */
@@ -47,7 +49,9 @@ export function createApp(deps: AppDependencies): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   recordRequestDurations(app, deps.registry);
-  app.use(accessLog(deps.logger));
+  const tracing = deps.tracing ?? idOnlyTracing;
+  app.use(traceRequests(tracing));
+  app.use(accessLog(deps.logger, tracing));
 
   // Before the body is read: a refused request costs no parsing.
   const limits = createRateLimits({ config: deps.config, logger: deps.logger, redis: deps.redis, authenticatedPrefixes: AUTHENTICATED });

@@ -1,7 +1,7 @@
 import { createTokenVerifier } from '@settle/auth';
 import { loadAppConfig } from '@settle/config';
 import { createPool, currentBookSeq } from '@settle/db';
-import { createLogger, createRegistry, dependencyReadiness, onShutdown, startOpsServer } from '@settle/observability';
+import { createLogger, createRegistry, dependencyReadiness, onShutdown, startOpsServer, startTracing } from '@settle/observability';
 import { createClient } from 'redis';
 import { createApp } from './app';
 import { applyServerLimits } from './server-limits';
@@ -18,7 +18,8 @@ const redis = config.REDIS_URL === undefined ? undefined : createClient({ url: c
 redis?.on('error', (error: unknown) => logger.warn({ err: error }, 'redis (rate limits) error'));
 await redis?.connect();
 const registry = createRegistry('api');
-const app = createApp({ config, pool, logger, verify: createTokenVerifier(config), registry, bookSeq: () => currentBookSeq(pool), redis });
+const tracing = await startTracing(config, 'api', logger);
+const app = createApp({ config, pool, logger, verify: createTokenVerifier(config), registry, bookSeq: () => currentBookSeq(pool), redis, tracing });
 // Production keeps /metrics off the public port: a scraper reaches it on ADMIN_HOST:ADMIN_PORT.
 const admin =
   config.NODE_ENV === 'production'
@@ -36,6 +37,7 @@ onShutdown(
     await admin?.close();
     await pool.end();
     await redis?.quit();
+    await tracing.shutdown();
   },
   process.env['SETTLE_SUPERVISED'] === '1',
 );

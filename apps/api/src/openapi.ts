@@ -52,24 +52,36 @@ const AUTHENTICATED = [...API, 401];
 /** Problems of a route that takes a JSON body. */
 const WITH_BODY = [415];
 
-const requestIdHeader = { description: 'the request\'s id: the X-Request-Id sent (1–128 of A–Z a–z 0–9 . _ : -) or a generated UUID; it is in every log line of the request', schema: { type: 'string' as const } };
+const requestIdHeader = {
+  description: 'the request\'s id: the X-Request-Id sent (1–128 of A–Z a–z 0–9 . _ : -) or a generated UUID (with tracing on, OTEL_TRACES_EXPORTER=otlp: the trace id); it is in every log line of the request',
+  schema: { type: 'string' as const },
+};
+const traceResponseHeader = {
+  description: 'W3C Trace Context level 2: the traceparent of the API\'s span for this request; a change it made carries it as ce_traceparent on Kafka, in socket payloads and as the webhook traceparent',
+  schema: { type: 'string' as const },
+};
+const responseHeaders = { 'X-Request-Id': requestIdHeader, traceresponse: traceResponseHeader };
 const orderResponse = {
   description: 'the order',
-  headers: { ETag: { schema: { type: 'string' as const }, description: 'the order version, for If-Match' }, 'X-Request-Id': requestIdHeader },
+  headers: { ETag: { schema: { type: 'string' as const }, description: 'the order version, for If-Match' }, ...responseHeaders },
   content: { 'application/json': { schema: orderView } },
 };
 const idParam = z.object({ id: z.uuid() });
 const requestIdParam = z.string().optional().openapi({ description: 'your id for this request (1–128 of A–Z a–z 0–9 . _ : -), echoed in X-Request-Id; another value is replaced by a generated UUID' });
-const requestHeaders = z.object({ 'x-request-id': requestIdParam });
+const traceparentParam = z
+  .string()
+  .optional()
+  .openapi({ description: 'W3C traceparent of your span: the request continues your trace (a missing or malformed one starts a new trace)', example: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+const requestHeaders = z.object({ 'x-request-id': requestIdParam, traceparent: traceparentParam });
 const ifMatch = z.string().optional().openapi({ description: 'the ETag you last saw ("3"), or *; compared strongly: a stale or weak (W/"3") tag answers 412 and changes nothing' });
 const idempotencyKey = (required: boolean) =>
   z
     .string()
     .openapi({ description: `a unique key, 8–128 of A–Z a–z 0–9 _ . : -, bare or as a quoted sf-string ("…"); a retry with the same key and body returns the stored response${required ? '' : ' (optional here)'}`, example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"' });
 const transitionHeaders = (required: boolean) =>
-  z.object({ 'if-match': ifMatch, 'idempotency-key': required ? idempotencyKey(true) : idempotencyKey(false).optional(), 'x-request-id': requestIdParam });
-const json = (schema: z.ZodType, description: string) => ({ description, headers: { 'X-Request-Id': requestIdHeader }, content: { 'application/json': { schema } } });
-const noContent = (description: string) => ({ description, headers: { 'X-Request-Id': requestIdHeader } });
+  z.object({ 'if-match': ifMatch, 'idempotency-key': required ? idempotencyKey(true) : idempotencyKey(false).optional(), 'x-request-id': requestIdParam, traceparent: traceparentParam });
+const json = (schema: z.ZodType, description: string) => ({ description, headers: responseHeaders, content: { 'application/json': { schema } } });
+const noContent = (description: string) => ({ description, headers: responseHeaders });
 
 function registerWebhookPaths(registry: OpenAPIRegistry, security: Array<Record<string, string[]>>): void {
   const webhookId = z.object({ id: z.uuid() });

@@ -117,7 +117,7 @@ describe('X-Request-Id and the access log', () => {
     expect(generated).toMatch(/^[0-9a-f-]{36}$/);
 
     const lines = logged.lines().filter((line) => line['requestId'] === given);
-    expect(lines).toEqual([{ level: 30, time: expect.any(Number), app: 'api', requestId: given, method: 'GET', path: `/v1/orders/${staged.order.id}`, status: 200, durationMs: expect.any(Number), orderId: staged.order.id, msg: 'request' }]);
+    expect(lines).toEqual([{ level: 30, time: expect.any(Number), app: 'api', requestId: given, method: 'GET', path: `/v1/orders/${staged.order.id}`, status: 200, durationMs: expect.any(Number), orderId: staged.order.id, traceId: expect.stringMatching(/^[0-9a-f]{32}$/), msg: 'request' }]);
     expect(JSON.stringify(logged.lines())).not.toContain(token);
     expect(JSON.stringify(logged.lines())).not.toMatch(/authorization/i);
   });

@@ -4,7 +4,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Config } from '@settle/config';
 import { createPool, type Pool } from '@settle/db';
 import { createKafka, deadLetterTopic, ensureTopics, kafkaProbe, orderTopics } from '@settle/kafka';
-import { createLogger, createRegistry, dependencyReadiness, opsRoutes, type HealthReport, type Logger } from '@settle/observability';
+import { createLogger, createRegistry, dependencyReadiness, opsRoutes, startTracing, type HealthReport, type Logger, type Tracing } from '@settle/observability';
 import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import { createClient } from 'redis';
 import { runPausingConsumer, type RetryInfo } from './consume';
@@ -22,6 +22,8 @@ export interface NotifierOptions {
   host?: string;
   /** Observes every transient failure and the backoff chosen for it. */
   onRetry?: (info: RetryInfo) => void;
+  /** @default startTracing(config): spans with OTEL_TRACES_EXPORTER=otlp, else ids only */
+  tracing?: Tracing;
 }
 
 export interface Notifier {
@@ -49,6 +51,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   if (config.KAFKA_BROKERS === undefined) throw new Error('KAFKA_BROKERS is required for the notifier');
   const topic = config.ORDER_EVENTS_TOPIC;
   const groupId = config.NOTIFIER_GROUP_ID;
+  const tracing = options.tracing ?? (await startTracing(config, 'notifier', logger));
 
   const pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'settle-notifier' }, (error) => logger.warn({ err: error }, 'idle database client failed'));
   const kafka = createKafka({
@@ -100,12 +103,12 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
 
-  const dispatcher: WebhookDispatcher = startWebhookDispatcher({ config, pool, producer, topic, groupId, metrics, logger: logger.child({ component: 'webhooks' }) });
+  const dispatcher: WebhookDispatcher = startWebhookDispatcher({ config, pool, producer, topic, groupId, metrics, tracing, logger: logger.child({ component: 'webhooks' }) });
 
   // Two members of the group per process: kafkajs fetches again only when every batch of its last fetch is
   // handled, so with one consumer the database and this process take turns; with two, one consumer's batches
   // are written while the other's are emitted. Both feed the same processor (one writer, emits in order).
-  const handle = createProcessor({ pool, producer, hub: socketHub, metrics, logger, groupId, onWebhooksQueued: () => dispatcher.wake() });
+  const handle = createProcessor({ pool, producer, hub: socketHub, metrics, logger, tracing, groupId, onWebhooksQueued: () => dispatcher.wake() });
   // Both members join at once, and heartbeat every second: a member learns of the other's join (a rebalance)
   // at its next heartbeat, so start-up does not wait out a long interval.
   const consumers: Consumer[] = Array.from({ length: CONSUMERS_PER_PROCESS }, () =>
@@ -173,6 +176,7 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
       await brokers.close();
       await Promise.all(redis.map((client) => client.quit().catch(() => undefined)));
       await pool.end();
+      if (options.tracing === undefined) await tracing.shutdown();
     },
   };
 }

@@ -13,8 +13,8 @@ import {
   type Queryable,
   type WebhookEventInput,
 } from '@settle/db';
-import { EVENT_HEADERS, headersAsText, headerText, REPLAY_HEADERS } from '@settle/kafka';
-import type { Logger } from '@settle/observability';
+import { EVENT_HEADERS, headersAsText, headerText, REPLAY_HEADERS, traceparentOf } from '@settle/kafka';
+import { idOnlyTracing, traceIdOf, type Logger, type TraceSpan, type Tracing } from '@settle/observability';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { publishDeadLetters, type DeadLetter } from './dead-letters';
 import { describe, PermanentEventError } from './errors';
@@ -27,6 +27,8 @@ export interface ProcessorOptions {
   hub: SocketHub;
   metrics: NotifierMetrics;
   logger: Logger;
+  /** Spans of event processing (OTEL_TRACES_EXPORTER=otlp). @default idOnlyTracing (no spans) */
+  tracing?: Tracing;
   groupId: string;
   /** Called after a chunk committed new webhook deliveries. */
   onWebhooksQueued?: () => void;
@@ -59,7 +61,8 @@ export function parseEvent(message: KafkaMessage): Parsed {
   return { ok: true, event, message };
 }
 
-const notificationOf = (event: OrderEventDto): Omit<NotificationPayload, 'seq'> => ({
+/** Everything a client is sent about an event carries the change's traceparent, when its message had one. */
+const notificationOf = (event: OrderEventDto, traceparent: string | undefined): Omit<NotificationPayload, 'seq'> => ({
   type: event.type,
   eventId: event.eventId,
   orderId: event.orderId,
@@ -71,9 +74,10 @@ const notificationOf = (event: OrderEventDto): Omit<NotificationPayload, 'seq'> 
   actor: event.actor,
   occurredAt: event.occurredAt,
   order: event.order,
+  ...(traceparent !== undefined ? { traceparent } : {}),
 });
 
-const bookOf = (event: OrderEventDto): Omit<BookPayload, 'bookSeq'> => ({
+const bookOf = (event: OrderEventDto, traceparent: string | undefined): Omit<BookPayload, 'bookSeq'> => ({
   type: event.type,
   eventId: event.eventId,
   orderId: event.orderId,
@@ -84,6 +88,7 @@ const bookOf = (event: OrderEventDto): Omit<BookPayload, 'bookSeq'> => ({
   occurredAt: event.occurredAt,
   onBook: event.type === 'order.created',
   order: toBookSummary(event.order as OrderEvent['order']),
+  ...(traceparent !== undefined ? { traceparent } : {}),
 });
 
 type Handler = (messages: KafkaMessage[], context: { topic: string; partition: number }) => Promise<void>;
@@ -192,9 +197,15 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
   const valid = parsed.filter((item): item is Item<Extract<Parsed, { ok: true }>> => item.ok);
   const poison = parsed.filter((item): item is Item<Extract<Parsed, { ok: false }>> => !item.ok);
 
+  const tracing = options.tracing ?? idOnlyTracing;
   const audiences = valid.map((item) => {
     const audience = audienceOf(item.event as unknown as OrderEvent);
-    return { item, audience, merchants: audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id) };
+    const traceparent = traceparentOf(item.message.headers);
+    // Recorded spans only: with tracing off the event's own traceparent is all that is passed on.
+    const span: TraceSpan | undefined = tracing.enabled
+      ? tracing.startSpan(`process ${item.event.type}`, { parent: traceparent, kind: 'consumer', attributes: { 'settle.event_id': item.event.eventId, 'settle.order_id': item.event.orderId, 'messaging.destination.name': item.topic } })
+      : undefined;
+    return { item, audience, traceparent, span, merchants: audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id) };
   });
   // Nothing here reads the orders table: the event carries its order snapshot, and logical decoding can hand the
   // relay a committed transaction before other sessions see its rows, so "the order is not there" would turn a
@@ -210,12 +221,12 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
     headers: headersAsText(item.message.headers),
   });
   const webhookEvents: WebhookEventInput[] = audiences
-    .map(({ item, merchants }) => ({
+    .map(({ item, merchants, traceparent }) => ({
       merchantIds: merchants.filter((merchantId) => webhookMerchants.has(merchantId)),
       eventId: item.event.eventId,
       orderId: item.event.orderId,
       eventType: item.event.type,
-      payload: notificationOf(item.event),
+      payload: notificationOf(item.event, traceparent),
       source: sourceOf(item),
     }))
     .filter((event) => event.merchantIds.length > 0);
@@ -226,9 +237,9 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
   });
   const bookInputs = audiences
     .filter(({ audience }) => audience.book)
-    .map(({ item }) => ({ eventId: item.event.eventId, orderId: item.event.orderId, orderVersion: item.event.orderVersion, payload: bookOf(item.event) }));
-  const inputs: NotificationInput[] = audiences.flatMap(({ item, audience }) => {
-    const payload = notificationOf(item.event);
+    .map(({ item, traceparent }) => ({ eventId: item.event.eventId, orderId: item.event.orderId, orderVersion: item.event.orderVersion, payload: bookOf(item.event, traceparent) }));
+  const inputs: NotificationInput[] = audiences.flatMap(({ item, audience, traceparent }) => {
+    const payload = notificationOf(item.event, traceparent);
     return audience.recipients.map((recipient) => ({
       recipient: recipientKey(recipient),
       eventId: item.event.eventId,
@@ -286,7 +297,8 @@ async function emitGroup(options: ProcessorOptions, { outcome, poison }: Written
   for (const [topic, group] of groupBy(letters, (letter) => letter.info.originalTopic)) await publishDeadLetters(producer, topic, group);
   for (const item of poison) {
     metrics.deadLetters.inc({ channel: 'socket', reason: item.error.name });
-    logger.warn({ topic: item.topic, partition: item.partition, offset: item.message.offset, eventId: item.eventId, reason: item.error.name, detail: item.error.message }, 'event sent to the dead-letter topic');
+    const traceId = traceIdOf(traceparentOf(item.message.headers));
+    logger.warn({ topic: item.topic, partition: item.partition, offset: item.message.offset, eventId: item.eventId, ...(traceId !== undefined ? { traceId } : {}), reason: item.error.name, detail: item.error.message }, 'event sent to the dead-letter topic');
   }
 
   const toEmit = outcome.book.filter((entry) => !entry.emitted).sort((a, b) => a.bookSeq - b.bookSeq);
@@ -297,8 +309,11 @@ async function emitGroup(options: ProcessorOptions, { outcome, poison }: Written
     if (index > 0 && index % EMIT_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
     if (!row.delivered) hub.emitNotification(row.recipient, row.seq, row.payload as Omit<NotificationPayload, 'seq'>);
   }
-  for (const { item, audience } of outcome.audiences) {
-    hub.emitToOrderRoom(item.event.orderId, audience.recipients.map(recipientKey), notificationOf(item.event));
+  const debug = logger.isLevelEnabled('debug');
+  for (const { item, audience, traceparent, span } of outcome.audiences) {
+    hub.emitToOrderRoom(item.event.orderId, audience.recipients.map(recipientKey), notificationOf(item.event, traceparent));
+    span?.end();
+    if (debug) logger.debug({ eventId: item.event.eventId, orderId: item.event.orderId, type: item.event.type, traceId: traceIdOf(traceparent), recipients: audience.recipients.length }, 'event delivered to screens');
   }
   metrics.eventsProcessed.inc(outcome.audiences.length);
   if (outcome.queued > 0) options.onWebhooksQueued?.();

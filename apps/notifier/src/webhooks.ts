@@ -13,7 +13,8 @@ import {
   type ResolvedAddress,
   type WebhookOutcome,
 } from '@settle/db';
-import type { Logger } from '@settle/observability';
+import { traceparentOf } from '@settle/kafka';
+import type { Logger, Tracing } from '@settle/observability';
 import type { Producer } from 'kafkajs';
 import { Webhook } from 'standardwebhooks';
 import { backoffDelay } from './backoff';
@@ -80,8 +81,17 @@ export const retryableStatus = (status: number | null): boolean => status === nu
  * only if it is public (or WEBHOOK_ALLOWED_HOSTS allows it); otherwise nothing is sent, the endpoint is disabled
  * with the reason and the event goes to the dead-letter topic.
  */
-export function startWebhookDispatcher(options: { config: Config; pool: Pool; producer: Producer; topic: string; groupId: string; metrics: NotifierMetrics; logger: Logger }): WebhookDispatcher {
-  const { config, pool, producer, metrics, logger } = options;
+export function startWebhookDispatcher(options: {
+  config: Config;
+  pool: Pool;
+  producer: Producer;
+  topic: string;
+  groupId: string;
+  metrics: NotifierMetrics;
+  logger: Logger;
+  tracing: Tracing;
+}): WebhookDispatcher {
+  const { config, pool, producer, metrics, logger, tracing } = options;
   const backoff = { baseMs: config.WEBHOOK_RETRY_BASE_MS, factor: config.WEBHOOK_RETRY_FACTOR, capMs: config.WEBHOOK_RETRY_CAP_MS, jitter: 0.2 };
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -89,7 +99,7 @@ export function startWebhookDispatcher(options: { config: Config; pool: Pool; pr
   let again = false;
   const allow = addressAllowList(config.WEBHOOK_ALLOWED_HOSTS);
 
-  async function send(delivery: DueWebhookDelivery): Promise<Answer> {
+  async function send(delivery: DueWebhookDelivery, traceparent: string): Promise<Answer> {
     const timestamp = new Date();
     const body = JSON.stringify({ type: delivery.eventType, timestamp: timestamp.toISOString(), data: delivery.payload });
     const id = `msg_${delivery.id}`;
@@ -107,6 +117,7 @@ export function startWebhookDispatcher(options: { config: Config; pool: Pool; pr
           'webhook-id': id,
           'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
           'webhook-signature': signature,
+          traceparent,
         },
         body,
         config.WEBHOOK_TIMEOUT_MS,
@@ -120,7 +131,11 @@ export function startWebhookDispatcher(options: { config: Config; pool: Pool; pr
 
   async function attempt(delivery: DueWebhookDelivery): Promise<void> {
     const startedAt = new Date();
-    const answer = await send(delivery);
+    // The receiver continues the change's trace: its traceparent names this attempt as the parent.
+    const span = tracing.startSpan('webhook POST', { parent: traceparentOf(delivery.source.headers), kind: 'client', attributes: { 'settle.event_id': delivery.eventId, 'settle.webhook_endpoint_id': delivery.endpointId } });
+    const answer = await send(delivery, span.traceparent);
+    span.setAttributes({ 'http.response.status_code': answer.statusCode ?? 0 });
+    span.end(answer.error === null ? undefined : new Error(answer.error));
     const durationMs = Date.now() - startedAt.getTime();
     const number = delivery.attempts + 1;
     let outcome: WebhookOutcome;
@@ -161,18 +176,18 @@ export function startWebhookDispatcher(options: { config: Config; pool: Pool; pr
         outcome = { kind: 'dead' };
         metrics.deadLetters.inc({ channel: 'webhook', reason: detail.name });
       } catch (publishError) {
-        logger.error({ err: publishError, deliveryId: delivery.id }, 'could not publish the webhook dead letter; the delivery stays pending');
+        logger.error({ err: publishError, deliveryId: delivery.id, traceId: span.traceId }, 'could not publish the webhook dead letter; the delivery stays pending');
         outcome = { kind: 'retry', delayMs: backoffDelay(number, backoff) };
       }
     }
     if (answer.refused !== undefined) {
       // Disabled before the attempt is recorded, so a merchant who reads the refused attempt also reads why.
       await disableWebhookEndpoint(pool, delivery.endpointId, answer.refused);
-      logger.warn({ endpointId: delivery.endpointId, deliveryId: delivery.id, reason: answer.refused }, 'webhook endpoint disabled');
+      logger.warn({ endpointId: delivery.endpointId, deliveryId: delivery.id, traceId: span.traceId, reason: answer.refused }, 'webhook endpoint disabled');
     }
     metrics.webhookAttempts.inc({ outcome: outcome.kind });
     await recordWebhookAttempt(pool, { id: delivery.id, attempt: number }, { startedAt, durationMs, statusCode: answer.statusCode, error: answer.error }, outcome);
-    logger.info({ deliveryId: delivery.id, eventId: delivery.eventId, attempt: number, statusCode: answer.statusCode, outcome: outcome.kind }, 'webhook attempt');
+    logger.info({ deliveryId: delivery.id, eventId: delivery.eventId, traceId: span.traceId, attempt: number, statusCode: answer.statusCode, outcome: outcome.kind }, 'webhook attempt');
   }
 
   async function tick(): Promise<void> {

@@ -1,6 +1,7 @@
 import { orderPolicy, type Config } from '@settle/config';
 import { applyTransition, findStuckOrders, type Pool } from '@settle/db';
 import { isSettleError, SYSTEM_ACTOR } from '@settle/domain';
+import { idOnlyTracing } from '@settle/observability';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { CommandDeps } from './command-deps';
@@ -35,7 +36,9 @@ export async function repairStuckOrders(
     const row: RepairRow = { orderId: item.order.id, orderNumber: item.order.orderNumber, kind: item.kind, status: item.order.status, action: item.command.action, detail: item.detail, result: 'would-repair' };
     if (options.apply) {
       try {
-        await applyTransition(pool, { orderId: item.order.id, command: item.command, actor: SYSTEM_ACTOR, policy, audit: { by: options.by, reason: options.reason } });
+        // Each repair starts a trace of its own: its id is in the event's ce_traceparent, like a request's.
+        const { traceparent } = idOnlyTracing.startSpan('repair');
+        await applyTransition(pool, { orderId: item.order.id, command: item.command, actor: SYSTEM_ACTOR, policy, audit: { by: options.by, reason: options.reason }, traceparent });
         row.result = 'repaired';
       } catch (error) {
         row.result = isSettleError(error) && error.code === 'CONFLICT' ? 'changed-meanwhile' : `failed: ${error instanceof Error ? error.message : String(error)}`;

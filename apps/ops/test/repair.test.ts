@@ -58,6 +58,10 @@ describe('settle-ops repair', () => {
       [healthy.id]: ['escrowed', 3],
     });
     expect(await counts()).toEqual({ events: before['events']! + 3, outbox: before['outbox']! + 3, audit: before['audit']! + 3 });
+    // Each repair's event carries a trace of its own, like a request's.
+    const traced = await pool.query<{ traceparent: string | null }>(`SELECT headers->>'traceparent' AS traceparent FROM outbox WHERE aggregateid = ANY($1) AND order_version = 4`, [[released.id, refunded.id, overdue.id]]);
+    expect(new Set(traced.rows.map((row) => /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/.exec(row.traceparent ?? '')?.[0].slice(3, 35))).size).toBe(3);
+    expect(traced.rows.every((row) => row.traceparent !== null)).toBe(true);
     const events = await pool.query(`SELECT order_id, type, actor_role FROM order_events WHERE order_id = ANY($1::uuid[]) ORDER BY order_id`, [[released.id, refunded.id, overdue.id]]);
     expect(events.rows).toEqual(
       expect.arrayContaining([

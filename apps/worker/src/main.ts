@@ -1,6 +1,6 @@
 import { loadConfig, orderPolicy } from '@settle/config';
 import { createPool } from '@settle/db';
-import { createLogger, createRegistry, onShutdown, startOpsServer } from '@settle/observability';
+import { createLogger, createRegistry, onShutdown, startOpsServer, startTracing } from '@settle/observability';
 import { retentionPolicy } from './retention';
 import { startWorker } from './worker';
 
@@ -12,7 +12,8 @@ if (config.DATABASE_URL === undefined) {
 }
 const pool = createPool(config.DATABASE_URL, { max: 4, applicationName: 'settle-worker' }, (error) => logger.error({ err: error }, 'idle database client failed'));
 const registry = createRegistry('worker');
-const worker = startWorker({ pool, logger, registry, intervalMs: config.WORKER_INTERVAL_MS, batchSize: config.WORKER_BATCH_SIZE, policy: orderPolicy(config), retention: retentionPolicy(config) });
+const tracing = await startTracing(config, 'worker', logger);
+const worker = startWorker({ pool, logger, registry, tracing, intervalMs: config.WORKER_INTERVAL_MS, batchSize: config.WORKER_BATCH_SIZE, policy: orderPolicy(config), retention: retentionPolicy(config) });
 // Idle for 5 minutes means the loop is stuck: /health says so (the seed's "worker idle 5 min" alert).
 const ops = await startOpsServer({
   port: config.WORKER_PORT,
@@ -31,6 +32,7 @@ onShutdown(
     await worker.stop();
     await ops.close();
     await pool.end();
+    await tracing.shutdown();
   },
   config.SETTLE_SUPERVISED,
 );

@@ -1,5 +1,6 @@
 import { applyTransitionWith, inTransaction, type Pool } from '@settle/db';
 import { isSettleError, SYSTEM_ACTOR, TIMER_ACTIONS, type OrderPolicy, type Status } from '@settle/domain';
+import { idOnlyTracing, type Tracing } from '@settle/observability';
 
 export interface SweepResult {
   fired: { expire: number; escalate: number };
@@ -9,9 +10,11 @@ export interface SweepResult {
 
 /**
  * One timer sweep: locks up to `batchSize` due orders (FOR UPDATE SKIP LOCKED, so several workers share the
- * work and never block a party's request for long) and fires each through the one write path as the system.
+ * work and never block a party's request for long) and fires each through the one write path as the system, each
+ * in a trace of its own (its traceparent goes out with the event).
  */
-export async function sweepTimers(pool: Pool, options: { batchSize: number; now?: string; policy?: OrderPolicy }): Promise<SweepResult> {
+export async function sweepTimers(pool: Pool, options: { batchSize: number; now?: string; policy?: OrderPolicy; tracing?: Tracing }): Promise<SweepResult> {
+  const tracing = options.tracing ?? idOnlyTracing;
   const now = options.now ?? new Date().toISOString();
   return inTransaction(pool, async (client) => {
     // The status list is literal (TIMER_ACTIONS' keys) so the planner can use orders_timer_idx, whose predicate it is.
@@ -26,12 +29,15 @@ export async function sweepTimers(pool: Pool, options: { batchSize: number; now?
     const result: SweepResult = { fired: { expire: 0, escalate: 0 }, lost: 0 };
     for (const order of due.rows) {
       const action = TIMER_ACTIONS[order.status as keyof typeof TIMER_ACTIONS];
+      const span = tracing.startSpan(`timer ${action}`, { attributes: { 'settle.order_id': order.id } });
       await client.query('SAVEPOINT timer');
       try {
-        await applyTransitionWith(client, { orderId: order.id, command: { action }, actor: SYSTEM_ACTOR, now, policy: options.policy });
+        await applyTransitionWith(client, { orderId: order.id, command: { action }, actor: SYSTEM_ACTOR, now, policy: options.policy, traceparent: span.traceparent });
         await client.query('RELEASE SAVEPOINT timer');
         result.fired[action] += 1;
+        span.end();
       } catch (error) {
+        span.end(error);
         await client.query('ROLLBACK TO SAVEPOINT timer');
         if (!isSettleError(error) || error.code !== 'CONFLICT') throw error;
         result.lost += 1;

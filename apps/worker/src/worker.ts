@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { findStuckOrders, type Pool } from '@settle/db';
 import { DEFAULT_POLICY, STUCK_KINDS, type OrderPolicy } from '@settle/domain';
-import type { Logger } from '@settle/observability';
+import type { Logger, Tracing } from '@settle/observability';
 import { applyRetention, RETENTION_TABLES, type RetentionPolicy, type RetentionResult } from './retention';
 import { overdueDisputes, sweepTimers } from './timers';
 
@@ -18,6 +18,8 @@ export interface WorkerOptions {
   retentionEveryMs?: number;
   /** How often the reconciler looks for stuck orders (reported, repaired by `settle-ops repair`). @default 1 minute */
   reconcileEveryMs?: number;
+  /** Spans of timer transitions (OTEL_TRACES_EXPORTER=otlp), or ids only. @default idOnlyTracing */
+  tracing?: Tracing;
 }
 
 export interface RunningWorker {
@@ -59,7 +61,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
       let full = false;
       try {
         const stop = sweepSeconds.startTimer();
-        const result = await sweepTimers(pool, { batchSize: options.batchSize, policy: options.policy ?? DEFAULT_POLICY });
+        const result = await sweepTimers(pool, { batchSize: options.batchSize, policy: options.policy ?? DEFAULT_POLICY, ...(options.tracing !== undefined ? { tracing: options.tracing } : {}) });
         stop();
         lastSweep = Date.now();
         lastProgress.set(lastSweep / 1000);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyTransition, createOrderRecord, createPool, upsertAccount, type Pool } from '@settle/db';
 import { isSettleError, SYSTEM_ACTOR, type Actor, type OrderView } from '@settle/domain';
+import { parseTraceparent } from '@settle/observability';
 import { createTestDatabase, testAddress, testTxHash, type TestDatabase } from '@settle/testkit';
 import { applyRetention, overdueDisputes, sweepTimers } from '../src/index';
 
@@ -71,8 +72,15 @@ describe('the timer engine', () => {
     expect(await status(fresh.order.id)).toMatchObject({ status: 'open' });
     expect((await eventsOf(open.order.id)).at(-1)).toEqual({ type: 'order.expired', actor_role: 'system' });
     expect((await eventsOf(paid.order.id)).at(-1)).toEqual({ type: 'order.disputed', actor_role: 'system' });
-    const outbox = await pool.query(`SELECT type FROM outbox WHERE aggregateid = $1 ORDER BY order_version DESC LIMIT 1`, [escrowed.order.id]);
-    expect(outbox.rows[0]).toEqual({ type: 'order.disputed' });
+    // Each timer transition is a trace of its own: its traceparent goes out with the event.
+    const outbox = await pool.query<{ aggregateid: string; type: string; traceparent: string | null }>(
+      `SELECT DISTINCT ON (aggregateid) aggregateid, type, headers->>'traceparent' AS traceparent FROM outbox WHERE aggregateid = ANY($1) ORDER BY aggregateid, order_version DESC`,
+      [[escrowed.order.id, paid.order.id]],
+    );
+    expect(outbox.rows.find((row) => row.aggregateid === escrowed.order.id)).toMatchObject({ type: 'order.disputed' });
+    const traces = outbox.rows.map((row) => parseTraceparent(row.traceparent)?.traceId);
+    expect(traces.every((traceId) => traceId !== undefined)).toBe(true);
+    expect(new Set(traces).size).toBe(2);
   });
 
   it('two workers sweeping the same backlog fire each timer exactly once', async () => {

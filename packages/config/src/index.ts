@@ -83,6 +83,14 @@ const feeBps = z.coerce.number().int().min(0).max(10_000);
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * `otlp` records spans with the OpenTelemetry SDK and exports them over OTLP/HTTP (the SDK's own
+   * OTEL_EXPORTER_OTLP_* variables set the endpoint, headers and timeout). The traceparent travels either way.
+   * @default none
+   */
+  OTEL_TRACES_EXPORTER: z.enum(['none', 'otlp'], { error: 'OTEL_TRACES_EXPORTER is none (the default) or otlp' }).default('none'),
+  /** The service name spans are exported under. @default settle-<app> */
+  OTEL_SERVICE_NAME: optionalText,
   /** External Postgres; when unset the local stack starts embedded Postgres. */
   DATABASE_URL: optionalText,
   /** External Kafka (comma-separated host:port); when unset the local stack starts Kafka from jars. */

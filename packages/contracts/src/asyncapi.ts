@@ -22,6 +22,12 @@ function orderEventHeaders(type: EventType): Schema {
     orderVersion: header('the order version after the change', { pattern: '^[1-9][0-9]*$', examples: ['5'] }),
     orderNumber: header('the order number', { examples: ['BM-261125-7KQ2M9XD'] }),
     actorRole: header('the role of who made the change', { enum: ['user', 'merchant', 'compliance', 'system'] }),
+    ce_traceparent: header('optional: CloudEvents distributed-tracing extension: the W3C traceparent of the request or job that made the change (absent on re-published messages)', {
+      pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$',
+      examples: ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+    }),
+    ce_tracestate: header('optional: the W3C tracestate that came with ce_traceparent'),
+    traceparent: header('optional: the same traceparent as ce_traceparent, as a plain header for tracing libraries that read that name'),
     commitLsn: header('optional: the Postgres commit LSN of the transaction (WAL relay only; absent in poll mode and on re-published messages)', { pattern: '^[0-9A-F]+/[0-9A-F]+$', examples: ['0/1C3CFD8'] }),
     'settle-republished': header('optional: set on a message re-sent by `settle-ops outbox republish` (its audit id); the event is one already published, so an inbox drops it if it has it'),
     'settle-replay-of': header('optional: set on a dead letter re-published by `settle-ops dlq replay`: the dead letter\'s id'),

@@ -79,3 +79,11 @@ export const party = z.object({ kind: z.enum(PARTY_KINDS), id: z.string() }).ope
 export const actor = z
   .object({ role: z.enum([...ROLES, 'system']), id: z.string() })
   .openapi('Actor', { description: 'who made the change: from the verified token, or the system' });
+
+/** A W3C Trace Context `traceparent` (version 00 layout, lower-case hex, ids not all zero). */
+const TRACEPARENT = /^[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+export const isTraceparent = (value: unknown): value is string => typeof value === 'string' && TRACEPARENT.test(value) && !value.startsWith('ff');
+export const traceparent = z
+  .string()
+  .refine(isTraceparent, 'must be a W3C traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>')
+  .openapi({ description: 'the W3C traceparent of the change (its trace id finds it in every log, message and request)', example: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });

@@ -1,5 +1,5 @@
 import { z } from './zod';
-import { eventType, isoTime, status, uuid } from './common';
+import { eventType, isoTime, status, traceparent, uuid } from './common';
 import { bookSummary, orderEvent } from './orders';
 
 /**
@@ -31,8 +31,9 @@ export type HandshakeAuth = z.input<typeof handshakeAuth>;
 /**
  * A private notification: the order event plus the recipient's `seq`. `seq` increases per recipient without gaps;
  * `seq: 0` marks a copy sent to an order room (a watcher that is not a recipient): it is not in any inbox.
+ * `traceparent` is the trace context of the change (the Kafka message's `ce_traceparent`), when it had one.
  */
-export const notificationPayload = orderEvent.extend({ seq: z.number().int().min(0) }).openapi('NotificationMessage');
+export const notificationPayload = orderEvent.extend({ seq: z.number().int().min(0), traceparent: traceparent.optional() }).openapi('NotificationMessage');
 export type NotificationPayload = z.infer<typeof notificationPayload>;
 
 /** A public order-book delta: `onBook` is true when the order entered the book, false when it left it. */
@@ -49,6 +50,7 @@ export const bookPayload = z
     occurredAt: isoTime,
     onBook: z.boolean(),
     order: bookSummary,
+    traceparent: traceparent.optional(),
   })
   .openapi('BookMessage');
 export type BookPayload = z.infer<typeof bookPayload>;

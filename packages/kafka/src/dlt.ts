@@ -1,4 +1,5 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { isTraceparent } from '@settle/contracts';
 
 /** Header names of a dead letter (ARCHITECTURE.md, "Kafka contract"). */
 export const DLT_HEADERS = {
@@ -108,4 +109,13 @@ export function readDeadLetter(message: Pick<KafkaMessage, 'headers'>): DeadLett
     channel,
     webhookEndpointId: get(DLT_HEADERS.webhookEndpoint),
   };
+}
+
+/**
+ * The trace context an event message carries: `ce_traceparent` (CloudEvents distributed tracing), else a plain
+ * `traceparent` header; undefined when neither is a valid W3C traceparent.
+ */
+export function traceparentOf(headers: IHeaders | undefined): string | undefined {
+  const value = headerText(headers, 'ce_traceparent') ?? headerText(headers, 'traceparent');
+  return isTraceparent(value) ? value : undefined;
 }

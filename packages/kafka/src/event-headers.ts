@@ -1,4 +1,4 @@
-import { cloudEventType, dataSchemaUri, isEventType } from '@settle/contracts';
+import { cloudEventType, dataSchemaUri, isEventType, isTraceparent } from '@settle/contracts';
 
 /** Headers of a message on an events topic that are not CloudEvents attributes. */
 export const EVENT_HEADERS = {
@@ -32,7 +32,8 @@ const RESERVED = new Set<string>([EVENT_HEADERS.id, 'content-type', EVENT_HEADER
 /**
  * The headers of an event message: `id`, `content-type`, CloudEvents binary mode (`ce_*`; an order event's
  * `ce_type` is versioned, `settle.order.completed.v1`, and `ce_dataschema` names its published JSON Schema),
- * `orderVersion`, `commitLsn` when known, plus the row's own headers.
+ * `ce_traceparent` (distributed-tracing extension) when the row carries a valid `traceparent`, `orderVersion`,
+ * `commitLsn` when known, plus the row's own headers.
  */
 export function eventHeaders(source: EventSource): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -48,6 +49,13 @@ export function eventHeaders(source: EventSource): Record<string, string> {
   headers['ce_source'] = `/settle/${source.aggregatetype}s`;
   headers['ce_subject'] = source.aggregateid;
   headers['ce_time'] = source.createdAt.toISOString();
+  // CloudEvents distributed-tracing extension: the trace context of the request or job that made the change.
+  const traceparent = source.extra?.['traceparent'];
+  if (isTraceparent(traceparent)) {
+    headers['ce_traceparent'] = traceparent;
+    const tracestate = source.extra?.['tracestate'];
+    if (tracestate !== undefined && tracestate !== '') headers['ce_tracestate'] = tracestate;
+  }
   if (source.orderVersion !== null) headers[EVENT_HEADERS.orderVersion] = String(source.orderVersion);
   if (source.commitLsn !== null) headers[EVENT_HEADERS.commitLsn] = source.commitLsn;
   return headers;

@@ -4,3 +4,5 @@ export { onShutdown } from './lifecycle';
 export { createLogger } from './logger';
 export type { Logger } from './logger';
 export { createRegistry } from './metrics';
+export { formatTraceparent, idOnlyTracing, parseTraceparent, startTracing, traceIdOf } from './tracing';
+export type { ParsedTraceparent, SpanKindName, StartSpanOptions, TraceSpan, Tracing, TracingConfig } from './tracing';

@@ -19,6 +19,7 @@ import {
 } from '@settle/contracts';
 import { applyTransition, createOrderRecord, getOrder, listBook, listOrderEvents, listOrders, type Pool } from '@settle/db';
 import { SettleError, type Command, type OrderPolicy } from '@settle/domain';
+import { traceOf } from '../access-log';
 import { actorOf } from '../auth';
 import { idempotencyOf, ifMatchVersion, sendOrder, sendTransition } from '../http';
 import { parse } from '../validation';
@@ -60,7 +61,7 @@ export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>, policy: 
 
   router.post('/v1/orders', async (request, response) => {
     const body = parse(createOrderBody, bodyOf(request), 'body');
-    const result = await createOrderRecord(pool, body, actorOf(request), { idempotency: idempotencyOf(request, body, false), policy });
+    const result = await createOrderRecord(pool, body, actorOf(request), { idempotency: idempotencyOf(request, body, false), policy, traceparent: traceOf(response)?.traceparent });
     sendTransition(response, result, 201);
   });
 
@@ -104,6 +105,7 @@ export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>, policy: 
         ifMatch: ifMatchVersion(request),
         idempotency: idempotencyOf(request, body, route.idempotencyRequired === true),
         policy,
+        traceparent: traceOf(response)?.traceparent,
       });
       sendTransition(response, result);
     });
@@ -120,6 +122,7 @@ export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>, policy: 
       ifMatch: ifMatchVersion(request),
       idempotency: idempotencyOf(request, { tx_hash: body.tx_hash }, false),
       policy,
+      traceparent: traceOf(response)?.traceparent,
     });
     sendTransition(response, result);
   });

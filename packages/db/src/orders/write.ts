@@ -120,6 +120,8 @@ export interface TransitionRequest {
   policy?: OrderPolicy | undefined;
   /** Who asked for this change and why, for the audit row (a repair run by an operator as the system). */
   audit?: { by: string; reason: string } | undefined;
+  /** The W3C traceparent of the request or job making the change: stored in the outbox row's headers. */
+  traceparent?: string | undefined;
 }
 
 export type TransitionResult =
@@ -154,7 +156,13 @@ function keyParams(actor: Actor, idempotency: Idempotency, status: number, bodyJ
 }
 
 /** The event's parameters of a write, in EVENT_CTES order. */
-function eventParams(event: OrderEvent, actor: Actor, keys: unknown[], audit: { action: string; reason: string; role: string; id: string } | null = null): unknown[] {
+function eventParams(
+  event: OrderEvent,
+  actor: Actor,
+  keys: unknown[],
+  traceparent: string | undefined,
+  audit: { action: string; reason: string; role: string; id: string } | null = null,
+): unknown[] {
   return [
     event.eventId,
     event.orderId,
@@ -164,7 +172,7 @@ function eventParams(event: OrderEvent, actor: Actor, keys: unknown[], audit: { 
     actor.id,
     JSON.stringify(event),
     event.occurredAt,
-    JSON.stringify({ orderNumber: event.orderNumber, actorRole: actor.role }),
+    JSON.stringify({ orderNumber: event.orderNumber, actorRole: actor.role, ...(traceparent !== undefined ? { traceparent } : {}) }),
     ...keys,
     audit?.action ?? null,
     audit?.reason ?? null,
@@ -218,7 +226,7 @@ export async function createOrderRecord(
   pool: Pool,
   input: CreateOrderInput,
   actor: Actor,
-  options: { now?: string | undefined; policy?: OrderPolicy | undefined; idempotency?: Idempotency } = {},
+  options: { now?: string | undefined; policy?: OrderPolicy | undefined; idempotency?: Idempotency; traceparent?: string | undefined } = {},
 ): Promise<TransitionResult> {
   const parties: Party[] = actor.role === 'user' || actor.role === 'merchant' ? [{ kind: actor.role, id: actor.id }] : [];
   const addressed: Party | undefined = input.merchantId === undefined ? undefined : { kind: 'merchant', id: input.merchantId };
@@ -250,7 +258,7 @@ export async function createOrderRecord(
       const view = toView(order, wallets);
       const event = buildEvent({ eventId: randomUUID(), type: 'order.created', order: view, previousStatus: null, actor, occurredAt: now });
       const json = JSON.stringify(view);
-      const written = await write(client, named('write_create', WRITE_CREATE_SQL, [...INSERTED_COLUMNS.map(([, value]) => value(order)), ...eventParams(event, actor, keyParams(actor, options.idempotency, 201, json))]));
+      const written = await write(client, named('write_create', WRITE_CREATE_SQL, [...INSERTED_COLUMNS.map(([, value]) => value(order)), ...eventParams(event, actor, keyParams(actor, options.idempotency, 201, json), options.traceparent)]));
       return written ? ({ kind: 'applied', order: view, event, json } as const) : undefined;
     },
     () => {
@@ -326,7 +334,7 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
           hashes.map(([hash]) => hash),
           hashes.map(([, kind]) => kind),
           ...WRITTEN_COLUMNS.map(([, value]) => value(after)),
-          ...eventParams(event, request.actor, keyParams(request.actor, request.idempotency, 200, json), auditOf(request, decision)),
+          ...eventParams(event, request.actor, keyParams(request.actor, request.idempotency, 200, json), request.traceparent, auditOf(request, decision)),
         ]),
         before,
       );
