@@ -22,7 +22,7 @@ const TSDOWN = '0.23.7';
 
 /** The part of tsdown's API used here. */
 interface Tsdown {
-  build(options: Record<string, unknown>): Promise<unknown>;
+  build: (options: Record<string, unknown>) => Promise<unknown>;
 }
 
 /**

@@ -3,6 +3,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { backoffDelay } from '@settle/backoff';
 import { APP_NODE_FLAGS, repoRoot, type Config } from '@settle/config';
 import { guardChild, waitForExit } from '@settle/stack';
 
@@ -135,7 +136,7 @@ export class Supervisor {
       }
       // Consecutive crashes (no quiet window since the last restart) wait longer each time.
       const consecutive = now - app.startedAt < window ? app.restarts.length : 0;
-      const delay = Math.round(Math.random() * Math.min(this.policy.capMs, this.policy.baseMs * this.policy.factor ** consecutive));
+      const delay = backoffDelay(consecutive + 1, this.policy);
       app.restarts.push(now);
       this.events.say(`[supervisor] ${what}; restarting it in ${(delay / 1000).toFixed(1)} s (restart ${app.restarts.length} within ${Math.round(window / 1000)} s)`);
       app.timer = setTimeout(() => {

@@ -86,13 +86,14 @@ export async function pgbenchScript(pool: Pool, parties: { user: string; merchan
     }
     return `:${name}`;
   };
+  const textOf = (value: unknown): string => (typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : JSON.stringify(value));
   function parameter(value: unknown): string {
     if (value === null || value === undefined) return 'NULL';
     if (Array.isArray(value)) {
-      if (value.some((item) => perCycle.has(String(item)))) return `ARRAY[${value.map(parameter).join(', ')}]`;
-      return variable(`{${value.map((item) => `"${String(item)}"`).join(',')}}`);
+      if (value.some((item) => perCycle.has(textOf(item)))) return `ARRAY[${value.map(parameter).join(', ')}]`;
+      return variable(`{${value.map((item) => `"${textOf(item)}"`).join(',')}}`);
     }
-    const text = String(value);
+    const text = textOf(value);
     const expression = perCycle.get(text);
     if (expression !== undefined) return `(${expression})`;
     if (uuid.test(text)) return '(gen_random_uuid())';

@@ -218,7 +218,7 @@ async function main(): Promise<void> {
       notifier.hub.io
         .to(`merchant:${ids[index % SOCKETS]}`)
         .timeout(config.NOTIFIER_ACK_TIMEOUT_MS)
-        .emit('notification', { ...rest, order: order as never, seq: index + 1 } as never, (() => undefined) as never);
+        .emit('notification', { ...rest, order: order, seq: index + 1 }, (() => undefined));
       if (index % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
     }
     const raw = await clients.next('received');

@@ -23,7 +23,7 @@ describe('asyncapi.yaml (the Kafka and socket contract)', () => {
 
   it('is a valid AsyncAPI 3 document for @asyncapi/parser', async () => {
     const { document, diagnostics } = await new Parser().parse(await read());
-    expect(diagnostics.filter((diagnostic) => diagnostic.severity === 0).map((diagnostic) => `${diagnostic.path.join('/')}: ${diagnostic.message}`)).toEqual([]);
+    expect(diagnostics.filter((diagnostic) => Number(diagnostic.severity) === 0).map((diagnostic) => `${diagnostic.path.join('/')}: ${diagnostic.message}`)).toEqual([]);
     expect(document?.version()).toBe('3.0.0');
     expect(document?.channels().all().map((channel) => channel.address()).sort()).toEqual(['book', 'notification', 'settle.order.events', 'settle.order.events.dlt']);
   });

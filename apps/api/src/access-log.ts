@@ -57,8 +57,8 @@ export function traceRequests(tracing: Tracing): RequestHandler {
 /** One access-log line's fields: never headers (Authorization), bodies or the query string. */
 function accessFields(request: IncomingMessage, response: ServerResponse, durationMs: number): Record<string, unknown> {
   const orderId = orderIdOf(request, response);
-  const detail = (response as Response).locals?.['problemDetail'];
-  const trace = (response as Response).locals?.['trace'] as TraceSpan | undefined;
+  const detail: unknown = (response as Response).locals?.['problemDetail'];
+  const trace = (response as Response).locals === undefined ? undefined : traceOf(response as Response);
   return {
     method: request.method,
     path: pathOf((request as Request).originalUrl ?? request.url),
@@ -83,7 +83,7 @@ export function accessLog(logger: Logger, tracing: Pick<Tracing, 'enabled'>): Re
     quietResLogger: true,
     customAttributeKeys: { reqId: 'requestId' },
     genReqId: (request, response) => {
-      const trace = tracing.enabled ? (response as Response).locals['trace'] as TraceSpan | undefined : undefined;
+      const trace = tracing.enabled ? traceOf(response as Response) : undefined;
       const id = trace?.traceId ?? requestIdOf(request.headers['x-request-id']);
       response.setHeader('X-Request-Id', id);
       return id;

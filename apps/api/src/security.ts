@@ -51,7 +51,7 @@ function headersSetBy(middleware: RequestHandler): Array<[string, string]> {
   const response = new http.ServerResponse(request);
   let finished = false;
   middleware(request as never, response as never, (error?: unknown) => {
-    if (error !== undefined) throw error;
+    if (error !== undefined) throw error instanceof Error ? error : new Error('the security middleware failed', { cause: error });
     finished = true;
   });
   if (!finished) throw new Error('the security header middleware did not finish at once');

@@ -34,7 +34,7 @@ export function serveWithAppPrototypes(app: Express): void {
       const once = (...values: unknown[]): void => {
         if (called) return;
         called = true;
-        callback(...values);
+        (callback as (...args: unknown[]) => void)(...values);
       };
       args[args.length - 1] = once;
       server.once('error', once);

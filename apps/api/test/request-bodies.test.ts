@@ -21,7 +21,7 @@ afterAll(async () => {
 const CREATE = { type: 'sell', merchantId: 'm-bodies', cryptoAmount: '10', cryptoCurrency: 'USDT', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.673', paymentMethod: 'upi' };
 
 async function post(body: Body, headers: Record<string, string>): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
-  const response = await fetch(`${api.url}/v1/orders`, { method: 'POST', headers: { authorization: `Bearer ${user}`, ...headers }, body, duplex: 'half' } as RequestInit);
+  const response = await fetch(`${api.url}/v1/orders`, { method: 'POST', headers: { authorization: `Bearer ${user}`, ...headers }, body, duplex: 'half' });
   return { status: response.status, type: response.headers.get('content-type'), json: (await response.json()) as Record<string, unknown> };
 }
 

@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@settle/observability';
-import { backoffDelay, type BackoffSettings } from './backoff';
+import { backoffDelay, type BackoffPolicy } from '@settle/backoff';
 import { isRetryable } from './errors';
 
 export interface RetryInfo {
@@ -16,7 +16,7 @@ export interface PausingConsumerOptions {
   consumer: Consumer;
   topic: string;
   logger: Logger;
-  backoff: BackoffSettings;
+  backoff: BackoffPolicy;
   /** Messages handled per unit of work; offsets are resolved after each. @default 500 */
   chunkSize?: number;
   /**
@@ -91,8 +91,13 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
     eachBatch: async (payload: EachBatchPayload) => {
-      const { batch, resolveOffset, heartbeat, pause, isRunning, isStale } = payload;
-      commit = payload.commitOffsetsIfNecessary;
+      const { batch } = payload;
+      const resolveOffset = (offset: string): void => payload.resolveOffset(offset);
+      const heartbeat = (): Promise<void> => payload.heartbeat();
+      const pause = (): (() => void) => payload.pause();
+      const isRunning = (): boolean => payload.isRunning();
+      const isStale = (): boolean => payload.isStale();
+      commit = (offsets) => payload.commitOffsetsIfNecessary(offsets);
       const key = `${batch.topic}:${batch.partition}`;
       const lagAfter = (offset: string): number => Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(offset) - 1n));
       const head = batch.messages[0];

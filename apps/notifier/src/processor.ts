@@ -1,5 +1,5 @@
 import { orderEvent, type BookPayload, type NotificationPayload, type OrderEventDto } from '@settle/contracts';
-import { audienceOf, EVENT_TYPES, recipientKey, toBookSummary, type OrderEvent } from '@settle/domain';
+import { audienceOf, EVENT_TYPES, recipientKey, toBookSummary } from '@settle/domain';
 import {
   enqueueWebhookDeliveries,
   eventContext,
@@ -87,7 +87,7 @@ const bookOf = (event: OrderEventDto, traceparent: string | undefined): Omit<Boo
   previousStatus: event.previousStatus,
   occurredAt: event.occurredAt,
   onBook: event.type === 'order.created',
-  order: toBookSummary(event.order as OrderEvent['order']),
+  order: toBookSummary(event.order),
   ...(traceparent !== undefined ? { traceparent } : {}),
 });
 
@@ -150,7 +150,10 @@ export function createProcessor(options: ProcessorOptions): Handler {
             for (const job of jobs) {
               await writeGroup(options, [job])
                 .then((alone) => emitGroup(options, alone))
-                .then(job.resolve, job.reject);
+                .then(
+                  () => job.resolve(),
+                  (error: unknown) => job.reject(error),
+                );
             }
             continue;
           }
@@ -199,7 +202,7 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
 
   const tracing = options.tracing ?? idOnlyTracing;
   const audiences = valid.map((item) => {
-    const audience = audienceOf(item.event as unknown as OrderEvent);
+    const audience = audienceOf(item.event);
     const traceparent = traceparentOf(item.message.headers);
     // Recorded spans only: with tracing off the event's own traceparent is all that is passed on.
     const span: TraceSpan | undefined = tracing.enabled

@@ -5,7 +5,7 @@ import { handshakeAuth, type BookPayload, type ClientToServerEvents, type Notifi
 import { isOrderParty, lastNotificationSeq, markNotificationsDelivered, notificationsAfter, type Pool } from '@settle/db';
 import type { Logger } from '@settle/observability';
 import { Server, type BroadcastOperator, type Socket } from 'socket.io';
-import { backoffDelay, type BackoffSettings } from './backoff';
+import { backoffDelay, sleep, type BackoffPolicy } from '@settle/backoff';
 import type { NotifierMetrics } from './metrics';
 
 export interface SocketData {
@@ -155,7 +155,7 @@ export interface SocketHubOptions {
    * order may not be visible to this process yet (its event can arrive first). Retries with this backoff, at most
    * `attempts` reads in all. @default attempts 5
    */
-  visibility: { backoff: BackoffSettings; attempts?: number };
+  visibility: { backoff: BackoffPolicy; attempts?: number };
 }
 
 /**
@@ -294,7 +294,7 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
         logger.debug({ socketId: socket.id, recipient: socket.data.recipient, orderId, attempts: attempt, waitedMs: Date.now() - started }, 'join_order: not a party of the order after every read');
         return false;
       }
-      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, options.visibility.backoff)));
+      await sleep(backoffDelay(attempt, options.visibility.backoff));
     }
   }
 

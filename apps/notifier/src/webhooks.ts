@@ -17,7 +17,7 @@ import { traceparentOf } from '@settle/kafka';
 import type { Logger, Tracing } from '@settle/observability';
 import type { Producer } from 'kafkajs';
 import { Webhook } from 'standardwebhooks';
-import { backoffDelay } from './backoff';
+import { backoffDelay } from '@settle/backoff';
 import { publishDeadLetters } from './dead-letters';
 import { describe, WebhookFailedError } from './errors';
 import type { NotifierMetrics } from './metrics';

@@ -63,9 +63,9 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
       const [created, accepted] = story.events;
       const payload = (event: typeof created, seq: number): NotificationPayload => ({ ...(JSON.parse(JSON.stringify(event)) as Omit<NotificationPayload, 'seq'>), seq });
       // Out of order on the wire: version 2 first, then version 1 with a higher seq (another node's late emit).
-      fx.notifier.hub.emitNotification('merchant:m-versions', 101, payload(accepted!, 101));
-      fx.notifier.hub.emitNotification('merchant:m-versions', 102, payload(created!, 102));
-      fx.notifier.hub.emitNotification('merchant:m-versions', 101, payload(accepted!, 101));
+      fx.notifier.hub.emitNotification('merchant:m-versions', 101, payload(accepted, 101));
+      fx.notifier.hub.emitNotification('merchant:m-versions', 102, payload(created, 102));
+      fx.notifier.hub.emitNotification('merchant:m-versions', 101, payload(accepted, 101));
       await sleep(500);
       expect(shown.map((n) => n.orderVersion)).toEqual([2]);
     } finally {

@@ -1,23 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { connectNotifier, type BookPayload, type BookSnapshot, type NotificationPayload, type NotifierClient } from '@settle/contracts';
 import { createPool, setupRelaySlot, type Pool } from '@settle/db';
 import { startRelay, type Relay } from '@settle/relay';
+import { freePort } from '@settle/stack';
 import { createTestDatabase, testAddress, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
 import { startNotifier, type Notifier } from '../src/notifier';
 import { createTopics, JWT_SECRET, sleep, testConfig, waitFor } from './support';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * The whole path: HTTP → API (order + event + outbox in one transaction) → WAL → relay → Kafka → notifier →

@@ -1,25 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '@settle/db';
 import { createKafka } from '@settle/kafka';
+import { freePort } from '@settle/stack';
 import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
 import { connectClient, createTopics, eventProducer, JWT_SECRET, OrderStory, saveOrder, sleep, tokenFor, waitFor, type TestClient } from './support';
 import { CONSUMERS_PER_PROCESS } from '../src/notifier';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
 const REDIS_URL = 'redis://127.0.0.1:6379';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('two notifier processes in one consumer group with the Redis adapter', () => {
   let db: TestDatabase;

@@ -6,7 +6,7 @@ import { connectNotifier, type NotificationPayload, type NotifierClient, type No
 import { createPool, type Pool, type Queryable } from '@settle/db';
 import { buildEvent, createOrder, decide, orderNumber, toView, type Actor, type Command, type CreateOrderInput, type Order, type OrderEvent } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
-import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, createTestTopics, sleep, testAddress, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
 import type { Producer } from 'kafkajs';
 import { startNotifier, type Notifier } from '../src/notifier';
 
@@ -66,16 +66,8 @@ export async function connectClient(port: number, token: string, options: Partia
   return result;
 }
 
-/** Polls `check` until it holds; `what` (a function: evaluated at the timeout, with the state then) names it in the error. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+export { sleep, waitFor } from '@settle/testkit';
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const noWallets = (): null => null;
 let hashCounter = 0;

@@ -1,44 +1,19 @@
-/** Resolves after `ms`, or early when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+import { Backoff } from '@settle/backoff';
+
+export { sleep } from '@settle/backoff';
 
 /**
- * Exponential backoff with "equal jitter": attempt n waits a random time in [c/2, c] where
- * c = min(cap, base * 2^n), so restarts spread out but never hammer. Failures that waiting alone cannot fix
- * use the longer cap.
+ * The relay's restarts: exponential from 100 ms with "equal jitter" (each wait in [c/2, c]), so restarts spread out
+ * but never hammer; capped at 5 s, or 30 s for failures that waiting alone cannot fix (`next(false)`).
  */
-export class Backoff {
-  private attempt = 0;
+export class RelayBackoff {
+  private readonly backoff = new Backoff({ baseMs: 100, factor: 2, capMs: 5_000, jitter: 0.5 });
 
-  constructor(
-    private readonly baseMs = 100,
-    private readonly retryableCapMs = 5_000,
-    private readonly nonRetryableCapMs = 30_000,
-  ) {}
-
-  /** The next delay; grows with every call until `reset`. */
   next(retryable: boolean): number {
-    const cap = retryable ? this.retryableCapMs : this.nonRetryableCapMs;
-    const ceiling = Math.min(cap, this.baseMs * 2 ** Math.min(this.attempt, 20));
-    this.attempt += 1;
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    return this.backoff.next(retryable ? 5_000 : 30_000);
   }
 
-  /** Called after progress: the next failure starts small again. */
   reset(): void {
-    this.attempt = 0;
+    this.backoff.reset();
   }
 }

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Pool, PoolClient } from '@settle/db';
 import type { Logger } from '@settle/observability';
-import { Backoff, sleep } from './backoff';
+import { RelayBackoff, sleep } from './backoff';
 import { databaseError, RelayError } from './errors';
 import type { RelayMetrics } from './metrics';
 import { type OutboxRow, toOutboundRecord, type TopicRouter } from './outbox-message';
@@ -39,7 +39,7 @@ const MARK_SQL = `UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid
  * start can be published out of commit order, one of the reasons the WAL relay is the default.
  */
 export async function runPollRelay(options: PollRelayOptions, signal: AbortSignal): Promise<void> {
-  const backoff = new Backoff();
+  const backoff = new RelayBackoff();
   let publisher: Publisher | null = null;
   let announced = false;
   while (!signal.aborted) {

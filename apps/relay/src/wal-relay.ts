@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { inspectRelaySlot, type Pool } from '@settle/db';
 import type { Logger } from '@settle/observability';
-import { Backoff, sleep } from './backoff';
+import { RelayBackoff, sleep } from './backoff';
 import { databaseError, RelayError } from './errors';
 import { type Lsn, parseLsn } from './lsn';
 import type { RelayMetrics } from './metrics';
@@ -38,7 +38,7 @@ export interface WalRelayOptions {
  * setup recorded and that has vanished stops it here, loudly, until an operator acts.
  */
 export async function runWalRelay(options: WalRelayOptions, signal: AbortSignal): Promise<void> {
-  const backoff = new Backoff();
+  const backoff = new RelayBackoff();
   let busySince: number | null = null;
   while (!signal.aborted) {
     let start: Lsn;

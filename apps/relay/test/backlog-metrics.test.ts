@@ -34,7 +34,7 @@ describe('relay backlog and progress metrics', () => {
       port: 0,
       lagIntervalMs: 200,
     });
-    await waitFor('the relay to stream', () => relay.status().streaming);
+    await waitFor(() => relay.status().streaming, 'the relay to stream');
   });
 
   afterAll(async () => {
@@ -48,13 +48,13 @@ describe('relay backlog and progress metrics', () => {
   it('counts committed rows Kafka has not acknowledged, ages the oldest, and goes back to 0 once they are published', async () => {
     const versions = new Map<string, number>();
     await commitRows(pool, ['ok-1', 'ok-2'], versions);
-    await waitFor('the backlog to be known and empty', async () => metricValue(await scrape(), 'settle_relay_outbox_waiting_events') === 0, 20_000);
+    await waitFor(async () => metricValue(await scrape(), 'settle_relay_outbox_waiting_events') === 0, 'the backlog to be known and empty', 20_000);
     const before = metricValue(await scrape(), 'settle_relay_last_progress_timestamp_seconds') ?? 0;
     expect(before).toBeGreaterThan(Date.now() / 1000 - 60);
 
     await commitRows(pool, ['held-1', 'held-2', 'held-3'], versions, 'late');
     await commitRows(pool, ['after-1'], versions);
-    await waitFor('four rows waiting', async () => metricValue(await scrape(), 'settle_relay_outbox_waiting_events') === 4, 20_000, () => 'never 4');
+    await waitFor(async () => metricValue(await scrape(), 'settle_relay_outbox_waiting_events') === 4, 'four rows waiting', 20_000);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const stalled = await scrape();
     expect(metricValue(stalled, 'settle_relay_outbox_waiting_events')).toBe(4);
@@ -63,7 +63,7 @@ describe('relay backlog and progress metrics', () => {
     expect(Date.now() / 1000 - (metricValue(stalled, 'settle_relay_last_progress_timestamp_seconds') ?? 0)).toBeGreaterThan(1.2);
 
     await ensureTopics(createKafka({ brokers: testStack().kafkaBrokers, clientId: 'relay-backlog-test' }), [{ topic: lateTopic, numPartitions: 1 }]);
-    await waitFor('the backlog to drain', async () => metricValue(await scrape(), 'settle_relay_outbox_waiting_events') === 0, 40_000);
+    await waitFor(async () => metricValue(await scrape(), 'settle_relay_outbox_waiting_events') === 0, 'the backlog to drain', 40_000);
     const drained = await scrape();
     expect(metricValue(drained, 'settle_relay_outbox_oldest_waiting_age_seconds')).toBe(0);
     expect(metricValue(drained, 'settle_relay_last_progress_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 5);

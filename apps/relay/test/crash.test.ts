@@ -56,9 +56,9 @@ describe('relay process killed with SIGKILL while a writer commits', () => {
       for (let kill = 1; kill <= 10; kill += 1) {
         current = spawnRelay(env, await freePort());
         const relay = current;
-        await waitFor(`relay #${kill} to stream`, async () => (await probe(relay.port, '/ready')).status === 200, 30_000, () => relay.output.join('').slice(-2_000));
+        await waitFor(async () => (await probe(relay.port, '/ready')).status === 200, () => `relay #${kill} to stream: ${relay.output.join('').slice(-2_000)}`, 30_000);
         const seen = collector.messages.length;
-        await waitFor(`relay #${kill} to publish`, () => collector.messages.length > seen, 20_000);
+        await waitFor(() => collector.messages.length > seen, `relay #${kill} to publish`, 20_000);
         await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 500));
         relay.child.kill('SIGKILL');
         await relay.exited;
@@ -71,10 +71,9 @@ describe('relay process killed with SIGKILL while a writer commits', () => {
       const ids = new Set(rows.map((row) => row.id));
       expect(ids.size).toBe(committed);
       await waitFor(
-        'every outbox id in Kafka after the last restart',
         () => new Set(collector.messages.map((message) => message.id)).size >= ids.size,
+        () => `every outbox id in Kafka after the last restart: ${new Set(collector.messages.map((message) => message.id)).size}/${ids.size}`,
         60_000,
-        () => `${new Set(collector.messages.map((message) => message.id)).size}/${ids.size}`,
       );
       current.child.kill('SIGTERM');
       expect(await current.exited).toBe(0);

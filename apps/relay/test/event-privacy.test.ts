@@ -55,7 +55,7 @@ describe('payment details never reach Kafka', () => {
 
     const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
     try {
-      await waitFor('the order\'s five events on the topic', () => collector.messages.filter((message) => message.key === id).length >= 5, 30_000);
+      await waitFor(() => collector.messages.filter((message) => message.key === id).length >= 5, 'the order\'s five events on the topic', 30_000);
       const messages = collector.messages.filter((message) => message.key === id);
       expect(messages.map((message) => (JSON.parse(message.value) as { type: string }).type)).toEqual(['order.created', 'order.accepted', 'order.escrow_locked', 'order.payment_sent', 'order.completed']);
       for (const message of messages) {

@@ -121,15 +121,7 @@ export async function startCollecting(brokers: string[], topics: string[]): Prom
   return { messages, stop: () => consumer.disconnect() };
 }
 
-/** Polls `check` until it returns true; fails with `what` and the last state after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000, describe?: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describe === undefined ? '' : `: ${describe()}`}`);
-}
+export { waitFor } from '@settle/testkit';
 
 /** GET a relay ops endpoint. */
 export async function probe(port: number, route: '/health' | '/ready' | '/metrics'): Promise<{ status: number; body: string }> {

@@ -59,7 +59,7 @@ describe('Kafka broker down for 10 s during a stream', () => {
       port: 0,
     });
     const port = relay.port ?? 0;
-    await waitFor('the relay to stream', () => relay?.status().streaming === true, 30_000);
+    await waitFor(() => relay?.status().streaming === true, 'the relay to stream', 30_000);
 
     let writing = true;
     const writer = (async () => {
@@ -78,7 +78,7 @@ describe('Kafka broker down for 10 s during a stream', () => {
     }, 100);
 
     try {
-      await waitFor('events to flow', async () => (metricValue((await probe(port, '/metrics')).body, 'settle_relay_published_events_total') ?? 0) > 200);
+      await waitFor(async () => (metricValue((await probe(port, '/metrics')).body, 'settle_relay_published_events_total') ?? 0) > 200, 'events to flow');
       await broker?.stop();
       const stoppedAt = Date.now();
       await new Promise((resolve) => setTimeout(resolve, 10_000));
@@ -98,10 +98,9 @@ describe('Kafka broker down for 10 s during a stream', () => {
     const collector = await startCollecting(broker?.brokers ?? [], [topic]);
     try {
       await waitFor(
-        'every outbox id in Kafka',
         () => new Set(collector.messages.map((message) => message.id)).size >= ids.size,
+        () => `every outbox id in Kafka: ${new Set(collector.messages.map((message) => message.id)).size}/${ids.size}; relay ${JSON.stringify(relay?.status())}`,
         60_000,
-        () => `${new Set(collector.messages.map((message) => message.id)).size}/${ids.size}; relay ${JSON.stringify(relay?.status())}`,
       );
       const inKafka = new Set(collector.messages.map((message) => message.id));
       expect([...ids].filter((id) => !inKafka.has(id))).toEqual([]);
@@ -114,7 +113,7 @@ describe('Kafka broker down for 10 s during a stream', () => {
           `peak in-flight ${peakInFlight} (bound ${MAX_IN_FLIGHT})`,
       );
       expect(peakInFlight).toBeLessThanOrEqual(MAX_IN_FLIGHT);
-      await waitFor('the relay to be ready again', async () => (await probe(port, '/ready')).status === 200);
+      await waitFor(async () => (await probe(port, '/ready')).status === 200, 'the relay to be ready again');
     } finally {
       await collector.stop();
     }

@@ -50,14 +50,17 @@ describe('poll relay (RELAY_MODE=poll)', () => {
           }).catch(() => undefined);
         }
       }
-      await waitFor('every committed row in Kafka', () => new Set(collector.messages.map((message) => message.id)).size >= written.length);
+      await waitFor(() => new Set(collector.messages.map((message) => message.id)).size >= written.length, 'every committed row in Kafka');
       expect(new Set(collector.messages.map((message) => message.id))).toEqual(new Set(written.map((row) => row.id)));
       expect(collector.messages.some((message) => message.id === rolledBack)).toBe(false);
       for (const [key, seen] of firstOccurrenceVersions(collector.messages)) expect(isOneToN(seen), `versions of ${key}: ${seen.join(',')}`).toBe(true);
-      await waitFor('every row marked published', async () => {
+      await waitFor(
+        async () => {
         const { rows } = await pool.query<{ unpublished: string }>(`SELECT count(*)::text AS unpublished FROM outbox WHERE published_at IS NULL`);
         return rows[0]?.unpublished === '0';
-      });
+      },
+        'every row marked published',
+);
       const ready = await probe(relay.port ?? 0, '/ready');
       expect(JSON.parse(ready.body)).toMatchObject({ status: 'ok', mode: 'poll', role: 'active', streaming: true });
       expect(collector.messages[0]?.headers['commitLsn']).toBeUndefined();

@@ -69,7 +69,7 @@ describe('the replication slot: created by setup, never silently re-created', ()
   it('refuses to stream from a slot setup never created and says so in /health', async () => {
     const slot = uniqueSlot('relay_never');
     const relay = await start(slot);
-    await waitFor('/health to fail', async () => (await probe(relay.port ?? 0, '/health')).status === 503);
+    await waitFor(async () => (await probe(relay.port ?? 0, '/health')).status === 503, '/health to fail');
     const health = JSON.parse((await probe(relay.port ?? 0, '/health')).body) as { problem: { code: string; message: string } };
     expect(health.problem.code).toBe('SLOT_NOT_SET_UP');
     expect(health.problem.message).toContain(slot);
@@ -83,10 +83,10 @@ describe('the replication slot: created by setup, never silently re-created', ()
     expect(await setupRelaySlot(pool, slot, 'settle_outbox_pub')).toBe('created');
     const relay = await start(slot);
     const port = relay.port ?? 0;
-    await waitFor('the relay to stream', async () => (await probe(port, '/ready')).status === 200);
+    await waitFor(async () => (await probe(port, '/ready')).status === 200, 'the relay to stream');
 
     await dropSlotUnderRelay(pool, slot);
-    await waitFor('/health to report the lost slot', async () => (await probe(port, '/health')).status === 503);
+    await waitFor(async () => (await probe(port, '/health')).status === 503, '/health to report the lost slot');
     const health = JSON.parse((await probe(port, '/health')).body) as { problem: { code: string; message: string } };
     expect(health.problem.code).toBe('SLOT_MISSING');
     expect(health.problem.message).toMatch(/no longer exists.*will not re-create it/);
@@ -102,7 +102,7 @@ describe('the replication slot: created by setup, never silently re-created', ()
     // The ops action does, and the relay resumes on its own.
     expect(await recreateRelaySlot(pool, slot, 'settle_outbox_pub')).toBe(true);
     expect(await recreateRelaySlot(pool, slot, 'settle_outbox_pub')).toBe(false);
-    await waitFor('/health and /ready to recover', async () => (await probe(port, '/health')).status === 200 && (await probe(port, '/ready')).status === 200);
+    await waitFor(async () => (await probe(port, '/health')).status === 200 && (await probe(port, '/ready')).status === 200, '/health and /ready to recover');
     expect(metricValue((await probe(port, '/metrics')).body, 'settle_relay_slot_missing')).toBe(0);
     const recorded = await pool.query<{ recreate_count: number }>(`SELECT recreate_count FROM relay_slots WHERE slot_name = $1`, [slot]);
     expect(recorded.rows[0]?.recreate_count).toBe(1);
@@ -110,7 +110,7 @@ describe('the replication slot: created by setup, never silently re-created', ()
     const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
     try {
       const [row] = await commitRows(pool, [randomUUID()], new Map());
-      await waitFor('the row committed after the recreate to reach Kafka', () => collector.messages.some((message) => message.id === row?.id));
+      await waitFor(() => collector.messages.some((message) => message.id === row?.id), 'the row committed after the recreate to reach Kafka');
     } finally {
       await collector.stop();
     }

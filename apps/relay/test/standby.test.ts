@@ -33,13 +33,17 @@ describe('one active relay, one standby', () => {
     const env = { DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, RELAY_SLOT: slot, RELAY_STANDBY_POLL_MS: '1000' };
     const first = spawnRelay(env, await freePort());
     processes.push(first);
-    await waitFor('the first relay to stream', async () => (await probe(first.port, '/ready')).status === 200, 30_000, () => first.output.join(''));
+    await waitFor(async () => (await probe(first.port, '/ready')).status === 200, () => `the first relay to stream: ${first.output.join('')}`, 30_000);
     const second = spawnRelay(env, await freePort());
     processes.push(second);
-    await waitFor('the second relay to answer as standby', async () => {
+    await waitFor(
+      async () => {
       const ready = await probe(second.port, '/ready');
       return ready.status === 503 && (JSON.parse(ready.body) as { role?: string }).role === 'standby';
-    }, 30_000, () => second.output.join(''));
+    },
+      () => `the second relay to answer as standby: ${second.output.join('')}`,
+      30_000,
+);
     expect((await probe(second.port, '/health')).status).toBe(200);
     expect((await probe(second.port, '/metrics')).body).toMatch(/^settle_relay_active\{app="relay"\} 0$/m);
 
@@ -48,20 +52,22 @@ describe('one active relay, one standby', () => {
       const versions = new Map<string, number>();
       const key = randomUUID();
       const before = await commitRows(pool, [key], versions);
-      await waitFor('a row through the first relay', () => collector.messages.some((message) => message.id === before[0]?.id));
+      await waitFor(() => collector.messages.some((message) => message.id === before[0]?.id), 'a row through the first relay');
 
       first.child.kill('SIGKILL');
       const killedAt = Date.now();
       await first.exited;
       const during = await commitRows(pool, [key], versions);
-      await waitFor('the standby to become ready', async () => (await probe(second.port, '/ready')).status === 200, 10_000, () => second.output.join(''));
+      await waitFor(async () => (await probe(second.port, '/ready')).status === 200, () => `the standby to become ready: ${second.output.join('')}`, 10_000);
       const takeover = Date.now() - killedAt;
       console.log(`[relay standby test] standby ready ${takeover} ms after SIGKILL of the active relay`);
       expect(takeover).toBeLessThan(5_000);
 
       const after = await commitRows(pool, [key], versions);
-      await waitFor('rows committed around the takeover to reach Kafka', () =>
+      await waitFor(
+        () =>
         [...during, ...after].every((row) => collector.messages.some((message) => message.id === row.id)),
+        'rows committed around the takeover to reach Kafka',
       );
     } finally {
       await collector.stop();

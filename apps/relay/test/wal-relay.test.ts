@@ -46,7 +46,7 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
       }),
       port: 0,
     });
-    await waitFor('the relay to stream', () => relay.status().streaming);
+    await waitFor(() => relay.status().streaming, 'the relay to stream');
   });
 
   afterAll(async () => {
@@ -83,10 +83,9 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
       const expected = new Set([...written, ...payouts, ...sentinel].map((row) => row.id));
 
       await waitFor(
-        'every committed row in Kafka',
         () => new Set(collector.messages.map((message) => message.id)).size >= expected.size,
+        () => `every committed row in Kafka: ${new Set(collector.messages.map((message) => message.id)).size}/${expected.size}`,
         30_000,
-        () => `${new Set(collector.messages.map((message) => message.id)).size}/${expected.size}`,
       );
       const ids = collector.messages.map((message) => message.id);
       expect(new Set(ids)).toEqual(expected);
@@ -131,8 +130,8 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
     const before = await confirmedFlush(pool, slot);
     expect(before).not.toBeNull();
     await waitFor(
-      'confirmed_flush_lsn to move past its value while idle',
       async () => parseLsn((await confirmedFlush(pool, slot)) ?? '0/0') > parseLsn(before ?? '0/0'),
+      'confirmed_flush_lsn to move past its value while idle',
       10_000,
     );
     const metrics = (await probe(relay.port ?? 0, '/metrics')).body;
@@ -201,11 +200,11 @@ describe('WAL relay with a small in-flight bound', () => {
         });
       }, 5);
       const rows = await commitRows(pool, Array.from({ length: 1_000 }, () => key), versions);
-      await waitFor('the whole transaction in Kafka', () => collector.messages.length >= rows.length, 30_000, () => `${collector.messages.length}/${rows.length}`);
+      await waitFor(() => collector.messages.length >= rows.length, () => `the whole transaction in Kafka: ${collector.messages.length}/${rows.length}`, 30_000);
       clearInterval(sampler);
       expect(collector.messages.map((message) => message.id)).toEqual(rows.map((row) => row.id));
       const commitLsn = parseLsn(collector.messages[0]?.headers['commitLsn'] ?? '0/0');
-      await waitFor('the watermark to pass the transaction commit', () => parseLsn(relay.status().watermark ?? '0/0') > commitLsn);
+      await waitFor(() => parseLsn(relay.status().watermark ?? '0/0') > commitLsn, 'the watermark to pass the transaction commit');
       expect(peakInFlight).toBeLessThanOrEqual(50);
     } finally {
       await collector.stop();

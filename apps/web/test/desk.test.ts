@@ -90,6 +90,7 @@ describe('the merchant desk in Chromium', () => {
     await context.addInitScript(() => {
       const played: string[] = [];
       Object.assign(window, { __played: played });
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this) on the element
       const play = HTMLMediaElement.prototype.play;
       HTMLMediaElement.prototype.play = function (this: HTMLMediaElement) {
         played.push(this.dataset['sound'] ?? this.src);
@@ -292,8 +293,8 @@ describe('the merchant desk in Chromium', () => {
     await waitStatus(alpha, created.orderNumber, 'escrowed');
 
     alpha.wire.blocked = true;
-    alpha.wire.page?.close({ code: 1011, reason: 'blocked by the test' });
-    alpha.wire.server?.close();
+    void alpha.wire.page?.close({ code: 1011, reason: 'blocked by the test' });
+    void alpha.wire.server?.close();
     await alpha.page.locator('[data-connection="reconnecting"], [data-connection="offline"]').waitFor();
     const framesBefore = alpha.wire.frames.length;
     await ok('POST', `/v1/orders/${created.id}/payment-sent`, tokens[USER], {});

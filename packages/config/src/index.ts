@@ -55,9 +55,9 @@ const pairs = <T extends z.ZodType>(what: string, key: z.ZodType<string>, value:
           context.addIssue({ code: 'custom', message: `${what}: "${part}" is not key=value with a valid key and value` });
           return z.NEVER;
         }
-        entries.push([parsedKey.data, parsedValue.data as z.infer<T>]);
+        entries.push([parsedKey.data, parsedValue.data]);
       }
-      return Object.fromEntries(entries) as Record<string, z.infer<T>>;
+      return Object.fromEntries(entries);
     });
 
 function publicKeyParses(pem: string): boolean {

@@ -1,3 +1,7 @@
+import { backoffDelay } from '@settle/backoff';
+
+export { sleep } from '@settle/backoff';
+
 /** Retry delays: attempt n waits a random time in [0, min(capMs, baseMs·factorⁿ⁻¹)] ("full jitter"). */
 export interface RetryPolicy {
   /** @default 200 */
@@ -14,19 +18,5 @@ export const DEFAULT_RETRY: RetryPolicy = { baseMs: 200, factor: 2, capMs: 30_00
 
 /** The wait before retry `attempt` (1 = the first retry). */
 export function retryDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  return Math.round(random() * Math.min(policy.capMs, policy.baseMs * policy.factor ** Math.max(0, attempt - 1)));
-}
-
-/** Resolves after `ms`, or early when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return backoffDelay(attempt, policy, random);
 }

@@ -198,14 +198,16 @@ export function createOrderEventConsumer(options: OrderEventConsumerOptions): Or
       await consumer.run({
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        eachBatch: async (payload) => {
+          const { batch } = payload;
+          const heartbeat = (): Promise<void> => payload.heartbeat();
           for (const message of batch.messages) {
-            if (!isRunning() || isStale() || stopping.signal.aborted) return;
+            if (!payload.isRunning() || payload.isStale() || stopping.signal.aborted) return;
             const finished = await handle({ topic: batch.topic, partition: batch.partition, message }, heartbeat);
             if (!finished) return;
-            resolveOffset(message.offset);
+            payload.resolveOffset(message.offset);
             metrics.lag.set({ group, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(message.offset) - 1n)));
-            await commitOffsetsIfNecessary();
+            await payload.commitOffsetsIfNecessary();
             await heartbeat();
           }
         },

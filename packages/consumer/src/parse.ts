@@ -1,4 +1,4 @@
-import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import { typedOrderEvent, type TypedOrderEvent } from '@settle/contracts';
 import { EVENT_HEADERS, headersAsText } from '@settle/kafka';
 import { InvalidEventError } from './errors';
@@ -16,7 +16,7 @@ export interface ParsedMessage {
  * InvalidEventError for anything a retry cannot make valid.
  */
 export function parseOrderEventMessage(message: Pick<KafkaMessage, 'key' | 'value' | 'headers'>): ParsedMessage {
-  const headers = headersAsText(message.headers as IHeaders | undefined);
+  const headers = headersAsText(message.headers);
   if (message.value === null) throw new InvalidEventError('the message has no value (a tombstone)');
   let json: unknown;
   try {

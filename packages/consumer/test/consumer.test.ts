@@ -174,18 +174,18 @@ describe('@settle/consumer on a real topic and database', () => {
   it('sends an invalid message to the DLT with the standard headers and goes on; the order\'s later events wait until resolved', async () => {
     const { topic, dlt } = await topicPair(1);
     const [broken, other] = [await writeOrders(1, 3), await writeOrders(1, 2)];
-    const blockedOrder = broken![0]!.order_id;
-    const invalid = { ...toMessage(broken![1]!), value: JSON.stringify({ ...JSON.parse(broken![1]!.payload), orderVersion: 'two' }) };
-    await producer.send({ topic, messages: [toMessage(broken![0]!), invalid, toMessage(broken![2]!), ...other!.map(toMessage)] });
+    const blockedOrder = broken[0]!.order_id;
+    const invalid = { ...toMessage(broken[1]!), value: JSON.stringify({ ...JSON.parse(broken[1]!.payload), orderVersion: 'two' }) };
+    await producer.send({ topic, messages: [toMessage(broken[0]!), invalid, toMessage(broken[2]!), ...other.map(toMessage)] });
     const run = recorder();
     const consumer = await start({ groupId: `kit-${uniqueSuffix()}`, topic, deadLetterTopic: dlt, handler: run.handler });
-    await until('the other order handled', () => run.handled.length >= 1 + other!.length);
+    await until('the other order handled', () => run.handled.length >= 1 + other.length);
     const [dead] = await readAll(dlt, 1);
     expect(dead?.key).toBe(blockedOrder);
     expect(dead?.value).toBe(invalid.value);
     expect(dead?.headers).toMatchObject({ 'dlt-original-topic': topic, 'dlt-original-partition': '0', 'dlt-original-offset': '1', 'dlt-exception-class': 'InvalidEventError', 'dlt-attempts': '1', 'ce_type': 'settle.order.accepted.v1' });
     expect(dead?.headers['dlt-exception-message']).toMatch(/orderVersion/);
-    expect(run.handled).toEqual([`${blockedOrder}@1`, ...other!.map((row) => `${row.order_id}@${row.order_version}`)]);
+    expect(run.handled).toEqual([`${blockedOrder}@1`, ...other.map((row) => `${row.order_id}@${row.order_version}`)]);
     expect((await consumer.blocked()).map((entry) => entry.orderId)).toEqual([blockedOrder]);
     expect(await consumer.registry.getSingleMetricAsString('settle_consumer_failed_events_total')).toContain('reason="invalid"} 1');
 

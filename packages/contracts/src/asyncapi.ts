@@ -60,7 +60,7 @@ function asyncApiSchema(schema: Schema): Schema {
   return rest;
 }
 
-const jsonSchemaOf = (schema: z.ZodType): Schema => asyncApiSchema(z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any', io: 'output' }) as Schema);
+const jsonSchemaOf = (schema: z.ZodType): Schema => asyncApiSchema(z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any', io: 'output' }));
 
 const messageId = (type: EventType): string => schemaName(type).replaceAll('.', '_');
 

@@ -1,5 +1,5 @@
 import { diagnose, TIMER_GRACE_MINUTES, type Order, type StuckOrder } from '@settle/domain';
-import { orderFromRow } from './orders/rows';
+import { orderFromRow, type OrderRow } from './orders/rows';
 import type { Queryable } from './pool';
 
 export interface StuckFinding extends StuckOrder {
@@ -14,7 +14,7 @@ export async function findStuckOrders(db: Queryable, options: { now?: string | u
   const now = options.now ?? new Date().toISOString();
   const grace = options.graceMinutes ?? TIMER_GRACE_MINUTES;
   const limit = options.limit ?? 1000;
-  const result = await db.query(
+  const result = await db.query<OrderRow>(
     `SELECT * FROM (
        (SELECT * FROM orders WHERE release_tx_hash IS NOT NULL AND status IN ('escrowed', 'payment_sent', 'disputed') AND ($4::uuid IS NULL OR id = $4) LIMIT $3)
        UNION

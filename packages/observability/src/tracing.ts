@@ -99,8 +99,9 @@ function sdkTracing(tracer: Tracer, shutdown: () => Promise<void>): Tracing {
         setAttributes: (attributes) => void span.setAttributes(attributes),
         end(error) {
           if (error !== undefined) {
-            span.recordException(error instanceof Error ? error : String(error));
-            span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+            const failure = error instanceof Error ? error : new Error(typeof error === 'string' ? error : JSON.stringify(error));
+            span.recordException(failure);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
           }
           span.end();
         },

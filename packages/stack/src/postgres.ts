@@ -137,7 +137,7 @@ async function readPostmasterPid(dataDir: string): Promise<number | undefined> {
 
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
-  return error === undefined ? 'the server process exited early' : String(error);
+  return error === undefined ? 'the server process exited early' : typeof error === 'string' ? error : JSON.stringify(error);
 }
 
 /** Replaces the database name in a Postgres URL. */

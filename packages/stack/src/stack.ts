@@ -86,7 +86,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     };
 
     // Settle both before judging, so a failure of one never leaves the other running unstopped.
-    const noKafka = async (): Promise<{ brokers: string[]; external: boolean }> => ({ brokers: [], external: false });
+    const noKafka = (): Promise<{ brokers: string[]; external: boolean }> => Promise.resolve({ brokers: [], external: false });
     const [pgResult, kafkaResult] = await Promise.allSettled([startPostgres(), options.kafka === false ? noKafka() : startKafka()]);
     if (pgResult.status === 'rejected') throw pgResult.reason;
     if (kafkaResult.status === 'rejected') throw kafkaResult.reason;

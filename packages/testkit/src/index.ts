@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { sleep } from '@settle/backoff';
 import { createKafka, ensureTopics, type TopicSpec } from '@settle/kafka';
 import { withDatabase } from '@settle/stack';
+
+export { sleep } from '@settle/backoff';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -49,6 +52,18 @@ export function runAlone(): void {
   });
 }
 
+/**
+ * Polls `check` until it holds (every 25 ms); after `timeoutMs` fails naming `what` (a function is evaluated then,
+ * so the error can show the state at the timeout).
+ */
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    await sleep(25);
+  }
+}
+
 /** A short random suffix for names that must not collide between test files. */
 export function uniqueSuffix(): string {
   return randomBytes(5).toString('hex');
@@ -74,7 +89,7 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
       } catch (error) {
         // Two files copying the template at the same instant can collide; retrying is enough.
         if (attempt >= 20 || !String(error).includes('being accessed by other users')) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+        await sleep(100 + Math.random() * 200);
       }
     }
   });

@@ -33,7 +33,7 @@ export interface ActionRoute<S extends z.ZodType = z.ZodType> {
   command: (body: z.infer<S>) => Command;
 }
 
-const action = <S extends z.ZodType>(route: ActionRoute<S>): ActionRoute => route as unknown as ActionRoute;
+const action = <S extends z.ZodType>(route: ActionRoute<S>): ActionRoute => route;
 
 /** Every order action route (POST /v1/orders/:id/<path>); also the source of the OpenAPI document. */
 export const ACTION_ROUTES: ActionRoute[] = [

@@ -1,6 +1,6 @@
 import { canSee, isParty, partiesOf, SettleError, toBookSummary, toView, type Actor, type BookSummary, type Order, type OrderEvent, type OrderView, type Status } from '@settle/domain';
 import type { Queryable } from '../pool';
-import { orderFromRow } from './rows';
+import { orderFromRow, type OrderRow } from './rows';
 import { profileWallets } from './write';
 
 const notFound = (id: string): SettleError => new SettleError('NOT_FOUND', `order ${id} was not found`);
@@ -9,7 +9,7 @@ const notFound = (id: string): SettleError => new SettleError('NOT_FOUND', `orde
 const readsWhole = (order: Order, actor: Actor): boolean => actor.role === 'compliance' || actor.role === 'system' || isParty(order, actor);
 
 async function readOrder(db: Queryable, id: string, actor: Actor): Promise<Order> {
-  const result = await db.query(`SELECT * FROM orders WHERE id = $1`, [id]);
+  const result = await db.query<OrderRow>(`SELECT * FROM orders WHERE id = $1`, [id]);
   const row = result.rows[0];
   if (row === undefined) throw notFound(id);
   const order = orderFromRow(row);
@@ -114,7 +114,7 @@ export async function listOrders(db: Queryable, actor: Actor, filter: ListOrders
 
 /** Open book orders a merchant may accept (not its own), as public summaries, oldest first. */
 export async function listBook(db: Queryable, merchantId: string, limit = 500): Promise<BookSummary[]> {
-  const result = await db.query(
+  const result = await db.query<OrderRow>(
     `SELECT * FROM orders WHERE book_order AND status = 'open' AND NOT (type = 'm2m' AND merchant_id = $1) ORDER BY created_at, id LIMIT $2`,
     [merchantId, limit],
   );

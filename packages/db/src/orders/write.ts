@@ -22,7 +22,7 @@ import {
 } from '@settle/domain';
 import type pg from 'pg';
 import { named, type Pool, type PoolClient, type Queryable } from '../pool';
-import { CREATED_COLUMNS, NUMERIC_COLUMNS, orderFromJsonRow, WRITTEN_COLUMNS } from './rows';
+import { CREATED_COLUMNS, NUMERIC_COLUMNS, orderFromJsonRow, WRITTEN_COLUMNS, type OrderRow } from './rows';
 
 const INSERTED_COLUMNS = [...CREATED_COLUMNS, ...WRITTEN_COLUMNS];
 
@@ -214,7 +214,7 @@ async function withRetries<T>(pool: Pool | PoolClient, attempt: (client: Queryab
     }
     return onExhausted();
   } finally {
-    if (client !== pool) (client as PoolClient).release();
+    if (client !== pool) (client).release();
   }
 }
 
@@ -288,7 +288,7 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
   return withRetries(
     target,
     async (client) => {
-      const read = await client.query(named('read_order', READ_ORDER_SQL, [request.orderId, actorKind, request.actor.id, ...keyRead]));
+      const read = await client.query<OrderRow>(named('read_order', READ_ORDER_SQL, [request.orderId, actorKind, request.actor.id, ...keyRead]));
       const row = read.rows[0];
       if (row === undefined) throw new SettleError('NOT_FOUND', `order ${request.orderId} was not found`);
       const before = orderFromJsonRow(row);
