@@ -36,8 +36,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@settle/*/*', '!@settle/contracts/browser'], message: 'Import a Settle package by its public entry (@settle/<name>, or @settle/contracts/browser in the browser) only.' },
-            { group: ['**/packages/*/src/**', '**/apps/*/src/**'], message: 'Import another workspace by its package name, not a relative path.' },
+            {
+              group: ['@settle/*/*', '!@settle/contracts/browser'],
+              message: 'Import a Settle package by its public entry (@settle/<name>, or @settle/contracts/browser in the browser) only.',
+            },
+            {
+              group: ['**/packages/*/src/**', '**/apps/*/src/**'],
+              message: 'Import another workspace by its package name, not a relative path.',
+            },
           ],
         },
       ],

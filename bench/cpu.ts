@@ -47,10 +47,15 @@ export function cpuSnapshot(roles: Record<string, number | undefined>): CpuSnaps
   const procs = readProcs();
   const children = new Map<number, Proc[]>();
   for (const proc of procs) children.set(proc.ppid, [...(children.get(proc.ppid) ?? []), proc]);
-  const roleOf = new Map<number, string>(Object.entries(roles).flatMap(([role, pid]) => (pid === undefined ? [] : [[pid, role] as [number, string]])));
+  const roleOf = new Map<number, string>(
+    Object.entries(roles).flatMap(([role, pid]) => (pid === undefined ? [] : [[pid, role] as [number, string]])),
+  );
   const totals: CpuSnapshot = new Map();
   const visit = (proc: Proc, inherited: string | undefined): void => {
-    const role = proc.pid === process.pid ? 'self' : (roleOf.get(proc.pid) ?? inherited ?? (proc.comm.startsWith('postgres') ? 'postgres' : proc.comm === 'java' ? 'kafka' : 'other'));
+    const role =
+      proc.pid === process.pid
+        ? 'self'
+        : (roleOf.get(proc.pid) ?? inherited ?? (proc.comm.startsWith('postgres') ? 'postgres' : proc.comm === 'java' ? 'kafka' : 'other'));
     totals.set(role, (totals.get(role) ?? 0) + proc.ms);
     // Postgres backends are children of the postmaster, the broker's threads are one process.
     for (const child of children.get(proc.pid) ?? []) visit(child, role === 'self' ? undefined : role);
@@ -114,7 +119,11 @@ export function stealSnapshot(): { at: number; stealTicks: number } {
 }
 
 /** Between two snapshots: the share of wall time the thread ran, the share it waited for a CPU, and the machine's idle and stolen shares. */
-export function schedBetween(before: SchedSnapshot, after: SchedSnapshot, cores: number): { ran: number; waited: number; idle: number; stolen: number } {
+export function schedBetween(
+  before: SchedSnapshot,
+  after: SchedSnapshot,
+  cores: number,
+): { ran: number; waited: number; idle: number; stolen: number } {
   const wallMs = after.at - before.at;
   return {
     ran: (after.runNs - before.runNs) / (wallMs * 1e6),

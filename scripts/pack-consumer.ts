@@ -33,10 +33,21 @@ interface Tsdown {
 async function loadTsdown(): Promise<Tsdown> {
   const home = path.join(defaultCacheDir(), `tsdown-${TSDOWN}`);
   const marker = path.join(home, '.complete');
-  if (!(await fs.access(marker).then(() => true, () => false))) {
+  if (
+    !(await fs.access(marker).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     await fs.mkdir(home, { recursive: true });
-    const typescript = (JSON.parse(await fs.readFile(path.join(repoRoot, 'node_modules/typescript/package.json'), 'utf8')) as { version: string }).version;
-    execFileSync('npm', ['install', '--prefix', home, '--no-audit', '--no-fund', '--loglevel=error', `tsdown@${TSDOWN}`, `typescript@${typescript}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const typescript = (
+      JSON.parse(await fs.readFile(path.join(repoRoot, 'node_modules/typescript/package.json'), 'utf8')) as { version: string }
+    ).version;
+    execFileSync(
+      'npm',
+      ['install', '--prefix', home, '--no-audit', '--no-fund', '--loglevel=error', `tsdown@${TSDOWN}`, `typescript@${typescript}`],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     await fs.writeFile(marker, `${TSDOWN}\n`);
   }
   return (await import(pathToFileURL(path.join(home, 'node_modules/tsdown/dist/index.mjs')).href)) as Tsdown;
@@ -51,7 +62,8 @@ interface Manifest {
   devDependencies?: Record<string, string>;
 }
 
-const readManifest = async (dir: string): Promise<Manifest> => JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8')) as Manifest;
+const readManifest = async (dir: string): Promise<Manifest> =>
+  JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8')) as Manifest;
 
 /** The range this repository declares for `name`: the kit's own manifest first, then the packages it bundles. */
 async function declaredRanges(): Promise<Map<string, string>> {
@@ -67,8 +79,19 @@ async function declaredRanges(): Promise<Map<string, string>> {
 
 /** The package names a built module imports (static and dynamic), node built-ins left out. */
 function importedPackages(code: string): string[] {
-  const specifiers = [...code.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s*['"]([^'"]+)['"]/gm)].map((match) => match[1] ?? match[2] ?? match[3] ?? '');
-  const names = specifiers.filter((specifier) => specifier !== '' && !specifier.startsWith('.') && !specifier.startsWith('node:')).map((specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'));
+  const specifiers = [
+    ...code.matchAll(
+      /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s*['"]([^'"]+)['"]/gm,
+    ),
+  ].map((match) => match[1] ?? match[2] ?? match[3] ?? '');
+  const names = specifiers
+    .filter((specifier) => specifier !== '' && !specifier.startsWith('.') && !specifier.startsWith('node:'))
+    .map((specifier) =>
+      specifier
+        .split('/')
+        .slice(0, specifier.startsWith('@') ? 2 : 1)
+        .join('/'),
+    );
   return [...new Set(names)].sort();
 }
 
@@ -106,7 +129,8 @@ async function packConsumer(out: string): Promise<string> {
   }
   const entry = files.find((name) => /^index\.m?js$/.test(name));
   const types = files.find((name) => /^index\.d\.m?ts$/.test(name));
-  if (entry === undefined || types === undefined) throw new Error(`tsdown wrote no index module and declarations in ${staging}: ${files.join(', ')}`);
+  if (entry === undefined || types === undefined)
+    throw new Error(`tsdown wrote no index module and declarations in ${staging}: ${files.join(', ')}`);
   const dependencies: Record<string, string> = {};
   for (const name of [...imported].sort()) {
     if (name in peers) continue;
@@ -129,7 +153,10 @@ async function packConsumer(out: string): Promise<string> {
   };
   await fs.writeFile(path.join(staging, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await fs.copyFile(path.join(KIT, 'README.md'), path.join(staging, 'README.md'));
-  const tarball = execFileSync('npm', ['pack', '--pack-destination', out, '--loglevel=error'], { cwd: staging, encoding: 'utf8' }).trim().split('\n').at(-1);
+  const tarball = execFileSync('npm', ['pack', '--pack-destination', out, '--loglevel=error'], { cwd: staging, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1);
   if (tarball === undefined || tarball === '') throw new Error('npm pack printed no file name');
   return path.join(out, tarball);
 }

@@ -26,7 +26,8 @@ function droppedEnumValues(published: unknown, current: unknown, path: string): 
   if (!isObject(published)) return [];
   const now = isObject(current) ? current : {};
   const problems: string[] = [];
-  const allowed = (node: Json): unknown[] | undefined => (Array.isArray(node['enum']) ? node['enum'] : 'const' in node ? [node['const']] : undefined);
+  const allowed = (node: Json): unknown[] | undefined =>
+    Array.isArray(node['enum']) ? node['enum'] : 'const' in node ? [node['const']] : undefined;
   const before = allowed(published);
   const after = allowed(now);
   if (before !== undefined && after !== undefined) {
@@ -43,7 +44,9 @@ function droppedEnumValues(published: unknown, current: unknown, path: string): 
     const branches = published[key];
     const nowBranches = now[key];
     if (!Array.isArray(branches)) continue;
-    branches.forEach((branch, index) => problems.push(...droppedEnumValues(branch, Array.isArray(nowBranches) ? nowBranches[index] : undefined, `${path}/${key}/${index}`)));
+    branches.forEach((branch, index) =>
+      problems.push(...droppedEnumValues(branch, Array.isArray(nowBranches) ? nowBranches[index] : undefined, `${path}/${key}/${index}`)),
+    );
   }
   if ('items' in published) problems.push(...droppedEnumValues(published['items'], now['items'], `${path}/items`));
   return problems;

@@ -38,7 +38,8 @@ export async function writeSchemas(dir: string, schemas: { file: string; schema:
     const published = await readPublished(dir, file);
     if (published === undefined) continue;
     const problems = await breakingChanges(published, schema);
-    if (problems.length > 0) refusals.push(`${file}: breaking change without a version bump (EVENT_SCHEMA_VERSIONS):\n  ${problems.join('\n  ')}`);
+    if (problems.length > 0)
+      refusals.push(`${file}: breaking change without a version bump (EVENT_SCHEMA_VERSIONS):\n  ${problems.join('\n  ')}`);
   }
   if (refusals.length > 0) throw new Error(refusals.join('\n'));
   await fs.mkdir(dir, { recursive: true });

@@ -55,8 +55,15 @@ async function main(): Promise<void> {
   const apps = availableApps(APP_ORDER);
   const env = appEnvironment(config, databaseUrl, stack.kafkaBrokers);
   for (const name of apps) supervisor.start({ name, env });
-  const ports: Record<string, number> = { api: config.PORT, notifier: config.NOTIFIER_PORT, relay: config.RELAY_PORT, worker: config.WORKER_PORT };
-  const late = (await Promise.all(apps.map(async (name) => ((await waitForHttp(ports[name] ?? 0)) ? undefined : name)))).filter((name) => name !== undefined);
+  const ports: Record<string, number> = {
+    api: config.PORT,
+    notifier: config.NOTIFIER_PORT,
+    relay: config.RELAY_PORT,
+    worker: config.WORKER_PORT,
+  };
+  const late = (await Promise.all(apps.map(async (name) => ((await waitForHttp(ports[name] ?? 0)) ? undefined : name)))).filter(
+    (name) => name !== undefined,
+  );
   if (late.length > 0) say(`  warning: ${late.join(', ')} did not answer on its port yet; see its log lines`);
 
   say('');
@@ -86,12 +93,37 @@ async function devSecret(config: Config): Promise<string> {
 
 /** Demo accounts with profile wallets on tron (the default network) and ethereum. */
 const DEMO_ACCOUNTS = [
-  { kind: 'merchant', id: 'merchant-alpha', name: 'Alpha Exchange', wallets: { tron: 'TXora7GwjJtYkm8MZ3W3W68yYfg5rqDEXg', ethereum: '0xeF8dF82688dB8bEDfe599B96c508A667bDF5fbaF' } },
-  { kind: 'merchant', id: 'merchant-beta', name: 'Beta OTC', wallets: { tron: 'TYoLqfi2FCX7sXi1oKYKt5U2iMb43LdiAh', ethereum: '0xFA6d46bcAdb82C4A926F02b609CB115B8D9EA12b' } },
-  { kind: 'user', id: 'user-ana', name: 'Ana', wallets: { tron: 'TYa9gFzQgP7rguMEUAL8cb2HKVosQtGPJQ', ethereum: '0xf7EE8d12322E32b743Ae8Af34992687EFB784e10' } },
-  { kind: 'user', id: 'user-bo', name: 'Bo', wallets: { tron: 'TDYKhPfCijN8dH8bALQfiMVF4DUQDP2a3t', ethereum: '0x272bB1703742bf2dbFB6563A23A8F1cDb16992a4' } },
+  {
+    kind: 'merchant',
+    id: 'merchant-alpha',
+    name: 'Alpha Exchange',
+    wallets: { tron: 'TXora7GwjJtYkm8MZ3W3W68yYfg5rqDEXg', ethereum: '0xeF8dF82688dB8bEDfe599B96c508A667bDF5fbaF' },
+  },
+  {
+    kind: 'merchant',
+    id: 'merchant-beta',
+    name: 'Beta OTC',
+    wallets: { tron: 'TYoLqfi2FCX7sXi1oKYKt5U2iMb43LdiAh', ethereum: '0xFA6d46bcAdb82C4A926F02b609CB115B8D9EA12b' },
+  },
+  {
+    kind: 'user',
+    id: 'user-ana',
+    name: 'Ana',
+    wallets: { tron: 'TYa9gFzQgP7rguMEUAL8cb2HKVosQtGPJQ', ethereum: '0xf7EE8d12322E32b743Ae8Af34992687EFB784e10' },
+  },
+  {
+    kind: 'user',
+    id: 'user-bo',
+    name: 'Bo',
+    wallets: { tron: 'TDYKhPfCijN8dH8bALQfiMVF4DUQDP2a3t', ethereum: '0x272bB1703742bf2dbFB6563A23A8F1cDb16992a4' },
+  },
   { kind: 'compliance', id: 'compliance-1', name: 'Compliance desk', wallets: {} },
-] as const satisfies ReadonlyArray<{ kind: 'merchant' | 'user' | 'compliance'; id: string; name: string; wallets: Partial<Record<'tron' | 'ethereum', string>> }>;
+] as const satisfies ReadonlyArray<{
+  kind: 'merchant' | 'user' | 'compliance';
+  id: string;
+  name: string;
+  wallets: Partial<Record<'tron' | 'ethereum', string>>;
+}>;
 
 /** Seeds two merchants, two users and a compliance officer; returns one line per account with its token. */
 async function seedDemoAccounts(config: Config, databaseUrl: string): Promise<string[]> {
@@ -111,7 +143,6 @@ async function seedDemoAccounts(config: Config, databaseUrl: string): Promise<st
     await pool.end();
   }
 }
-
 
 function describeApps(apps: string[], config: Config): string[] {
   const where: Record<string, string> = {

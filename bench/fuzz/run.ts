@@ -25,7 +25,10 @@ const BATCH = 1000;
 
 async function waitForHealth(url: string): Promise<void> {
   for (let i = 0; i < 150; i += 1) {
-    const ok = await fetch(`${url}/health`).then((response) => response.ok, () => false);
+    const ok = await fetch(`${url}/health`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -55,7 +58,8 @@ async function main(): Promise<void> {
       return signToken({ JWT_SECRET: secret, JWT_ISSUER: undefined }, { role, id });
     };
     const fixtures = await stageFuzzFixtures(url, token, 'bench');
-    const orders = async (): Promise<string> => JSON.stringify((await pool.query('SELECT * FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id', [fixtures.orderIds])).rows);
+    const orders = async (): Promise<string> =>
+      JSON.stringify((await pool.query('SELECT * FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id', [fixtures.orderIds])).rows);
     const before = await orders();
     const document = (await (await fetch(`${url}/openapi.json`)).json()) as OpenApi;
     const arbitrary = fuzzRequests(document, fixtures);
@@ -83,12 +87,23 @@ async function main(): Promise<void> {
     await pool.end();
 
     console.log(`\ncases: ${CASES} in ${seconds.toFixed(1)} s (${(CASES / seconds).toFixed(0)}/s), seed ${SEED}`);
-    console.log(`statuses: ${[...statuses.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join('  ')}`);
+    console.log(
+      `statuses: ${[...statuses.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([status, count]) => `${status}×${count}`)
+        .join('  ')}`,
+    );
     console.log(`fixture orders unchanged: ${unchanged ? 'yes' : 'NO'}`);
     console.log(`violations (5xx, or a 4xx that is not a problem document): ${violations.length}`);
     for (const { request, problem } of violations.slice(0, 50)) console.log(`  ${problem}\n    ← ${request.text}`);
     reportFigures('fuzz', [
-      { name: `malformed requests that got a 5xx or a 4xx without a problem document (of ${CASES}, seed ${SEED})`, value: violations.length, unit: 'requests', goal: '0', met: violations.length === 0 },
+      {
+        name: `malformed requests that got a 5xx or a 4xx without a problem document (of ${CASES}, seed ${SEED})`,
+        value: violations.length,
+        unit: 'requests',
+        goal: '0',
+        met: violations.length === 0,
+      },
       { name: 'fixture orders changed', value: unchanged ? 0 : 1, unit: '', goal: '0', met: unchanged },
     ]);
     if (violations.length > 0 || !unchanged) process.exitCode = 1;

@@ -22,7 +22,8 @@ function count(kind: 'notification' | 'book'): void {
   if (expected.seen === 0) expected.first = at;
   expected.seen += 1;
   expected.last = at;
-  if (expected.seen === expected.count) process.send?.({ type: 'received', count: expected.seen, first: expected.first, last: expected.last });
+  if (expected.seen === expected.count)
+    process.send?.({ type: 'received', count: expected.seen, first: expected.first, last: expected.last });
 }
 
 function open(url: string, token: string): Promise<Socket> {

@@ -6,7 +6,10 @@ import { runAlone } from '@settle/testkit';
 /** `npm run chaos -- --minutes 1`: a stack of its own under faults, checked for loss, reorder and duplicates. */
 function chaos(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/chaos/run.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/chaos/run.ts', ...args], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -33,7 +36,8 @@ describe('the chaos run', () => {
   it('loses, reorders and duplicates nothing while the relay and notifier are killed and Kafka and Postgres restart', async () => {
     const result = await chaos(['--minutes', '1']);
     expect(result.code, result.output).toBe(0);
-    for (const fault of ['relay SIGKILL #1', 'relay SIGKILL #2', 'notifier SIGKILL', 'Kafka restart', 'Postgres restart']) expect(result.output).toMatch(new RegExp(`${fault}\\s+\\d+ s\\s+\\d+\\.\\d s`));
+    for (const fault of ['relay SIGKILL #1', 'relay SIGKILL #2', 'notifier SIGKILL', 'Kafka restart', 'Postgres restart'])
+      expect(result.output).toMatch(new RegExp(`${fault}\\s+\\d+ s\\s+\\d+\\.\\d s`));
     for (const figure of [
       'committed events missing from Kafka',
       'per-order reorders in Kafka',

@@ -7,7 +7,8 @@ import { breakingChanges } from '../../scripts/schema-compat';
 import { currentSchemas, readPublished, renderSchema, SCHEMAS_DIR, schemaFile, writeSchemas } from '../../scripts/schemas-render';
 
 const published = (type: (typeof EVENT_TYPES)[number]) => readPublished(SCHEMAS_DIR, schemaFile(type));
-const asJsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any', io: 'output' }) as Record<string, unknown>;
+const asJsonSchema = (schema: z.ZodType) =>
+  z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any', io: 'output' }) as Record<string, unknown>;
 const completed = orderEventSchemas['order.completed'];
 const fixtureDirs: string[] = [];
 
@@ -54,7 +55,9 @@ describe('the compatibility check, on a copy of order.completed.v1', () => {
     const v1 = renderSchema(eventJsonSchema('order.completed'));
     await fs.writeFile(path.join(dir, 'order.completed.v1.json'), v1);
     const breaking = asJsonSchema(completed.omit({ orderNumber: true }));
-    await expect(writeSchemas(dir, [{ file: 'order.completed.v1.json', schema: breaking }])).rejects.toThrow(/breaking change without a version bump/);
+    await expect(writeSchemas(dir, [{ file: 'order.completed.v1.json', schema: breaking }])).rejects.toThrow(
+      /breaking change without a version bump/,
+    );
     expect(await fs.readFile(path.join(dir, 'order.completed.v1.json'), 'utf8')).toBe(v1);
 
     expect(await writeSchemas(dir, [{ file: 'order.completed.v2.json', schema: breaking }])).toEqual(['order.completed.v2.json']);

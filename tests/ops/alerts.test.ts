@@ -32,7 +32,14 @@ const anchors = new Set(
     .readFileSync(path.join(repoRoot, 'docs/runbook.md'), 'utf8')
     .split('\n')
     .filter((line) => /^#{1,6} /.test(line))
-    .map((line) => line.replace(/^#+ /, '').trim().toLowerCase().replace(/[^\p{L}\p{N} -]/gu, '').replace(/ /g, '-')),
+    .map((line) =>
+      line
+        .replace(/^#+ /, '')
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} -]/gu, '')
+        .replace(/ /g, '-'),
+    ),
 );
 
 describe('Prometheus alerts (infra/prometheus)', () => {
@@ -120,7 +127,9 @@ describe('Prometheus alerts (infra/prometheus)', () => {
   });
 
   it('a missing promtool that cannot be installed is one line naming the package', () => {
-    expect(() => ensureTool({ command: 'promtool', aptPackage: 'prometheus', searchPath: '/nonexistent', root: false })).toThrow(ToolMissingError);
+    expect(() => ensureTool({ command: 'promtool', aptPackage: 'prometheus', searchPath: '/nonexistent', root: false })).toThrow(
+      ToolMissingError,
+    );
     expect(() => ensureTool({ command: 'promtool', aptPackage: 'prometheus', searchPath: '/nonexistent', root: false })).toThrow(
       /^promtool is not installed: install Debian's prometheus package \(apt-get install -y prometheus\)$/,
     );

@@ -47,7 +47,10 @@ describe('outbox rows through the WAL to Kafka', () => {
    * Reads the slot until `count` inserts committed (or `until` holds), then stops; acknowledges only on commit.
    * The slot is at-least-once: an acknowledgement still in flight at stop means the next read starts earlier.
    */
-  async function readCommittedInserts(count: number, until: (rows: OutboxRow[]) => boolean = (rows) => rows.length >= count): Promise<OutboxRow[]> {
+  async function readCommittedInserts(
+    count: number,
+    until: (rows: OutboxRow[]) => boolean = (rows) => rows.length >= count,
+  ): Promise<OutboxRow[]> {
     const received: OutboxRow[] = [];
     const service = new LogicalReplicationService({ connectionString: db.url }, { acknowledge: { auto: false, timeoutSeconds: 0 } });
     const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: ['settle_outbox_pub'] });
@@ -66,7 +69,9 @@ describe('outbox rows through the WAL to Kafka', () => {
       });
     });
     void service.subscribe(plugin, slot).catch(() => undefined);
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`only ${received.length}/${count} rows arrived`)), 20_000));
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`only ${received.length}/${count} rows arrived`)), 20_000),
+    );
     try {
       await Promise.race([done, timeout]);
     } finally {
@@ -129,7 +134,9 @@ describe('outbox rows through the WAL to Kafka', () => {
       expect(message.payload).toEqual(original?.payload);
     }
     for (const order of orders) {
-      const sequences = consumed.filter((message) => message.key === order).map((message) => (message.payload as { sequence: number }).sequence);
+      const sequences = consumed
+        .filter((message) => message.key === order)
+        .map((message) => (message.payload as { sequence: number }).sequence);
       expect(sequences).toEqual([1, 2, 3, 4]);
     }
   });

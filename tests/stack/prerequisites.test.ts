@@ -37,7 +37,12 @@ describe('missing prerequisites', () => {
       KAFKA_PORT: String(await freePort()),
       KAFKA_CONTROLLER_PORT: String(await freePort()),
     };
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+      cwd: repoRoot,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     return { status: result.status, stderr: result.stderr };
   }
 
@@ -51,7 +56,9 @@ describe('missing prerequisites', () => {
   it('without mvn and with no cached jars, npm start stops with one line that says what to install', async () => {
     const result = await start('no-mvn', ['sh', 'sleep', 'kill', 'java']);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^settle: Maven \(mvn\) is needed once to fetch the Kafka broker jars: install it .* or set KAFKA_BROKERS/);
+    expect(result.stderr).toMatch(
+      /^settle: Maven \(mvn\) is needed once to fetch the Kafka broker jars: install it .* or set KAFKA_BROKERS/,
+    );
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

@@ -8,7 +8,9 @@ describe('embedded Postgres with PG_STAT_STATEMENTS', () => {
     const client = new pg.Client({ connectionString: server.url });
     try {
       await client.connect();
-      expect((await client.query<{ shared_preload_libraries: string }>('SHOW shared_preload_libraries')).rows[0]?.shared_preload_libraries).toContain('pg_stat_statements');
+      expect(
+        (await client.query<{ shared_preload_libraries: string }>('SHOW shared_preload_libraries')).rows[0]?.shared_preload_libraries,
+      ).toContain('pg_stat_statements');
       await client.query('CREATE EXTENSION pg_stat_statements');
       await client.query('SELECT count(*) FROM pg_class WHERE relname = $1', ['settle_stat_probe']);
       const recorded = await client.query<{ calls: string; planned: boolean }>(

@@ -46,7 +46,10 @@ describe('the npm start supervisor', () => {
     try {
       await until(() => loops.length === 1, 'the crash loop', 60_000);
       expect(lines).toHaveLength(5);
-      expect(loops[0]).toEqual({ name: 'looping', reason: 'looping exited with code 3 after 5 restarts in 60 s: a crash loop, see its log lines above' });
+      expect(loops[0]).toEqual({
+        name: 'looping',
+        reason: 'looping exited with code 3 after 5 restarts in 60 s: a crash loop, see its log lines above',
+      });
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(lines).toHaveLength(5);
     } finally {
@@ -56,7 +59,10 @@ describe('the npm start supervisor', () => {
 
   it('a crash while the stack stops is not restarted', async () => {
     const lines: string[] = [];
-    const supervisor = new Supervisor({ say: (line) => lines.push(line), crashLoop: () => undefined }, { ...FAST, baseMs: 2_000, capMs: 2_000 });
+    const supervisor = new Supervisor(
+      { say: (line) => lines.push(line), crashLoop: () => undefined },
+      { ...FAST, baseMs: 2_000, capMs: 2_000 },
+    );
     supervisor.start({ name: 'slow', entry, env: { ...process.env, FIXTURE_MODE: 'always' } });
     await until(() => lines.length === 1, 'the first restart line');
     await supervisor.stopAll();

@@ -39,14 +39,22 @@ export function traceOf(response: Response): TraceSpan | undefined {
  */
 export function traceRequests(tracing: Tracing): RequestHandler {
   return (request, response, next) => {
-    const span = tracing.startSpan(`${request.method} request`, { parent: request.get('traceparent'), kind: 'server', attributes: { 'http.request.method': request.method } });
+    const span = tracing.startSpan(`${request.method} request`, {
+      parent: request.get('traceparent'),
+      kind: 'server',
+      attributes: { 'http.request.method': request.method },
+    });
     response.locals['trace'] = span;
     response.setHeader('traceresponse', span.traceparent);
     if (tracing.enabled) {
       response.once('close', () => {
         const route = (request as Request).route as { path?: unknown } | undefined;
         const status = response.statusCode;
-        span.setAttributes({ 'http.response.status_code': status, 'url.path': pathOf(request.originalUrl ?? request.url), ...(typeof route?.path === 'string' ? { 'http.route': route.path } : {}) });
+        span.setAttributes({
+          'http.response.status_code': status,
+          'url.path': pathOf(request.originalUrl ?? request.url),
+          ...(typeof route?.path === 'string' ? { 'http.route': route.path } : {}),
+        });
         span.end(status >= 500 ? new Error(`HTTP ${status}`) : undefined);
       });
     }
@@ -88,10 +96,12 @@ export function accessLog(logger: Logger, tracing: Pick<Tracing, 'enabled'>): Re
       response.setHeader('X-Request-Id', id);
       return id;
     },
-    customLogLevel: (_request, response, error) => (error !== undefined || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info'),
+    customLogLevel: (_request, response, error) =>
+      error !== undefined || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info',
     customSuccessObject: (request, response, fields: { responseTime: number }) => accessFields(request, response, fields.responseTime),
     // A 5xx's cause is logged once, with its stack, by the problem handler; this line only records the request.
-    customErrorObject: (request, response, _error, fields: { responseTime: number }) => accessFields(request, response, fields.responseTime),
+    customErrorObject: (request, response, _error, fields: { responseTime: number }) =>
+      accessFields(request, response, fields.responseTime),
     customSuccessMessage: () => 'request',
     customErrorMessage: () => 'request failed',
   });

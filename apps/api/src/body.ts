@@ -59,7 +59,8 @@ export function jsonBody(): RequestHandler {
       });
       return;
     }
-    if (length !== undefined && Number(length) > LIMIT_BYTES) throw new SettleError('PAYLOAD_TOO_LARGE', 'the request body is larger than 64 KB');
+    if (length !== undefined && Number(length) > LIMIT_BYTES)
+      throw new SettleError('PAYLOAD_TOO_LARGE', 'the request body is larger than 64 KB');
     readJson(request, next);
   };
 }
@@ -91,7 +92,12 @@ function readJson(request: Parameters<RequestHandler>[0], next: (error?: unknown
     const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
     // toString would turn invalid bytes into U+FFFD silently: the client meant some other text.
     if (!isUtf8(bytes)) {
-      finish(new SettleError('INVALID_INPUT', 'the request body is not valid UTF-8: send the JSON encoded as UTF-8, or name its charset in Content-Type'));
+      finish(
+        new SettleError(
+          'INVALID_INPUT',
+          'the request body is not valid UTF-8: send the JSON encoded as UTF-8, or name its charset in Content-Type',
+        ),
+      );
       return;
     }
     const text = bytes.toString('utf8');

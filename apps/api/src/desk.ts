@@ -20,7 +20,13 @@ export function deskRoutes(config: Pick<Config, 'NOTIFIER_PUBLIC_URL' | 'DEV_AUT
   router.get('/desk/config', (_request, response) => void response.set('cache-control', 'no-cache').json(desk));
   router.use(
     '/assets',
-    express.static(path.join(dist, 'assets'), { index: false, fallthrough: true, immutable: true, maxAge: '365d', setHeaders: (response) => response.setHeader('cache-control', IMMUTABLE) }),
+    express.static(path.join(dist, 'assets'), {
+      index: false,
+      fallthrough: true,
+      immutable: true,
+      maxAge: '365d',
+      setHeaders: (response) => response.setHeader('cache-control', IMMUTABLE),
+    }),
   );
   router.use(express.static(dist, { index: 'index.html', setHeaders: (response) => response.setHeader('cache-control', 'no-cache') }));
   return router;

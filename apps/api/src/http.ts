@@ -20,14 +20,21 @@ export function ifMatchVersion(request: Request): number | undefined {
   let weak: string | undefined;
   for (const element of value.split(',')) {
     const match = ENTITY_TAG.exec(element.trim());
-    if (match === null) throw new SettleError('INVALID_INPUT', `If-Match must be the order's ETag as returned, e.g. "3", or * (got ${JSON.stringify(header.slice(0, 40))})`);
+    if (match === null)
+      throw new SettleError(
+        'INVALID_INPUT',
+        `If-Match must be the order's ETag as returned, e.g. "3", or * (got ${JSON.stringify(header.slice(0, 40))})`,
+      );
     if (match[1] !== undefined) weak ??= element.trim();
     else strong.add(Number(match[2] ?? match[3]));
   }
   if (strong.size > 1) throw new SettleError('INVALID_INPUT', 'If-Match names more than one version: send the one ETag you last read');
   const [version] = strong;
   if (version !== undefined) return version;
-  throw new SettleError('PRECONDITION_FAILED', `If-Match ${weak ?? value} is a weak entity tag, which never matches under strong comparison: send the ETag as returned, e.g. "3"`);
+  throw new SettleError(
+    'PRECONDITION_FAILED',
+    `If-Match ${weak ?? value} is a weak entity tag, which never matches under strong comparison: send the ETag as returned, e.g. "3"`,
+  );
 }
 
 /** An Idempotency-Key's value: 8–128 of these characters. */
@@ -47,12 +54,22 @@ function idempotencyKeyOf(header: string): string | undefined {
 export function idempotencyOf(request: Request, body: unknown, required: boolean): { key: string; requestHash: string } | undefined {
   const header = request.get('idempotency-key');
   if (header === undefined) {
-    if (required) throw new SettleError('INVALID_INPUT', 'header Idempotency-Key is required for this action: send a unique key (e.g. a UUID) and reuse it only to retry the same request');
+    if (required)
+      throw new SettleError(
+        'INVALID_INPUT',
+        'header Idempotency-Key is required for this action: send a unique key (e.g. a UUID) and reuse it only to retry the same request',
+      );
     return undefined;
   }
   const key = idempotencyKeyOf(header);
-  if (key === undefined) throw new SettleError('INVALID_INPUT', 'header Idempotency-Key must be 8–128 characters of letters, digits and _ . : -, bare or as a quoted string ("…")');
-  const requestHash = createHash('sha256').update(`${request.method} ${request.baseUrl}${request.path}\n${JSON.stringify(body)}`).digest('hex');
+  if (key === undefined)
+    throw new SettleError(
+      'INVALID_INPUT',
+      'header Idempotency-Key must be 8–128 characters of letters, digits and _ . : -, bare or as a quoted string ("…")',
+    );
+  const requestHash = createHash('sha256')
+    .update(`${request.method} ${request.baseUrl}${request.path}\n${JSON.stringify(body)}`)
+    .digest('hex');
   return { key, requestHash };
 }
 
@@ -62,7 +79,9 @@ export function idempotencyOf(request: Request, body: unknown, required: boolean
  * headers set earlier on `response` (Location, Idempotent-Replayed) are kept.
  */
 function sendJson(response: Response, status: number, json: string, etag: string): void {
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), ETag: etag }).end(json);
+  response
+    .writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), ETag: etag })
+    .end(json);
 }
 
 /** Sends an order with its version as ETag (`json`: the order already as JSON text). */

@@ -39,7 +39,12 @@ interface ClientHttpError {
 }
 
 const isClientHttpError = (error: unknown): error is ClientHttpError =>
-  typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' && error.status >= 400 && error.status < 500;
+  typeof error === 'object' &&
+  error !== null &&
+  'status' in error &&
+  typeof error.status === 'number' &&
+  error.status >= 400 &&
+  error.status < 500;
 
 /** Body-parser and router failures, as SettleErrors with a detail a person can act on; undefined when not the client's. */
 function fromHttpError(error: unknown): SettleError | undefined {
@@ -58,9 +63,14 @@ function fromHttpError(error: unknown): SettleError | undefined {
     default:
   }
   if (typeof error.code === 'string' && error.code.startsWith('Z_')) {
-    return new SettleError('INVALID_INPUT', 'the request body does not decompress: send it as its Content-Encoding says (gzip, deflate or br), or uncompressed without Content-Encoding', { cause: error });
+    return new SettleError(
+      'INVALID_INPUT',
+      'the request body does not decompress: send it as its Content-Encoding says (gzip, deflate or br), or uncompressed without Content-Encoding',
+      { cause: error },
+    );
   }
-  if (error instanceof URIError) return new SettleError('INVALID_INPUT', 'the URL has invalid percent-encoding: encode each byte of UTF-8 as %XX', { cause: error });
+  if (error instanceof URIError)
+    return new SettleError('INVALID_INPUT', 'the URL has invalid percent-encoding: encode each byte of UTF-8 as %XX', { cause: error });
   if (error.status === 413) return new SettleError('PAYLOAD_TOO_LARGE', 'the request body is larger than 64 KB', { cause: error });
   if (error.status === 415) return new SettleError('UNSUPPORTED_MEDIA_TYPE', 'send the body as UTF-8 JSON', { cause: error });
   return new SettleError('INVALID_INPUT', 'the request could not be read: check its headers and body', { cause: error });
@@ -81,7 +91,11 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     log.error({ err: error, url: request.originalUrl, method: request.method }, 'unhandled error');
-    sendProblem(response, new SettleError('INTERNAL', 'an internal error occurred; nothing was changed if the request did not answer 2xx'), request.originalUrl);
+    sendProblem(
+      response,
+      new SettleError('INTERNAL', 'an internal error occurred; nothing was changed if the request did not answer 2xx'),
+      request.originalUrl,
+    );
   };
 }
 

@@ -47,7 +47,12 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
   const store = (name: string): { store?: Store } => {
     const redis = options.redis;
     if (redis === undefined) return {};
-    return { store: new RedisStore({ prefix: `${config.API_REDIS_KEY}:rl:${name}:`, sendCommand: (...args: string[]) => redis.sendCommand(args) as Promise<RedisReply> }) };
+    return {
+      store: new RedisStore({
+        prefix: `${config.API_REDIS_KEY}:rl:${name}:`,
+        sendCommand: (...args: string[]) => redis.sendCommand(args) as Promise<RedisReply>,
+      }),
+    };
   };
   const windowSeconds = Math.ceil(windowMs / 1000);
   const policies = new Map<string, string>();
@@ -78,7 +83,10 @@ export function createRateLimits(options: RateLimitOptions): RateLimits {
       ...store(name),
       // A counter store that is down must not take the API down with it; its errors are logged.
       passOnStoreError: true,
-      logger: { warn: (...args: unknown[]) => logger.warn(args), error: (error: unknown, message?: unknown) => logger.error({ err: error }, String(message)) },
+      logger: {
+        warn: (...args: unknown[]) => logger.warn(args),
+        error: (error: unknown, message?: unknown) => logger.error({ err: error }, String(message)),
+      },
       // Only the per-principal key is ours; the IP limiter keeps express-rate-limit's checks of request.ip.
       validate: keyGenerator === undefined,
       handler: (request, response) => {

@@ -12,12 +12,18 @@ const CACHE = 'public, max-age=86400';
  */
 export function schemaRoutes(): Router {
   const documents = new Map(EVENT_TYPES.map((type) => [`${schemaName(type)}.json`, eventJsonSchema(type)]));
-  const list = EVENT_TYPES.map((type) => ({ type, name: schemaName(type), id: dataSchemaUri(type), path: `/schemas/${schemaName(type)}.json` }));
+  const list = EVENT_TYPES.map((type) => ({
+    type,
+    name: schemaName(type),
+    id: dataSchemaUri(type),
+    path: `/schemas/${schemaName(type)}.json`,
+  }));
   const router = Router();
   router.get('/schemas', (_request, response) => void response.set('cache-control', CACHE).json({ schemas: list }));
   router.get('/schemas/:file', (request, response) => {
     const document = documents.get(request.params.file);
-    if (document === undefined) throw new SettleError('NOT_FOUND', `no schema ${request.params.file}; GET /schemas lists them (e.g. order.completed.v1.json)`);
+    if (document === undefined)
+      throw new SettleError('NOT_FOUND', `no schema ${request.params.file}; GET /schemas lists them (e.g. order.completed.v1.json)`);
     response.set('cache-control', CACHE).type('application/schema+json').send(JSON.stringify(document));
   });
   return router;

@@ -21,22 +21,24 @@ const websocketOrigin = (origin: string): string => origin.replace(/^http/, 'ws'
  */
 export function securityHeaders(config: Pick<Config, 'NOTIFIER_PUBLIC_URL'>, inlineScripts: readonly string[] = []): RequestHandler {
   const notifier = config.NOTIFIER_PUBLIC_URL;
-  const headers = headersSetBy(helmet({
-    contentSecurityPolicy: {
-      useDefaults: true,
-      directives: {
-        'script-src': ["'self'", ...inlineScripts.map(scriptHashSource)],
-        // Swagger UI sets style attributes from its scripts; no style comes from another origin.
-        'style-src': ["'self'", "'unsafe-inline'"],
-        'connect-src': ["'self'", notifier, websocketOrigin(notifier)],
-        'frame-ancestors': ["'none'"],
-        // The local stack serves plain http; upgrading its subresources to https would break /docs there.
-        'upgrade-insecure-requests': null,
+  const headers = headersSetBy(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          'script-src': ["'self'", ...inlineScripts.map(scriptHashSource)],
+          // Swagger UI sets style attributes from its scripts; no style comes from another origin.
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'connect-src': ["'self'", notifier, websocketOrigin(notifier)],
+          'frame-ancestors': ["'none'"],
+          // The local stack serves plain http; upgrading its subresources to https would break /docs there.
+          'upgrade-insecure-requests': null,
+        },
       },
-    },
-    referrerPolicy: { policy: 'no-referrer' },
-    xFrameOptions: { action: 'deny' },
-  }));
+      referrerPolicy: { policy: 'no-referrer' },
+      xFrameOptions: { action: 'deny' },
+    }),
+  );
   const names = headers.map(([name]) => name);
   const values = headers.map(([, value]) => value);
   return (_request, response, next) => {

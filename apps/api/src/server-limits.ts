@@ -11,7 +11,10 @@ const KEEP_ALIVE_MS = 65_000;
  * server is listening: node arms its timeout sweep on 'listening', at a tenth of the shorter timeout here
  * (node's own default sweep is every 30 s, which would let a slow client outlive a short timeout).
  */
-export function applyServerLimits(server: http.Server, config: Pick<Config, 'API_HEADERS_TIMEOUT_MS' | 'API_REQUEST_TIMEOUT_MS' | 'API_MAX_CONNECTIONS'>): void {
+export function applyServerLimits(
+  server: http.Server,
+  config: Pick<Config, 'API_HEADERS_TIMEOUT_MS' | 'API_REQUEST_TIMEOUT_MS' | 'API_MAX_CONNECTIONS'>,
+): void {
   server.headersTimeout = config.API_HEADERS_TIMEOUT_MS;
   // node requires requestTimeout ≥ headersTimeout (0 disables it, which is not offered).
   server.requestTimeout = Math.max(config.API_REQUEST_TIMEOUT_MS, config.API_HEADERS_TIMEOUT_MS);

@@ -19,8 +19,14 @@ export function serveWithAppPrototypes(app: Express): void {
   class AppRequest extends http.IncomingMessage {}
   class AppResponse extends http.ServerResponse {}
   // app.request is Object.create(express.request, { app }): its methods and getters, then its own `app`.
-  Object.defineProperties(AppRequest.prototype, { ...Object.getOwnPropertyDescriptors(express.request), ...Object.getOwnPropertyDescriptors(app.request) });
-  Object.defineProperties(AppResponse.prototype, { ...Object.getOwnPropertyDescriptors(express.response), ...Object.getOwnPropertyDescriptors(app.response) });
+  Object.defineProperties(AppRequest.prototype, {
+    ...Object.getOwnPropertyDescriptors(express.request),
+    ...Object.getOwnPropertyDescriptors(app.request),
+  });
+  Object.defineProperties(AppResponse.prototype, {
+    ...Object.getOwnPropertyDescriptors(express.response),
+    ...Object.getOwnPropertyDescriptors(app.response),
+  });
   app.request = AppRequest.prototype as unknown as Express['request'];
   app.response = AppResponse.prototype as unknown as Express['response'];
 

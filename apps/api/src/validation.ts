@@ -14,7 +14,10 @@ function checkText(text: string, where: Where, keys: readonly (string | number)[
   // Postgres text and jsonb hold neither NUL nor a lone UTF-16 surrogate: refuse them here rather than fail the write.
   if (text.includes('\u0000')) throw new SettleError('INVALID_INPUT', `${what}: text may not contain the NUL character (\\u0000)`);
   if (!isWellFormedText(text)) {
-    throw new SettleError('INVALID_INPUT', `${what}: text must be well-formed Unicode; a lone UTF-16 surrogate (such as \\ud800) is not a character`);
+    throw new SettleError(
+      'INVALID_INPUT',
+      `${what}: text must be well-formed Unicode; a lone UTF-16 surrogate (such as \\ud800) is not a character`,
+    );
   }
 }
 
@@ -33,7 +36,10 @@ export function checkInput(value: unknown, where: Where): void {
     }
     if (typeof current !== 'object' || current === null) continue;
     if (keys.length >= MAX_JSON_DEPTH) {
-      throw new SettleError('INVALID_INPUT', `${where}: JSON may nest at most ${MAX_JSON_DEPTH} levels of objects and arrays (${pathOf(where, keys.slice(0, 3))}… goes deeper)`);
+      throw new SettleError(
+        'INVALID_INPUT',
+        `${where}: JSON may nest at most ${MAX_JSON_DEPTH} levels of objects and arrays (${pathOf(where, keys.slice(0, 3))}… goes deeper)`,
+      );
     }
     if (Array.isArray(current)) {
       current.forEach((element: unknown, index) => pending.push({ value: element, keys: [...keys, index] }));

@@ -49,10 +49,14 @@ describe('tokens signed with ES256, verified through a JWKS URL', () => {
   });
 
   it('a wrong issuer or audience answers 401 naming the claim', async () => {
-    const wrongIssuer = await api.call<{ detail: string }>('GET', '/v1/notifications', { token: await token(privateKey, 'ES256', { kid: 'key-1', iss: 'https://evil.test/' }) });
+    const wrongIssuer = await api.call<{ detail: string }>('GET', '/v1/notifications', {
+      token: await token(privateKey, 'ES256', { kid: 'key-1', iss: 'https://evil.test/' }),
+    });
     expect(wrongIssuer.status).toBe(401);
     expect(wrongIssuer.body.detail).toBe("the token's issuer is not the one this service accepts");
-    const wrongAudience = await api.call<{ detail: string }>('GET', '/v1/notifications', { token: await token(privateKey, 'ES256', { kid: 'key-1', aud: 'another-service' }) });
+    const wrongAudience = await api.call<{ detail: string }>('GET', '/v1/notifications', {
+      token: await token(privateKey, 'ES256', { kid: 'key-1', aud: 'another-service' }),
+    });
     expect(wrongAudience.status).toBe(401);
     expect(wrongAudience.body.detail).toBe("the token's audience is not the one this service accepts");
   });
@@ -72,7 +76,11 @@ describe('tokens verified with a PEM public key (JWT_PUBLIC_KEY)', () => {
     const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
     privateKey = pair.privateKey;
     // As an env file holds it: one line with \n escapes.
-    api = await startApi({ JWT_PUBLIC_KEY: (await exportSPKI(pair.publicKey)).trim().replaceAll('\n', '\\n'), JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
+    api = await startApi({
+      JWT_PUBLIC_KEY: (await exportSPKI(pair.publicKey)).trim().replaceAll('\n', '\\n'),
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+    });
   });
   afterAll(async () => {
     await api.close();

@@ -28,11 +28,21 @@ const CELLS: Array<{ path: string; status: OrderView['status']; who: Who[]; body
   { path: 'release', status: 'payment_sent', who: ['seller'], body: (n) => ({ txHash: testTxHash(`matrixrelease${n}`) }) },
   { path: 'cancel', status: 'open', who: ['creator'], body: () => ({ reason: 'matrix' }) },
   { path: 'cancel', status: 'accepted', who: ['creator', 'counterparty'], body: () => ({ reason: 'matrix' }) },
-  { path: 'cancel', status: 'escrowed', who: ['buyer'], body: (n) => ({ reason: 'matrix', refundTxHash: testTxHash(`matrixcancelrefund${n}`) }) },
+  {
+    path: 'cancel',
+    status: 'escrowed',
+    who: ['buyer'],
+    body: (n) => ({ reason: 'matrix', refundTxHash: testTxHash(`matrixcancelrefund${n}`) }),
+  },
   { path: 'cancel-request', status: 'payment_sent', who: ['creator', 'counterparty'], body: () => ({ reason: 'matrix' }) },
   { path: 'extension-request', status: 'escrowed', who: ['creator', 'counterparty'], body: () => ({}) },
   { path: 'dispute', status: 'payment_sent', who: ['creator', 'counterparty'], body: () => ({ reason: 'matrix' }) },
-  { path: 'dispute/resolve', status: 'disputed', who: ['compliance'], body: (n) => ({ outcome: 'refund', txHash: testTxHash(`matrixrefund${n}`), note: 'checked' }) },
+  {
+    path: 'dispute/resolve',
+    status: 'disputed',
+    who: ['compliance'],
+    body: (n) => ({ outcome: 'refund', txHash: testTxHash(`matrixrefund${n}`), note: 'checked' }),
+  },
 ];
 const CALLERS: Caller[] = ['creator', 'counterparty', 'strangerUser', 'strangerMerchant', 'compliance'];
 
@@ -67,7 +77,11 @@ describe('authorization matrix: every action × role × (party, other side, stra
             headers: { 'idempotency-key': `matrix-key-${hashes}` },
           });
           const expected = caller.startsWith('stranger') ? 404 : 403;
-          expect({ caller, status: response.status, type: response.headers.get('content-type') }).toEqual({ caller, status: expected, type: 'application/problem+json; charset=utf-8' });
+          expect({ caller, status: response.status, type: response.headers.get('content-type') }).toEqual({
+            caller,
+            status: expected,
+            type: 'application/problem+json; charset=utf-8',
+          });
         }
         expect(await api.counts()).toEqual(before);
         for (const caller of allowed) {
@@ -89,7 +103,11 @@ describe('authorization matrix: every action × role × (party, other side, stra
     const before = await api.counts();
     for (const cell of CELLS) {
       const caller = cell.who.includes('compliance') ? strangers.compliance : staged.tokens[cell.who[0] as 'seller'];
-      const response = await api.call('POST', `/v1/orders/${staged.order.id}/${cell.path}`, { token: caller, body: cell.body((hashes += 1)), headers: { 'idempotency-key': `matrix-key-${hashes}` } });
+      const response = await api.call('POST', `/v1/orders/${staged.order.id}/${cell.path}`, {
+        token: caller,
+        body: cell.body((hashes += 1)),
+        headers: { 'idempotency-key': `matrix-key-${hashes}` },
+      });
       expect({ path: cell.path, status: response.status }).toEqual({ path: cell.path, status: 409 });
     }
     expect(await api.counts()).toEqual(before);

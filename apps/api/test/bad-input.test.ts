@@ -19,7 +19,16 @@ afterAll(async () => {
   await api.close();
 });
 
-const VALID_CREATE = { type: 'sell', merchantId: 'm-fuzz', cryptoAmount: '10.5', cryptoCurrency: 'USDT', fiatAmount: '38.56', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' } as const;
+const VALID_CREATE = {
+  type: 'sell',
+  merchantId: 'm-fuzz',
+  cryptoAmount: '10.5',
+  cryptoCurrency: 'USDT',
+  fiatAmount: '38.56',
+  fiatCurrency: 'AED',
+  rate: '3.6725',
+  paymentMethod: 'upi',
+} as const;
 const REQUIRED = ['type', 'cryptoAmount', 'fiatAmount', 'fiatCurrency', 'rate', 'paymentMethod'] as const;
 
 /** Values no field of the API accepts where a decimal string, enum or id is expected. */
@@ -61,10 +70,20 @@ const poisonText = fc.oneof(
 const badCreateBody = fc.oneof(
   fc.tuple(fc.constantFrom(...REQUIRED), poison).map(([field, value]) => ({ ...VALID_CREATE, [field]: value })),
   fc.constantFrom(...REQUIRED).map((field) => Object.fromEntries(Object.entries(VALID_CREATE).filter(([key]) => key !== field))),
-  fc.string({ minLength: 1, maxLength: 12 }).filter((key) => !(key in VALID_CREATE) && !['feeBps', 'paymentDetails', 'buyerWalletAddress'].includes(key) && !['__proto__', 'constructor'].includes(key)).map((key) => ({ ...VALID_CREATE, [key]: 'x' })),
+  fc
+    .string({ minLength: 1, maxLength: 12 })
+    .filter(
+      (key) =>
+        !(key in VALID_CREATE) &&
+        !['feeBps', 'paymentDetails', 'buyerWalletAddress'].includes(key) &&
+        !['__proto__', 'constructor'].includes(key),
+    )
+    .map((key) => ({ ...VALID_CREATE, [key]: 'x' })),
   fc.constantFrom('buy').map((type) => ({ ...VALID_CREATE, type, buyerWalletAddress: 'short' })),
   fc.integer({ min: 10_001 }).map((feeBps) => ({ ...VALID_CREATE, feeBps })),
-  fc.constantFrom('merchant with spaces', 'x'.repeat(200), '../../etc', 'm-unknown-merchant').map((merchantId) => ({ ...VALID_CREATE, merchantId })),
+  fc
+    .constantFrom('merchant with spaces', 'x'.repeat(200), '../../etc', 'm-unknown-merchant')
+    .map((merchantId) => ({ ...VALID_CREATE, merchantId })),
   fc.oneof(fc.constant([]), fc.constant('a string'), fc.constant(42), fc.constant(null)),
 );
 
@@ -82,16 +101,62 @@ const badJson = fc.oneof(
 
 const badUuid = fc.oneof(
   fc.constantFrom('not-a-uuid', '123', "1' OR '1'='1", '00000000-0000-0000-0000-00000000000g', '%E2%98%83'),
-  fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 }).filter((text) => !/^[0-9a-f-]{36}$/i.test(text)).map((text) => encodeURIComponent(text)),
+  fc
+    .string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 })
+    .filter((text) => !/^[0-9a-f-]{36}$/i.test(text))
+    .map((text) => encodeURIComponent(text)),
 );
 
-const ACTIONS = ['accept', 'escrow', 'payment-sent', 'release', 'cancel', 'cancel-request', 'extension-request', 'extension-accept', 'dispute', 'dispute/resolve'];
+const ACTIONS = [
+  'accept',
+  'escrow',
+  'payment-sent',
+  'release',
+  'cancel',
+  'cancel-request',
+  'extension-request',
+  'extension-accept',
+  'dispute',
+  'dispute/resolve',
+];
 const badActionBody = fc.oneof(
   fc.record({ txHash: poisonText }),
   fc.record({ walletAddress: poisonText }),
-  fc.record({ reason: fc.oneof(fc.constant(null), fc.integer(), fc.constant(''), fc.constant('   '), fc.constant('r'.repeat(1001)), fc.constant('nul \u0000 inside')) }),
-  fc.record({ outcome: fc.string({ maxLength: 10 }).filter((value) => value !== 'release' && value !== 'refund'), txHash: fc.constant(testTxHash('abcdef12')), note: fc.constant('n') }),
-  fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((key) => !['txHash', 'walletAddress', 'reason', 'outcome', 'note', 'refundTxHash', 'funderWallet', 'paymentReference', 'evidence'].includes(key) && !['__proto__', 'constructor'].includes(key)), fc.string(), { minKeys: 1, maxKeys: 3 }),
+  fc.record({
+    reason: fc.oneof(
+      fc.constant(null),
+      fc.integer(),
+      fc.constant(''),
+      fc.constant('   '),
+      fc.constant('r'.repeat(1001)),
+      fc.constant('nul \u0000 inside'),
+    ),
+  }),
+  fc.record({
+    outcome: fc.string({ maxLength: 10 }).filter((value) => value !== 'release' && value !== 'refund'),
+    txHash: fc.constant(testTxHash('abcdef12')),
+    note: fc.constant('n'),
+  }),
+  fc.dictionary(
+    fc
+      .string({ minLength: 1, maxLength: 8 })
+      .filter(
+        (key) =>
+          ![
+            'txHash',
+            'walletAddress',
+            'reason',
+            'outcome',
+            'note',
+            'refundTxHash',
+            'funderWallet',
+            'paymentReference',
+            'evidence',
+          ].includes(key) && !['__proto__', 'constructor'].includes(key),
+      ),
+    fc.string(),
+    { minKeys: 1, maxKeys: 3 },
+  ),
 );
 
 async function expectProblem(response: { status: number; body: unknown; headers: Headers }): Promise<void> {
@@ -128,11 +193,19 @@ describe('generated bad input answers only 4xx problem+json and changes nothing'
       { numRuns: 300 },
     );
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
-      const response = await api.call('POST', '/v1/orders', { token: user, raw: JSON.stringify(VALID_CREATE), headers: { 'content-type': type } });
+      const response = await api.call('POST', '/v1/orders', {
+        token: user,
+        raw: JSON.stringify(VALID_CREATE),
+        headers: { 'content-type': type },
+      });
       expect(response.status).toBe(415);
       await expectProblem(response);
     }
-    const huge = await api.call('POST', '/v1/orders', { token: user, raw: JSON.stringify({ ...VALID_CREATE, pad: 'x'.repeat(70_000) }), headers: { 'content-type': 'application/json' } });
+    const huge = await api.call('POST', '/v1/orders', {
+      token: user,
+      raw: JSON.stringify({ ...VALID_CREATE, pad: 'x'.repeat(70_000) }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(huge.status).toBe(413);
     await expectProblem(huge);
     expect(await api.counts()).toEqual(before);
@@ -149,7 +222,13 @@ describe('generated bad input answers only 4xx problem+json and changes nothing'
     );
     await fc.assert(
       fc.asyncProperty(badActionBody, fc.constantFrom(...ACTIONS), async (body, action) => {
-        await expectProblem(await api.call('POST', `/v1/orders/${staged.order.id}/${action}`, { token: staged.tokens.seller, body, headers: { 'idempotency-key': 'fuzz-key-0001' } }));
+        await expectProblem(
+          await api.call('POST', `/v1/orders/${staged.order.id}/${action}`, {
+            token: staged.tokens.seller,
+            body,
+            headers: { 'idempotency-key': 'fuzz-key-0001' },
+          }),
+        );
       }),
       { numRuns: 500 },
     );
@@ -169,10 +248,18 @@ describe('generated bad input answers only 4xx problem+json and changes nothing'
       ['/v1/orders?unknown=1', {}],
     ];
     for (const [path, headers] of cases) await expectProblem(await api.call('GET', path, { token: user, headers }));
-    const badIfMatch = await api.call('POST', `/v1/orders/${staged.order.id}/dispute`, { token: staged.tokens.seller, body: { reason: 'x' }, headers: { 'if-match': 'banana' } });
+    const badIfMatch = await api.call('POST', `/v1/orders/${staged.order.id}/dispute`, {
+      token: staged.tokens.seller,
+      body: { reason: 'x' },
+      headers: { 'if-match': 'banana' },
+    });
     expect(badIfMatch.status).toBe(400);
     await expectProblem(badIfMatch);
-    const badKey = await api.call('POST', `/v1/orders/${staged.order.id}/release`, { token: staged.tokens.seller, body: { txHash: testTxHash('abcdef123') }, headers: { 'idempotency-key': 'a b' } });
+    const badKey = await api.call('POST', `/v1/orders/${staged.order.id}/release`, {
+      token: staged.tokens.seller,
+      body: { txHash: testTxHash('abcdef123') },
+      headers: { 'idempotency-key': 'a b' },
+    });
     expect(badKey.status).toBe(400);
     await expectProblem(badKey);
   });

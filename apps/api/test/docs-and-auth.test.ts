@@ -21,10 +21,16 @@ afterAll(async () => {
 
 describe('documentation', () => {
   it('serves an OpenAPI 3.1 document generated from the schemas, with every public path', async () => {
-    const response = await api.call<{ openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } }>('GET', '/openapi.json');
+    const response = await api.call<{
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    }>('GET', '/openapi.json');
     expect(response.status).toBe(200);
     expect(response.body.openapi).toBe('3.1.0');
-    const paths = Object.entries(response.body.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    const paths = Object.entries(response.body.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     for (const expected of [
       'POST /v1/orders',
       'GET /v1/orders',
@@ -89,7 +95,7 @@ describe('metrics', () => {
     return line === undefined ? 0 : Number(line.split(' ').pop());
   }
 
-  it('counts each request by method, route pattern and status, and only this app\'s', async () => {
+  it("counts each request by method, route pattern and status, and only this app's", async () => {
     const merchant = await api.token('merchant', 'm-metrics');
     const health = 'method="GET",route="/health",status="200"';
     const merchants = 'method="GET",route="/v1/merchants",status="200"';
@@ -103,7 +109,11 @@ describe('metrics', () => {
     const other = await startApi();
     await other.call('GET', '/health');
     await other.close();
-    expect(await Promise.all([health, merchants, unauthenticated].map(requestCount))).toEqual([(before[0] ?? 0) + 2, (before[1] ?? 0) + 1, (before[2] ?? 0) + 1]);
+    expect(await Promise.all([health, merchants, unauthenticated].map(requestCount))).toEqual([
+      (before[0] ?? 0) + 2,
+      (before[1] ?? 0) + 1,
+      (before[2] ?? 0) + 1,
+    ]);
   });
 });
 
@@ -127,7 +137,11 @@ describe('authentication', () => {
       ['GET', '/v1/no-such-route'],
     ] as const) {
       const response = await api.call(method, path);
-      expect({ path, status: response.status, type: response.headers.get('content-type') }).toEqual({ path, status: 401, type: 'application/problem+json; charset=utf-8' });
+      expect({ path, status: response.status, type: response.headers.get('content-type') }).toEqual({
+        path,
+        status: 401,
+        type: 'application/problem+json; charset=utf-8',
+      });
     }
     expect((await api.call('GET', '/health')).status).toBe(200);
     expect((await api.call('GET', '/openapi.json')).status).toBe(200);
@@ -140,22 +154,44 @@ describe('authentication', () => {
   });
 
   it('dev tokens create the account and work; without DEV_AUTH the route is not served (401) nor documented', async () => {
-    const issued = await api.call<{ token: string }>('POST', '/v1/dev/tokens', { body: { role: 'merchant', id: 'm-dev-token', walletAddress: testAddress('dev') } });
+    const issued = await api.call<{ token: string }>('POST', '/v1/dev/tokens', {
+      body: { role: 'merchant', id: 'm-dev-token', walletAddress: testAddress('dev') },
+    });
     expect(issued.status).toBe(200);
-    const merchants = await api.call<{ items: Array<{ id: string; walletAddress: string | null }> }>('GET', '/v1/merchants', { token: issued.body.token });
-    expect(merchants.body.items).toContainEqual({ id: 'm-dev-token', name: null, walletAddress: testAddress('dev'), wallets: { tron: testAddress('dev') } });
+    const merchants = await api.call<{ items: Array<{ id: string; walletAddress: string | null }> }>('GET', '/v1/merchants', {
+      token: issued.body.token,
+    });
+    expect(merchants.body.items).toContainEqual({
+      id: 'm-dev-token',
+      name: null,
+      walletAddress: testAddress('dev'),
+      wallets: { tron: testAddress('dev') },
+    });
     const invalid = await api.call('POST', '/v1/dev/tokens', { body: { role: 'admin', id: 'x' } });
     expect(invalid.status).toBe(400);
 
     const config = loadConfig({ ...process.env, DATABASE_URL: api.db.url, DEV_AUTH: '0', JWT_SECRET: 'production-like-secret-000' });
     const pool = createPool(api.db.url, { max: 2 });
-    const app = createApp({ config, pool, logger: createLogger('api', 'silent'), verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool) });
+    const app = createApp({
+      config,
+      pool,
+      logger: createLogger('api', 'silent'),
+      verify: createTokenVerifier(config),
+      registry: createRegistry('api'),
+      bookSeq: () => currentBookSeq(pool),
+    });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
-      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/dev/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'user', id: 'u-1' }) });
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/dev/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ role: 'user', id: 'u-1' }),
+      });
       expect(response.status).toBe(401);
-      const document = (await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+      const document = (await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/openapi.json`)).json()) as {
+        paths: Record<string, unknown>;
+      };
       expect(Object.keys(document.paths)).not.toContain('/v1/dev/tokens');
     } finally {
       await new Promise((resolve) => server.close(resolve));

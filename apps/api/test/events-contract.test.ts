@@ -35,10 +35,16 @@ async function readValidators(): Promise<Validators> {
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats.default(ajv);
   const validators: Validators = new Map();
-  const channel = document.channels().all().find((candidate) => candidate.address() === 'settle.order.events');
+  const channel = document
+    .channels()
+    .all()
+    .find((candidate) => candidate.address() === 'settle.order.events');
   for (const message of channel?.messages().all() ?? []) {
     const headers = message.headers()?.json() as { properties: { ce_type: { const: string } } };
-    validators.set(headers.properties.ce_type.const, { headers: ajv.compile(headers), payload: ajv.compile(message.payload()?.json() as object) });
+    validators.set(headers.properties.ce_type.const, {
+      headers: ajv.compile(headers),
+      payload: ajv.compile(message.payload()?.json() as object),
+    });
   }
   return validators;
 }
@@ -57,10 +63,20 @@ describe('every event the API produces, as the relay publishes it, matches its p
     await setupRelaySlot(api.pool, slot, 'settle_outbox_pub');
     const brokers = testStack().kafkaBrokers;
     relay = await startRelay({
-      config: loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: api.db.url, KAFKA_BROKERS: brokers.join(','), ORDER_EVENTS_TOPIC: topic, RELAY_SLOT: slot, RELAY_HEARTBEAT_MS: '250' }),
+      config: loadConfig({
+        LOG_LEVEL: 'error',
+        DATABASE_URL: api.db.url,
+        KAFKA_BROKERS: brokers.join(','),
+        ORDER_EVENTS_TOPIC: topic,
+        RELAY_SLOT: slot,
+        RELAY_HEARTBEAT_MS: '250',
+      }),
       port: null,
     });
-    const consumer = createKafka({ brokers, clientId: 'contract-test' }).consumer({ groupId: `contract-${randomUUID()}`, maxWaitTimeInMs: 100 });
+    const consumer = createKafka({ brokers, clientId: 'contract-test' }).consumer({
+      groupId: `contract-${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
@@ -101,7 +117,13 @@ describe('every event the API produces, as the relay publishes it, matches its p
     await post(mutual.order.id, 'cancel-request', mutual.tokens.buyer, { reason: 'wrong amount' });
     await post(mutual.order.id, 'cancel-agree', mutual.tokens.seller, { refundTxHash: hash('mutual') });
     const forced = await stage('buy', 'escrowed');
-    await post(forced.order.id, 'force-cancel', compliance, { reason: 'sanctions hit', refundTxHash: hash('forced') }, { 'idempotency-key': randomUUID() });
+    await post(
+      forced.order.id,
+      'force-cancel',
+      compliance,
+      { reason: 'sanctions hit', refundTxHash: hash('forced') },
+      { 'idempotency-key': randomUUID() },
+    );
     const extended = await stage('sell', 'escrowed');
     await post(extended.order.id, 'extension-request', extended.tokens.buyer, {});
     await post(extended.order.id, 'extension-accept', extended.tokens.seller, {});
@@ -112,9 +134,27 @@ describe('every event the API produces, as the relay publishes it, matches its p
     // The timers' transitions, as the worker makes them once a deadline has passed.
     const later = new Date(Date.now() + 6 * 3_600_000).toISOString();
     const expiring = await stage('sell', 'open');
-    expect((await applyTransition(api.pool, { orderId: expiring.order.id, command: { action: 'expire' }, actor: { role: 'system', id: 'system' }, now: later })).kind).toBe('applied');
+    expect(
+      (
+        await applyTransition(api.pool, {
+          orderId: expiring.order.id,
+          command: { action: 'expire' },
+          actor: { role: 'system', id: 'system' },
+          now: later,
+        })
+      ).kind,
+    ).toBe('applied');
     const escalated = await stage('m2m', 'payment_sent');
-    expect((await applyTransition(api.pool, { orderId: escalated.order.id, command: { action: 'escalate' }, actor: { role: 'system', id: 'system' }, now: later })).kind).toBe('applied');
+    expect(
+      (
+        await applyTransition(api.pool, {
+          orderId: escalated.order.id,
+          command: { action: 'escalate' },
+          actor: { role: 'system', id: 'system' },
+          now: later,
+        })
+      ).kind,
+    ).toBe('applied');
 
     const expected = Number((await api.pool.query<{ n: string }>('SELECT count(*) AS n FROM order_events')).rows[0]?.n);
     const deadline = Date.now() + 30_000;

@@ -54,7 +54,11 @@ const LONE_SURROGATES = ['\ud800', 'x\udbff', '\udc00y', 'paid \ud83d'];
 // the stack of every recursive walk, the generator's own included.
 const deepArray = (levels: number): string => `\u0001deep:${levels}\u0001`;
 const DEEP_PLACEHOLDER = /"\\u0001deep:(\d+)\\u0001"/g;
-const jsonText = (value: unknown): string => (JSON.stringify(value) ?? 'null').replace(DEEP_PLACEHOLDER, (_match, levels: string) => `${'['.repeat(Number(levels))}${']'.repeat(Number(levels))}`);
+const jsonText = (value: unknown): string =>
+  (JSON.stringify(value) ?? 'null').replace(
+    DEEP_PLACEHOLDER,
+    (_match, levels: string) => `${'['.repeat(Number(levels))}${']'.repeat(Number(levels))}`,
+  );
 
 /** Forged cursors: base64url of JSON a client might hand-craft. */
 export const FORGED_CURSORS = [
@@ -72,7 +76,8 @@ function resolve(document: OpenApi, schema: Schema | undefined): Schema {
   return document.components?.schemas?.[schema.$ref.replace('#/components/schemas/', '')] ?? {};
 }
 
-const typeOf = (schema: Schema): string | undefined => (Array.isArray(schema.type) ? schema.type.find((type) => type !== 'null') : schema.type);
+const typeOf = (schema: Schema): string | undefined =>
+  Array.isArray(schema.type) ? schema.type.find((type) => type !== 'null') : schema.type;
 
 /** A value of the schema's shape, valid or nearly: the base a mutation then breaks. */
 function sample(document: OpenApi, raw: Schema): unknown {
@@ -102,16 +107,29 @@ function poison(document: OpenApi, raw: Schema): fc.Arbitrary<unknown> {
   const deep = fc.integer({ min: 17, max: 5000 }).map(deepArray);
   switch (typeOf(schema)) {
     case 'string':
-      return fc.oneof(fc.constantFrom(...LONE_SURROGATES), fc.constantFrom(null, 0, true, [], {}), deep, fc.string().map((text) => `${text}\u0000`));
+      return fc.oneof(
+        fc.constantFrom(...LONE_SURROGATES),
+        fc.constantFrom(null, 0, true, [], {}),
+        deep,
+        fc.string().map((text) => `${text}\u0000`),
+      );
     case 'integer':
     case 'number':
       return fc.oneof(fc.constantFrom('1', null, true, [], {}, 'NaN'), deep);
     case 'boolean':
       return fc.oneof(fc.constantFrom('true', 0, null, []), deep);
     case 'array':
-      return fc.oneof(fc.constantFrom('x', 0, null, {}), deep, fc.constantFrom(...LONE_SURROGATES).map((text) => [text]));
+      return fc.oneof(
+        fc.constantFrom('x', 0, null, {}),
+        deep,
+        fc.constantFrom(...LONE_SURROGATES).map((text) => [text]),
+      );
     case 'object':
-      return fc.oneof(fc.constantFrom('x', 0, null, []), deep, fc.constantFrom(...LONE_SURROGATES).map((text) => ({ [text]: 'x' })));
+      return fc.oneof(
+        fc.constantFrom('x', 0, null, []),
+        deep,
+        fc.constantFrom(...LONE_SURROGATES).map((text) => ({ [text]: 'x' })),
+      );
     default:
       return deep;
   }
@@ -129,10 +147,17 @@ function brokenBody(document: OpenApi, raw: Schema): fc.Arbitrary<unknown> {
   );
   const options: Array<fc.Arbitrary<unknown>> = [whole];
   if (properties.length > 0) {
-    options.push(fc.constantFrom(...properties).chain(([key, property]) => poison(document, property).map((value) => ({ ...base, [key]: value }))));
+    options.push(
+      fc.constantFrom(...properties).chain(([key, property]) => poison(document, property).map((value) => ({ ...base, [key]: value }))),
+    );
   }
   if (schema.additionalProperties === false) {
-    options.push(fc.string({ minLength: 1, maxLength: 12 }).filter((key) => !(key in base) && key !== '__proto__').map((key) => ({ ...base, [key]: 'x' })));
+    options.push(
+      fc
+        .string({ minLength: 1, maxLength: 12 })
+        .filter((key) => !(key in base) && key !== '__proto__')
+        .map((key) => ({ ...base, [key]: 'x' })),
+    );
   }
   return fc.oneof(...options);
 }
@@ -163,7 +188,10 @@ const pathValue = (name: string, schema: Schema, fixtures: FuzzFixtures): fc.Arb
 };
 
 const queryValue = (name: string, schema: Schema): fc.Arbitrary<string> => {
-  const base: Array<fc.Arbitrary<string>> = [fc.constantFrom('', '-1', '0', '1e3', 'x', '%ED%A0%80', '9'.repeat(30)), fc.string({ maxLength: 10 }).map(encodeURIComponent)];
+  const base: Array<fc.Arbitrary<string>> = [
+    fc.constantFrom('', '-1', '0', '1e3', 'x', '%ED%A0%80', '9'.repeat(30)),
+    fc.string({ maxLength: 10 }).map(encodeURIComponent),
+  ];
   if (schema.enum !== undefined) base.push(fc.constantFrom(...schema.enum.map(String)));
   if (name === 'cursor') base.push(fc.constantFrom(...FORGED_CURSORS));
   return fc.oneof(...base);
@@ -186,17 +214,42 @@ export function fuzzRequests(document: OpenApi, fixtures: FuzzFixtures): fc.Arbi
       const pathParams = params.filter((param) => param.in === 'path');
       const queryParams = params.filter((param) => param.in === 'query');
       const bodySchema = operation.requestBody?.content['application/json']?.schema;
-      const path = fc.tuple(...pathParams.map((param) => pathValue(param.name, resolve(document, param.schema), fixtures))).map((values) => pathParams.reduce((route, param, index) => route.replace(`{${param.name}}`, values[index] ?? ''), template));
-      const query = fc.subarray(queryParams).chain((chosen) => fc.tuple(...chosen.map((param) => queryValue(param.name, resolve(document, param.schema)).map((value) => `${param.name}=${value}`))).map((pairs) => (pairs.length === 0 ? '' : `?${pairs.join('&')}`)));
+      const path = fc
+        .tuple(...pathParams.map((param) => pathValue(param.name, resolve(document, param.schema), fixtures)))
+        .map((values) => pathParams.reduce((route, param, index) => route.replace(`{${param.name}}`, values[index] ?? ''), template));
+      const query = fc
+        .subarray(queryParams)
+        .chain((chosen) =>
+          fc
+            .tuple(
+              ...chosen.map((param) => queryValue(param.name, resolve(document, param.schema)).map((value) => `${param.name}=${value}`)),
+            )
+            .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.join('&')}`)),
+        );
       // Without a body schema the request may be valid (a GET, a DELETE): it gets a body only sometimes.
-      const body: fc.Arbitrary<Encoded | undefined> = bodySchema !== undefined ? brokenBody(document, bodySchema).chain(encoded) : fc.option(encoded({ a: deepArray(40) }), { nil: undefined, freq: 3 });
+      const body: fc.Arbitrary<Encoded | undefined> =
+        bodySchema !== undefined
+          ? brokenBody(document, bodySchema).chain(encoded)
+          : fc.option(encoded({ a: deepArray(40) }), { nil: undefined, freq: 3 });
       const token = fc.option(fc.oneof(fc.constantFrom(...fixtures.tokens), fc.constant('not.a.jwt')), { nil: undefined, freq: 6 });
-      return fc.record({ path, query, body, token, headers: headerValues }).map(({ path: route, query: search, body: sent, token: bearer, headers }): FuzzRequest => {
-        const all: Record<string, string> = { ...headers, ...(sent?.headers ?? {}), ...(bearer !== undefined ? { authorization: `Bearer ${bearer}` } : {}) };
-        const url = `${route}${search}`;
-        const shown = sent === undefined ? '' : ` ${sent.how} ${sent.body.length} B: ${sent.body.subarray(0, 80).toString('latin1')}`;
-        return { method: method.toUpperCase(), path: url, headers: all, ...(sent !== undefined ? { body: sent.body } : {}), text: `${method.toUpperCase()} ${url} ${JSON.stringify({ ...headers, ...(sent?.headers ?? {}) })}${shown}` };
-      });
+      return fc
+        .record({ path, query, body, token, headers: headerValues })
+        .map(({ path: route, query: search, body: sent, token: bearer, headers }): FuzzRequest => {
+          const all: Record<string, string> = {
+            ...headers,
+            ...(sent?.headers ?? {}),
+            ...(bearer !== undefined ? { authorization: `Bearer ${bearer}` } : {}),
+          };
+          const url = `${route}${search}`;
+          const shown = sent === undefined ? '' : ` ${sent.how} ${sent.body.length} B: ${sent.body.subarray(0, 80).toString('latin1')}`;
+          return {
+            method: method.toUpperCase(),
+            path: url,
+            headers: all,
+            ...(sent !== undefined ? { body: sent.body } : {}),
+            text: `${method.toUpperCase()} ${url} ${JSON.stringify({ ...headers, ...(sent?.headers ?? {}) })}${shown}`,
+          };
+        });
     }),
   );
   return fc.oneof(...perOperation);
@@ -206,12 +259,27 @@ export function fuzzRequests(document: OpenApi, fixtures: FuzzFixtures): fc.Arbi
 export function sendFuzz(baseUrl: string, request: FuzzRequest): Promise<FuzzAnswer> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const outgoing = http.request({ hostname, port, method: request.method, path: request.path, headers: { ...request.headers, ...(request.body !== undefined ? { 'content-length': String(request.body.length) } : {}) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, contentType: response.headers['content-type'] ?? null, body: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
+    const outgoing = http.request(
+      {
+        hostname,
+        port,
+        method: request.method,
+        path: request.path,
+        headers: { ...request.headers, ...(request.body !== undefined ? { 'content-length': String(request.body.length) } : {}) },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            contentType: response.headers['content-type'] ?? null,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
     outgoing.on('error', reject);
     outgoing.end(request.body);
   });
@@ -221,9 +289,11 @@ export function sendFuzz(baseUrl: string, request: FuzzRequest): Promise<FuzzAns
 export function fuzzViolation(answer: FuzzAnswer): string | undefined {
   if (answer.status >= 500) return `answered ${answer.status}: ${answer.body.slice(0, 300)}`;
   if (answer.status < 400) return undefined;
-  if (answer.contentType !== 'application/problem+json; charset=utf-8') return `answered ${answer.status} as ${answer.contentType ?? 'no content type'}`;
+  if (answer.contentType !== 'application/problem+json; charset=utf-8')
+    return `answered ${answer.status} as ${answer.contentType ?? 'no content type'}`;
   const problem = JSON.parse(answer.body) as { status?: unknown; detail?: unknown };
-  if (problem.status !== answer.status || typeof problem.detail !== 'string' || problem.detail.length < 5) return `answered ${answer.status} with a problem missing status or detail: ${answer.body.slice(0, 300)}`;
+  if (problem.status !== answer.status || typeof problem.detail !== 'string' || problem.detail.length < 5)
+    return `answered ${answer.status} with a problem missing status or detail: ${answer.body.slice(0, 300)}`;
   return undefined;
 }
 
@@ -231,9 +301,17 @@ export function fuzzViolation(answer: FuzzAnswer): string | undefined {
  * Orders in several statuses, made over HTTP by their parties (`token` makes an account's token), for the fuzz to
  * aim at: returns their ids and the parties' and compliance's tokens.
  */
-export async function stageFuzzFixtures(baseUrl: string, token: (role: 'user' | 'merchant' | 'compliance', id: string) => Promise<string>, label: string): Promise<FuzzFixtures> {
+export async function stageFuzzFixtures(
+  baseUrl: string,
+  token: (role: 'user' | 'merchant' | 'compliance', id: string) => Promise<string>,
+  label: string,
+): Promise<FuzzFixtures> {
   const post = async (path: string, bearer: string, body: unknown, headers: Record<string, string> = {}): Promise<{ id: string }> => {
-    const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const response = await fetch(`${baseUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
     if (response.status >= 300) throw new Error(`${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as { id: string };
   };
@@ -247,9 +325,22 @@ export async function stageFuzzFixtures(baseUrl: string, token: (role: 'user' | 
   ];
   const orderIds: string[] = [];
   for (let stop = 0; stop <= steps.length; stop += 1) {
-    const { id } = await post('/v1/orders', user, { type: 'sell', merchantId: `m-fuzz-${label}`, cryptoAmount: '100', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' });
+    const { id } = await post('/v1/orders', user, {
+      type: 'sell',
+      merchantId: `m-fuzz-${label}`,
+      cryptoAmount: '100',
+      fiatAmount: '367.25',
+      fiatCurrency: 'AED',
+      rate: '3.6725',
+      paymentMethod: 'upi',
+    });
     for (const [action, bearer, body] of steps.slice(0, stop)) {
-      const unique = action === 'escrow' ? { txHash: testTxHash(`fuzz-escrow-${label}-${stop}`) } : action === 'accept' ? { walletAddress: testAddress(`fuzz-acceptor-${label}-${stop}`) } : body;
+      const unique =
+        action === 'escrow'
+          ? { txHash: testTxHash(`fuzz-escrow-${label}-${stop}`) }
+          : action === 'accept'
+            ? { walletAddress: testAddress(`fuzz-acceptor-${label}-${stop}`) }
+            : body;
       await post(`/v1/orders/${id}/${action}`, bearer, unique);
     }
     orderIds.push(id);

@@ -23,7 +23,8 @@ afterAll(async () => {
 
 describe('schema-driven fuzz of every documented operation', () => {
   it(`${CASES} malformed requests: no 5xx, every 4xx a problem document, the fixture orders unchanged`, async () => {
-    const orders = async (): Promise<unknown[]> => (await api.pool.query('SELECT * FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id', [fixtures.orderIds])).rows;
+    const orders = async (): Promise<unknown[]> =>
+      (await api.pool.query('SELECT * FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id', [fixtures.orderIds])).rows;
     const before = { rows: await orders(), counts: await api.counts() };
     const statuses = new Map<number, number>();
     await fc.assert(

@@ -23,7 +23,11 @@ export interface Harness {
   config: Config;
   /** A token for `role`/`id`, creating the account (with an optional profile wallet on tron, the default network). */
   token(role: 'user' | 'merchant' | 'compliance', id: string, walletAddress?: string): Promise<string>;
-  call<T = Record<string, unknown>>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<ApiResponse<T>>;
+  call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string },
+  ): Promise<ApiResponse<T>>;
   /** Row counts of orders, order_events and outbox (what "nothing changed" is checked against). */
   counts(): Promise<{ orders: number; events: number; outbox: number }>;
   close(): Promise<void>;
@@ -38,9 +42,25 @@ const GENEROUS_LIMITS = { API_RATE_LIMIT_PRINCIPAL: '1000000', API_RATE_LIMIT_AN
  */
 export async function startApi(env: Record<string, string> = {}, deps: Pick<AppDependencies, 'redis'> = {}): Promise<Harness> {
   const db = await createTestDatabase('api');
-  const config = loadConfig({ ...process.env, DATABASE_URL: db.url, DEV_AUTH: '1', JWT_SECRET: `test-secret-${randomUUID()}`, LOG_LEVEL: 'silent', ...GENEROUS_LIMITS, ...env });
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: db.url,
+    DEV_AUTH: '1',
+    JWT_SECRET: `test-secret-${randomUUID()}`,
+    LOG_LEVEL: 'silent',
+    ...GENEROUS_LIMITS,
+    ...env,
+  });
   const pool = createPool(db.url, { max: 40 });
-  const app = createApp({ config, pool, logger: createLogger('api', 'silent'), verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool), ...deps });
+  const app = createApp({
+    config,
+    pool,
+    logger: createLogger('api', 'silent'),
+    verify: createTokenVerifier(config),
+    registry: createRegistry('api'),
+    bookSeq: () => currentBookSeq(pool),
+    ...deps,
+  });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     applyServerLimits(listening, config);
@@ -52,7 +72,11 @@ export async function startApi(env: Record<string, string> = {}, deps: Pick<AppD
     db,
     config,
     async token(role, id, walletAddress) {
-      await upsertAccount(pool, { kind: role, id, wallet: walletAddress === undefined ? undefined : { network: 'tron', address: walletAddress } });
+      await upsertAccount(pool, {
+        kind: role,
+        id,
+        wallet: walletAddress === undefined ? undefined : { network: 'tron', address: walletAddress },
+      });
       return signToken(config, { role, id });
     },
     async call(method, path, options = {}) {
@@ -94,7 +118,16 @@ export async function sellOrderPaid(api: Harness, suffix: string): Promise<{ ord
   const merchant = await api.token('merchant', `m-${suffix}`);
   const created = await api.call<OrderView>('POST', '/v1/orders', {
     token: user,
-    body: { type: 'sell', merchantId: `m-${suffix}`, cryptoAmount: '250.50', cryptoCurrency: 'USDT', fiatAmount: '920.01', fiatCurrency: 'AED', rate: '3.6727', paymentMethod: 'bank_transfer' },
+    body: {
+      type: 'sell',
+      merchantId: `m-${suffix}`,
+      cryptoAmount: '250.50',
+      cryptoCurrency: 'USDT',
+      fiatAmount: '920.01',
+      fiatCurrency: 'AED',
+      rate: '3.6727',
+      paymentMethod: 'bank_transfer',
+    },
   });
   if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
   const id = created.body.id;
@@ -159,7 +192,11 @@ export async function stageOrder(api: Harness, type: 'buy' | 'sell' | 'm2m', sta
   };
   let order = created.body;
   const call = async (path: string, token: string, body: unknown, headers?: Record<string, string>): Promise<void> => {
-    const step = await api.call<OrderView>('POST', `/v1/orders/${id}/${path}`, { token, body, ...(headers !== undefined ? { headers } : {}) });
+    const step = await api.call<OrderView>('POST', `/v1/orders/${id}/${path}`, {
+      token,
+      body,
+      ...(headers !== undefined ? { headers } : {}),
+    });
     if (step.status !== 200) throw new Error(`${path}: ${step.status} ${JSON.stringify(step.body)}`);
     order = step.body;
   };

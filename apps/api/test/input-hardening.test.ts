@@ -32,10 +32,21 @@ interface Answer {
   headers: Headers;
 }
 
-async function send(method: string, path: string, body: Body | undefined, headers: Record<string, string>, base = api.url): Promise<Answer> {
+async function send(
+  method: string,
+  path: string,
+  body: Body | undefined,
+  headers: Record<string, string>,
+  base = api.url,
+): Promise<Answer> {
   const response = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await response.text();
-  return { status: response.status, type: response.headers.get('content-type'), problem: text === '' ? {} : (JSON.parse(text) as Answer['problem']), headers: response.headers };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    problem: text === '' ? {} : (JSON.parse(text) as Answer['problem']),
+    headers: response.headers,
+  };
 }
 
 const json = { 'content-type': 'application/json' };
@@ -52,7 +63,15 @@ async function expectNothingWritten(): Promise<void> {
   expect((await api.pool.query('SELECT * FROM orders ORDER BY id')).rows).toEqual(fixtureRows);
 }
 
-const CREATE = { type: 'sell', merchantId: 'm-hardening', cryptoAmount: '100', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' };
+const CREATE = {
+  type: 'sell',
+  merchantId: 'm-hardening',
+  cryptoAmount: '100',
+  fiatAmount: '367.25',
+  fiatCurrency: 'AED',
+  rate: '3.6725',
+  paymentMethod: 'upi',
+};
 const deepArray = (levels: number): string => `${'['.repeat(levels)}${']'.repeat(levels)}`;
 const deepObject = (levels: number): string => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
 
@@ -62,32 +81,97 @@ describe('JSON nested deeper than 16 levels answers 400 before anything recursiv
     const create = `{"type":"sell","paymentDetails":${deepArray(5000)}}`;
     expect(create.length).toBeGreaterThan(10_000);
     expectBadRequest(await send('POST', '/v1/orders', create, { ...json, ...auth(user) }), /nest at most 16 levels/);
-    expectBadRequest(await send('POST', '/v1/orders', gzipSync(create), { ...json, 'content-encoding': 'gzip', ...auth(user) }), /nest at most 16 levels/);
-    expectBadRequest(await send('POST', '/v1/orders', Buffer.from(deepObject(5000), 'utf16le'), { 'content-type': 'application/json; charset=utf-16le', ...auth(user) }), /nest at most 16 levels/);
-    expectBadRequest(await send('POST', `/v1/orders/${escrowed.order.id}/cancel-request`, `{"reason":${deepArray(5000)}}`, { ...json, ...auth(escrowed.tokens.buyer) }), /nest at most 16 levels/);
+    expectBadRequest(
+      await send('POST', '/v1/orders', gzipSync(create), { ...json, 'content-encoding': 'gzip', ...auth(user) }),
+      /nest at most 16 levels/,
+    );
+    expectBadRequest(
+      await send('POST', '/v1/orders', Buffer.from(deepObject(5000), 'utf16le'), {
+        'content-type': 'application/json; charset=utf-16le',
+        ...auth(user),
+      }),
+      /nest at most 16 levels/,
+    );
+    expectBadRequest(
+      await send('POST', `/v1/orders/${escrowed.order.id}/cancel-request`, `{"reason":${deepArray(5000)}}`, {
+        ...json,
+        ...auth(escrowed.tokens.buyer),
+      }),
+      /nest at most 16 levels/,
+    );
     expectBadRequest(await send('POST', '/v1/dev/tokens', deepObject(5000), json), /nest at most 16 levels/);
-    expectBadRequest(await send('PATCH', `/api/orders/${escrowed.order.id}/escrow`, `{"tx_hash":"x","actor_type":${deepObject(3000)}}`, { ...json, ...auth(escrowed.tokens.seller) }), /nest at most 16 levels/);
+    expectBadRequest(
+      await send('PATCH', `/api/orders/${escrowed.order.id}/escrow`, `{"tx_hash":"x","actor_type":${deepObject(3000)}}`, {
+        ...json,
+        ...auth(escrowed.tokens.seller),
+      }),
+      /nest at most 16 levels/,
+    );
     expect(await api.counts()).toEqual(before);
     await expectNothingWritten();
   });
 
   it('a body nested 16 levels is still read (and then validated)', async () => {
-    const answer = await send('POST', '/v1/orders', `{"type":"sell","paymentDetails":${'['.repeat(15)}${']'.repeat(15)}}`, { ...json, ...auth(user) });
+    const answer = await send('POST', '/v1/orders', `{"type":"sell","paymentDetails":${'['.repeat(15)}${']'.repeat(15)}}`, {
+      ...json,
+      ...auth(user),
+    });
     expectBadRequest(answer, /body\.paymentDetails/);
   });
 });
 
 describe('every string must be well-formed Unicode: a lone surrogate answers 400 naming the field', () => {
   const cases: Array<[string, () => [string, string, string, Record<string, string>], RegExp]> = [
-    ['a cancel request reason', () => ['POST', `/v1/orders/${escrowed.order.id}/cancel-request`, '{"reason":"\\ud800"}', auth(escrowed.tokens.buyer)], /body\.reason: text must be well-formed Unicode/],
-    ['a dispute reason (a high surrogate at the end)', () => ['POST', `/v1/orders/${escrowed.order.id}/dispute`, '{"reason":"paid \\ud83d"}', auth(escrowed.tokens.buyer)], /body\.reason: text must be well-formed/],
-    ['dispute evidence', () => ['POST', `/v1/orders/${escrowed.order.id}/dispute`, '{"reason":"not paid","evidence":["ok","\\udc00x"]}', auth(escrowed.tokens.buyer)], /body\.evidence\.1: text must be well-formed/],
-    ['a payment reference', () => ['POST', `/v1/orders/${escrowed.order.id}/payment-sent`, '{"paymentReference":"UTR\\udfff"}', auth(escrowed.tokens.buyer)], /body\.paymentReference/],
-    ['a create\'s paymentDetails value', () => ['POST', '/v1/orders', JSON.stringify(CREATE).replace(/}$/, ',"paymentDetails":{"iban":"AE07\\ud800"}}'), auth(user)], /body\.paymentDetails\.iban: text must be well-formed/],
-    ['a field name', () => ['POST', '/v1/orders', JSON.stringify(CREATE).replace(/}$/, ',"paymentDetails":{"\\ud800":"x"}}'), auth(user)], /a field name in body\.paymentDetails: text must be well-formed/],
-    ['a dev token\'s name', () => ['POST', '/v1/dev/tokens', '{"role":"user","id":"u-surrogate","name":"\\ud800"}', {}], /body\.name: text must be well-formed/],
-    ['a webhook description', () => ['POST', '/v1/webhooks', '{"url":"https://merchant.example/hook","description":"\\ud800"}', {}], /body\.description: text must be well-formed/],
-    ['the legacy release\'s ignored actor fields', () => ['PATCH', `/api/orders/${escrowed.order.id}/escrow`, '{"tx_hash":"0x00","actor_id":"\\ud800"}', auth(escrowed.tokens.seller)], /body\.actor_id: text must be well-formed/],
+    [
+      'a cancel request reason',
+      () => ['POST', `/v1/orders/${escrowed.order.id}/cancel-request`, '{"reason":"\\ud800"}', auth(escrowed.tokens.buyer)],
+      /body\.reason: text must be well-formed Unicode/,
+    ],
+    [
+      'a dispute reason (a high surrogate at the end)',
+      () => ['POST', `/v1/orders/${escrowed.order.id}/dispute`, '{"reason":"paid \\ud83d"}', auth(escrowed.tokens.buyer)],
+      /body\.reason: text must be well-formed/,
+    ],
+    [
+      'dispute evidence',
+      () => [
+        'POST',
+        `/v1/orders/${escrowed.order.id}/dispute`,
+        '{"reason":"not paid","evidence":["ok","\\udc00x"]}',
+        auth(escrowed.tokens.buyer),
+      ],
+      /body\.evidence\.1: text must be well-formed/,
+    ],
+    [
+      'a payment reference',
+      () => ['POST', `/v1/orders/${escrowed.order.id}/payment-sent`, '{"paymentReference":"UTR\\udfff"}', auth(escrowed.tokens.buyer)],
+      /body\.paymentReference/,
+    ],
+    [
+      "a create's paymentDetails value",
+      () => ['POST', '/v1/orders', JSON.stringify(CREATE).replace(/}$/, ',"paymentDetails":{"iban":"AE07\\ud800"}}'), auth(user)],
+      /body\.paymentDetails\.iban: text must be well-formed/,
+    ],
+    [
+      'a field name',
+      () => ['POST', '/v1/orders', JSON.stringify(CREATE).replace(/}$/, ',"paymentDetails":{"\\ud800":"x"}}'), auth(user)],
+      /a field name in body\.paymentDetails: text must be well-formed/,
+    ],
+    [
+      "a dev token's name",
+      () => ['POST', '/v1/dev/tokens', '{"role":"user","id":"u-surrogate","name":"\\ud800"}', {}],
+      /body\.name: text must be well-formed/,
+    ],
+    [
+      'a webhook description',
+      () => ['POST', '/v1/webhooks', '{"url":"https://merchant.example/hook","description":"\\ud800"}', {}],
+      /body\.description: text must be well-formed/,
+    ],
+    [
+      "the legacy release's ignored actor fields",
+      () => ['PATCH', `/api/orders/${escrowed.order.id}/escrow`, '{"tx_hash":"0x00","actor_id":"\\ud800"}', auth(escrowed.tokens.seller)],
+      /body\.actor_id: text must be well-formed/,
+    ],
   ];
   for (const [what, request, detail] of cases) {
     it(`${what}, plain and gzip-compressed`, async () => {
@@ -103,7 +187,10 @@ describe('every string must be well-formed Unicode: a lone surrogate answers 400
 
   it('well-formed text beyond the BMP (a surrogate pair) is accepted and stored', async () => {
     const staged = await stageOrder(api, 'sell', 'escrowed');
-    const answer = await send('POST', `/v1/orders/${staged.order.id}/cancel-request`, '{"reason":"changed my mind \\ud83d\\ude00"}', { ...json, ...auth(staged.tokens.buyer) });
+    const answer = await send('POST', `/v1/orders/${staged.order.id}/cancel-request`, '{"reason":"changed my mind \\ud83d\\ude00"}', {
+      ...json,
+      ...auth(staged.tokens.buyer),
+    });
     expect(answer.status).toBe(200);
     expect(answer.problem['cancelReason']).toBe('changed my mind 😀');
     fixtureRows = (await api.pool.query('SELECT * FROM orders ORDER BY id')).rows;
@@ -138,10 +225,17 @@ describe('a forged pagination cursor answers 400, never a database error', () =>
   it('a cursor the API issued pages on', async () => {
     await api.token('merchant', 'm-pages');
     const pager = await api.token('user', 'u-pages');
-    for (let i = 0; i < 2; i += 1) expect((await api.call('POST', '/v1/orders', { token: pager, body: { ...CREATE, merchantId: 'm-pages' } })).status).toBe(201);
-    const first = await api.call<{ items: Array<{ id: string }>; nextCursor: string | null }>('GET', '/v1/orders?limit=1', { token: pager });
+    for (let i = 0; i < 2; i += 1)
+      expect((await api.call('POST', '/v1/orders', { token: pager, body: { ...CREATE, merchantId: 'm-pages' } })).status).toBe(201);
+    const first = await api.call<{ items: Array<{ id: string }>; nextCursor: string | null }>('GET', '/v1/orders?limit=1', {
+      token: pager,
+    });
     expect(first.body.nextCursor).toEqual(expect.any(String));
-    const second = await api.call<{ items: Array<{ id: string }>; nextCursor: string | null }>('GET', `/v1/orders?limit=1&cursor=${first.body.nextCursor ?? ''}`, { token: pager });
+    const second = await api.call<{ items: Array<{ id: string }>; nextCursor: string | null }>(
+      'GET',
+      `/v1/orders?limit=1&cursor=${first.body.nextCursor ?? ''}`,
+      { token: pager },
+    );
     expect(second.status).toBe(200);
     expect(second.body.items).toHaveLength(1);
     expect(second.body.items[0]?.id).not.toBe(first.body.items[0]?.id);
@@ -154,16 +248,33 @@ describe('a body or URL that does not decode answers 400', () => {
     const before = await api.counts();
     const detail = /does not decompress: send it as its Content-Encoding says/;
     expectBadRequest(await send('POST', '/v1/orders', 'not gzip!!', { ...json, 'content-encoding': 'gzip' }), detail);
-    expectBadRequest(await send('POST', `/v1/orders/${escrowed.order.id}/cancel`, 'not gzip!!', { ...json, 'content-encoding': 'gzip', ...auth(escrowed.tokens.buyer) }), detail);
+    expectBadRequest(
+      await send('POST', `/v1/orders/${escrowed.order.id}/cancel`, 'not gzip!!', {
+        ...json,
+        'content-encoding': 'gzip',
+        ...auth(escrowed.tokens.buyer),
+      }),
+      detail,
+    );
     expectBadRequest(await send('POST', '/v1/orders', 'not deflate', { ...json, 'content-encoding': 'deflate', ...auth(user) }), detail);
-    expectBadRequest(await send('POST', '/v1/orders', gzipSync(JSON.stringify(CREATE)).subarray(0, 20), { ...json, 'content-encoding': 'gzip', ...auth(user) }), detail);
+    expectBadRequest(
+      await send('POST', '/v1/orders', gzipSync(JSON.stringify(CREATE)).subarray(0, 20), {
+        ...json,
+        'content-encoding': 'gzip',
+        ...auth(user),
+      }),
+      detail,
+    );
     expect(await api.counts()).toEqual(before);
     await expectNothingWritten();
   });
 
   it('bytes that are not UTF-8 in a UTF-8 body answer 400 (not a silent U+FFFD)', async () => {
     const body = Buffer.concat([Buffer.from('{"reason":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]);
-    expectBadRequest(await send('POST', `/v1/orders/${escrowed.order.id}/cancel-request`, body, { ...json, ...auth(escrowed.tokens.buyer) }), /not valid UTF-8/);
+    expectBadRequest(
+      await send('POST', `/v1/orders/${escrowed.order.id}/cancel-request`, body, { ...json, ...auth(escrowed.tokens.buyer) }),
+      /not valid UTF-8/,
+    );
     await expectNothingWritten();
   });
 

@@ -24,7 +24,14 @@ export async function startLoggedApp(api: Harness): Promise<LoggedApp> {
     },
   });
   const logger = pino({ level: 'info', base: { app: 'api' } }, sink);
-  const app = createApp({ config: api.config, pool: api.pool, logger, verify: createTokenVerifier(api.config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(api.pool) });
+  const app = createApp({
+    config: api.config,
+    pool: api.pool,
+    logger,
+    verify: createTokenVerifier(api.config),
+    registry: createRegistry('api'),
+    bookSeq: () => currentBookSeq(api.pool),
+  });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   return {

@@ -7,7 +7,13 @@ import { testAddress, testTxHash } from '@settle/testkit';
 import { startApi, type Harness } from './harness';
 
 let api: Harness;
-const tokens: Record<'merchantA' | 'merchantB' | 'userA' | 'userB' | 'compliance', string> = { merchantA: '', merchantB: '', userA: '', userB: '', compliance: '' };
+const tokens: Record<'merchantA' | 'merchantB' | 'userA' | 'userB' | 'compliance', string> = {
+  merchantA: '',
+  merchantB: '',
+  userA: '',
+  userB: '',
+  compliance: '',
+};
 /** What the socket sends each recipient as `notification`, by recipient key, in seq order. */
 const socketMessages = new Map<string, NotificationPayload[]>();
 
@@ -19,7 +25,15 @@ async function step(orderId: string, path: string, token: string, body: unknown)
 async function sellOrder(user: string, merchantId: string): Promise<string> {
   const created = await api.call<{ id: string }>('POST', '/v1/orders', {
     token: user,
-    body: { type: 'sell', merchantId, cryptoAmount: '100', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' },
+    body: {
+      type: 'sell',
+      merchantId,
+      cryptoAmount: '100',
+      fiatAmount: '367.25',
+      fiatCurrency: 'AED',
+      rate: '3.6725',
+      paymentMethod: 'upi',
+    },
   });
   if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
   return created.body.id;
@@ -55,7 +69,9 @@ async function notifyOutbox(): Promise<void> {
 const feed = (token: string, query = '') => api.call<NotificationFeed>('GET', `/v1/notifications${query}`, { token });
 const messagesOf = (recipient: string): NotificationPayload[] => socketMessages.get(recipient) ?? [];
 const undelivered = async (): Promise<{ total: number; delivered: number }> => {
-  const result = await api.pool.query<{ total: string; delivered: string }>(`SELECT count(*) AS total, count(delivered_at) AS delivered FROM notifications`);
+  const result = await api.pool.query<{ total: string; delivered: string }>(
+    `SELECT count(*) AS total, count(delivered_at) AS delivered FROM notifications`,
+  );
   return { total: Number(result.rows[0]?.total), delivered: Number(result.rows[0]?.delivered) };
 };
 
@@ -160,7 +176,14 @@ describe('GET /v1/notifications', () => {
     const { seq: _seq, ...payload } = template;
     const inputs: NotificationInput[] = Array.from({ length: 120 }, () => {
       const eventId = randomUUID();
-      return { recipient: 'merchant:m-feed-many', eventId, orderId: payload.orderId, orderVersion: payload.orderVersion, type: payload.type, payload: { ...payload, eventId } };
+      return {
+        recipient: 'merchant:m-feed-many',
+        eventId,
+        orderId: payload.orderId,
+        orderVersion: payload.orderVersion,
+        type: payload.type,
+        payload: { ...payload, eventId },
+      };
     });
     await storeNotifications(api.pool, inputs);
     const many = await api.token('merchant', 'm-feed-many');
@@ -191,8 +214,16 @@ describe('GET /v1/notifications', () => {
       ['?cursor=5', 'query'],
     ];
     for (const [query, path] of cases) {
-      const response = await api.call<{ type: string; status: number; errors: Array<{ path: string }> }>('GET', `/v1/notifications${query}`, { token: tokens.merchantA });
-      expect({ query, status: response.status, type: response.headers.get('content-type') }).toEqual({ query, status: 400, type: expect.stringContaining('application/problem+json') });
+      const response = await api.call<{ type: string; status: number; errors: Array<{ path: string }> }>(
+        'GET',
+        `/v1/notifications${query}`,
+        { token: tokens.merchantA },
+      );
+      expect({ query, status: response.status, type: response.headers.get('content-type') }).toEqual({
+        query,
+        status: 400,
+        type: expect.stringContaining('application/problem+json'),
+      });
       expect(response.body).toMatchObject({ type: 'https://settle.dev/problems/invalid-input', status: 400 });
       expect(response.body.errors.map((error) => error.path)).toContain(path);
     }
@@ -201,8 +232,16 @@ describe('GET /v1/notifications', () => {
   });
 
   it('is in the OpenAPI document with its query and the feed schema built on the socket message', async () => {
-    const document = await api.call<{ paths: Record<string, Record<string, { parameters: Array<{ name: string }> }>>; components: { schemas: Record<string, { properties?: Record<string, unknown> }> } }>('GET', '/openapi.json');
-    expect(document.body.paths['/v1/notifications']?.['get']?.parameters.map((parameter) => parameter.name)).toEqual(expect.arrayContaining(['after', 'limit']));
-    expect(document.body.components.schemas['NotificationFeed']?.properties?.['items']).toEqual({ type: 'array', items: { $ref: '#/components/schemas/NotificationMessage' } });
+    const document = await api.call<{
+      paths: Record<string, Record<string, { parameters: Array<{ name: string }> }>>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    }>('GET', '/openapi.json');
+    expect(document.body.paths['/v1/notifications']?.['get']?.parameters.map((parameter) => parameter.name)).toEqual(
+      expect.arrayContaining(['after', 'limit']),
+    );
+    expect(document.body.components.schemas['NotificationFeed']?.properties?.['items']).toEqual({
+      type: 'array',
+      items: { $ref: '#/components/schemas/NotificationMessage' },
+    });
   });
 });

@@ -25,7 +25,16 @@ describe('GET /v1/orders: several statuses, deadline order, creation range', () 
     const create = async (label: string): Promise<string> => {
       const created = await api.call<{ id: string }>('POST', '/v1/orders', {
         token: user,
-        body: { type: 'buy', merchantId: 'm-filters', cryptoAmount: '10', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: label === 'cash' ? 'cash' : 'bank_transfer', buyerWalletAddress: testAddress('u-filters') },
+        body: {
+          type: 'buy',
+          merchantId: 'm-filters',
+          cryptoAmount: '10',
+          fiatAmount: '36.73',
+          fiatCurrency: 'AED',
+          rate: '3.6725',
+          paymentMethod: label === 'cash' ? 'cash' : 'bank_transfer',
+          buyerWalletAddress: testAddress('u-filters'),
+        },
       });
       expect(created.status).toBe(201);
       return created.body.id;
@@ -36,8 +45,13 @@ describe('GET /v1/orders: several statuses, deadline order, creation range', () 
     ids['cash'] = await create('cash');
     ids['bank'] = await create('bank');
     ids['cancelled'] = await create('cancelled');
-    for (const key of ['accepted', 'cash', 'bank']) expect((await api.call('POST', `/v1/orders/${ids[key]}/accept`, { token: merchant, body: {} })).status).toBe(200);
-    for (const key of ['cash', 'bank']) expect((await api.call('POST', `/v1/orders/${ids[key]}/escrow`, { token: merchant, body: { txHash: testTxHash(`filters-${key}`) } })).status).toBe(200);
+    for (const key of ['accepted', 'cash', 'bank'])
+      expect((await api.call('POST', `/v1/orders/${ids[key]}/accept`, { token: merchant, body: {} })).status).toBe(200);
+    for (const key of ['cash', 'bank'])
+      expect(
+        (await api.call('POST', `/v1/orders/${ids[key]}/escrow`, { token: merchant, body: { txHash: testTxHash(`filters-${key}`) } }))
+          .status,
+      ).toBe(200);
     expect((await api.call('POST', `/v1/orders/${ids['cancelled']}/cancel`, { token: user, body: {} })).status).toBe(200);
   });
   afterAll(async () => {
@@ -56,7 +70,11 @@ describe('GET /v1/orders: several statuses, deadline order, creation range', () 
     const seen: Page['items'] = [];
     let cursor: string | null = null;
     do {
-      const page: { status: number; body: Page } = await api.call<Page>('GET', `/v1/orders?sort=deadline&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`, { token: merchant });
+      const page: { status: number; body: Page } = await api.call<Page>(
+        'GET',
+        `/v1/orders?sort=deadline&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`,
+        { token: merchant },
+      );
       expect(page.status).toBe(200);
       seen.push(...page.body.items);
       cursor = page.body.nextCursor;
@@ -65,7 +83,9 @@ describe('GET /v1/orders: several statuses, deadline order, creation range', () 
     expect(seen.at(-1)?.timerAt).toBeNull();
     // A cursor of the newest-first list is not one of the deadline list.
     const newest = await api.call<Page>('GET', '/v1/orders?limit=1', { token: merchant });
-    const mixed = await api.call<{ detail: string }>('GET', `/v1/orders?sort=deadline&cursor=${newest.body.nextCursor}`, { token: merchant });
+    const mixed = await api.call<{ detail: string }>('GET', `/v1/orders?sort=deadline&cursor=${newest.body.nextCursor}`, {
+      token: merchant,
+    });
     expect(mixed.status).toBe(400);
     expect(mixed.body.detail).toMatch(/same sort/);
   });

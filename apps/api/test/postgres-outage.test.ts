@@ -34,7 +34,14 @@ describe('Postgres stopped under the API', () => {
     await migrate(url);
     // As main.ts makes it: idle connections are kept, so the outage also kills connections the pool holds.
     pool = createPool(url, { max: 4, idleTimeoutMillis: 0 });
-    const app = createApp({ config, pool, logger: createLogger('api', 'silent'), verify: createTokenVerifier(config), registry: createRegistry('api'), bookSeq: () => currentBookSeq(pool) });
+    const app = createApp({
+      config,
+      pool,
+      logger: createLogger('api', 'silent'),
+      verify: createTokenVerifier(config),
+      registry: createRegistry('api'),
+      bookSeq: () => currentBookSeq(pool),
+    });
     server = await new Promise((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
       applyServerLimits(listening, config);
@@ -57,7 +64,15 @@ describe('Postgres stopped under the API', () => {
     fetch(`${base}/v1/orders`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'sell', merchantId: 'm-outage', cryptoAmount: '100', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' }),
+      body: JSON.stringify({
+        type: 'sell',
+        merchantId: 'm-outage',
+        cryptoAmount: '100',
+        fiatAmount: '367.25',
+        fiatCurrency: 'AED',
+        rate: '3.6725',
+        paymentMethod: 'upi',
+      }),
     });
 
   it('answers 503 problem+json with Retry-After (not 500) while Postgres is down, /ready 503, and recovers by itself', async () => {
@@ -66,7 +81,12 @@ describe('Postgres stopped under the API', () => {
 
     await postgres?.stop();
     postgres = undefined;
-    for (const response of [await createOrder(), await fetch(`${base}/v1/merchants`, { headers: { authorization: `Bearer ${token}` } }), await createOrder(), await fetch(`${base}/ready`)]) {
+    for (const response of [
+      await createOrder(),
+      await fetch(`${base}/v1/merchants`, { headers: { authorization: `Bearer ${token}` } }),
+      await createOrder(),
+      await fetch(`${base}/ready`),
+    ]) {
       expect(response.status).toBe(503);
       expect(response.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
       expect(response.headers.get('retry-after')).toBe('2');

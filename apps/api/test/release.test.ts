@@ -27,20 +27,51 @@ describe('confirm and release', () => {
 
     expect(response.status).toBe(200);
     expect(response.headers.get('etag')).toBe(`"${order.orderVersion + 1}"`);
-    expect(response.body).toMatchObject({ status: 'completed', minimalStatus: 'completed', releaseTxHash: testTxHash('releaser1'), orderVersion: order.orderVersion + 1, recipientWallet: testAddress('merchant-r1') });
+    expect(response.body).toMatchObject({
+      status: 'completed',
+      minimalStatus: 'completed',
+      releaseTxHash: testTxHash('releaser1'),
+      orderVersion: order.orderVersion + 1,
+      recipientWallet: testAddress('merchant-r1'),
+    });
     expect(response.body.completedAt).not.toBeNull();
     expect(response.body.paymentConfirmedAt).toBe(response.body.completedAt);
     expect(await api.counts()).toEqual({ ...before, events: before.events + 1, outbox: before.outbox + 1 });
 
-    const row = await api.pool.query(`SELECT status, release_tx_hash, order_version, completed_at, payment_confirmed_at FROM orders WHERE id = $1`, [order.id]);
-    expect(row.rows[0]).toMatchObject({ status: 'completed', release_tx_hash: testTxHash('releaser1'), order_version: order.orderVersion + 1 });
-    const outbox = await api.pool.query(`SELECT aggregatetype, aggregateid, type, order_version, payload FROM outbox WHERE aggregateid = $1 ORDER BY order_version DESC LIMIT 1`, [order.id]);
-    expect(outbox.rows[0]).toMatchObject({ aggregatetype: 'order', aggregateid: order.id, type: 'order.completed', order_version: order.orderVersion + 1 });
+    const row = await api.pool.query(
+      `SELECT status, release_tx_hash, order_version, completed_at, payment_confirmed_at FROM orders WHERE id = $1`,
+      [order.id],
+    );
+    expect(row.rows[0]).toMatchObject({
+      status: 'completed',
+      release_tx_hash: testTxHash('releaser1'),
+      order_version: order.orderVersion + 1,
+    });
+    const outbox = await api.pool.query(
+      `SELECT aggregatetype, aggregateid, type, order_version, payload FROM outbox WHERE aggregateid = $1 ORDER BY order_version DESC LIMIT 1`,
+      [order.id],
+    );
+    expect(outbox.rows[0]).toMatchObject({
+      aggregatetype: 'order',
+      aggregateid: order.id,
+      type: 'order.completed',
+      order_version: order.orderVersion + 1,
+    });
     const event = outbox.rows[0].payload as OrderEvent;
-    expect(event).toMatchObject({ type: 'order.completed', orderId: order.id, orderVersion: order.orderVersion + 1, status: 'completed', previousStatus: 'payment_sent', actor: { role: 'user', id: 'u-r1' } });
+    expect(event).toMatchObject({
+      type: 'order.completed',
+      orderId: order.id,
+      orderVersion: order.orderVersion + 1,
+      status: 'completed',
+      previousStatus: 'payment_sent',
+      actor: { role: 'user', id: 'u-r1' },
+    });
     expect(event.order.releaseTxHash).toBe(testTxHash('releaser1'));
     // The event in order_events is the same event as in the outbox.
-    const stored = await api.pool.query(`SELECT id, payload FROM order_events WHERE order_id = $1 AND order_version = $2`, [order.id, order.orderVersion + 1]);
+    const stored = await api.pool.query(`SELECT id, payload FROM order_events WHERE order_id = $1 AND order_version = $2`, [
+      order.id,
+      order.orderVersion + 1,
+    ]);
     expect(stored.rows[0].id).toBe(event.eventId);
   });
 
@@ -51,7 +82,12 @@ describe('confirm and release', () => {
     const second = await release(order.id, user, testTxHash('releaser2b'));
     expect(second.status).toBe(409);
     expect(second.headers.get('content-type')).toContain('application/problem+json');
-    expect(second.body).toMatchObject({ type: 'https://settle.dev/problems/conflict', status: 409, orderVersion: order.orderVersion + 1, orderStatus: 'completed' });
+    expect(second.body).toMatchObject({
+      type: 'https://settle.dev/problems/conflict',
+      status: 409,
+      orderVersion: order.orderVersion + 1,
+      orderStatus: 'completed',
+    });
     expect(second.body.detail).toBe('cannot confirm and release an order that is completed');
     expect(await api.counts()).toEqual(before);
   });
@@ -130,7 +166,9 @@ describe('confirm and release', () => {
     const sharedKey = randomUUID();
     const responses = await Promise.all(
       Array.from({ length: 100 }, (_, index) =>
-        index % 2 === 0 ? release(order.id, user, testTxHash('releaser8'), sharedKey) : release(order.id, user, testTxHash(`releaser8x${index}`)),
+        index % 2 === 0
+          ? release(order.id, user, testTxHash('releaser8'), sharedKey)
+          : release(order.id, user, testTxHash(`releaser8x${index}`)),
       ),
     );
     const ok = responses.filter((response) => response.status === 200);
@@ -140,19 +178,29 @@ describe('confirm and release', () => {
     expect(ok.length + conflicts.length).toBe(100);
     expect(new Set(ok.map((response) => response.body.releaseTxHash)).size).toBe(1);
     expect(await api.counts()).toEqual({ ...before, events: before.events + 1, outbox: before.outbox + 1 });
-    const events = await api.pool.query(`SELECT count(*)::int AS n FROM order_events WHERE order_id = $1 AND type = 'order.completed'`, [order.id]);
+    const events = await api.pool.query(`SELECT count(*)::int AS n FROM order_events WHERE order_id = $1 AND type = 'order.completed'`, [
+      order.id,
+    ]);
     expect(events.rows[0].n).toBe(1);
   });
 
-  it('the original client\'s PATCH /api/orders/:id/escrow releases through the same path and ignores actor fields', async () => {
+  it("the original client's PATCH /api/orders/:id/escrow releases through the same path and ignores actor fields", async () => {
     const { order, user, merchant } = await sellOrderPaid(api, 'r9');
     // The body claims to be the merchant; the token (the buyer) decides, so this is the buyer's side: 403.
-    const spoofed = await api.call('PATCH', `/api/orders/${order.id}/escrow`, { token: merchant, body: { tx_hash: testTxHash('releaser9'), actor_type: 'user', actor_id: 'u-r9' } });
+    const spoofed = await api.call('PATCH', `/api/orders/${order.id}/escrow`, {
+      token: merchant,
+      body: { tx_hash: testTxHash('releaser9'), actor_type: 'user', actor_id: 'u-r9' },
+    });
     expect(spoofed.status).toBe(403);
-    const response = await api.call<OrderView>('PATCH', `/api/orders/${order.id}/escrow`, { token: user, body: { tx_hash: testTxHash('releaser9'), actor_type: 'merchant', actor_id: 'm-r9' } });
+    const response = await api.call<OrderView>('PATCH', `/api/orders/${order.id}/escrow`, {
+      token: user,
+      body: { tx_hash: testTxHash('releaser9'), actor_type: 'merchant', actor_id: 'm-r9' },
+    });
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ status: 'completed', releaseTxHash: testTxHash('releaser9') });
-    const event = await api.pool.query(`SELECT actor_role, actor_id FROM order_events WHERE order_id = $1 AND type = 'order.completed'`, [order.id]);
+    const event = await api.pool.query(`SELECT actor_role, actor_id FROM order_events WHERE order_id = $1 AND type = 'order.completed'`, [
+      order.id,
+    ]);
     expect(event.rows[0]).toEqual({ actor_role: 'user', actor_id: 'u-r9' });
   });
 });
@@ -166,10 +214,18 @@ describe('a write that loses a race is decided again on the new state', () => {
     try {
       await blocker.query('BEGIN');
       await blocker.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [id]);
-      const buyer = api.call<OrderView>('POST', `/v1/orders/${id}/cancel-request`, { token: staged.tokens.buyer, body: { reason: 'changed my mind', refundTxHash: testTxHash(`race-refund-buyer-${id}`) } });
-      const seller = api.call<OrderView>('POST', `/v1/orders/${id}/cancel-request`, { token: staged.tokens.seller, body: { reason: 'me too', refundTxHash: testTxHash(`race-refund-seller-${id}`) } });
+      const buyer = api.call<OrderView>('POST', `/v1/orders/${id}/cancel-request`, {
+        token: staged.tokens.buyer,
+        body: { reason: 'changed my mind', refundTxHash: testTxHash(`race-refund-buyer-${id}`) },
+      });
+      const seller = api.call<OrderView>('POST', `/v1/orders/${id}/cancel-request`, {
+        token: staged.tokens.seller,
+        body: { reason: 'me too', refundTxHash: testTxHash(`race-refund-seller-${id}`) },
+      });
       for (let waited = 0; ; waited += 1) {
-        const waiting = await api.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')`);
+        const waiting = await api.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')`,
+        );
         if ((waiting.rows[0]?.n ?? 0) >= 2) break;
         if (waited > 200) throw new Error('the two writes never queued behind the row lock');
         await new Promise((resolve) => setTimeout(resolve, 25));
@@ -181,7 +237,10 @@ describe('a write that loses a race is decided again on the new state', () => {
     } finally {
       blocker.release();
     }
-    const events = await api.pool.query<{ type: string; order_version: number }>(`SELECT type, order_version FROM order_events WHERE order_id = $1 ORDER BY order_version`, [id]);
+    const events = await api.pool.query<{ type: string; order_version: number }>(
+      `SELECT type, order_version FROM order_events WHERE order_id = $1 ORDER BY order_version`,
+      [id],
+    );
     expect(events.rows.slice(-2)).toEqual([
       { type: 'order.cancel_requested', order_version: staged.order.orderVersion + 1 },
       { type: 'order.cancelled', order_version: staged.order.orderVersion + 2 },

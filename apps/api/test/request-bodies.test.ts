@@ -18,10 +18,27 @@ afterAll(async () => {
   await api.close();
 });
 
-const CREATE = { type: 'sell', merchantId: 'm-bodies', cryptoAmount: '10', cryptoCurrency: 'USDT', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.673', paymentMethod: 'upi' };
+const CREATE = {
+  type: 'sell',
+  merchantId: 'm-bodies',
+  cryptoAmount: '10',
+  cryptoCurrency: 'USDT',
+  fiatAmount: '36.73',
+  fiatCurrency: 'AED',
+  rate: '3.673',
+  paymentMethod: 'upi',
+};
 
-async function post(body: Body, headers: Record<string, string>): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
-  const response = await fetch(`${api.url}/v1/orders`, { method: 'POST', headers: { authorization: `Bearer ${user}`, ...headers }, body, duplex: 'half' });
+async function post(
+  body: Body,
+  headers: Record<string, string>,
+): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
+  const response = await fetch(`${api.url}/v1/orders`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${user}`, ...headers },
+    body,
+    duplex: 'half',
+  });
   return { status: response.status, type: response.headers.get('content-type'), json: (await response.json()) as Record<string, unknown> };
 }
 
@@ -70,7 +87,11 @@ describe('JSON request bodies', () => {
     ];
     for (const [body, headers, status, detail] of cases) {
       const answer = await post(typeof body === 'function' ? body() : body, headers);
-      expect({ headers, status: answer.status, type: answer.type }).toEqual({ headers, status, type: 'application/problem+json; charset=utf-8' });
+      expect({ headers, status: answer.status, type: answer.type }).toEqual({
+        headers,
+        status,
+        type: 'application/problem+json; charset=utf-8',
+      });
       expect(answer.json['detail']).toMatch(detail);
     }
     expect(await api.counts()).toEqual(before);

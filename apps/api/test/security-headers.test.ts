@@ -46,7 +46,8 @@ describe('security headers', () => {
     // The inline bootstrap script runs because its hash is listed (no 'unsafe-inline' for scripts).
     const inline = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) => match[1] ?? '');
     expect(inline.length).toBe(1);
-    for (const script of inline) expect(policy.get('script-src')).toContain(`'sha256-${createHash('sha256').update(script).digest('base64')}'`);
+    for (const script of inline)
+      expect(policy.get('script-src')).toContain(`'sha256-${createHash('sha256').update(script).digest('base64')}'`);
     expect(policy.get('script-src')).not.toContain("'unsafe-inline'");
     // Swagger UI fetches the document from the same origin.
     expect(allows(policy.get('connect-src'), new URL('/openapi.json', api.url), api.url)).toBe(true);
@@ -55,7 +56,9 @@ describe('security headers', () => {
   it('pages may connect to the notifier (http and ws), may not be framed, send no referrer and are not sniffed', async () => {
     const response = await fetch(`${api.url}/docs`);
     const policy = policyOf(response.headers);
-    expect(policy.get('connect-src')).toEqual(expect.arrayContaining(["'self'", 'https://notify.settle.example', 'wss://notify.settle.example']));
+    expect(policy.get('connect-src')).toEqual(
+      expect.arrayContaining(["'self'", 'https://notify.settle.example', 'wss://notify.settle.example']),
+    );
     expect(policy.get('frame-ancestors')).toEqual(["'none'"]);
     expect(policy.get('default-src')).toEqual(["'self'"]);
     expect(policy.get('object-src')).toEqual(["'none'"]);

@@ -13,7 +13,9 @@ function rawConnection(url: string): { socket: net.Socket; closed: Promise<{ aft
     received += chunk;
   });
   socket.on('error', () => undefined);
-  const closed = new Promise<{ afterMs: number; received: string }>((resolve) => socket.on('close', () => resolve({ afterMs: Date.now() - started, received })));
+  const closed = new Promise<{ afterMs: number; received: string }>((resolve) =>
+    socket.on('close', () => resolve({ afterMs: Date.now() - started, received })),
+  );
   return { socket, closed };
 }
 
@@ -48,9 +50,19 @@ describe('server timeouts', () => {
 
   it('a slow body (one byte a second) is answered 408 and closed within API_REQUEST_TIMEOUT_MS', async () => {
     const token = await api.token('user', 'u-slow-body');
-    const body = JSON.stringify({ type: 'sell', merchantId: 'm-slow', cryptoAmount: '100', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' });
+    const body = JSON.stringify({
+      type: 'sell',
+      merchantId: 'm-slow',
+      cryptoAmount: '100',
+      fiatAmount: '367.25',
+      fiatCurrency: 'AED',
+      rate: '3.6725',
+      paymentMethod: 'upi',
+    });
     const { socket, closed } = rawConnection(api.url);
-    socket.write(`POST /v1/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    socket.write(
+      `POST /v1/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+    );
     const timer = dribble(socket, body);
     const { afterMs, received } = await closed;
     clearInterval(timer);

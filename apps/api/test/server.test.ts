@@ -8,12 +8,19 @@ describe('serveWithAppPrototypes', () => {
   it("has node:http build each request and response with the app's prototypes, and Express works as before", async () => {
     const app = express();
     serveWithAppPrototypes(app);
-    app.get('/echo', (request, response) => void response.set('x-host', request.get('host')).json({ query: request.query, path: request.path }));
+    app.get(
+      '/echo',
+      (request, response) => void response.set('x-host', request.get('host')).json({ query: request.query, path: request.path }),
+    );
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     // Ahead of Express's own listener: the objects exactly as node:http built them.
     const built: boolean[] = [];
-    server.prependListener('request', (request, response) => void built.push(Object.getPrototypeOf(request) === app.request, Object.getPrototypeOf(response) === app.response));
+    server.prependListener(
+      'request',
+      (request, response) =>
+        void built.push(Object.getPrototypeOf(request) === app.request, Object.getPrototypeOf(response) === app.response),
+    );
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const response = await fetch(`${url}/echo?a=1`);

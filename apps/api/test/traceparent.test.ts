@@ -38,10 +38,19 @@ describe('W3C traceparent from the HTTP request into the outbox', () => {
   });
 
   const outboxHeaders = async (orderId: string): Promise<Array<Record<string, string>>> =>
-    (await api.pool.query<{ headers: Record<string, string> }>(`SELECT headers FROM outbox WHERE aggregateid = $1 ORDER BY order_version`, [orderId])).rows.map((row) => row.headers);
+    (
+      await api.pool.query<{ headers: Record<string, string> }>(
+        `SELECT headers FROM outbox WHERE aggregateid = $1 ORDER BY order_version`,
+        [orderId],
+      )
+    ).rows.map((row) => row.headers);
 
   it("continues the caller's trace: the outbox row's traceparent has its trace id and the API's own span id", async () => {
-    const created = await api.call<{ id: string }>('POST', '/v1/orders', { token: user, body: buyOrder('m-trace'), headers: { traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01`, 'x-request-id': 'my-request-1' } });
+    const created = await api.call<{ id: string }>('POST', '/v1/orders', {
+      token: user,
+      body: buyOrder('m-trace'),
+      headers: { traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01`, 'x-request-id': 'my-request-1' },
+    });
     expect(created.status).toBe(201);
     // Tracing off: the caller's request id is kept; traceresponse names the API's span.
     expect(created.headers.get('x-request-id')).toBe('my-request-1');
@@ -49,7 +58,11 @@ describe('W3C traceparent from the HTTP request into the outbox', () => {
     expect(answered).toMatchObject({ traceId: TRACE_ID, traceFlags: 1 });
     expect(answered?.spanId).not.toBe(CALLER_SPAN);
 
-    const accepted = await api.call('POST', `/v1/orders/${created.body.id}/accept`, { token: merchant, body: {}, headers: { traceparent: `00-${TRACE_ID}-${'1'.repeat(16)}-00` } });
+    const accepted = await api.call('POST', `/v1/orders/${created.body.id}/accept`, {
+      token: merchant,
+      body: {},
+      headers: { traceparent: `00-${TRACE_ID}-${'1'.repeat(16)}-00` },
+    });
     expect(accepted.status).toBe(200);
     const [first, second] = await outboxHeaders(created.body.id);
     expect(first?.['traceparent']).toBe(created.headers.get('traceresponse'));
@@ -58,8 +71,18 @@ describe('W3C traceparent from the HTTP request into the outbox', () => {
   });
 
   it('starts a new trace for a request without a traceparent, or with one that is not valid, and still answers', async () => {
-    for (const header of [undefined, 'garbage', `00-${'0'.repeat(32)}-${CALLER_SPAN}-01`, `ff-${TRACE_ID}-${CALLER_SPAN}-01`, `00-${TRACE_ID.toUpperCase()}-${CALLER_SPAN}-01`]) {
-      const created = await api.call<{ id: string }>('POST', '/v1/orders', { token: user, body: buyOrder('m-trace'), headers: header === undefined ? {} : { traceparent: header } });
+    for (const header of [
+      undefined,
+      'garbage',
+      `00-${'0'.repeat(32)}-${CALLER_SPAN}-01`,
+      `ff-${TRACE_ID}-${CALLER_SPAN}-01`,
+      `00-${TRACE_ID.toUpperCase()}-${CALLER_SPAN}-01`,
+    ]) {
+      const created = await api.call<{ id: string }>('POST', '/v1/orders', {
+        token: user,
+        body: buyOrder('m-trace'),
+        headers: header === undefined ? {} : { traceparent: header },
+      });
       expect(created.status).toBe(201);
       const stored = (await outboxHeaders(created.body.id))[0]?.['traceparent'];
       const parsed = parseTraceparent(stored);

@@ -56,14 +56,18 @@ describe('webhook URLs must resolve to public addresses (registration)', () => {
   });
 
   it('a host that does not resolve answers 400 saying so, and no refused URL was registered', async () => {
-    const response = await api.call<Problem>('POST', '/v1/webhooks', { token: merchant, body: { url: 'https://no-such-host.invalid/hooks' } });
+    const response = await api.call<Problem>('POST', '/v1/webhooks', {
+      token: merchant,
+      body: { url: 'https://no-such-host.invalid/hooks' },
+    });
     expect(response.status).toBe(400);
     expect(response.body.detail).toMatch(/^url is not allowed: the host no-such-host\.invalid does not resolve \(/);
     expect((await api.call<{ items: unknown[] }>('GET', '/v1/webhooks', { token: merchant })).body.items).toEqual([]);
   });
 
   it('public addresses pass the address check, whatever their form', () => {
-    for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808']) expect({ address, why: nonPublicAddress(address) }).toEqual({ address, why: undefined });
+    for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808'])
+      expect({ address, why: nonPublicAddress(address) }).toEqual({ address, why: undefined });
   });
 });
 
@@ -89,12 +93,19 @@ describe('WEBHOOK_ALLOWED_HOSTS lets named local destinations through', () => {
   });
 
   it('GET /v1/webhooks shows why an endpoint was disabled', async () => {
-    const created = await api.call<{ id: string }>('POST', '/v1/webhooks', { token: merchant, body: { url: 'https://localhost:9443/disabled' } });
+    const created = await api.call<{ id: string }>('POST', '/v1/webhooks', {
+      token: merchant,
+      body: { url: 'https://localhost:9443/disabled' },
+    });
     await disableWebhookEndpoint(api.pool, created.body.id, 'the host localhost resolves to 10.9.9.9, which is a private address');
-    const list = await api.call<{ items: Array<{ id: string; enabled: boolean; disabledReason: string | null; disabledAt: string | null }> }>('GET', '/v1/webhooks', { token: merchant });
+    const list = await api.call<{
+      items: Array<{ id: string; enabled: boolean; disabledReason: string | null; disabledAt: string | null }>;
+    }>('GET', '/v1/webhooks', { token: merchant });
     const entry = list.body.items.find((item) => item.id === created.body.id);
     expect(entry).toMatchObject({ enabled: false, disabledReason: 'the host localhost resolves to 10.9.9.9, which is a private address' });
     expect(Date.parse(entry?.disabledAt ?? '')).not.toBeNaN();
-    expect(list.body.items.filter((item) => item.id !== created.body.id).every((item) => item.enabled && item.disabledReason === null)).toBe(true);
+    expect(
+      list.body.items.filter((item) => item.id !== created.body.id).every((item) => item.enabled && item.disabledReason === null),
+    ).toBe(true);
   });
 });

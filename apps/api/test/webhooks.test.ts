@@ -14,7 +14,10 @@ afterAll(async () => {
 
 describe('webhook endpoints over the API', () => {
   it('a merchant registers an endpoint (201, secret shown once), lists it, reads its deliveries and removes it', async () => {
-    const created = await api.call<{ id: string; url: string; secret: string }>('POST', '/v1/webhooks', { token: merchant, body: { url: 'http://127.0.0.1:9/hooks' } });
+    const created = await api.call<{ id: string; url: string; secret: string }>('POST', '/v1/webhooks', {
+      token: merchant,
+      body: { url: 'http://127.0.0.1:9/hooks' },
+    });
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe(`/v1/webhooks/${created.body.id}`);
     expect(created.body.secret).toMatch(/^whsec_/);
@@ -28,7 +31,7 @@ describe('webhook endpoints over the API', () => {
     expect((await api.call<{ items: unknown[] }>('GET', '/v1/webhooks', { token: merchant })).body.items).toEqual([]);
   });
 
-  it('only merchants have endpoints (403), and another merchant\'s endpoint is not found (404)', async () => {
+  it("only merchants have endpoints (403), and another merchant's endpoint is not found (404)", async () => {
     const user = await api.token('user', 'u-hooks');
     const refused = await api.call('POST', '/v1/webhooks', { token: user, body: { url: 'https://127.0.0.1/hooks' } });
     expect(refused.status).toBe(403);

@@ -101,7 +101,8 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
       const key = `${batch.topic}:${batch.partition}`;
       const lagAfter = (offset: string): number => Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(offset) - 1n));
       const head = batch.messages[0];
-      if (head !== undefined) options.onProgress?.({ topic: batch.topic, partition: batch.partition, lag: lagAfter(head.offset) + 1, handled: 0 });
+      if (head !== undefined)
+        options.onProgress?.({ topic: batch.topic, partition: batch.partition, lag: lagAfter(head.offset) + 1, handled: 0 });
       for (let start = 0; start < batch.messages.length; start += chunkSize) {
         if (!isRunning() || isStale() || stopped) return;
         const chunk = batch.messages.slice(start, start + chunkSize);
@@ -116,7 +117,15 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
           failures.set(key, { offset: first.offset, attempt });
           const delayMs = backoffDelay(attempt, options.backoff);
           logger.warn(
-            { err: error, topic: batch.topic, partition: batch.partition, offset: first.offset, attempt, delayMs, retryable: isRetryable(error) },
+            {
+              err: error,
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: first.offset,
+              attempt,
+              delayMs,
+              retryable: isRetryable(error),
+            },
             'processing failed; pausing the partition and retrying with backoff',
           );
           options.onRetry?.({ topic: batch.topic, partition: batch.partition, offset: first.offset, attempt, delayMs, error });

@@ -6,7 +6,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const uuidOrNull = (value: unknown): string | null => (typeof value === 'string' && UUID.test(value) ? value : null);
 
 /** What the mirror can read from a dead letter's value, when it is JSON at all. */
-function eventFacts(value: Buffer | null): { eventId: string | null; eventType: string | null; orderId: string | null; merchantIds: string[] } {
+function eventFacts(value: Buffer | null): {
+  eventId: string | null;
+  eventType: string | null;
+  orderId: string | null;
+  merchantIds: string[];
+} {
   try {
     const raw = JSON.parse(value?.toString('utf8') ?? '') as Record<string, unknown>;
     const order = (typeof raw['order'] === 'object' && raw['order'] !== null ? raw['order'] : {}) as Record<string, unknown>;
@@ -57,7 +62,9 @@ export function toDeadLetterRecord(topic: string, partition: number, message: Ka
 }
 
 /** Handler for the mirror consumer: writes each dead letter once (idempotent on topic/partition/offset). */
-export function createMirrorHandler(pool: Pool): (messages: KafkaMessage[], context: { topic: string; partition: number }) => Promise<void> {
+export function createMirrorHandler(
+  pool: Pool,
+): (messages: KafkaMessage[], context: { topic: string; partition: number }) => Promise<void> {
   return async (messages, { topic, partition }) => {
     for (const message of messages) await mirrorDeadLetter(pool, toDeadLetterRecord(topic, partition, message));
   };

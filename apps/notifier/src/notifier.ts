@@ -4,7 +4,16 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Config } from '@settle/config';
 import { createPool, type Pool } from '@settle/db';
 import { createKafka, deadLetterTopic, ensureTopics, kafkaProbe, orderTopics } from '@settle/kafka';
-import { createLogger, createRegistry, dependencyReadiness, opsRoutes, startTracing, type HealthReport, type Logger, type Tracing } from '@settle/observability';
+import {
+  createLogger,
+  createRegistry,
+  dependencyReadiness,
+  opsRoutes,
+  startTracing,
+  type HealthReport,
+  type Logger,
+  type Tracing,
+} from '@settle/observability';
 import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import { createClient } from 'redis';
 import { runPausingConsumer, type RetryInfo } from './consume';
@@ -53,7 +62,9 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   const groupId = config.NOTIFIER_GROUP_ID;
   const tracing = options.tracing ?? (await startTracing(config, 'notifier', logger));
 
-  const pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'settle-notifier' }, (error) => logger.warn({ err: error }, 'idle database client failed'));
+  const pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'settle-notifier' }, (error) =>
+    logger.warn({ err: error }, 'idle database client failed'),
+  );
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS,
     clientId: `${config.KAFKA_CLIENT_ID}-notifier`,
@@ -96,19 +107,53 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     redis.push(pub, sub);
     adapter = createAdapter(pub, sub, { key: config.NOTIFIER_REDIS_KEY });
   }
-  const backoff = { baseMs: config.NOTIFIER_RETRY_BASE_MS, factor: config.NOTIFIER_RETRY_FACTOR, capMs: config.NOTIFIER_RETRY_CAP_MS, jitter: config.NOTIFIER_RETRY_JITTER };
-  const socketHub = createSocketHub(server, { config, pool, metrics, logger, visibility: { backoff }, ...(adapter !== undefined ? { adapter } : {}) });
+  const backoff = {
+    baseMs: config.NOTIFIER_RETRY_BASE_MS,
+    factor: config.NOTIFIER_RETRY_FACTOR,
+    capMs: config.NOTIFIER_RETRY_CAP_MS,
+    jitter: config.NOTIFIER_RETRY_JITTER,
+  };
+  const socketHub = createSocketHub(server, {
+    config,
+    pool,
+    metrics,
+    logger,
+    visibility: { backoff },
+    ...(adapter !== undefined ? { adapter } : {}),
+  });
   late.hub = socketHub;
 
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
 
-  const dispatcher: WebhookDispatcher = startWebhookDispatcher({ config, pool, producer, topic, groupId, metrics, tracing, logger: logger.child({ component: 'webhooks' }) });
+  const dispatcher: WebhookDispatcher = startWebhookDispatcher({
+    config,
+    pool,
+    producer,
+    topic,
+    groupId,
+    metrics,
+    tracing,
+    logger: logger.child({ component: 'webhooks' }),
+  });
 
   // Two members of the group per process: kafkajs fetches again only when every batch of its last fetch is
   // handled, so with one consumer the database and this process take turns; with two, one consumer's batches
   // are written while the other's are emitted. Both feed the same processor (one writer, emits in order).
-  const handle = createProcessor({ pool, producer, hub: socketHub, metrics, logger, tracing, groupId, onWebhooksQueued: () => dispatcher.wake() });
+  const handle = createProcessor({
+    pool,
+    producer,
+    hub: socketHub,
+    metrics,
+    logger,
+    tracing,
+    groupId,
+    onWebhooksQueued: () => dispatcher.wake(),
+  });
   // Both members join at once, and heartbeat every second: a member learns of the other's join (a rebalance)
   // at its next heartbeat, so start-up does not wait out a long interval.
   const consumers: Consumer[] = Array.from({ length: CONSUMERS_PER_PROCESS }, () =>
@@ -156,7 +201,9 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     });
   }
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? config.NOTIFIER_PORT, options.host ?? config.HOST ?? '0.0.0.0', resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? config.NOTIFIER_PORT, options.host ?? config.HOST ?? '0.0.0.0', resolve),
+  );
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, topic, groupId, redis: config.REDIS_URL !== undefined }, 'notifier listening');
 

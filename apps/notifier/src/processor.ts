@@ -34,7 +34,9 @@ export interface ProcessorOptions {
   onWebhooksQueued?: () => void;
 }
 
-type Parsed = { ok: true; event: OrderEventDto; message: KafkaMessage } | { ok: false; error: PermanentEventError; message: KafkaMessage; eventId: string | undefined };
+type Parsed =
+  | { ok: true; event: OrderEventDto; message: KafkaMessage }
+  | { ok: false; error: PermanentEventError; message: KafkaMessage; eventId: string | undefined };
 
 /** Validates one Kafka message as an order event; every failure here is permanent. */
 export function parseEvent(message: KafkaMessage): Parsed {
@@ -42,21 +44,51 @@ export function parseEvent(message: KafkaMessage): Parsed {
   try {
     raw = JSON.parse(message.value?.toString('utf8') ?? '');
   } catch (error) {
-    return { ok: false, message, eventId: undefined, error: new PermanentEventError('InvalidJsonError', `the message value is not JSON: ${describe(error).message}`, error) };
+    return {
+      ok: false,
+      message,
+      eventId: undefined,
+      error: new PermanentEventError('InvalidJsonError', `the message value is not JSON: ${describe(error).message}`, error),
+    };
   }
-  const eventId = typeof raw === 'object' && raw !== null && typeof (raw as { eventId?: unknown }).eventId === 'string' ? (raw as { eventId: string }).eventId : undefined;
+  const eventId =
+    typeof raw === 'object' && raw !== null && typeof (raw as { eventId?: unknown }).eventId === 'string'
+      ? (raw as { eventId: string }).eventId
+      : undefined;
   const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
   if (typeof type === 'string' && !(EVENT_TYPES as readonly string[]).includes(type)) {
-    return { ok: false, message, eventId, error: new PermanentEventError('UnknownEventTypeError', `unknown event type "${type}"; known: ${EVENT_TYPES.join(', ')}`) };
+    return {
+      ok: false,
+      message,
+      eventId,
+      error: new PermanentEventError('UnknownEventTypeError', `unknown event type "${type}"; known: ${EVENT_TYPES.join(', ')}`),
+    };
   }
   const parsed = orderEvent.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    return { ok: false, message, eventId, error: new PermanentEventError('SchemaValidationError', `the event does not match the orderEvent schema: ${issues.join('; ')}`, parsed.error) };
+    return {
+      ok: false,
+      message,
+      eventId,
+      error: new PermanentEventError(
+        'SchemaValidationError',
+        `the event does not match the orderEvent schema: ${issues.join('; ')}`,
+        parsed.error,
+      ),
+    };
   }
   const event = parsed.data;
   if (event.order.id !== event.orderId || event.order.orderVersion !== event.orderVersion || event.order.status !== event.status) {
-    return { ok: false, message, eventId, error: new PermanentEventError('SchemaValidationError', 'the event disagrees with its order snapshot (orderId, orderVersion or status)') };
+    return {
+      ok: false,
+      message,
+      eventId,
+      error: new PermanentEventError(
+        'SchemaValidationError',
+        'the event disagrees with its order snapshot (orderId, orderVersion or status)',
+      ),
+    };
   }
   return { ok: true, event, message };
 }
@@ -196,7 +228,9 @@ type Written = Awaited<ReturnType<typeof writeGroup>>;
  */
 async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
   const { pool } = options;
-  const parsed = jobs.flatMap((job) => job.messages.filter(isForScreens).map((message) => ({ ...parseEvent(message), topic: job.topic, partition: job.partition })));
+  const parsed = jobs.flatMap((job) =>
+    job.messages.filter(isForScreens).map((message) => ({ ...parseEvent(message), topic: job.topic, partition: job.partition })),
+  );
   const valid = parsed.filter((item): item is Item<Extract<Parsed, { ok: true }>> => item.ok);
   const poison = parsed.filter((item): item is Item<Extract<Parsed, { ok: false }>> => !item.ok);
 
@@ -206,14 +240,31 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
     const traceparent = traceparentOf(item.message.headers);
     // Recorded spans only: with tracing off the event's own traceparent is all that is passed on.
     const span: TraceSpan | undefined = tracing.enabled
-      ? tracing.startSpan(`process ${item.event.type}`, { parent: traceparent, kind: 'consumer', attributes: { 'settle.event_id': item.event.eventId, 'settle.order_id': item.event.orderId, 'messaging.destination.name': item.topic } })
+      ? tracing.startSpan(`process ${item.event.type}`, {
+          parent: traceparent,
+          kind: 'consumer',
+          attributes: {
+            'settle.event_id': item.event.eventId,
+            'settle.order_id': item.event.orderId,
+            'messaging.destination.name': item.topic,
+          },
+        })
       : undefined;
-    return { item, audience, traceparent, span, merchants: audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id) };
+    return {
+      item,
+      audience,
+      traceparent,
+      span,
+      merchants: audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id),
+    };
   });
   // Nothing here reads the orders table: the event carries its order snapshot, and logical decoding can hand the
   // relay a committed transaction before other sessions see its rows, so "the order is not there" would turn a
   // valid event into a dead letter.
-  const { webhookMerchants } = await eventContext(pool, audiences.flatMap(({ merchants }) => merchants));
+  const { webhookMerchants } = await eventContext(
+    pool,
+    audiences.flatMap(({ merchants }) => merchants),
+  );
   const sourceOf = (item: (typeof valid)[number]): WebhookEventInput['source'] => ({
     topic: item.topic,
     partition: item.partition,
@@ -236,11 +287,18 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
   // A replayed webhook dead letter: that delivery is sent again from attempt 1.
   const replayedWebhooks = audiences.flatMap(({ item }) => {
     const endpoint = headerText(item.message.headers, REPLAY_HEADERS.webhookEndpoint);
-    return headerText(item.message.headers, REPLAY_HEADERS.channel) === 'webhook' && endpoint !== undefined ? [{ endpoint, eventId: item.event.eventId, source: sourceOf(item) }] : [];
+    return headerText(item.message.headers, REPLAY_HEADERS.channel) === 'webhook' && endpoint !== undefined
+      ? [{ endpoint, eventId: item.event.eventId, source: sourceOf(item) }]
+      : [];
   });
   const bookInputs = audiences
     .filter(({ audience }) => audience.book)
-    .map(({ item, traceparent }) => ({ eventId: item.event.eventId, orderId: item.event.orderId, orderVersion: item.event.orderVersion, payload: bookOf(item.event, traceparent) }));
+    .map(({ item, traceparent }) => ({
+      eventId: item.event.eventId,
+      orderId: item.event.orderId,
+      orderVersion: item.event.orderVersion,
+      payload: bookOf(item.event, traceparent),
+    }));
   const inputs: NotificationInput[] = audiences.flatMap(({ item, audience, traceparent }) => {
     const payload = notificationOf(item.event, traceparent);
     return audience.recipients.map((recipient) => ({
@@ -301,12 +359,26 @@ async function emitGroup(options: ProcessorOptions, { outcome, poison }: Written
   for (const item of poison) {
     metrics.deadLetters.inc({ channel: 'socket', reason: item.error.name });
     const traceId = traceIdOf(traceparentOf(item.message.headers));
-    logger.warn({ topic: item.topic, partition: item.partition, offset: item.message.offset, eventId: item.eventId, ...(traceId !== undefined ? { traceId } : {}), reason: item.error.name, detail: item.error.message }, 'event sent to the dead-letter topic');
+    logger.warn(
+      {
+        topic: item.topic,
+        partition: item.partition,
+        offset: item.message.offset,
+        eventId: item.eventId,
+        ...(traceId !== undefined ? { traceId } : {}),
+        reason: item.error.name,
+        detail: item.error.message,
+      },
+      'event sent to the dead-letter topic',
+    );
   }
 
   const toEmit = outcome.book.filter((entry) => !entry.emitted).sort((a, b) => a.bookSeq - b.bookSeq);
   for (const entry of toEmit) hub.emitBook({ ...(entry.payload as Omit<BookPayload, 'bookSeq'>), bookSeq: entry.bookSeq });
-  await markBookEventsEmitted(pool, toEmit.map((entry) => entry.eventId));
+  await markBookEventsEmitted(
+    pool,
+    toEmit.map((entry) => entry.eventId),
+  );
 
   for (const [index, row] of outcome.stored.entries()) {
     if (index > 0 && index % EMIT_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -316,7 +388,17 @@ async function emitGroup(options: ProcessorOptions, { outcome, poison }: Written
   for (const { item, audience, traceparent, span } of outcome.audiences) {
     hub.emitToOrderRoom(item.event.orderId, audience.recipients.map(recipientKey), notificationOf(item.event, traceparent));
     span?.end();
-    if (debug) logger.debug({ eventId: item.event.eventId, orderId: item.event.orderId, type: item.event.type, traceId: traceIdOf(traceparent), recipients: audience.recipients.length }, 'event delivered to screens');
+    if (debug)
+      logger.debug(
+        {
+          eventId: item.event.eventId,
+          orderId: item.event.orderId,
+          type: item.event.type,
+          traceId: traceIdOf(traceparent),
+          recipients: audience.recipients.length,
+        },
+        'event delivered to screens',
+      );
   }
   metrics.eventsProcessed.inc(outcome.audiences.length);
   if (outcome.queued > 0) options.onWebhooksQueued?.();

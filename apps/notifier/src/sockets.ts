@@ -1,7 +1,13 @@
 import type http from 'node:http';
 import { createTokenVerifier, type Principal, type TokenVerifier } from '@settle/auth';
 import type { Config } from '@settle/config';
-import { handshakeAuth, type BookPayload, type ClientToServerEvents, type NotificationPayload, type ServerToClientEvents } from '@settle/contracts';
+import {
+  handshakeAuth,
+  type BookPayload,
+  type ClientToServerEvents,
+  type NotificationPayload,
+  type ServerToClientEvents,
+} from '@settle/contracts';
 import { isOrderParty, lastNotificationSeq, markNotificationsDelivered, notificationsAfter, type Pool } from '@settle/db';
 import type { Logger } from '@settle/observability';
 import { Server, type BroadcastOperator, type Socket } from 'socket.io';
@@ -28,7 +34,8 @@ export const BOOK_ROOM = 'book';
 /** The room of a recipient key (`compliance:compliance` → `compliance`). */
 export const roomOf = (recipient: string): string => (recipient === 'compliance:compliance' ? 'compliance' : recipient);
 export const orderRoom = (orderId: string): string => `order:${orderId}`;
-const recipientOf = (principal: Principal): string => (principal.role === 'compliance' ? 'compliance:compliance' : `${principal.role}:${principal.id}`);
+const recipientOf = (principal: Principal): string =>
+  principal.role === 'compliance' ? 'compliance:compliance' : `${principal.role}:${principal.id}`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // setTimeout overflows above 2^31-1 ms (~24.8 days); longer expiries are re-armed.
@@ -198,17 +205,23 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
   const ackTimeout = config.NOTIFIER_ACK_TIMEOUT_MS;
   // One sweep instead of a timer per emit: a socket that acknowledged nothing for a whole timeout while it had
   // notifications outstanding is disconnected; it reconnects with its lastSeq and gets them replayed.
-  const sweep = setInterval(() => {
-    const stale = Date.now() - ackTimeout;
-    for (const entries of inboxes.values()) {
-      for (const entry of entries) {
-        if (entry.unacked > 0 && entry.since < stale) {
-          logger.warn({ socketId: entry.socket.id, recipient: entry.socket.data.recipient, unacked: entry.unacked }, 'socket stopped acknowledging; disconnecting it so it reconnects and replays');
-          entry.socket.disconnect(true);
+  const sweep = setInterval(
+    () => {
+      const stale = Date.now() - ackTimeout;
+      for (const entries of inboxes.values()) {
+        for (const entry of entries) {
+          if (entry.unacked > 0 && entry.since < stale) {
+            logger.warn(
+              { socketId: entry.socket.id, recipient: entry.socket.data.recipient, unacked: entry.unacked },
+              'socket stopped acknowledging; disconnecting it so it reconnects and replays',
+            );
+            entry.socket.disconnect(true);
+          }
         }
       }
-    }
-  }, Math.max(100, Math.floor(ackTimeout / 2)));
+    },
+    Math.max(100, Math.floor(ackTimeout / 2)),
+  );
   sweep.unref();
 
   /** Emits a stored notification to one socket; its ack marks the row delivered. */
@@ -281,7 +294,10 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
   }
 
   function catchUpFailed(entry: LocalSocket, error: unknown): void {
-    logger.error({ err: error, socketId: entry.socket.id, recipient: entry.socket.data.recipient }, 'reading missed notifications failed; disconnecting so the client reconnects with its lastSeq');
+    logger.error(
+      { err: error, socketId: entry.socket.id, recipient: entry.socket.data.recipient },
+      'reading missed notifications failed; disconnecting so the client reconnects with its lastSeq',
+    );
     entry.socket.disconnect(true);
   }
 
@@ -291,7 +307,10 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
     for (let attempt = 1; ; attempt += 1) {
       if (await isOrderParty(pool, socket.data.recipient, orderId)) return true;
       if (attempt >= visibilityAttempts || !socket.connected) {
-        logger.debug({ socketId: socket.id, recipient: socket.data.recipient, orderId, attempts: attempt, waitedMs: Date.now() - started }, 'join_order: not a party of the order after every read');
+        logger.debug(
+          { socketId: socket.id, recipient: socket.data.recipient, orderId, attempts: attempt, waitedMs: Date.now() - started },
+          'join_order: not a party of the order after every read',
+        );
         return false;
       }
       await sleep(backoffDelay(attempt, options.visibility.backoff));
@@ -301,7 +320,11 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
   io.use((socket, next) => {
     const auth = handshakeAuth.safeParse(socket.handshake.auth);
     if (!auth.success) {
-      next(Object.assign(new Error(`unauthorized: ${auth.error.issues[0]?.message ?? 'auth.token is required'}`), { data: { code: 'UNAUTHENTICATED' } }));
+      next(
+        Object.assign(new Error(`unauthorized: ${auth.error.issues[0]?.message ?? 'auth.token is required'}`), {
+          data: { code: 'UNAUTHENTICATED' },
+        }),
+      );
       return;
     }
     verify(auth.data.token).then(
@@ -319,7 +342,9 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
   io.on('connection', (socket) => {
     const { principal, recipient } = socket.data;
     const log = logger.child({ socketId: socket.id, recipient });
-    guardEventRate(socket, config.NOTIFIER_SOCKET_EVENTS_PER_SECOND, () => log.warn({ limit: config.NOTIFIER_SOCKET_EVENTS_PER_SECOND }, 'socket sent more events per second than allowed; disconnecting it'));
+    guardEventRate(socket, config.NOTIFIER_SOCKET_EVENTS_PER_SECOND, () =>
+      log.warn({ limit: config.NOTIFIER_SOCKET_EVENTS_PER_SECOND }, 'socket sent more events per second than allowed; disconnecting it'),
+    );
     const expiry = armExpiry(socket);
     // Registered before the inbox is read (below): every notification committed after that read reaches offer(),
     // which holds it until the replay is sent.
@@ -414,7 +439,10 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
       if (local && !io.of('/').adapter.rooms.has(orderRoom(orderId))) return;
       metrics.emitted.inc({ kind: 'order_room' });
       // Watchers do not acknowledge (nothing is stored for them): the same event, typed without the ack.
-      const watchers = io.to(orderRoom(orderId)).except(recipients.map(roomOf)) as unknown as BroadcastOperator<{ notification: (payload: NotificationPayload) => void }, SocketData>;
+      const watchers = io.to(orderRoom(orderId)).except(recipients.map(roomOf)) as unknown as BroadcastOperator<
+        { notification: (payload: NotificationPayload) => void },
+        SocketData
+      >;
       watchers.emit('notification', { ...payload, seq: 0 });
     },
     emitBook(payload) {

@@ -53,14 +53,18 @@ function postTo(url: URL, address: ResolvedAddress, headers: Record<string, stri
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     // One connection per attempt (no agent pool): a pooled socket would reach an address checked for another attempt.
-    const request = transport.request(url, { method: 'POST', agent: false, lookup, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (response) => {
-      response.resume();
-      response.on('end', () => {
-        clearTimeout(timer);
-        resolve(response.statusCode ?? 0);
-      });
-      response.on('error', reject);
-    });
+    const request = transport.request(
+      url,
+      { method: 'POST', agent: false, lookup, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (response) => {
+        response.resume();
+        response.on('end', () => {
+          clearTimeout(timer);
+          resolve(response.statusCode ?? 0);
+        });
+        response.on('error', reject);
+      },
+    );
     const timer = setTimeout(() => request.destroy(new AttemptTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
     request.on('error', (error) => {
       clearTimeout(timer);
@@ -92,7 +96,12 @@ export function startWebhookDispatcher(options: {
   tracing: Tracing;
 }): WebhookDispatcher {
   const { config, pool, producer, metrics, logger, tracing } = options;
-  const backoff = { baseMs: config.WEBHOOK_RETRY_BASE_MS, factor: config.WEBHOOK_RETRY_FACTOR, capMs: config.WEBHOOK_RETRY_CAP_MS, jitter: 0.2 };
+  const backoff = {
+    baseMs: config.WEBHOOK_RETRY_BASE_MS,
+    factor: config.WEBHOOK_RETRY_FACTOR,
+    capMs: config.WEBHOOK_RETRY_CAP_MS,
+    jitter: 0.2,
+  };
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -106,7 +115,8 @@ export function startWebhookDispatcher(options: {
     const signature = new Webhook(delivery.secret).sign(id, timestamp, body);
     // Resolved and checked on every attempt: a host that was public at registration may not be now.
     const destination = await checkPublicHost(new URL(delivery.url), allow);
-    if (!destination.ok) return { statusCode: null, error: destination.reason, ...(destination.kind === 'refused' ? { refused: destination.reason } : {}) };
+    if (!destination.ok)
+      return { statusCode: null, error: destination.reason, ...(destination.kind === 'refused' ? { refused: destination.reason } : {}) };
     try {
       const status = await postTo(
         new URL(delivery.url),
@@ -125,14 +135,21 @@ export function startWebhookDispatcher(options: {
       return { statusCode: status, error: status >= 200 && status < 300 ? null : `HTTP ${status}` };
     } catch (error) {
       const detail = describe(error);
-      return { statusCode: null, error: detail.name === 'TimeoutError' ? `timed out after ${config.WEBHOOK_TIMEOUT_MS} ms` : `${detail.name}: ${detail.message}` };
+      return {
+        statusCode: null,
+        error: detail.name === 'TimeoutError' ? `timed out after ${config.WEBHOOK_TIMEOUT_MS} ms` : `${detail.name}: ${detail.message}`,
+      };
     }
   }
 
   async function attempt(delivery: DueWebhookDelivery): Promise<void> {
     const startedAt = new Date();
     // The receiver continues the change's trace: its traceparent names this attempt as the parent.
-    const span = tracing.startSpan('webhook POST', { parent: traceparentOf(delivery.source.headers), kind: 'client', attributes: { 'settle.event_id': delivery.eventId, 'settle.webhook_endpoint_id': delivery.endpointId } });
+    const span = tracing.startSpan('webhook POST', {
+      parent: traceparentOf(delivery.source.headers),
+      kind: 'client',
+      attributes: { 'settle.event_id': delivery.eventId, 'settle.webhook_endpoint_id': delivery.endpointId },
+    });
     const answer = await send(delivery, span.traceparent);
     span.setAttributes({ 'http.response.status_code': answer.statusCode ?? 0 });
     span.end(answer.error === null ? undefined : new Error(answer.error));
@@ -140,13 +157,17 @@ export function startWebhookDispatcher(options: {
     const number = delivery.attempts + 1;
     let outcome: WebhookOutcome;
     if (answer.statusCode !== null && answer.statusCode >= 200 && answer.statusCode < 300) outcome = { kind: 'delivered' };
-    else if (answer.refused === undefined && retryableStatus(answer.statusCode) && number < config.WEBHOOK_MAX_ATTEMPTS) outcome = { kind: 'retry', delayMs: backoffDelay(number, backoff) };
+    else if (answer.refused === undefined && retryableStatus(answer.statusCode) && number < config.WEBHOOK_MAX_ATTEMPTS)
+      outcome = { kind: 'retry', delayMs: backoffDelay(number, backoff) };
     else {
       const error =
         answer.refused !== undefined
           ? new WebhookFailedError('WebhookDestinationRefusedError', `${delivery.url} was not called: ${answer.refused}`)
           : retryableStatus(answer.statusCode)
-            ? new WebhookFailedError('WebhookRetriesExhaustedError', `${delivery.url} did not accept the delivery after ${number} attempts (last: ${answer.error ?? 'no answer'})`)
+            ? new WebhookFailedError(
+                'WebhookRetriesExhaustedError',
+                `${delivery.url} did not accept the delivery after ${number} attempts (last: ${answer.error ?? 'no answer'})`,
+              )
             : new WebhookFailedError('WebhookRejectedError', `${delivery.url} rejected the delivery with HTTP ${answer.statusCode ?? '?'}`);
       const detail = describe(error);
       // Published before the outcome is recorded: if Kafka is down the delivery stays pending and is tried again.
@@ -176,18 +197,39 @@ export function startWebhookDispatcher(options: {
         outcome = { kind: 'dead' };
         metrics.deadLetters.inc({ channel: 'webhook', reason: detail.name });
       } catch (publishError) {
-        logger.error({ err: publishError, deliveryId: delivery.id, traceId: span.traceId }, 'could not publish the webhook dead letter; the delivery stays pending');
+        logger.error(
+          { err: publishError, deliveryId: delivery.id, traceId: span.traceId },
+          'could not publish the webhook dead letter; the delivery stays pending',
+        );
         outcome = { kind: 'retry', delayMs: backoffDelay(number, backoff) };
       }
     }
     if (answer.refused !== undefined) {
       // Disabled before the attempt is recorded, so a merchant who reads the refused attempt also reads why.
       await disableWebhookEndpoint(pool, delivery.endpointId, answer.refused);
-      logger.warn({ endpointId: delivery.endpointId, deliveryId: delivery.id, traceId: span.traceId, reason: answer.refused }, 'webhook endpoint disabled');
+      logger.warn(
+        { endpointId: delivery.endpointId, deliveryId: delivery.id, traceId: span.traceId, reason: answer.refused },
+        'webhook endpoint disabled',
+      );
     }
     metrics.webhookAttempts.inc({ outcome: outcome.kind });
-    await recordWebhookAttempt(pool, { id: delivery.id, attempt: number }, { startedAt, durationMs, statusCode: answer.statusCode, error: answer.error }, outcome);
-    logger.info({ deliveryId: delivery.id, eventId: delivery.eventId, traceId: span.traceId, attempt: number, statusCode: answer.statusCode, outcome: outcome.kind }, 'webhook attempt');
+    await recordWebhookAttempt(
+      pool,
+      { id: delivery.id, attempt: number },
+      { startedAt, durationMs, statusCode: answer.statusCode, error: answer.error },
+      outcome,
+    );
+    logger.info(
+      {
+        deliveryId: delivery.id,
+        eventId: delivery.eventId,
+        traceId: span.traceId,
+        attempt: number,
+        statusCode: answer.statusCode,
+        outcome: outcome.kind,
+      },
+      'webhook attempt',
+    );
   }
 
   async function tick(): Promise<void> {

@@ -61,7 +61,10 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
       const story = OrderStory.create({ type: 'buy', merchantId: 'm-versions' }, { role: 'user', id: 'u-versions' });
       story.step({ action: 'accept' }, { role: 'merchant', id: 'm-versions' });
       const [created, accepted] = story.events;
-      const payload = (event: typeof created, seq: number): NotificationPayload => ({ ...(JSON.parse(JSON.stringify(event)) as Omit<NotificationPayload, 'seq'>), seq });
+      const payload = (event: typeof created, seq: number): NotificationPayload => ({
+        ...(JSON.parse(JSON.stringify(event)) as Omit<NotificationPayload, 'seq'>),
+        seq,
+      });
       // Out of order on the wire: version 2 first, then version 1 with a higher seq (another node's late emit).
       fx.notifier.hub.emitNotification('merchant:m-versions', 101, payload(accepted, 101));
       fx.notifier.hub.emitNotification('merchant:m-versions', 102, payload(created, 102));

@@ -20,17 +20,32 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
       await publish(story);
       await waitFor(() => merchant.shown.some((n) => n.status === 'completed'), 'the completed notification');
       const completed = merchant.shown.find((n) => n.type === 'order.completed');
-      expect(completed).toMatchObject({ type: 'order.completed', orderId: story.order.id, orderVersion: 5, status: 'completed', minimalStatus: 'completed', previousStatus: 'payment_sent' });
+      expect(completed).toMatchObject({
+        type: 'order.completed',
+        orderId: story.order.id,
+        orderVersion: 5,
+        status: 'completed',
+        minimalStatus: 'completed',
+        previousStatus: 'payment_sent',
+      });
       expect(completed?.seq).toBeGreaterThan(0);
       expect(completed?.order.releaseTxHash).toBe(story.order.releaseTxHash);
       expect(merchant.shown.map((n) => n.orderVersion)).toEqual([1, 2, 3, 4, 5]);
       expect(merchant.shown.map((n) => n.seq)).toEqual([1, 2, 3, 4, 5]);
       await waitFor(() => user.shown.length === 5, 'the user side');
       // Acks set delivered_at.
-      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE delivered_at IS NULL AND order_id = $1`, [story.order.id])).rowCount === 0, 'delivered_at on every row');
+      await waitFor(
+        async () =>
+          (await fx.pool.query(`SELECT 1 FROM notifications WHERE delivered_at IS NULL AND order_id = $1`, [story.order.id])).rowCount ===
+          0,
+        'delivered_at on every row',
+      );
       await sleep(300);
       expect(stranger.raw).toEqual([]);
-      const rows = await fx.pool.query<{ recipient: string }>(`SELECT DISTINCT recipient FROM notifications WHERE order_id = $1 ORDER BY recipient`, [story.order.id]);
+      const rows = await fx.pool.query<{ recipient: string }>(
+        `SELECT DISTINCT recipient FROM notifications WHERE order_id = $1 ORDER BY recipient`,
+        [story.order.id],
+      );
       expect(rows.rows.map((row) => row.recipient)).toEqual(['merchant:m-alpha', 'user:u-alpha']);
     } finally {
       merchant.close();
@@ -54,7 +69,10 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
     story.step({ action: 'lock_escrow', txHash: txHash() }, m);
     story.step({ action: 'mark_paid' }, { role: 'user', id: 'u-bravo' });
     await publish(story, 1);
-    await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE recipient = 'merchant:m-bravo'`)).rowCount === 4, 'the missed rows');
+    await waitFor(
+      async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE recipient = 'merchant:m-bravo'`)).rowCount === 4,
+      'the missed rows',
+    );
 
     const again = await connectClient(fx.notifier.port, token, { lastSeq });
     try {
@@ -77,10 +95,18 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
       await publish(story);
       await waitFor(() => client.shown.length === 5, 'five notifications');
       await waitFor(
-        async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE delivered_at IS NULL AND order_id = $1 AND recipient = 'merchant:m-charlie'`, [story.order.id])).rowCount === 0,
+        async () =>
+          (
+            await fx.pool.query(
+              `SELECT 1 FROM notifications WHERE delivered_at IS NULL AND order_id = $1 AND recipient = 'merchant:m-charlie'`,
+              [story.order.id],
+            )
+          ).rowCount === 0,
         'acks',
       );
-      const before = await fx.pool.query(`SELECT recipient, seq, event_id FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [story.order.id]);
+      const before = await fx.pool.query(`SELECT recipient, seq, event_id FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [
+        story.order.id,
+      ]);
 
       await fx.producer.publish(fx.topic, story.events);
       await fx.producer.publish(fx.topic, story.events);
@@ -91,7 +117,9 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
 
       expect(client.raw.filter((n) => n.orderId === story.order.id)).toHaveLength(5);
       expect(client.shown.filter((n) => n.orderId === story.order.id).map((n) => n.orderVersion)).toEqual([1, 2, 3, 4, 5]);
-      const after = await fx.pool.query(`SELECT recipient, seq, event_id FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [story.order.id]);
+      const after = await fx.pool.query(`SELECT recipient, seq, event_id FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [
+        story.order.id,
+      ]);
       expect(after.rows).toEqual(before.rows);
     } finally {
       client.close();
@@ -118,12 +146,24 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
   it('cleanup deletes delivered notifications older than 7 days and keeps undelivered and recent ones', async () => {
     const story = OrderStory.completedBuy('u-cleanup', 'm-cleanup');
     await publish(story);
-    await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE order_id = $1`, [story.order.id])).rowCount === 10, 'ten rows');
+    await waitFor(
+      async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE order_id = $1`, [story.order.id])).rowCount === 10,
+      'ten rows',
+    );
     // Merchant rows delivered 8 days ago (old), user rows: two delivered yesterday, three never delivered.
-    await fx.pool.query(`UPDATE notifications SET delivered_at = now() - interval '8 days', created_at = now() - interval '8 days' WHERE order_id = $1 AND recipient = 'merchant:m-cleanup'`, [story.order.id]);
-    await fx.pool.query(`UPDATE notifications SET delivered_at = now() - interval '1 day' WHERE order_id = $1 AND recipient = 'user:u-cleanup' AND seq <= 2`, [story.order.id]);
+    await fx.pool.query(
+      `UPDATE notifications SET delivered_at = now() - interval '8 days', created_at = now() - interval '8 days' WHERE order_id = $1 AND recipient = 'merchant:m-cleanup'`,
+      [story.order.id],
+    );
+    await fx.pool.query(
+      `UPDATE notifications SET delivered_at = now() - interval '1 day' WHERE order_id = $1 AND recipient = 'user:u-cleanup' AND seq <= 2`,
+      [story.order.id],
+    );
     expect(await deleteDeliveredNotifications(fx.pool)).toBe(5);
-    const left = await fx.pool.query<{ recipient: string; delivered: boolean }>(`SELECT recipient, delivered_at IS NOT NULL AS delivered FROM notifications WHERE order_id = $1 ORDER BY seq`, [story.order.id]);
+    const left = await fx.pool.query<{ recipient: string; delivered: boolean }>(
+      `SELECT recipient, delivered_at IS NOT NULL AS delivered FROM notifications WHERE order_id = $1 ORDER BY seq`,
+      [story.order.id],
+    );
     expect(left.rows).toEqual([
       { recipient: 'user:u-cleanup', delivered: true },
       { recipient: 'user:u-cleanup', delivered: true },
@@ -139,13 +179,27 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
     await publish(gone);
     await publish(kept);
     const events = [gone.events[0]!.eventId, kept.events[0]!.eventId];
-    await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE event_id = ANY($1::uuid[])`, [events])).rowCount === 4, 'four rows');
-    await fx.pool.query(`UPDATE notification_payloads SET created_at = now() - interval '8 days' WHERE event_id = ANY($1::uuid[])`, [events]);
+    await waitFor(
+      async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE event_id = ANY($1::uuid[])`, [events])).rowCount === 4,
+      'four rows',
+    );
+    await fx.pool.query(`UPDATE notification_payloads SET created_at = now() - interval '8 days' WHERE event_id = ANY($1::uuid[])`, [
+      events,
+    ]);
     // Both rows of the first event were delivered 8 days ago; the second event's user never acknowledged.
-    await fx.pool.query(`UPDATE notifications SET created_at = now() - interval '8 days', delivered_at = now() - interval '8 days' WHERE event_id = $1`, [events[0]]);
-    await fx.pool.query(`UPDATE notifications SET created_at = now() - interval '8 days', delivered_at = CASE WHEN recipient LIKE 'merchant:%' THEN now() - interval '8 days' END WHERE event_id = $1`, [events[1]]);
+    await fx.pool.query(
+      `UPDATE notifications SET created_at = now() - interval '8 days', delivered_at = now() - interval '8 days' WHERE event_id = $1`,
+      [events[0]],
+    );
+    await fx.pool.query(
+      `UPDATE notifications SET created_at = now() - interval '8 days', delivered_at = CASE WHEN recipient LIKE 'merchant:%' THEN now() - interval '8 days' END WHERE event_id = $1`,
+      [events[1]],
+    );
     await deleteDeliveredNotifications(fx.pool);
-    const payloads = await fx.pool.query<{ event_id: string }>(`SELECT event_id FROM notification_payloads WHERE event_id = ANY($1::uuid[])`, [events]);
+    const payloads = await fx.pool.query<{ event_id: string }>(
+      `SELECT event_id FROM notification_payloads WHERE event_id = ANY($1::uuid[])`,
+      [events],
+    );
     expect(payloads.rows.map((row) => row.event_id)).toEqual([events[1]]);
     const replayed = await connectClient(fx.notifier.port, await tokenFor('user', 'u-payload-kept'));
     try {
@@ -176,13 +230,24 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
         ],
       });
       await waitFor(() => client.shown.some((n) => n.eventId === event.eventId), 'the valid event');
-      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE message_key = $1`, [event.orderId])).rowCount === 3, 'three dead letters');
+      await waitFor(
+        async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE message_key = $1`, [event.orderId])).rowCount === 3,
+        'three dead letters',
+      );
       const letters = await fx.pool.query<{ exception_class: string; attempts: number; original_topic: string; consumer_group: string }>(
         `SELECT exception_class, attempts, original_topic, consumer_group FROM dead_letters WHERE message_key = $1 ORDER BY original_offset`,
         [event.orderId],
       );
-      expect(letters.rows.map((row) => row.exception_class)).toEqual(['InvalidJsonError', 'UnknownEventTypeError', 'SchemaValidationError']);
-      expect(letters.rows.every((row) => row.attempts === 1 && row.original_topic === fx.topic && row.consumer_group.startsWith('settle-notifier-'))).toBe(true);
+      expect(letters.rows.map((row) => row.exception_class)).toEqual([
+        'InvalidJsonError',
+        'UnknownEventTypeError',
+        'SchemaValidationError',
+      ]);
+      expect(
+        letters.rows.every(
+          (row) => row.attempts === 1 && row.original_topic === fx.topic && row.consumer_group.startsWith('settle-notifier-'),
+        ),
+      ).toBe(true);
       expect(client.raw.filter((n) => n.orderId === event.orderId)).toHaveLength(1);
       expect(client.raw.filter((n) => n.eventId === unsaved.eventId)).toHaveLength(1);
     } finally {

@@ -22,7 +22,8 @@ describe('Postgres and Kafka going away under the notifier and the relay', () =>
   let notifier: Notifier | undefined;
   let relay: Relay | undefined;
   const startPostgres = (): Promise<RunningPostgres> => startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: ports.pg });
-  const startKafka = (): Promise<RunningKafka> => startKafkaBroker({ dir: path.join(dir, 'kafka'), port: ports.kafka, controllerPort: ports.controller });
+  const startKafka = (): Promise<RunningKafka> =>
+    startKafkaBroker({ dir: path.join(dir, 'kafka'), port: ports.kafka, controllerPort: ports.controller });
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'settle-outage-'));
@@ -69,10 +70,15 @@ describe('Postgres and Kafka going away under the notifier and the relay', () =>
       return { status: 0, body: {} };
     }
   };
-  const both = async (): Promise<Array<{ status: number; body: Record<string, unknown> }>> => Promise.all([ready(notifier?.port), ready(relay?.port)]);
+  const both = async (): Promise<Array<{ status: number; body: Record<string, unknown> }>> =>
+    Promise.all([ready(notifier?.port), ready(relay?.port)]);
   const untilBoth = async (status: number, what: string): Promise<Array<{ status: number; body: Record<string, unknown> }>> => {
     let last: Array<{ status: number; body: Record<string, unknown> }> = [];
-    await waitFor(async () => (last = await both()).every((report) => report.status === status), () => `${what}: ${JSON.stringify(last)}`, 90_000);
+    await waitFor(
+      async () => (last = await both()).every((report) => report.status === status),
+      () => `${what}: ${JSON.stringify(last)}`,
+      90_000,
+    );
     return last;
   };
 

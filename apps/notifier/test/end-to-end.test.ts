@@ -32,25 +32,45 @@ describe('end to end: an order released over the API reaches its merchant socket
     const slot = `e2e_${randomBytes(5).toString('hex')}`;
     await setupRelaySlot(pool, slot, 'settle_outbox_pub');
     relay = await startRelay({
-      config: loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, ORDER_EVENTS_PARTITIONS: '3', RELAY_SLOT: slot, RELAY_HEARTBEAT_MS: '250' }),
+      config: loadConfig({
+        LOG_LEVEL: 'error',
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+        ORDER_EVENTS_TOPIC: topic,
+        ORDER_EVENTS_PARTITIONS: '3',
+        RELAY_SLOT: slot,
+        RELAY_HEARTBEAT_MS: '250',
+      }),
       port: null,
     });
     notifier = await startNotifier({ config: testConfig(db.url, topic), port: 0, host: '127.0.0.1' });
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
     api = spawn(process.execPath, [...(APP_NODE_FLAGS['api'] ?? []), '--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
-      env: { PATH: process.env['PATH'], NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), DATABASE_URL: db.url, DEV_AUTH: '1', JWT_SECRET },
+      env: {
+        PATH: process.env['PATH'],
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'warn',
+        PORT: String(port),
+        DATABASE_URL: db.url,
+        DEV_AUTH: '1',
+        JWT_SECRET,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     api.stdout?.on('data', (chunk: Buffer) => apiLog.push(chunk.toString()));
     api.stderr?.on('data', (chunk: Buffer) => apiLog.push(chunk.toString()));
-    await waitFor(async () => {
-      try {
-        return (await fetch(`${apiUrl}/health`)).ok;
-      } catch {
-        return false;
-      }
-    }, `the API (${apiLog.join('')})`, 60_000);
+    await waitFor(
+      async () => {
+        try {
+          return (await fetch(`${apiUrl}/health`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      `the API (${apiLog.join('')})`,
+      60_000,
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -65,18 +85,33 @@ describe('end to end: an order released over the API reaches its merchant socket
     await db?.drop();
   });
 
-  async function call<T>(method: string, route: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  async function call<T>(
+    method: string,
+    route: string,
+    token: string | undefined,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: T }> {
     const response = await fetch(`${apiUrl}${route}`, {
       method,
-      headers: { ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     return { status: response.status, body: (await response.json()) as T };
   }
 
-  const devToken = async (role: 'user' | 'merchant', id: string): Promise<string> => (await call<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role, id })).body.token;
+  const devToken = async (role: 'user' | 'merchant', id: string): Promise<string> =>
+    (await call<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role, id })).body.token;
 
-  function connect(token: string, fetchBook: () => Promise<BookSnapshot>, sink: { shown: NotificationPayload[]; raw: NotificationPayload[]; book: BookPayload[]; snapshots: number }): Promise<NotifierClient> {
+  function connect(
+    token: string,
+    fetchBook: () => Promise<BookSnapshot>,
+    sink: { shown: NotificationPayload[]; raw: NotificationPayload[]; book: BookPayload[]; snapshots: number },
+  ): Promise<NotifierClient> {
     const client = connectNotifier({
       url: `http://127.0.0.1:${notifier.port}`,
       token,
@@ -119,19 +154,43 @@ describe('end to end: an order released over the API reaches its merchant socket
       expect(created.status).toBe(201);
       const id = created.body.id;
       expect((await call('POST', `/v1/orders/${id}/accept`, merchantToken, {})).status).toBe(200);
-      expect((await call('POST', `/v1/orders/${id}/escrow`, merchantToken, { txHash: testTxHash(`notifier-e2e-escrow-${id}`) })).status).toBe(200);
+      expect(
+        (await call('POST', `/v1/orders/${id}/escrow`, merchantToken, { txHash: testTxHash(`notifier-e2e-escrow-${id}`) })).status,
+      ).toBe(200);
       expect((await call('POST', `/v1/orders/${id}/payment-sent`, userToken, {})).status).toBe(200);
-      const released = await call<{ orderVersion: number; status: string }>('POST', `/v1/orders/${id}/release`, merchantToken, { txHash: testTxHash(`notifier-e2e-release-${id}`) }, { 'idempotency-key': randomUUID() });
+      const released = await call<{ orderVersion: number; status: string }>(
+        'POST',
+        `/v1/orders/${id}/release`,
+        merchantToken,
+        { txHash: testTxHash(`notifier-e2e-release-${id}`) },
+        { 'idempotency-key': randomUUID() },
+      );
       expect(released.status).toBe(200);
       expect(released.body.status).toBe('completed');
 
-      await waitFor(() => merchant.shown.some((n) => n.orderId === id && n.type === 'order.completed'), 'order.completed on the merchant socket');
+      await waitFor(
+        () => merchant.shown.some((n) => n.orderId === id && n.type === 'order.completed'),
+        'order.completed on the merchant socket',
+      );
       const completed = merchant.shown.find((n) => n.type === 'order.completed');
-      expect(completed).toMatchObject({ orderId: id, status: 'completed', minimalStatus: 'completed', previousStatus: 'payment_sent', orderVersion: released.body.orderVersion });
+      expect(completed).toMatchObject({
+        orderId: id,
+        status: 'completed',
+        minimalStatus: 'completed',
+        previousStatus: 'payment_sent',
+        orderVersion: released.body.orderVersion,
+      });
       expect(merchant.shown.map((n) => n.orderVersion)).toEqual([1, 2, 3, 4, 5]);
 
       // A book order: every merchant gets the public delta once, and the REST snapshot is current to its bookSeq.
-      const bookOrder = await call<{ id: string }>('POST', '/v1/orders', userToken, { type: 'sell', cryptoAmount: '10.00', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' });
+      const bookOrder = await call<{ id: string }>('POST', '/v1/orders', userToken, {
+        type: 'sell',
+        cryptoAmount: '10.00',
+        fiatAmount: '36.73',
+        fiatCurrency: 'AED',
+        rate: '3.6725',
+        paymentMethod: 'upi',
+      });
       expect(bookOrder.status).toBe(201);
       await waitFor(() => other.book.length === 1 && merchant.book.length === 1, 'the book delta').catch(async (error: unknown) => {
         // Say where it stopped: not relayed, not consumed, or not shown.
@@ -140,7 +199,9 @@ describe('end to end: an order released over the API reaches its merchant socket
                   (SELECT count(*) FROM notifications WHERE order_id = $1)::int AS notifications`,
           [bookOrder.body.id],
         );
-        throw new Error(`${String(error)}; state ${JSON.stringify(state.rows[0])}; book seen ${JSON.stringify([merchant.book.length, other.book.length])}; bookSeq ${JSON.stringify([clients[0]?.bookSeq(), clients[1]?.bookSeq()])}`);
+        throw new Error(
+          `${String(error)}; state ${JSON.stringify(state.rows[0])}; book seen ${JSON.stringify([merchant.book.length, other.book.length])}; bookSeq ${JSON.stringify([clients[0]?.bookSeq(), clients[1]?.bookSeq()])}`,
+        );
       });
       expect(other.book[0]).toMatchObject({ orderId: bookOrder.body.id, onBook: true });
       const snapshot = (await call<BookSnapshot<{ id: string }>>('GET', '/v1/orders/book', otherToken)).body;

@@ -4,7 +4,17 @@ import { createKafka } from '@settle/kafka';
 import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
 import { AssignerProtocol, type Admin } from 'kafkajs';
 import { startNotifier, type Notifier } from '../src/notifier';
-import { connectClient, createTopics, eventProducer, type EventProducer, OrderStory, saveOrder, testConfig, tokenFor, waitFor } from './support';
+import {
+  connectClient,
+  createTopics,
+  eventProducer,
+  type EventProducer,
+  OrderStory,
+  saveOrder,
+  testConfig,
+  tokenFor,
+  waitFor,
+} from './support';
 
 describe('offset commits', () => {
   let db: TestDatabase;
@@ -32,9 +42,14 @@ describe('offset commits', () => {
     await db?.drop();
   });
 
-  const committed = async (): Promise<string | undefined> => (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions[0]?.offset;
+  const committed = async (): Promise<string | undefined> =>
+    (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions[0]?.offset;
   const start = async (commitIntervalMs: string): Promise<Notifier> => {
-    const notifier = await startNotifier({ config: testConfig(db.url, topic, { NOTIFIER_GROUP_ID: group, NOTIFIER_COMMIT_INTERVAL_MS: commitIntervalMs }), port: 0, host: '127.0.0.1' });
+    const notifier = await startNotifier({
+      config: testConfig(db.url, topic, { NOTIFIER_GROUP_ID: group, NOTIFIER_COMMIT_INTERVAL_MS: commitIntervalMs }),
+      port: 0,
+      host: '127.0.0.1',
+    });
     running.push(notifier);
     return notifier;
   };
@@ -60,7 +75,9 @@ describe('offset commits', () => {
     await saveOrder(pool, next.order);
     await producer.publish(topic, next.events);
     await waitFor(async () => (await committed()) === '6', 'offset 6 committed right after the sixth event', 20_000);
-    const rows = await pool.query<{ seq: string; order_id: string }>(`SELECT seq, order_id FROM notifications WHERE recipient = 'merchant:m-offsets' ORDER BY seq`);
+    const rows = await pool.query<{ seq: string; order_id: string }>(
+      `SELECT seq, order_id FROM notifications WHERE recipient = 'merchant:m-offsets' ORDER BY seq`,
+    );
     expect(rows.rows.map((row) => [Number(row.seq), row.order_id])).toEqual([
       ...[1, 2, 3, 4, 5].map((seq) => [seq, story.order.id]),
       [6, next.order.id],
@@ -73,7 +90,15 @@ describe('offset commits', () => {
     const rebalanced = `${group}-rebalance`;
     const { events: wide = '' } = await createTopics('notifier-offsets-wide', [{ name: 'events', numPartitions: 4 }]);
     const start4 = async (): Promise<Notifier> => {
-      const notifier = await startNotifier({ config: testConfig(db.url, wide, { NOTIFIER_GROUP_ID: rebalanced, NOTIFIER_COMMIT_INTERVAL_MS: '60000', ORDER_EVENTS_PARTITIONS: '4' }), port: 0, host: '127.0.0.1' });
+      const notifier = await startNotifier({
+        config: testConfig(db.url, wide, {
+          NOTIFIER_GROUP_ID: rebalanced,
+          NOTIFIER_COMMIT_INTERVAL_MS: '60000',
+          ORDER_EVENTS_PARTITIONS: '4',
+        }),
+        port: 0,
+        host: '127.0.0.1',
+      });
       running.push(notifier);
       return notifier;
     };
@@ -81,7 +106,10 @@ describe('offset commits', () => {
     const assignment = async (): Promise<Map<string, number[]>> => {
       const [description] = (await admin.describeGroups([rebalanced])).groups;
       return new Map(
-        (description?.members ?? []).map((member) => [member.memberId, AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[wide] ?? []]),
+        (description?.members ?? []).map((member) => [
+          member.memberId,
+          AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[wide] ?? [],
+        ]),
       );
     };
     const committedPartitions = async (): Promise<number[]> =>
@@ -92,16 +120,29 @@ describe('offset commits', () => {
 
     // One notifier (two group members) handles an event on each of the 4 partitions; nothing is committed yet.
     const first = await start4();
-    const stories = [0, 1, 2, 3].map((index) => OrderStory.create({ type: 'buy', merchantId: `m-wide-${index}` }, { role: 'user', id: `u-wide-${index}` }));
+    const stories = [0, 1, 2, 3].map((index) =>
+      OrderStory.create({ type: 'buy', merchantId: `m-wide-${index}` }, { role: 'user', id: `u-wide-${index}` }),
+    );
     for (const story of stories) await saveOrder(pool, story.order);
-    await producer.send({ topic: wide, acks: -1, messages: stories.map((story, partition) => ({ partition, key: story.order.id, value: JSON.stringify(story.events[0]) })) });
-    await waitFor(async () => (await pool.query(`SELECT 1 FROM notifications WHERE recipient LIKE 'merchant:m-wide-%'`)).rowCount === 4, 'the four events handled');
+    await producer.send({
+      topic: wide,
+      acks: -1,
+      messages: stories.map((story, partition) => ({ partition, key: story.order.id, value: JSON.stringify(story.events[0]) })),
+    });
+    await waitFor(
+      async () => (await pool.query(`SELECT 1 FROM notifications WHERE recipient LIKE 'merchant:m-wide-%'`)).rowCount === 4,
+      'the four events handled',
+    );
     const firstMembers = [...(await assignment()).keys()];
     expect(firstMembers).toHaveLength(2);
 
     // A second notifier joins: four members, one partition each, so the first keeps two of its four.
     await start4();
-    await waitFor(async () => (await assignment()).size === 4 && [...(await assignment()).values()].every((partitions) => partitions.length === 1), 'four members with a partition each', 30_000);
+    await waitFor(
+      async () => (await assignment()).size === 4 && [...(await assignment()).values()].every((partitions) => partitions.length === 1),
+      'four members with a partition each',
+      30_000,
+    );
     const now = await assignment();
     const kept = firstMembers.flatMap((member) => now.get(member) ?? []);
     await new Promise((resolve) => setTimeout(resolve, 500)); // the members' GROUP_JOIN follows their sync

@@ -42,7 +42,10 @@ describe('a database outage during consumption', () => {
     await admin.connect();
     try {
       await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(db.name)} WITH ALLOW_CONNECTIONS ${allowed}`);
-      if (!allowed) await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [db.name]);
+      if (!allowed)
+        await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [
+          db.name,
+        ]);
     } finally {
       await admin.end();
     }
@@ -66,11 +69,14 @@ describe('a database outage during consumption', () => {
       const firstRun = retries.slice(0, 5);
       expect(new Set(firstRun.map((info) => info.offset)).size).toBe(1);
       expect(firstRun.map((info) => info.attempt)).toEqual([1, 2, 3, 4, 5]);
-      for (let index = 1; index < firstRun.length; index += 1) expect(firstRun[index]!.delayMs).toBeGreaterThan(firstRun[index - 1]!.delayMs);
+      for (let index = 1; index < firstRun.length; index += 1)
+        expect(firstRun[index]!.delayMs).toBeGreaterThan(firstRun[index - 1]!.delayMs);
       expect(firstRun[0]!.delayMs).toBeLessThanOrEqual(50);
       expect(firstRun[4]!.delayMs).toBeGreaterThanOrEqual(640);
 
-      const rows = await pool.query(`SELECT recipient, seq FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [story.order.id]);
+      const rows = await pool.query(`SELECT recipient, seq FROM notifications WHERE order_id = $1 ORDER BY recipient, seq`, [
+        story.order.id,
+      ]);
       expect(rows.rowCount).toBe(10);
       const kafka = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'outage-test' });
       const admin = kafka.admin();

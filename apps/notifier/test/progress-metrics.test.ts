@@ -5,7 +5,8 @@ describe('notifier progress metrics', () => {
   const fx = useNotifierFixture('notifier_progress');
 
   const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${fx.notifier.port}/metrics`)).text();
-  const value = (metrics: string, name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+|NaN)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  const value = (metrics: string, name: string): number =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+|NaN)$`, 'm').exec(metrics)?.[1] ?? NaN);
 
   it("measures delivery latency from the event's occurredAt to the client's ack, and stamps progress when events are handled", async () => {
     const client = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-late'));

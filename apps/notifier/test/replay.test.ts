@@ -13,7 +13,10 @@ describe('notifier: a reconnecting socket gets its replay before any live notifi
     const merchant = 'm-replay';
     const created = (): OrderStory => OrderStory.create({ type: 'buy', merchantId: merchant }, { role: 'user', id: 'u-replay' });
     // Seen before: seqs 1..5. Missed while offline: 6..405.
-    await fx.producer.publish(fx.topic, Array.from({ length: 5 }, () => created().events[0]!));
+    await fx.producer.publish(
+      fx.topic,
+      Array.from({ length: 5 }, () => created().events[0]!),
+    );
     await waitFor(async () => (await count(`merchant:${merchant}`)) === 5, 'the first five rows');
     const missed = Array.from({ length: 400 }, () => created().events[0]!);
     await fx.producer.publish(fx.topic, missed);
@@ -31,7 +34,12 @@ describe('notifier: a reconnecting socket gets its replay before any live notifi
     })();
 
     const received: Array<{ seq: number; at: number } | { synced: number; at: number }> = [];
-    const socket = io(`http://127.0.0.1:${fx.notifier.port}`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: await tokenFor('merchant', merchant), lastSeq: 5 } });
+    const socket = io(`http://127.0.0.1:${fx.notifier.port}`, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      auth: { token: await tokenFor('merchant', merchant), lastSeq: 5 },
+    });
     socket.on('notification', (payload: { seq: number }, ack: () => void) => {
       received.push({ seq: payload.seq, at: Date.now() });
       ack();
@@ -45,7 +53,10 @@ describe('notifier: a reconnecting socket gets its replay before any live notifi
       await stream;
       const total = 405 + published;
       await waitFor(async () => (await count(`merchant:${merchant}`)) === total, `all ${total} rows`);
-      await waitFor(() => received.filter((entry) => 'seq' in entry).length >= total - 5, () => `${total - 5} notifications (got ${received.length - 1})`);
+      await waitFor(
+        () => received.filter((entry) => 'seq' in entry).length >= total - 5,
+        () => `${total - 5} notifications (got ${received.length - 1})`,
+      );
       await sleep(300);
 
       const synced = received.find((entry): entry is { synced: number; at: number } => 'synced' in entry)!.synced;
@@ -56,7 +67,11 @@ describe('notifier: a reconnecting socket gets its replay before any live notifi
       expect(seqs.slice(0, syncedIndex)).toEqual(Array.from({ length: synced - 5 }, (_, index) => index + 6));
       expect(seqs.slice(syncedIndex + 1)).toEqual(Array.from({ length: total - synced }, (_, index) => synced + 1 + index));
       // Live rows were stored while the replay was still being sent (held back, not lost and not sent early).
-      const during = await fx.pool.query(`SELECT 1 FROM notifications WHERE recipient = $1 AND seq > $2 AND created_at < $3`, [`merchant:${merchant}`, synced, new Date(syncedAt)]);
+      const during = await fx.pool.query(`SELECT 1 FROM notifications WHERE recipient = $1 AND seq > $2 AND created_at < $3`, [
+        `merchant:${merchant}`,
+        synced,
+        new Date(syncedAt),
+      ]);
       expect(during.rowCount).toBeGreaterThan(0);
     } finally {
       live = false;

@@ -14,10 +14,14 @@ describe('re-published events (settle-ops outbox republish)', () => {
     await fixture.producer.send({
       topic: fixture.topic,
       acks: -1,
-      messages: again.events.map((event) => ({ key: event.orderId, value: JSON.stringify(event), headers: { id: event.eventId, [EVENT_HEADERS.republished]: 'run-1' } })),
+      messages: again.events.map((event) => ({
+        key: event.orderId,
+        value: JSON.stringify(event),
+        headers: { id: event.eventId, [EVENT_HEADERS.republished]: 'run-1' },
+      })),
     });
     await fixture.producer.publish(fixture.topic, fresh.events);
-    await waitFor(() => client.shown.length >= fresh.events.length, 'the fresh order\'s notification');
+    await waitFor(() => client.shown.length >= fresh.events.length, "the fresh order's notification");
     // The fresh order's event went through the same partitions after the re-published ones.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(client.shown.map((shown) => shown.orderId)).toEqual(fresh.events.map((event) => event.orderId));

@@ -7,7 +7,18 @@ import { createPool, type Pool } from '@settle/db';
 import { createKafka } from '@settle/kafka';
 import { freePort } from '@settle/stack';
 import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
-import { connectClient, createTopics, eventProducer, JWT_SECRET, OrderStory, saveOrder, sleep, tokenFor, waitFor, type TestClient } from './support';
+import {
+  connectClient,
+  createTopics,
+  eventProducer,
+  JWT_SECRET,
+  OrderStory,
+  saveOrder,
+  sleep,
+  tokenFor,
+  waitFor,
+  type TestClient,
+} from './support';
 import { CONSUMERS_PER_PROCESS } from '../src/notifier';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
@@ -52,22 +63,30 @@ describe('two notifier processes in one consumer group with the Redis adapter', 
       nodes.push({ child, port, log });
     }
     for (const node of nodes) {
-      await waitFor(async () => {
-        try {
-          return (await fetch(`http://127.0.0.1:${node.port}/ready`)).status === 200;
-        } catch {
-          return false;
-        }
-      }, `notifier on ${node.port} ready (log: ${node.log.join('')})`, 60_000);
+      await waitFor(
+        async () => {
+          try {
+            return (await fetch(`http://127.0.0.1:${node.port}/ready`)).status === 200;
+          } catch {
+            return false;
+          }
+        },
+        `notifier on ${node.port} ready (log: ${node.log.join('')})`,
+        60_000,
+      );
     }
     // Every member (CONSUMERS_PER_PROCESS per process) holds a partition before any event is produced.
     const admin = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'scale-test' }).admin();
     await admin.connect();
     try {
-      await waitFor(async () => {
-        const { groups } = await admin.describeGroups([groupId]);
-        return groups[0]?.state === 'Stable' && groups[0].members.length === 2 * CONSUMERS_PER_PROCESS;
-      }, `a stable group of ${2 * CONSUMERS_PER_PROCESS}`, 60_000);
+      await waitFor(
+        async () => {
+          const { groups } = await admin.describeGroups([groupId]);
+          return groups[0]?.state === 'Stable' && groups[0].members.length === 2 * CONSUMERS_PER_PROCESS;
+        },
+        `a stable group of ${2 * CONSUMERS_PER_PROCESS}`,
+        60_000,
+      );
     } finally {
       await admin.disconnect();
     }
@@ -93,7 +112,9 @@ describe('two notifier processes in one consumer group with the Redis adapter', 
       const b = await connectClient(nodes[1]!.port, await tokenFor('merchant', 'm-node-b'));
       clients.push(a, b);
       // Many orders so their keys spread over all four partitions, i.e. over both nodes.
-      const stories = Array.from({ length: 12 }, (_, index) => OrderStory.completedBuy(`u-scale-${index}`, index % 2 === 0 ? 'm-node-a' : 'm-node-b'));
+      const stories = Array.from({ length: 12 }, (_, index) =>
+        OrderStory.completedBuy(`u-scale-${index}`, index % 2 === 0 ? 'm-node-a' : 'm-node-b'),
+      );
       for (const story of stories) await saveOrder(pool, story.order);
       await producer.publish(
         topic,
@@ -102,7 +123,8 @@ describe('two notifier processes in one consumer group with the Redis adapter', 
       await waitFor(
         () => a.shown.length === 30 && b.shown.length === 30,
         // At the timeout: what each socket got, and what each node logged (warnings and errors).
-        () => `30 notifications each (a ${a.shown.length}, b ${b.shown.length}); node logs:\n${nodes.map((node, index) => `[node ${index}] ${node.log.join('').slice(-3_000)}`).join('\n')}`,
+        () =>
+          `30 notifications each (a ${a.shown.length}, b ${b.shown.length}); node logs:\n${nodes.map((node, index) => `[node ${index}] ${node.log.join('').slice(-3_000)}`).join('\n')}`,
         30_000,
       );
       await sleep(300);
@@ -117,7 +139,9 @@ describe('two notifier processes in one consumer group with the Redis adapter', 
       }
       // Acks travel back through the adapter: every merchant row is marked delivered.
       await waitFor(
-        async () => (await pool.query(`SELECT 1 FROM notifications WHERE recipient LIKE 'merchant:m-node-%' AND delivered_at IS NULL`)).rowCount === 0,
+        async () =>
+          (await pool.query(`SELECT 1 FROM notifications WHERE recipient LIKE 'merchant:m-node-%' AND delivered_at IS NULL`)).rowCount ===
+          0,
         'delivered_at on every merchant row',
       );
       // Both nodes consumed events, so each socket got some of its events from the other node.

@@ -36,13 +36,18 @@ describe('socket guards', () => {
 
   it('a page of another origin is refused (websocket and polling); the configured origin and clients without Origin connect', async () => {
     const token = await tokenFor('merchant', 'm-origin');
-    const sockets = [rawClient(fx.notifier.port, token, 'https://evil.example'), rawClient(fx.notifier.port, token, ALLOWED), rawClient(fx.notifier.port, token)];
+    const sockets = [
+      rawClient(fx.notifier.port, token, 'https://evil.example'),
+      rawClient(fx.notifier.port, token, ALLOWED),
+      rawClient(fx.notifier.port, token),
+    ];
     try {
       expect(await Promise.all(sockets.map(outcome))).toEqual([expect.stringMatching(/^refused/), 'connected', 'connected']);
     } finally {
       for (const socket of sockets) socket.disconnect();
     }
-    const polling = (origin: string): Promise<Response> => fetch(`http://127.0.0.1:${fx.notifier.port}/socket.io/?EIO=4&transport=polling`, { headers: { origin } });
+    const polling = (origin: string): Promise<Response> =>
+      fetch(`http://127.0.0.1:${fx.notifier.port}/socket.io/?EIO=4&transport=polling`, { headers: { origin } });
     const refused = await polling('https://evil.example');
     expect(refused.status).toBe(403);
     expect(refused.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
@@ -59,7 +64,8 @@ describe('socket guards', () => {
       const disconnected = new Promise<string>((resolve) => flooder.once('disconnect', resolve));
       for (let index = 0; index < 50; index += 1) flooder.emit('leave_order', randomUUID());
       expect(await disconnected).toBe('io server disconnect');
-      for (let index = 0; index < 3; index += 1) expect(await joinOrder(calm, randomUUID())).toEqual({ ok: false, error: expect.stringContaining('was not found') });
+      for (let index = 0; index < 3; index += 1)
+        expect(await joinOrder(calm, randomUUID())).toEqual({ ok: false, error: expect.stringContaining('was not found') });
       expect(calm.connected).toBe(true);
     } finally {
       flooder.disconnect();
@@ -81,7 +87,12 @@ describe('socket guards', () => {
 
   it('a connection that never completes the socket.io handshake is closed after NOTIFIER_CONNECT_TIMEOUT_MS', async () => {
     // The engine.io transport opens, but no namespace CONNECT follows.
-    const manager = new Manager(`http://127.0.0.1:${fx.notifier.port}`, { transports: ['websocket'], reconnection: false, autoConnect: false, forceNew: true });
+    const manager = new Manager(`http://127.0.0.1:${fx.notifier.port}`, {
+      transports: ['websocket'],
+      reconnection: false,
+      autoConnect: false,
+      forceNew: true,
+    });
     const started = Date.now();
     let closedAfter = -1;
     manager.on('close', () => {

@@ -4,7 +4,18 @@ import { signToken } from '@settle/auth';
 import { loadConfig, type Config } from '@settle/config';
 import { connectNotifier, type NotificationPayload, type NotifierClient, type NotifierClientOptions } from '@settle/contracts';
 import { createPool, type Pool, type Queryable } from '@settle/db';
-import { buildEvent, createOrder, decide, orderNumber, toView, type Actor, type Command, type CreateOrderInput, type Order, type OrderEvent } from '@settle/domain';
+import {
+  buildEvent,
+  createOrder,
+  decide,
+  orderNumber,
+  toView,
+  type Actor,
+  type Command,
+  type CreateOrderInput,
+  type Order,
+  type OrderEvent,
+} from '@settle/domain';
 import { createKafka } from '@settle/kafka';
 import { createTestDatabase, createTestTopics, sleep, testAddress, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
 import type { Producer } from 'kafkajs';
@@ -68,7 +79,6 @@ export async function connectClient(port: number, token: string, options: Partia
 
 export { sleep, waitFor } from '@settle/testkit';
 
-
 const noWallets = (): null => null;
 let hashCounter = 0;
 export const txHash = (): string => testTxHash(`notifier-test-${randomUUID()}-${(hashCounter += 1)}`);
@@ -80,7 +90,16 @@ export class OrderStory {
 
   private constructor(order: Order, creator: Actor) {
     this.order = order;
-    this.events.push(buildEvent({ eventId: randomUUID(), type: 'order.created', order: toView(order, noWallets), previousStatus: null, actor: creator, occurredAt: order.createdAt }));
+    this.events.push(
+      buildEvent({
+        eventId: randomUUID(),
+        type: 'order.created',
+        order: toView(order, noWallets),
+        previousStatus: null,
+        actor: creator,
+        occurredAt: order.createdAt,
+      }),
+    );
   }
 
   static create(input: Partial<CreateOrderInput> & Pick<CreateOrderInput, 'type'>, creator: Actor): OrderStory {
@@ -108,7 +127,14 @@ export class OrderStory {
     const decision = decide(this.order, command, actor, { now, profileWallet: () => testAddress('notifier-test-profile') });
     if (decision.kind !== 'transition') throw new Error(`${command.action} changed nothing`);
     this.order = decision.order;
-    const event = buildEvent({ eventId: randomUUID(), type: decision.eventType, order: toView(decision.order, noWallets), previousStatus: decision.previousStatus, actor, occurredAt: now });
+    const event = buildEvent({
+      eventId: randomUUID(),
+      type: decision.eventType,
+      order: toView(decision.order, noWallets),
+      previousStatus: decision.previousStatus,
+      actor,
+      occurredAt: now,
+    });
     this.events.push(event);
     return event;
   }
@@ -174,7 +200,11 @@ export async function eventProducer(): Promise<EventProducer> {
   await producer.connect();
   return Object.assign(producer, {
     publish: async (topic: string, events: OrderEvent[]) => {
-      await producer.send({ topic, acks: -1, messages: events.map((event) => ({ key: event.orderId, value: JSON.stringify(event), headers: { id: event.eventId } })) });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: events.map((event) => ({ key: event.orderId, value: JSON.stringify(event), headers: { id: event.eventId } })),
+      });
     },
   });
 }

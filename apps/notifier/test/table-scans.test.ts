@@ -22,7 +22,9 @@ describe('notification statements on a new deployment’s table (~20k rows, neve
          FROM generate_series(0, $2 - 1) AS g`,
       [RECIPIENTS, ROWS],
     );
-    await pool.query(`INSERT INTO notification_recipients (recipient, last_seq) SELECT recipient, max(seq) FROM notifications GROUP BY recipient`);
+    await pool.query(
+      `INSERT INTO notification_recipients (recipient, last_seq) SELECT recipient, max(seq) FROM notifications GROUP BY recipient`,
+    );
   });
 
   afterAll(async () => {
@@ -37,7 +39,9 @@ describe('notification statements on a new deployment’s table (~20k rows, neve
   async function scanned<T>(work: (client: PoolClient) => Promise<T>): Promise<{ result: T; seqScans: number; indexScans: number }> {
     return inTransaction(pool, async (client) => {
       const count = async (): Promise<{ seq: number; index: number }> => {
-        const scans = await client.query<{ seq_scan: string; idx_scan: string }>(`SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'notifications'`);
+        const scans = await client.query<{ seq_scan: string; idx_scan: string }>(
+          `SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'notifications'`,
+        );
         return { seq: Number(scans.rows[0]?.seq_scan ?? 0), index: Number(scans.rows[0]?.idx_scan ?? 0) };
       };
       const before = await count();
@@ -47,7 +51,9 @@ describe('notification statements on a new deployment’s table (~20k rows, neve
     });
   }
 
-  const flush = async (acks: Array<{ recipient: string; seq: number }>): Promise<{ latencies: number[]; seqScans: number; indexScans: number }> => {
+  const flush = async (
+    acks: Array<{ recipient: string; seq: number }>,
+  ): Promise<{ latencies: number[]; seqScans: number; indexScans: number }> => {
     const { result, ...scans } = await scanned((client) => markNotificationsDelivered(client, acks));
     return { latencies: result, ...scans };
   };
@@ -74,7 +80,14 @@ describe('notification statements on a new deployment’s table (~20k rows, neve
   it('writes a group of 40 notifications checking each one by index, not by scanning the table', async () => {
     const events = Array.from({ length: 20 }, () => ({ eventId: randomUUID(), orderId: randomUUID() }));
     const inputs = events.flatMap(({ eventId, orderId }, index) =>
-      [`merchant:m-${index}`, `user:u-${index}`].map((recipient) => ({ recipient, eventId, orderId, orderVersion: 1, type: 'order.created', payload: { eventId } })),
+      [`merchant:m-${index}`, `user:u-${index}`].map((recipient) => ({
+        recipient,
+        eventId,
+        orderId,
+        orderVersion: 1,
+        type: 'order.created',
+        payload: { eventId },
+      })),
     );
     const { result, seqScans } = await scanned((client) => storeNotifications(client, inputs));
     expect(result).toHaveLength(40);

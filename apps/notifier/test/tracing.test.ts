@@ -28,7 +28,8 @@ interface ExportedSpan {
 }
 
 /** OTLP/HTTP JSON ids are hex; some exporters send base64. */
-const hexId = (id: unknown): string => (typeof id !== 'string' || id === '' ? '' : /^[0-9a-f]+$/.test(id) ? id : Buffer.from(id, 'base64').toString('hex'));
+const hexId = (id: unknown): string =>
+  typeof id !== 'string' || id === '' ? '' : /^[0-9a-f]+$/.test(id) ? id : Buffer.from(id, 'base64').toString('hex');
 
 /** An OTLP/HTTP trace receiver (what a collector listens with on :4318): keeps every span it is sent. */
 async function otlpReceiver(): Promise<{ url: string; spans: ExportedSpan[]; close(): Promise<void> }> {
@@ -39,13 +40,23 @@ async function otlpReceiver(): Promise<{ url: string; spans: ExportedSpan[]; clo
     request.on('end', () => {
       if (request.url === '/v1/traces') {
         const parsed = JSON.parse(body) as {
-          resourceSpans?: Array<{ resource?: { attributes?: Array<{ key: string; value: { stringValue?: string } }> }; scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }> }>;
+          resourceSpans?: Array<{
+            resource?: { attributes?: Array<{ key: string; value: { stringValue?: string } }> };
+            scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }>;
+          }>;
         };
         for (const resource of parsed.resourceSpans ?? []) {
           const service = resource.resource?.attributes?.find((attribute) => attribute.key === 'service.name')?.value.stringValue ?? '';
           for (const scope of resource.scopeSpans ?? []) {
             for (const span of scope.spans ?? []) {
-              spans.push({ service, name: String(span['name']), kind: Number(span['kind']), traceId: hexId(span['traceId']), spanId: hexId(span['spanId']), parentSpanId: hexId(span['parentSpanId']) });
+              spans.push({
+                service,
+                name: String(span['name']),
+                kind: Number(span['kind']),
+                traceId: hexId(span['traceId']),
+                spanId: hexId(span['spanId']),
+                parentSpanId: hexId(span['parentSpanId']),
+              });
             }
           }
         }
@@ -55,7 +66,11 @@ async function otlpReceiver(): Promise<{ url: string; spans: ExportedSpan[]; clo
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** A webhook receiver that accepts everything and keeps the requests' headers. */
@@ -70,7 +85,11 @@ async function webhookReceiver(): Promise<{ url: string; received: http.Incoming
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 const TRACE_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -106,7 +125,15 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
     const slot = `tracing_${randomBytes(5).toString('hex')}`;
     await setupRelaySlot(pool, slot, 'settle_outbox_pub');
     relay = await startRelay({
-      config: loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, ORDER_EVENTS_PARTITIONS: '3', RELAY_SLOT: slot, RELAY_HEARTBEAT_MS: '250' }),
+      config: loadConfig({
+        LOG_LEVEL: 'error',
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+        ORDER_EVENTS_TOPIC: topic,
+        ORDER_EVENTS_PARTITIONS: '3',
+        RELAY_SLOT: slot,
+        RELAY_HEARTBEAT_MS: '250',
+      }),
       port: null,
     });
     // The exporter reads the standard OTLP variables, as it would in a deployment.
@@ -114,11 +141,18 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
     tracing = await startTracing({ OTEL_TRACES_EXPORTER: 'otlp' }, 'notifier');
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) notifierLog.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+          notifierLog.push(JSON.parse(line) as Record<string, unknown>);
         done();
       },
     });
-    notifier = await startNotifier({ config: testConfig(db.url, topic, { WEBHOOK_POLL_MS: '50' }), logger: pino({ level: 'debug' }, sink), tracing, port: 0, host: '127.0.0.1' });
+    notifier = await startNotifier({
+      config: testConfig(db.url, topic, { WEBHOOK_POLL_MS: '50' }),
+      logger: pino({ level: 'debug' }, sink),
+      tracing,
+      port: 0,
+      host: '127.0.0.1',
+    });
     await registerWebhookEndpoint(pool, { merchantId: 'm-trace', url: hook.url }, { allowHttp: true });
 
     const kafka = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'tracing-test' });
@@ -131,18 +165,32 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
     api = spawn(process.execPath, [...(APP_NODE_FLAGS['api'] ?? []), '--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
-      env: { PATH: process.env['PATH'], NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: String(port), DATABASE_URL: db.url, DEV_AUTH: '1', JWT_SECRET, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url },
+      env: {
+        PATH: process.env['PATH'],
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'info',
+        PORT: String(port),
+        DATABASE_URL: db.url,
+        DEV_AUTH: '1',
+        JWT_SECRET,
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     api.stdout?.on('data', (chunk: Buffer) => apiLog.push(...chunk.toString().split('\n').filter(Boolean)));
     api.stderr?.on('data', (chunk: Buffer) => apiLog.push(chunk.toString()));
-    await waitFor(async () => {
-      try {
-        return (await fetch(`${apiUrl}/health`)).ok;
-      } catch {
-        return false;
-      }
-    }, () => `the API (${apiLog.join('\n')})`, 60_000);
+    await waitFor(
+      async () => {
+        try {
+          return (await fetch(`${apiUrl}/health`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      () => `the API (${apiLog.join('\n')})`,
+      60_000,
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -162,15 +210,26 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
     delete process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
   });
 
-  async function call<T>(method: string, route: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  async function call<T>(
+    method: string,
+    route: string,
+    token: string | undefined,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     const response = await fetch(`${apiUrl}${route}`, {
       method,
-      headers: { ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     return { status: response.status, body: (await response.json()) as T, headers: response.headers };
   }
-  const devToken = async (role: 'user' | 'merchant', id: string): Promise<string> => (await call<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role, id })).body.token;
+  const devToken = async (role: 'user' | 'merchant', id: string): Promise<string> =>
+    (await call<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role, id })).body.token;
   const order = (merchantId: string) => ({
     type: 'buy',
     merchantId,
@@ -183,7 +242,12 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
   });
 
   function connect(token: string, shown: NotificationPayload[]): Promise<NotifierClient> {
-    const client = connectNotifier({ url: `http://127.0.0.1:${notifier.port}`, token, onNotification: (payload) => shown.push(payload), socketOptions: { reconnection: false, forceNew: true } });
+    const client = connectNotifier({
+      url: `http://127.0.0.1:${notifier.port}`,
+      token,
+      onNotification: (payload) => shown.push(payload),
+      socketOptions: { reconnection: false, forceNew: true },
+    });
     return new Promise((resolve, reject) => {
       client.socket.once('synced', () => resolve(client));
       client.socket.once('connect_error', reject);
@@ -196,7 +260,10 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
     const shown: NotificationPayload[] = [];
     const client = await connect(merchant, shown);
     try {
-      const created = await call<{ id: string }>('POST', '/v1/orders', user, order('m-trace'), { traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01`, 'x-request-id': 'ignored-when-tracing' });
+      const created = await call<{ id: string }>('POST', '/v1/orders', user, order('m-trace'), {
+        traceparent: `00-${TRACE_ID}-${CALLER_SPAN}-01`,
+        'x-request-id': 'ignored-when-tracing',
+      });
       expect(created.status).toBe(201);
       const id = created.body.id;
       // Tracing on: the request id is the trace id.
@@ -220,15 +287,26 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
       const webhookParent = parseTraceparent(hook.received[0]?.['traceparent']);
       expect(webhookParent?.traceId).toBe(TRACE_ID);
 
-      await waitFor(() => notifierLog.some((line) => line['msg'] === 'webhook attempt' && line['traceId'] === TRACE_ID), 'the webhook attempt log line with the trace id');
-      expect(notifierLog.find((line) => line['msg'] === 'event delivered to screens' && line['orderId'] === id)).toMatchObject({ traceId: TRACE_ID });
+      await waitFor(
+        () => notifierLog.some((line) => line['msg'] === 'webhook attempt' && line['traceId'] === TRACE_ID),
+        'the webhook attempt log line with the trace id',
+      );
+      expect(notifierLog.find((line) => line['msg'] === 'event delivered to screens' && line['orderId'] === id)).toMatchObject({
+        traceId: TRACE_ID,
+      });
       await waitFor(() => apiLog.some((line) => line.includes('"msg":"request"') && line.includes(`"status":201`)), 'the access-log line');
-      const access = JSON.parse(apiLog.find((line) => line.includes('"msg":"request"') && line.includes(`"status":201`)) ?? '{}') as Record<string, unknown>;
+      const access = JSON.parse(apiLog.find((line) => line.includes('"msg":"request"') && line.includes(`"status":201`)) ?? '{}') as Record<
+        string,
+        unknown
+      >;
       expect(access).toMatchObject({ requestId: TRACE_ID, traceId: TRACE_ID });
 
       // The exported spans: the API's server span under the caller's; under the API's, the notifier's consumer span
       // and the webhook client span (sent later, from the stored message; its id is what the receiver was sent).
-      await waitFor(() => otlp.spans.filter((span) => span.traceId === TRACE_ID).length >= 3, () => `3 spans of the trace at the OTLP receiver (have ${JSON.stringify(otlp.spans)})`);
+      await waitFor(
+        () => otlp.spans.filter((span) => span.traceId === TRACE_ID).length >= 3,
+        () => `3 spans of the trace at the OTLP receiver (have ${JSON.stringify(otlp.spans)})`,
+      );
       const spans = otlp.spans.filter((span) => span.traceId === TRACE_ID);
       const server = spans.find((span) => span.service === 'settle-api');
       expect(server).toMatchObject({ spanId: apiSpanId, parentSpanId: CALLER_SPAN, kind: 2 });
@@ -256,7 +334,10 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
       expect(parseTraceparent(shown.find((notification) => notification.orderId === created.body.id)?.traceparent)?.traceId).toBe(traceId);
       const message = consumed.find((candidate) => candidate.key?.toString() === created.body.id);
       expect(parseTraceparent(headerText(message?.headers, 'ce_traceparent'))?.traceId).toBe(traceId);
-      await waitFor(() => otlp.spans.some((span) => span.traceId === traceId && span.service === 'settle-api' && span.parentSpanId === ''), 'the root server span');
+      await waitFor(
+        () => otlp.spans.some((span) => span.traceId === traceId && span.service === 'settle-api' && span.parentSpanId === ''),
+        'the root server span',
+      );
     } finally {
       client.close();
     }

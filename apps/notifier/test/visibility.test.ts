@@ -10,7 +10,11 @@ import { connectClient, OrderStory, saveOrder, sleep, tokenFor, useNotifierFixtu
  */
 describe('notifier: events whose order row is not visible yet', () => {
   // A join check reads the orders table up to 5 times, 50, 100, 200 and 400 ms apart (750 ms in all).
-  const fx = useNotifierFixture('notifier_visibility', { NOTIFIER_RETRY_BASE_MS: '50', NOTIFIER_RETRY_FACTOR: '2', NOTIFIER_RETRY_JITTER: '0' });
+  const fx = useNotifierFixture('notifier_visibility', {
+    NOTIFIER_RETRY_BASE_MS: '50',
+    NOTIFIER_RETRY_FACTOR: '2',
+    NOTIFIER_RETRY_JITTER: '0',
+  });
 
   async function dltMessages(): Promise<number> {
     const admin = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'visibility-test' }).admin();
@@ -50,13 +54,18 @@ describe('notifier: events whose order row is not visible yet', () => {
     const row = await pendingRow(story);
     try {
       await fx.producer.publish(fx.topic, story.events);
-      await waitFor(() => merchant.shown.length === 5 && user.shown.length === 5, () => `five notifications each (merchant ${merchant.shown.length}, user ${user.shown.length})`);
+      await waitFor(
+        () => merchant.shown.length === 5 && user.shown.length === 5,
+        () => `five notifications each (merchant ${merchant.shown.length}, user ${user.shown.length})`,
+      );
       // The row was invisible the whole time the events were handled.
       expect((await fx.pool.query(`SELECT 1 FROM orders WHERE id = $1`, [story.order.id])).rowCount).toBe(0);
       await row.commit();
       await sleep(500);
       for (const client of [merchant, user]) {
-        expect(client.raw.map((n) => [n.seq, n.orderVersion, n.eventId])).toEqual(story.events.map((event, index) => [index + 1, index + 1, event.eventId]));
+        expect(client.raw.map((n) => [n.seq, n.orderVersion, n.eventId])).toEqual(
+          story.events.map((event, index) => [index + 1, index + 1, event.eventId]),
+        );
       }
       expect((await fx.pool.query(`SELECT 1 FROM notifications WHERE order_id = $1`, [story.order.id])).rowCount).toBe(10);
       expect(await dltMessages()).toBe(0);

@@ -6,7 +6,11 @@ import { listWebhookEndpoints, registerWebhookEndpoint } from '@settle/db';
 import { OrderStory, saveOrder, useNotifierFixture, waitFor, type NotifierFixture } from './support';
 
 /** A receiver on 127.0.0.1 answering 200, reached as http://localhost:<port>: a name that resolves to loopback. */
-async function localhostReceiver(): Promise<{ url: string; received: Array<{ headers: http.IncomingHttpHeaders; body: string }>; close(): Promise<void> }> {
+async function localhostReceiver(): Promise<{
+  url: string;
+  received: Array<{ headers: http.IncomingHttpHeaders; body: string }>;
+  close(): Promise<void>;
+}> {
   const received: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
   const server = http.createServer((request, response) => {
     let body = '';
@@ -17,7 +21,11 @@ async function localhostReceiver(): Promise<{ url: string; received: Array<{ hea
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://localhost:${(server.address() as AddressInfo).port}/hooks`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://localhost:${(server.address() as AddressInfo).port}/hooks`,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 async function publishCreated(fx: NotifierFixture, merchant: string): Promise<OrderStory> {
@@ -38,27 +46,46 @@ describe('webhook delivery to a host that resolves to a non-public address', () 
       // Registered while its host was acceptable (straight in the table); it resolves to loopback now.
       const endpoint = await registerWebhookEndpoint(fx.pool, { merchantId: 'm-rebound', url: hook.url });
       const story = await publishCreated(fx, 'm-rebound');
-      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1, 'the dead letter');
+      await waitFor(
+        async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1,
+        'the dead letter',
+      );
       expect(hook.received).toEqual([]);
 
       const [listed] = await listWebhookEndpoints(fx.pool, 'm-rebound');
       expect(listed).toMatchObject({ id: endpoint.id, enabled: false });
-      expect(listed?.disabledReason).toBe('the host localhost resolves to 127.0.0.1, which is a loopback address; webhook URLs must resolve to public internet addresses only');
+      expect(listed?.disabledReason).toBe(
+        'the host localhost resolves to 127.0.0.1, which is a loopback address; webhook URLs must resolve to public internet addresses only',
+      );
       expect(listed?.disabledAt).not.toBeNull();
 
-      const letter = await fx.pool.query(`SELECT exception_class, exception_message, attempts, event_id FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id]);
-      expect(letter.rows[0]).toMatchObject({ exception_class: 'WebhookDestinationRefusedError', attempts: 1, event_id: story.events[0]!.eventId });
+      const letter = await fx.pool.query(
+        `SELECT exception_class, exception_message, attempts, event_id FROM dead_letters WHERE webhook_endpoint_id = $1`,
+        [endpoint.id],
+      );
+      expect(letter.rows[0]).toMatchObject({
+        exception_class: 'WebhookDestinationRefusedError',
+        attempts: 1,
+        event_id: story.events[0]!.eventId,
+      });
       expect(letter.rows[0].exception_message).toContain('loopback address');
 
       const attempts = async () =>
-        (await fx.pool.query(`SELECT d.status, a.status_code, a.error FROM webhook_deliveries d JOIN webhook_attempts a ON a.delivery_id = d.id WHERE d.endpoint_id = $1`, [endpoint.id])).rows;
+        (
+          await fx.pool.query(
+            `SELECT d.status, a.status_code, a.error FROM webhook_deliveries d JOIN webhook_attempts a ON a.delivery_id = d.id WHERE d.endpoint_id = $1`,
+            [endpoint.id],
+          )
+        ).rows;
       await waitFor(async () => (await attempts())[0]?.status === 'dead', 'the refused attempt to be recorded');
       expect(await attempts()).toEqual([{ status: 'dead', status_code: null, error: listed?.disabledReason }]);
 
       // A disabled endpoint gets no new deliveries.
       await publishCreated(fx, 'm-rebound');
       await new Promise((resolve) => setTimeout(resolve, 500));
-      expect((await fx.pool.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id])).rows[0]).toEqual({ n: 1 });
+      expect(
+        (await fx.pool.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id])).rows[0],
+      ).toEqual({ n: 1 });
       expect(hook.received).toEqual([]);
     } finally {
       await hook.close();
@@ -74,12 +101,19 @@ describe('webhook delivery to an allow-listed local receiver', () => {
     try {
       const endpoint = await registerWebhookEndpoint(fx.pool, { merchantId: 'm-local', url: hook.url });
       const story = await publishCreated(fx, 'm-local');
-      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'delivered'`, [endpoint.id])).rowCount === 1, 'the delivery');
+      await waitFor(
+        async () =>
+          (await fx.pool.query(`SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'delivered'`, [endpoint.id]))
+            .rowCount === 1,
+        'the delivery',
+      );
       expect(hook.received).toHaveLength(1);
       const [request] = hook.received;
       // Connected to the checked address, but addressed to the URL's host.
       expect(request?.headers.host).toBe(new URL(hook.url).host);
-      const verified = new Webhook(endpoint.secret).verify(request!.body, request!.headers as Record<string, string>) as { data: { orderId: string } };
+      const verified = new Webhook(endpoint.secret).verify(request!.body, request!.headers as Record<string, string>) as {
+        data: { orderId: string };
+      };
       expect(verified.data.orderId).toBe(story.order.id);
       expect((await listWebhookEndpoints(fx.pool, 'm-local'))[0]).toMatchObject({ enabled: true, disabledReason: null });
     } finally {

@@ -23,11 +23,20 @@ async function receiver(statuses: number[]): Promise<{ url: string; received: Re
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe('webhooks: Standard Webhooks signatures, retries and dead letters', () => {
-  const fx = useNotifierFixture('notifier_webhooks', { WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_POLL_MS: '50', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_TIMEOUT_MS: '2000' });
+  const fx = useNotifierFixture('notifier_webhooks', {
+    WEBHOOK_RETRY_BASE_MS: '50',
+    WEBHOOK_POLL_MS: '50',
+    WEBHOOK_MAX_ATTEMPTS: '3',
+    WEBHOOK_TIMEOUT_MS: '2000',
+  });
 
   async function publishCreated(merchant: string): Promise<OrderStory> {
     const story = OrderStory.create({ type: 'buy', merchantId: merchant }, { role: 'user', id: `u-of-${merchant}` });
@@ -41,7 +50,10 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
     try {
       const endpoint = await registerWebhookEndpoint(fx.pool, { merchantId: 'm-hook', url: hook.url });
       const story = await publishCreated('m-hook');
-      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM webhook_deliveries WHERE status = 'delivered'`)).rowCount === 1, 'the delivery');
+      await waitFor(
+        async () => (await fx.pool.query(`SELECT 1 FROM webhook_deliveries WHERE status = 'delivered'`)).rowCount === 1,
+        'the delivery',
+      );
       expect(hook.received).toHaveLength(3);
       const ids = new Set(hook.received.map((request) => request.headers['webhook-id']));
       expect(ids.size).toBe(1);
@@ -54,7 +66,12 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
       expect(verified.type).toBe('order.created');
       expect(verified.data).toMatchObject({ orderId: story.order.id, orderVersion: 1, eventId: story.events[0]!.eventId });
       // A wrong secret does not verify.
-      expect(() => new Webhook(`whsec_${Buffer.from('another secret of 32 bytes......').toString('base64')}`).verify(last.body, last.headers as Record<string, string>)).toThrow();
+      expect(() =>
+        new Webhook(`whsec_${Buffer.from('another secret of 32 bytes......').toString('base64')}`).verify(
+          last.body,
+          last.headers as Record<string, string>,
+        ),
+      ).toThrow();
       const attempts = await fx.pool.query<{ attempt: number; status_code: number }>(
         `SELECT a.attempt, a.status_code FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.endpoint_id = $1 ORDER BY a.attempt`,
         [endpoint.id],
@@ -74,7 +91,10 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
     try {
       const endpoint = await registerWebhookEndpoint(fx.pool, { merchantId: 'm-reject', url: hook.url });
       const story = await publishCreated('m-reject');
-      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1, 'the dead letter (mirrored from the DLT)');
+      await waitFor(
+        async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1,
+        'the dead letter (mirrored from the DLT)',
+      );
       expect(hook.received).toHaveLength(1);
       const letter = await fx.pool.query(`SELECT * FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id]);
       expect(letter.rows[0]).toMatchObject({
@@ -91,7 +111,9 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
       expect(letter.rows[0].original_headers).toEqual({ id: story.events[0]!.eventId });
       // The dispatcher publishes the dead letter before it records the attempt (so a crash in between re-sends,
       // never loses), and the mirror can be faster than that commit: wait for the record, then check it.
-      const deliveryRows = async () => (await fx.pool.query(`SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id])).rows;
+      const deliveryRows = async () =>
+        (await fx.pool.query(`SELECT status, attempts, last_status_code FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id]))
+          .rows;
       await waitFor(async () => (await deliveryRows())[0]?.status !== 'pending', 'the delivery to be recorded');
       expect(await deliveryRows()).toEqual([{ status: 'dead', attempts: 1, last_status_code: 400 }]);
     } finally {
@@ -104,9 +126,14 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
     try {
       const endpoint = await registerWebhookEndpoint(fx.pool, { merchantId: 'm-down', url: hook.url });
       await publishCreated('m-down');
-      await waitFor(async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1, 'the dead letter');
+      await waitFor(
+        async () => (await fx.pool.query(`SELECT 1 FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id])).rowCount === 1,
+        'the dead letter',
+      );
       expect(hook.received).toHaveLength(3);
-      const letter = await fx.pool.query(`SELECT exception_class, attempts FROM dead_letters WHERE webhook_endpoint_id = $1`, [endpoint.id]);
+      const letter = await fx.pool.query(`SELECT exception_class, attempts FROM dead_letters WHERE webhook_endpoint_id = $1`, [
+        endpoint.id,
+      ]);
       expect(letter.rows).toEqual([{ exception_class: 'WebhookRetriesExhaustedError', attempts: 3 }]);
     } finally {
       await hook.close();

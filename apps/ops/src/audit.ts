@@ -50,7 +50,14 @@ export function registerAuditCommand(program: Command, deps: AuditDeps): void {
       deps.print(
         table(
           ['at', 'source', 'action', 'actor', 'subject', 'reason'],
-          entries.map((entry) => [entry.at, entry.source, entry.action, `${entry.actorRole}:${entry.actorId}`, subject(entry), entry.reason ?? '']),
+          entries.map((entry) => [
+            entry.at,
+            entry.source,
+            entry.action,
+            `${entry.actorRole}:${entry.actorId}`,
+            subject(entry),
+            entry.reason ?? '',
+          ]),
         ),
       );
     });

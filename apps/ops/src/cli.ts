@@ -2,7 +2,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { signToken } from '@settle/auth';
 import { checkProductionProfile, ConfigError, loadConfig, localStack, type Config } from '@settle/config';
-import { createPool, getDeadLetter, inspectRelaySlot, listDeadLetters, recreateRelaySlot, resolveDeadLetter, type DeadLetterFilter, type DeadLetterStatus, type Pool } from '@settle/db';
+import {
+  createPool,
+  getDeadLetter,
+  inspectRelaySlot,
+  listDeadLetters,
+  recreateRelaySlot,
+  resolveDeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterStatus,
+  type Pool,
+} from '@settle/db';
 import { ROLES, SettleError, type Role } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
 import { SingleBar } from 'cli-progress';
@@ -49,7 +59,8 @@ export function since(value: string, now = Date.now()): Date {
     return new Date(now - Number(relative[1]) * unit);
   }
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('since is an ISO time (2026-11-25T10:00:00Z) or a duration back from now (30m, 2h, 7d)');
+  if (Number.isNaN(date.getTime()))
+    throw new InvalidArgumentError('since is an ISO time (2026-11-25T10:00:00Z) or a duration back from now (30m, 2h, 7d)');
   return date;
 }
 
@@ -67,7 +78,12 @@ const addFilters = (command: Command): Command =>
     .option('--error <text>', 'substring of the exception class or message')
     .option('--merchant <id>', 'events naming this merchant');
 
-const filterOf = (options: FilterOptions): DeadLetterFilter => ({ since: options.since, type: options.type, error: options.error, merchant: options.merchant });
+const filterOf = (options: FilterOptions): DeadLetterFilter => ({
+  since: options.since,
+  type: options.type,
+  error: options.error,
+  merchant: options.merchant,
+});
 
 /** Runs `settle-ops` with `argv` (without node and script); returns the exit code. Errors are one line on stderr. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -101,8 +117,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--limit <n>', 'at most this many', positiveInt('limit'), 50)
     .option('--json', 'JSON output')
     .action(async (options: FilterOptions & { status?: DeadLetterStatus; limit: number; json?: boolean }) => {
-      const letters = await listDeadLetters(getPool(), { ...filterOf(options), statuses: options.status === undefined ? undefined : [options.status], limit: options.limit });
-      if (options.json === true) print(JSON.stringify(letters.map((letter) => deadLetterJson(letter)), null, 2));
+      const letters = await listDeadLetters(getPool(), {
+        ...filterOf(options),
+        statuses: options.status === undefined ? undefined : [options.status],
+        limit: options.limit,
+      });
+      if (options.json === true)
+        print(
+          JSON.stringify(
+            letters.map((letter) => deadLetterJson(letter)),
+            null,
+            2,
+          ),
+        );
       else print(letters.length === 0 ? 'no dead letters match' : table(LIST_HEADER, letters.map(deadLetterRow)));
     });
 
@@ -116,7 +143,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       print(options.json === true ? JSON.stringify(deadLetterJson(letter), null, 2) : deadLetterDetails(letter));
     });
 
-  addFilters(dlq.command('replay').description('re-publish open dead letters to their original topic (resumable; parks messages replayed too often)'))
+  addFilters(
+    dlq
+      .command('replay')
+      .description('re-publish open dead letters to their original topic (resumable; parks messages replayed too often)'),
+  )
     .argument('[ids...]', 'only these dead letter ids')
     .option('--dry-run', 'show what would be replayed; change nothing')
     .option('--limit <n>', 'replay at most this many in this run', positiveInt('limit'), 1000)
@@ -125,45 +156,69 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--by <who>', 'who replays (default: the OS user)')
     .option('--restart', 'ignore an unfinished cursor of the same filter and start from the first match')
     .option('--json', 'JSON summary')
-    .action(async (rawIds: string[], options: FilterOptions & { dryRun?: boolean; limit: number; rate?: number; reason?: string; by?: string; restart?: boolean; json?: boolean }) => {
-      const ids = rawIds.length === 0 ? undefined : rawIds.map((value) => positiveInt('id')(value));
-      const dryRun = options.dryRun === true;
-      if (!dryRun && (options.reason === undefined || options.reason.trim() === '')) throw new UsageError('--reason is required: say why these messages are replayed (it is audited)');
-      const cfg = getConfig();
-      const pool = getPool();
-      let producer;
-      if (!dryRun) {
-        const kafka = createKafka({ brokers: localStack(cfg).kafkaBrokers, clientId: 'settle-ops' });
-        producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-        await producer.connect();
-        const connected = producer;
-        resources.close.push(() => connected.disconnect());
-      }
-      const bar = options.json === true ? undefined : new SingleBar({ stream: io.stderr, format: 'replay [{bar}] {value}/{total} {action} #{id}', hideCursor: true, noTTYOutput: false });
-      const summary = await replayDeadLetters({
-        pool,
-        producer,
-        filter: filterOf(options),
-        ids,
-        limit: options.limit,
-        rate: options.rate,
-        maxReplays: cfg.DLQ_MAX_REPLAYS,
-        actor: who(options.by),
-        reason: options.reason ?? 'dry run',
-        dryRun,
-        restart: options.restart === true,
-        onStart: (total) => bar?.start(total, 0, { action: '', id: '' }),
-        onProgress: (done, letter, action) => bar?.update(done, { action, id: letter.id }),
-      });
-      bar?.stop();
-      if (options.json === true) {
-        print(JSON.stringify(summary, null, 2));
-        return;
-      }
-      const verb = dryRun ? 'would replay' : 'replayed';
-      print(`${dryRun ? 'dry run: ' : ''}${verb} ${summary.replayed.length}${summary.replayed.length > 0 ? ` (${summary.replayed.join(', ')})` : ''}, ${dryRun ? 'would park' : 'parked'} ${summary.parked.length}${summary.parked.length > 0 ? ` (${summary.parked.join(', ')})` : ''}, skipped ${summary.skipped.length}`);
-      if (!summary.finished) print(`more match: run the same command again to continue after #${summary.cursor}`);
-    });
+    .action(
+      async (
+        rawIds: string[],
+        options: FilterOptions & {
+          dryRun?: boolean;
+          limit: number;
+          rate?: number;
+          reason?: string;
+          by?: string;
+          restart?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const ids = rawIds.length === 0 ? undefined : rawIds.map((value) => positiveInt('id')(value));
+        const dryRun = options.dryRun === true;
+        if (!dryRun && (options.reason === undefined || options.reason.trim() === ''))
+          throw new UsageError('--reason is required: say why these messages are replayed (it is audited)');
+        const cfg = getConfig();
+        const pool = getPool();
+        let producer;
+        if (!dryRun) {
+          const kafka = createKafka({ brokers: localStack(cfg).kafkaBrokers, clientId: 'settle-ops' });
+          producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+          await producer.connect();
+          const connected = producer;
+          resources.close.push(() => connected.disconnect());
+        }
+        const bar =
+          options.json === true
+            ? undefined
+            : new SingleBar({
+                stream: io.stderr,
+                format: 'replay [{bar}] {value}/{total} {action} #{id}',
+                hideCursor: true,
+                noTTYOutput: false,
+              });
+        const summary = await replayDeadLetters({
+          pool,
+          producer,
+          filter: filterOf(options),
+          ids,
+          limit: options.limit,
+          rate: options.rate,
+          maxReplays: cfg.DLQ_MAX_REPLAYS,
+          actor: who(options.by),
+          reason: options.reason ?? 'dry run',
+          dryRun,
+          restart: options.restart === true,
+          onStart: (total) => bar?.start(total, 0, { action: '', id: '' }),
+          onProgress: (done, letter, action) => bar?.update(done, { action, id: letter.id }),
+        });
+        bar?.stop();
+        if (options.json === true) {
+          print(JSON.stringify(summary, null, 2));
+          return;
+        }
+        const verb = dryRun ? 'would replay' : 'replayed';
+        print(
+          `${dryRun ? 'dry run: ' : ''}${verb} ${summary.replayed.length}${summary.replayed.length > 0 ? ` (${summary.replayed.join(', ')})` : ''}, ${dryRun ? 'would park' : 'parked'} ${summary.parked.length}${summary.parked.length > 0 ? ` (${summary.parked.join(', ')})` : ''}, skipped ${summary.skipped.length}`,
+        );
+        if (!summary.finished) print(`more match: run the same command again to continue after #${summary.cursor}`);
+      },
+    );
 
   dlq
     .command('resolve')
@@ -175,7 +230,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action(async (id: number, options: { note: string; by?: string; json?: boolean }) => {
       if (options.note.trim() === '') throw new UsageError('--note must say why');
       const letter = await resolveDeadLetter(getPool(), id, who(options.by), options.note);
-      print(options.json === true ? JSON.stringify(deadLetterJson(letter), null, 2) : `resolved dead letter ${id} by ${letter.resolvedBy ?? ''}`);
+      print(
+        options.json === true
+          ? JSON.stringify(deadLetterJson(letter), null, 2)
+          : `resolved dead letter ${id} by ${letter.resolvedBy ?? ''}`,
+      );
     });
 
   program
@@ -188,7 +247,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const cfg = getConfig();
       const secret = cfg.JWT_SECRET ?? readSecret(localStack(cfg).jwtSecretFile);
       if (secret === undefined) {
-        throw new UsageError(`JWT_SECRET is not set and ${localStack(cfg).jwtSecretFile} does not exist: set JWT_SECRET to the API's secret (npm start writes that file)`);
+        throw new UsageError(
+          `JWT_SECRET is not set and ${localStack(cfg).jwtSecretFile} does not exist: set JWT_SECRET to the API's secret (npm start writes that file)`,
+        );
       }
       print(await signToken({ ...cfg, JWT_SECRET: secret }, { role: options.role, id: options.id }, options.ttl));
     });
@@ -201,20 +262,32 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action(async (options: { json?: boolean }) => {
       const state = await inspectRelaySlot(getPool(), getConfig().RELAY_SLOT);
       if (options.json === true) print(JSON.stringify({ slot: getConfig().RELAY_SLOT, ...state }, null, 2));
-      else if (state.status === 'ok') print(`slot ${getConfig().RELAY_SLOT}: ok, ${state.active ? 'streaming' : 'not streaming'}, confirmed up to ${state.confirmedFlushLsn ?? 'nothing yet'}`);
+      else if (state.status === 'ok')
+        print(
+          `slot ${getConfig().RELAY_SLOT}: ok, ${state.active ? 'streaming' : 'not streaming'}, confirmed up to ${state.confirmedFlushLsn ?? 'nothing yet'}`,
+        );
       else print(`slot ${getConfig().RELAY_SLOT}: ${state.status}: ${state.reason}`);
     });
   relay
     .command('recreate-slot')
-    .description('create a lost slot again from the current WAL position (events committed while it was missing are NOT streamed: re-publish them first)')
+    .description(
+      'create a lost slot again from the current WAL position (events committed while it was missing are NOT streamed: re-publish them first)',
+    )
     .requiredOption('--reason <text>', 'why (printed; say which outbox rows were re-published)')
     .option('--yes', 'confirm: you understand events since the old slot position will not be relayed from the WAL')
     .action(async (options: { reason: string; yes?: boolean }) => {
-      if (options.yes !== true) throw new UsageError('recreating the slot skips every event committed while it was missing: re-publish them, then run again with --yes');
+      if (options.yes !== true)
+        throw new UsageError(
+          'recreating the slot skips every event committed while it was missing: re-publish them, then run again with --yes',
+        );
       if (options.reason.trim() === '') throw new UsageError('--reason must say why');
       const cfg = getConfig();
       const created = await recreateRelaySlot(getPool(), cfg.RELAY_SLOT, cfg.RELAY_PUBLICATION);
-      print(created ? `recreated slot ${cfg.RELAY_SLOT} (${options.reason} — by ${who(undefined)})` : `slot ${cfg.RELAY_SLOT} exists: nothing to do`);
+      print(
+        created
+          ? `recreated slot ${cfg.RELAY_SLOT} (${options.reason} — by ${who(undefined)})`
+          : `slot ${cfg.RELAY_SLOT} exists: nothing to do`,
+      );
     });
 
   // What every command module gets: the lazily opened pool and config, output, who runs it, usage errors.
@@ -231,7 +304,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   registerRepairCommand(program, commandDeps);
   registerStatusCommand(program, commandDeps);
   registerAuditCommand(program, { ...commandDeps, since: (value) => since(value) });
-  registerRepublishCommand(program, { ...commandDeps, since: (value) => since(value), rate, onClose: (close) => resources.close.push(close) });
+  registerRepublishCommand(program, {
+    ...commandDeps,
+    since: (value) => since(value),
+    rate,
+    onClose: (close) => resources.close.push(close),
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

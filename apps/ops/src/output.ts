@@ -23,20 +23,32 @@ export function deadLetterJson(letter: DeadLetter & { audit?: DeadLetterAuditEnt
     merchantIds: letter.merchantIds,
     webhookEndpointId: letter.webhookEndpointId,
     deadAt: letter.dltTimestamp.toISOString(),
-    original: { topic: letter.originalTopic, partition: letter.originalPartition, offset: letter.originalOffset, timestamp: letter.originalTimestamp, consumerGroup: letter.consumerGroup },
+    original: {
+      topic: letter.originalTopic,
+      partition: letter.originalPartition,
+      offset: letter.originalOffset,
+      timestamp: letter.originalTimestamp,
+      consumerGroup: letter.consumerGroup,
+    },
     dlt: { topic: letter.dltTopic, partition: letter.dltPartition, offset: letter.dltOffset },
     lastReplayedAt: letter.lastReplayedAt?.toISOString() ?? null,
     resolvedAt: letter.resolvedAt?.toISOString() ?? null,
     resolvedBy: letter.resolvedBy,
     resolutionNote: letter.resolutionNote,
-    ...(letter.audit !== undefined ? { stacktrace: letter.exceptionStacktrace, key: letter.key, headers: letter.originalHeaders, value, audit: letter.audit } : {}),
+    ...(letter.audit !== undefined
+      ? { stacktrace: letter.exceptionStacktrace, key: letter.key, headers: letter.originalHeaders, value, audit: letter.audit }
+      : {}),
   };
 }
 
 /** A plain table: header row, then one row per item, columns padded. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -69,11 +81,25 @@ export function deadLetterDetails(letter: DeadLetter & { audit: DeadLetterAuditE
     `  original     ${letter.originalTopic} [${letter.originalPartition ?? '?'}] @ ${letter.originalOffset ?? '?'} (group ${letter.consumerGroup ?? '?'})`,
     `  dead at      ${letter.dltTimestamp.toISOString()} after ${letter.attempts} attempt(s); replayed ${letter.replayCount} time(s)`,
   ];
-  if (letter.resolvedAt !== null) lines.push(`  resolved     ${letter.resolvedAt.toISOString()} by ${letter.resolvedBy ?? '?'}: ${letter.resolutionNote ?? ''}`);
-  lines.push('  value', ...JSON.stringify(json['value'], null, 2).split('\n').map((line) => `    ${line}`));
-  if (letter.exceptionStacktrace !== null) lines.push('  stacktrace', ...letter.exceptionStacktrace.split('\n').slice(0, 12).map((line) => `    ${line}`));
+  if (letter.resolvedAt !== null)
+    lines.push(`  resolved     ${letter.resolvedAt.toISOString()} by ${letter.resolvedBy ?? '?'}: ${letter.resolutionNote ?? ''}`);
+  lines.push(
+    '  value',
+    ...JSON.stringify(json['value'], null, 2)
+      .split('\n')
+      .map((line) => `    ${line}`),
+  );
+  if (letter.exceptionStacktrace !== null)
+    lines.push(
+      '  stacktrace',
+      ...letter.exceptionStacktrace
+        .split('\n')
+        .slice(0, 12)
+        .map((line) => `    ${line}`),
+    );
   lines.push('  audit');
   if (letter.audit.length === 0) lines.push('    (none)');
-  for (const entry of letter.audit) lines.push(`    ${entry.at.toISOString()}  ${entry.action.padEnd(8)} by ${entry.actor}: ${entry.reason}`);
+  for (const entry of letter.audit)
+    lines.push(`    ${entry.at.toISOString()}  ${entry.action.padEnd(8)} by ${entry.actor}: ${entry.reason}`);
   return lines.join('\n');
 }

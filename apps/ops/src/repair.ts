@@ -26,22 +26,48 @@ export type RepairDeps = CommandDeps;
  */
 export async function repairStuckOrders(
   pool: Pool,
-  options: { apply: boolean; orderId?: string | undefined; by: string; reason: string; config: Config; onStart?: (total: number) => void; onProgress?: (done: number, row: RepairRow) => void },
+  options: {
+    apply: boolean;
+    orderId?: string | undefined;
+    by: string;
+    reason: string;
+    config: Config;
+    onStart?: (total: number) => void;
+    onProgress?: (done: number, row: RepairRow) => void;
+  },
 ): Promise<RepairRow[]> {
   const found = await findStuckOrders(pool, { orderId: options.orderId });
   options.onStart?.(found.length);
   const policy = orderPolicy(options.config);
   const rows: RepairRow[] = [];
   for (const item of found) {
-    const row: RepairRow = { orderId: item.order.id, orderNumber: item.order.orderNumber, kind: item.kind, status: item.order.status, action: item.command.action, detail: item.detail, result: 'would-repair' };
+    const row: RepairRow = {
+      orderId: item.order.id,
+      orderNumber: item.order.orderNumber,
+      kind: item.kind,
+      status: item.order.status,
+      action: item.command.action,
+      detail: item.detail,
+      result: 'would-repair',
+    };
     if (options.apply) {
       try {
         // Each repair starts a trace of its own: its id is in the event's ce_traceparent, like a request's.
         const { traceparent } = idOnlyTracing.startSpan('repair');
-        await applyTransition(pool, { orderId: item.order.id, command: item.command, actor: SYSTEM_ACTOR, policy, audit: { by: options.by, reason: options.reason }, traceparent });
+        await applyTransition(pool, {
+          orderId: item.order.id,
+          command: item.command,
+          actor: SYSTEM_ACTOR,
+          policy,
+          audit: { by: options.by, reason: options.reason },
+          traceparent,
+        });
         row.result = 'repaired';
       } catch (error) {
-        row.result = isSettleError(error) && error.code === 'CONFLICT' ? 'changed-meanwhile' : `failed: ${error instanceof Error ? error.message : String(error)}`;
+        row.result =
+          isSettleError(error) && error.code === 'CONFLICT'
+            ? 'changed-meanwhile'
+            : `failed: ${error instanceof Error ? error.message : String(error)}`;
       }
     }
     rows.push(row);
@@ -65,10 +91,20 @@ export function registerRepairCommand(program: Command, deps: RepairDeps): void 
     .option('--json', 'JSON output')
     .action(async (options: { dryRun?: boolean; apply?: boolean; order?: string; reason?: string; by?: string; json?: boolean }) => {
       if (options.apply === true && options.dryRun === true) deps.usage('choose --dry-run or --apply, not both');
-      if (options.order !== undefined && !UUID.test(options.order)) deps.usage(`--order must be an order id (a UUID), got "${options.order}"`);
+      if (options.order !== undefined && !UUID.test(options.order))
+        deps.usage(`--order must be an order id (a UUID), got "${options.order}"`);
       const apply = options.apply === true;
-      if (apply && (options.reason === undefined || options.reason.trim() === '')) deps.usage('--reason is required with --apply: say why these orders are repaired (it is audited)');
-      const bar = options.json === true ? undefined : new SingleBar({ stream: deps.stderr, format: 'repair [{bar}] {value}/{total} {result} {order}', hideCursor: true, noTTYOutput: false });
+      if (apply && (options.reason === undefined || options.reason.trim() === ''))
+        deps.usage('--reason is required with --apply: say why these orders are repaired (it is audited)');
+      const bar =
+        options.json === true
+          ? undefined
+          : new SingleBar({
+              stream: deps.stderr,
+              format: 'repair [{bar}] {value}/{total} {result} {order}',
+              hideCursor: true,
+              noTTYOutput: false,
+            });
       const rows = await repairStuckOrders(deps.getPool(), {
         apply,
         orderId: options.order,
@@ -87,8 +123,17 @@ export function registerRepairCommand(program: Command, deps: RepairDeps): void 
         deps.print('no stuck orders');
         return;
       }
-      deps.print(table(['order', 'number', 'kind', 'status', 'action', 'result', 'detail'], rows.map((row) => [row.orderId, row.orderNumber, row.kind, row.status, row.action, row.result, row.detail])));
+      deps.print(
+        table(
+          ['order', 'number', 'kind', 'status', 'action', 'result', 'detail'],
+          rows.map((row) => [row.orderId, row.orderNumber, row.kind, row.status, row.action, row.result, row.detail]),
+        ),
+      );
       const count = (result: string): number => rows.filter((row) => row.result === result).length;
-      deps.print(apply ? `repaired ${count('repaired')} of ${rows.length}; changed meanwhile ${count('changed-meanwhile')}; failed ${rows.length - count('repaired') - count('changed-meanwhile')}` : `dry run: ${rows.length} would be repaired; run again with --apply --reason "…"`);
+      deps.print(
+        apply
+          ? `repaired ${count('repaired')} of ${rows.length}; changed meanwhile ${count('changed-meanwhile')}; failed ${rows.length - count('repaired') - count('changed-meanwhile')}`
+          : `dry run: ${rows.length} would be repaired; run again with --apply --reason "…"`,
+      );
     });
 }

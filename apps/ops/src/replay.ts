@@ -1,4 +1,14 @@
-import { advanceReplayCursor, claimDeadLetterReplay, finishReplayCursor, inTransaction, listDeadLetters, openReplayCursor, type DeadLetter, type DeadLetterFilter, type Pool } from '@settle/db';
+import {
+  advanceReplayCursor,
+  claimDeadLetterReplay,
+  finishReplayCursor,
+  inTransaction,
+  listDeadLetters,
+  openReplayCursor,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type Pool,
+} from '@settle/db';
 import { REPLAY_HEADERS } from '@settle/kafka';
 import type { Producer } from 'kafkajs';
 
@@ -38,15 +48,31 @@ export interface ReplaySummary {
  * often), publish, move the cursor, audit. A dry run reads only.
  */
 export async function replayDeadLetters(options: ReplayOptions): Promise<ReplaySummary> {
-  const summary: ReplaySummary = { dryRun: options.dryRun, considered: 0, replayed: [], parked: [], skipped: [], cursor: 0, finished: false };
+  const summary: ReplaySummary = {
+    dryRun: options.dryRun,
+    considered: 0,
+    replayed: [],
+    parked: [],
+    skipped: [],
+    cursor: 0,
+    finished: false,
+  };
   // Named ids are a one-off; a filter replay keeps a resumable cursor.
   const useCursor = !options.dryRun && options.ids === undefined;
-  const cursor = useCursor ? await openReplayCursor(options.pool, options.filter, options.actor, options.restart) : { filterKey: '', lastId: 0 };
+  const cursor = useCursor
+    ? await openReplayCursor(options.pool, options.filter, options.actor, options.restart)
+    : { filterKey: '', lastId: 0 };
   summary.cursor = cursor.lastId;
   const candidates =
     options.ids === undefined
       ? await listDeadLetters(options.pool, { ...options.filter, statuses: ['open'], afterId: cursor.lastId, limit: options.limit + 1 })
-      : (await Promise.all(options.ids.map((id) => listDeadLetters(options.pool, { ...options.filter, statuses: ['open'], afterId: id - 1, limit: 1 })))).flat().filter((letter) => options.ids?.includes(letter.id));
+      : (
+          await Promise.all(
+            options.ids.map((id) => listDeadLetters(options.pool, { ...options.filter, statuses: ['open'], afterId: id - 1, limit: 1 })),
+          )
+        )
+          .flat()
+          .filter((letter) => options.ids?.includes(letter.id));
   const batch = candidates.slice(0, options.limit);
   const more = candidates.length > options.limit;
   summary.considered = batch.length;
@@ -75,7 +101,11 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayS
       const claim = await claimDeadLetterReplay(client, candidate.id, options.actor, options.reason, options.maxReplays);
       if (claim.action === 'replay') {
         const letter = claim.letter;
-        const headers: Record<string, string> = { ...letter.originalHeaders, [REPLAY_HEADERS.replayOf]: String(letter.id), [REPLAY_HEADERS.replayCount]: String(letter.replayCount) };
+        const headers: Record<string, string> = {
+          ...letter.originalHeaders,
+          [REPLAY_HEADERS.replayOf]: String(letter.id),
+          [REPLAY_HEADERS.replayCount]: String(letter.replayCount),
+        };
         if (letter.channel === 'webhook' && letter.webhookEndpointId !== null) {
           headers[REPLAY_HEADERS.channel] = 'webhook';
           headers[REPLAY_HEADERS.webhookEndpoint] = letter.webhookEndpointId;

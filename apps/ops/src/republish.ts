@@ -44,7 +44,16 @@ export function republishedMessage(event: RepublishEvent, runId: string): Messag
   return {
     key: event.orderId,
     value: event.payload,
-    headers: eventHeaders({ id: event.id, aggregatetype: 'order', aggregateid: event.orderId, type: event.type, createdAt: event.occurredAt, orderVersion: event.orderVersion, commitLsn: null, extra }),
+    headers: eventHeaders({
+      id: event.id,
+      aggregatetype: 'order',
+      aggregateid: event.orderId,
+      type: event.type,
+      createdAt: event.occurredAt,
+      orderVersion: event.orderVersion,
+      commitLsn: null,
+      extra,
+    }),
   };
 }
 
@@ -56,7 +65,16 @@ export function republishedMessage(event: RepublishEvent, runId: string): Messag
 export async function republishEvents(
   pool: Pool,
   producer: Producer | undefined,
-  options: { filter: RepublishFilter; topic: string; by: string; reason: string; rate?: number | undefined; restart?: boolean; onStart?: (total: number, done: number) => void; onProgress?: (done: number) => void },
+  options: {
+    filter: RepublishFilter;
+    topic: string;
+    by: string;
+    reason: string;
+    rate?: number | undefined;
+    restart?: boolean;
+    onStart?: (total: number, done: number) => void;
+    onProgress?: (done: number) => void;
+  },
 ): Promise<RepublishSummary> {
   const total = await countRepublishEvents(pool, options.filter);
   if (producer === undefined) {
@@ -65,7 +83,17 @@ export async function republishEvents(
   }
   const filterKey = republishFilterKey(options.filter, options.topic);
   const unfinished = options.restart === true ? undefined : await findUnfinishedRepublishRun(pool, filterKey);
-  const run = unfinished ?? (await startRepublishRun(pool, { id: randomUUID(), filterKey, filter: options.filter, topic: options.topic, by: options.by, reason: options.reason, total }));
+  const run =
+    unfinished ??
+    (await startRepublishRun(pool, {
+      id: randomUUID(),
+      filterKey,
+      filter: options.filter,
+      topic: options.topic,
+      by: options.by,
+      reason: options.reason,
+      total,
+    }));
   let sent = run.sent;
   let cursor = run.cursor;
   options.onStart?.(run.total, sent);
@@ -97,8 +125,14 @@ export function registerRepublishCommand(program: Command, deps: RepublishDeps):
     .command('outbox')
     .description('the events the relay published')
     .command('republish')
-    .description('re-send events from order_events to the order events topic, marked re-published (same keys and event ids: consumers with an inbox drop what they have; the notifier ignores them)')
-    .requiredOption('--since <when>', 'events that occurred at or after an ISO time or a duration back from now (30m, 2h, 7d); an unfinished run is resumed when run again with the same filter, so give an ISO time to resume', deps.since)
+    .description(
+      're-send events from order_events to the order events topic, marked re-published (same keys and event ids: consumers with an inbox drop what they have; the notifier ignores them)',
+    )
+    .requiredOption(
+      '--since <when>',
+      'events that occurred at or after an ISO time or a duration back from now (30m, 2h, 7d); an unfinished run is resumed when run again with the same filter, so give an ISO time to resume',
+      deps.since,
+    )
     .option('--until <when>', 'and before this time', deps.since)
     .option('--order <id>', 'only this order')
     .option('--type <eventType>', 'only this event type, e.g. order.completed')
@@ -108,33 +142,61 @@ export function registerRepublishCommand(program: Command, deps: RepublishDeps):
     .option('--by <who>', 'who re-publishes (default: the OS user)')
     .option('--restart', 'ignore an unfinished run of the same filter and start from the first event')
     .option('--json', 'JSON summary')
-    .action(async (options: { since: Date; until?: Date; order?: string; type?: string; dryRun?: boolean; rate?: number; reason?: string; by?: string; restart?: boolean; json?: boolean }) => {
-      if (options.order !== undefined && !UUID.test(options.order)) deps.usage(`--order must be an order id (a UUID), got "${options.order}"`);
-      if (options.until !== undefined && options.until <= options.since) deps.usage('--until must be after --since');
-      const dryRun = options.dryRun === true;
-      if (!dryRun && (options.reason === undefined || options.reason.trim() === '')) deps.usage('--reason is required: say why these events are re-published (it is audited)');
-      const config = deps.getConfig();
-      let producer: Producer | undefined;
-      if (!dryRun) {
-        producer = createKafka({ brokers: localStack(config).kafkaBrokers, clientId: 'settle-ops' }).producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-        await producer.connect();
-        const connected = producer;
-        deps.onClose(() => connected.disconnect());
-      }
-      const bar = options.json === true || dryRun ? undefined : new SingleBar({ stream: deps.stderr, format: 'republish [{bar}] {value}/{total}', hideCursor: true, noTTYOutput: false });
-      const summary = await republishEvents(deps.getPool(), producer, {
-        filter: { since: options.since, until: options.until, orderId: options.order, type: options.type },
-        topic: config.ORDER_EVENTS_TOPIC,
-        by: deps.who(options.by),
-        reason: options.reason ?? 'dry run',
-        rate: options.rate,
-        restart: options.restart === true,
-        onStart: (total, done) => bar?.start(total, done),
-        onProgress: (done) => bar?.update(done),
-      });
-      bar?.stop();
-      if (options.json === true) deps.print(JSON.stringify(summary, null, 2));
-      else if (summary.dryRun) deps.print(`dry run: ${summary.total} events would be re-sent to ${summary.topic}; run again without --dry-run and with --reason "…"`);
-      else deps.print(`re-sent ${summary.sent} of ${summary.total} events to ${summary.topic}${summary.resumed ? ' (resumed an unfinished run)' : ''}; run ${summary.runId}`);
-    });
+    .action(
+      async (options: {
+        since: Date;
+        until?: Date;
+        order?: string;
+        type?: string;
+        dryRun?: boolean;
+        rate?: number;
+        reason?: string;
+        by?: string;
+        restart?: boolean;
+        json?: boolean;
+      }) => {
+        if (options.order !== undefined && !UUID.test(options.order))
+          deps.usage(`--order must be an order id (a UUID), got "${options.order}"`);
+        if (options.until !== undefined && options.until <= options.since) deps.usage('--until must be after --since');
+        const dryRun = options.dryRun === true;
+        if (!dryRun && (options.reason === undefined || options.reason.trim() === ''))
+          deps.usage('--reason is required: say why these events are re-published (it is audited)');
+        const config = deps.getConfig();
+        let producer: Producer | undefined;
+        if (!dryRun) {
+          producer = createKafka({ brokers: localStack(config).kafkaBrokers, clientId: 'settle-ops' }).producer({
+            idempotent: true,
+            maxInFlightRequests: 1,
+            createPartitioner: Partitioners.DefaultPartitioner,
+          });
+          await producer.connect();
+          const connected = producer;
+          deps.onClose(() => connected.disconnect());
+        }
+        const bar =
+          options.json === true || dryRun
+            ? undefined
+            : new SingleBar({ stream: deps.stderr, format: 'republish [{bar}] {value}/{total}', hideCursor: true, noTTYOutput: false });
+        const summary = await republishEvents(deps.getPool(), producer, {
+          filter: { since: options.since, until: options.until, orderId: options.order, type: options.type },
+          topic: config.ORDER_EVENTS_TOPIC,
+          by: deps.who(options.by),
+          reason: options.reason ?? 'dry run',
+          rate: options.rate,
+          restart: options.restart === true,
+          onStart: (total, done) => bar?.start(total, done),
+          onProgress: (done) => bar?.update(done),
+        });
+        bar?.stop();
+        if (options.json === true) deps.print(JSON.stringify(summary, null, 2));
+        else if (summary.dryRun)
+          deps.print(
+            `dry run: ${summary.total} events would be re-sent to ${summary.topic}; run again without --dry-run and with --reason "…"`,
+          );
+        else
+          deps.print(
+            `re-sent ${summary.sent} of ${summary.total} events to ${summary.topic}${summary.resumed ? ' (resumed an unfinished run)' : ''}; run ${summary.runId}`,
+          );
+      },
+    );
 }

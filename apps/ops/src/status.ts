@@ -88,7 +88,12 @@ async function relayFigures(port: number): Promise<RelayFigures> {
 
 /** Committed offsets of the notifier's group against the topic's end offsets, per partition. */
 async function consumerLag(brokers: string[], groupId: string, topic: string): Promise<ConsumerLag> {
-  const admin = createKafka({ brokers, clientId: 'settle-ops-status', retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 }, connectionTimeout: 2_000 }).admin();
+  const admin = createKafka({
+    brokers,
+    clientId: 'settle-ops-status',
+    retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
+    connectionTimeout: 2_000,
+  }).admin();
   await admin.connect();
   try {
     const ends = await admin.fetchTopicOffsets(topic);
@@ -98,7 +103,12 @@ async function consumerLag(brokers: string[], groupId: string, topic: string): P
         const offset = committed.find((entry) => entry.partition === end.partition)?.offset ?? '-1';
         // No committed offset yet: the group starts from the beginning, so everything retained waits.
         const from = offset === '-1' ? BigInt(end.low) : BigInt(offset);
-        return { partition: end.partition, committed: offset === '-1' ? null : offset, end: end.high, lag: Number(BigInt(end.high) - from) };
+        return {
+          partition: end.partition,
+          committed: offset === '-1' ? null : offset,
+          end: end.high,
+          lag: Number(BigInt(end.high) - from),
+        };
       })
       .sort((a, b) => a.partition - b.partition);
     return { groupId, topic, total: partitions.reduce((sum, entry) => sum + entry.lag, 0), partitions };
@@ -138,27 +148,48 @@ export function statusTable(report: StatusReport): string {
   if ('unavailable' in relay) {
     rows.push(['events waiting to be published', `unknown (${relay.unavailable})`], ['relay', 'relay not reachable']);
   } else {
-    const oldest = relay.oldestWaitingAgeSeconds === null || relay.outboxWaiting === 0 ? '' : `, oldest ${seconds(relay.oldestWaitingAgeSeconds)}`;
-    rows.push(['events waiting to be published', relay.outboxWaiting === null ? 'unknown (the relay has not acknowledged anything yet)' : `${relay.outboxWaiting}${oldest}`]);
-    rows.push(['relay', `${relay.role}${relay.streaming ? ', streaming' : ', not streaming'}, last ack ${seconds(relay.lastAckAgeSeconds)} ago`]);
+    const oldest =
+      relay.oldestWaitingAgeSeconds === null || relay.outboxWaiting === 0 ? '' : `, oldest ${seconds(relay.oldestWaitingAgeSeconds)}`;
+    rows.push([
+      'events waiting to be published',
+      relay.outboxWaiting === null ? 'unknown (the relay has not acknowledged anything yet)' : `${relay.outboxWaiting}${oldest}`,
+    ]);
+    rows.push([
+      'relay',
+      `${relay.role}${relay.streaming ? ', streaming' : ', not streaming'}, last ack ${seconds(relay.lastAckAgeSeconds)} ago`,
+    ]);
   }
   if ('unavailable' in database) {
     rows.push(['database', database.unavailable]);
   } else {
     const slot = database.slot;
-    rows.push(['replication slot', slot === null ? 'missing' : `${slot.name}: ${slot.active ? 'active' : 'inactive'}, lag ${slot.lagBytes ?? '–'} bytes`]);
+    rows.push([
+      'replication slot',
+      slot === null ? 'missing' : `${slot.name}: ${slot.active ? 'active' : 'inactive'}, lag ${slot.lagBytes ?? '–'} bytes`,
+    ]);
     rows.push(['dead letters, last hour', `${database.deadLettersLastHour.total}${counts(database.deadLettersLastHour.byChannel)}`]);
     const delivery = database.deliveryLastHour;
-    rows.push(['delivery (commit → ack), last hour', delivery.delivered === 0 ? 'nothing delivered' : `${delivery.delivered} delivered, average ${seconds(delivery.averageSeconds)}, p99 ${seconds(delivery.p99Seconds)}`]);
+    rows.push([
+      'delivery (commit → ack), last hour',
+      delivery.delivered === 0
+        ? 'nothing delivered'
+        : `${delivery.delivered} delivered, average ${seconds(delivery.averageSeconds)}, p99 ${seconds(delivery.p99Seconds)}`,
+    ]);
     rows.push(['orders completed today (UTC)', String(database.ordersCompletedToday)]);
     const oldest = database.disputes.oldest;
-    rows.push(['open disputes', `${database.disputes.open}, past SLA ${database.disputes.overdue}${oldest === null ? '' : `; oldest ${oldest.orderNumber} (${oldest.orderId}) for ${duration(oldest.ageSeconds)}`}`]);
+    rows.push([
+      'open disputes',
+      `${database.disputes.open}, past SLA ${database.disputes.overdue}${oldest === null ? '' : `; oldest ${oldest.orderNumber} (${oldest.orderId}) for ${duration(oldest.ageSeconds)}`}`,
+    ]);
     rows.push(['stuck orders', `${database.stuckOrders.total}${counts(database.stuckOrders.byKind)}`]);
   }
   if ('unavailable' in consumerGroup) {
     rows.push(['notifier consumer lag', consumerGroup.unavailable]);
   } else {
-    rows.push([`notifier consumer lag (${consumerGroup.groupId})`, `${consumerGroup.total}: ${consumerGroup.partitions.map((entry) => `p${entry.partition} ${entry.lag}`).join(', ')}`]);
+    rows.push([
+      `notifier consumer lag (${consumerGroup.groupId})`,
+      `${consumerGroup.total}: ${consumerGroup.partitions.map((entry) => `p${entry.partition} ${entry.lag}`).join(', ')}`,
+    ]);
   }
   return table(['figure', 'value'], rows);
 }

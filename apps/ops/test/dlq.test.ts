@@ -105,11 +105,28 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
   function orderFor(merchant: string): { order: Order; event: OrderEvent } {
     const now = new Date().toISOString();
     const order = createOrder(
-      { type: 'buy', merchantId: merchant, cryptoAmount: '50.00', cryptoCurrency: 'USDT', fiatAmount: '183.62', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi', buyerWalletAddress: testAddress('ops-buyer') },
+      {
+        type: 'buy',
+        merchantId: merchant,
+        cryptoAmount: '50.00',
+        cryptoCurrency: 'USDT',
+        fiatAmount: '183.62',
+        fiatCurrency: 'AED',
+        rate: '3.6725',
+        paymentMethod: 'upi',
+        buyerWalletAddress: testAddress('ops-buyer'),
+      },
       { role: 'user', id: 'u-ops' },
       { id: randomUUID(), orderNumber: orderNumber(now, randomBytes(8)), now, profileWallet: () => null },
     );
-    const event = buildEvent({ eventId: randomUUID(), type: 'order.created', order: toView(order, () => null), previousStatus: null, actor: { role: 'user', id: 'u-ops' }, occurredAt: now });
+    const event = buildEvent({
+      eventId: randomUUID(),
+      type: 'order.created',
+      order: toView(order, () => null),
+      previousStatus: null,
+      actor: { role: 'user', id: 'u-ops' },
+      occurredAt: now,
+    });
     return { order, event };
   }
 
@@ -125,7 +142,11 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, answers, close: () => new Promise((resolve) => server.close(() => resolve())) };
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+      answers,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
   }
 
   const snapshot = async (): Promise<unknown> => ({
@@ -153,7 +174,12 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
     const endpoint = await registerWebhookEndpoint(pool, { merchantId: merchant, url: hook.url });
     const shown: NotificationPayload[] = [];
     const raw: NotificationPayload[] = [];
-    const client = connectNotifier({ url: `http://127.0.0.1:${notifier.port}`, token: await signToken({ JWT_SECRET, JWT_ISSUER: undefined }, { role: 'merchant', id: merchant }), onNotification: (n) => shown.push(n), socketOptions: { reconnection: false, forceNew: true } });
+    const client = connectNotifier({
+      url: `http://127.0.0.1:${notifier.port}`,
+      token: await signToken({ JWT_SECRET, JWT_ISSUER: undefined }, { role: 'merchant', id: merchant }),
+      onNotification: (n) => shown.push(n),
+      socketOptions: { reconnection: false, forceNew: true },
+    });
     client.socket.on('notification', (n) => raw.push(n));
     await new Promise<void>((resolve) => client.socket.once('synced', () => resolve()));
     try {
@@ -191,7 +217,10 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
       const id = letters[0]!.id;
       expect((await cli('dlq', 'list', '--type', 'order.completed', '--json')).stdout.trim()).toBe('[]');
       expect((await cli('dlq', 'list', '--error', 'webhookrejected')).stdout).toContain('WebhookRejectedError');
-      const shownLetter = JSON.parse((await cli('dlq', 'show', String(id), '--json')).stdout) as { value: { eventId: string }; original: { topic: string } };
+      const shownLetter = JSON.parse((await cli('dlq', 'show', String(id), '--json')).stdout) as {
+        value: { eventId: string };
+        original: { topic: string };
+      };
       expect(shownLetter.value.eventId).toBe(event.eventId);
       expect(shownLetter.original.topic).toBe(topic);
 
@@ -206,10 +235,18 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
       const replay = await cliProcess('dlq', 'replay', '--merchant', merchant, '--reason', 'receiver fixed', '--rate', '20/s');
       expect(replay.code).toBe(0);
       expect(replay.stdout).toContain(`replayed 1 (${id})`);
-      await waitFor(async () => (await rows(`SELECT status FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id]))[0]?.['status'] === 'delivered', 'the replayed delivery');
+      await waitFor(
+        async () =>
+          (await rows(`SELECT status FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id]))[0]?.['status'] === 'delivered',
+        'the replayed delivery',
+      );
       expect(hook.answers).toEqual([400, 200]);
-      expect(await rows(`SELECT status, replay_count FROM dead_letters WHERE id = $1`, [id])).toEqual([{ status: 'replayed', replay_count: 1 }]);
-      expect(await rows(`SELECT action, actor, reason FROM dead_letter_audit WHERE dead_letter_id = $1`, [id])).toEqual([{ action: 'replay', actor: 'ops-test', reason: 'receiver fixed' }]);
+      expect(await rows(`SELECT status, replay_count FROM dead_letters WHERE id = $1`, [id])).toEqual([
+        { status: 'replayed', replay_count: 1 },
+      ]);
+      expect(await rows(`SELECT action, actor, reason FROM dead_letter_audit WHERE dead_letter_id = $1`, [id])).toEqual([
+        { action: 'replay', actor: 'ops-test', reason: 'receiver fixed' },
+      ]);
 
       // Replaying again finds nothing open; the receiver got it once, the socket showed it once.
       expect((await cli('dlq', 'replay', '--merchant', merchant, '--reason', 'again')).stdout).toContain('replayed 0');
@@ -231,7 +268,9 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
       const { order, event } = orderFor(merchant);
       await producer.send({ topic, acks: -1, messages: [{ key: order.id, value: JSON.stringify(event), headers: { id: event.eventId } }] });
       const letters = async (): Promise<Array<Record<string, unknown>>> =>
-        rows(`SELECT id, status, replay_count, original_headers FROM dead_letters WHERE webhook_endpoint_id = $1 ORDER BY id`, [endpoint.id]);
+        rows(`SELECT id, status, replay_count, original_headers FROM dead_letters WHERE webhook_endpoint_id = $1 ORDER BY id`, [
+          endpoint.id,
+        ]);
       await waitFor(async () => (await letters()).length === 1, 'the first dead letter');
       expect((await letters())[0]).toMatchObject({ replay_count: 0, original_headers: { id: event.eventId } });
 
@@ -245,7 +284,11 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
         ['replayed', 2],
         ['open', 2],
       ]);
-      expect((await letters()).at(-1)?.['original_headers']).toMatchObject({ id: event.eventId, 'settle-replay-count': '2', 'settle-replay-channel': 'webhook' });
+      expect((await letters()).at(-1)?.['original_headers']).toMatchObject({
+        id: event.eventId,
+        'settle-replay-count': '2',
+        'settle-replay-channel': 'webhook',
+      });
       const parked = await cli('dlq', 'replay', '--merchant', merchant, '--reason', 'round 3', '--json');
       const summary = JSON.parse(parked.stdout) as { replayed: number[]; parked: number[] };
       expect(summary.replayed).toEqual([]);
@@ -262,7 +305,8 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
 
   it('a message that keeps failing is parked after DLQ_MAX_REPLAYS replays; resolve closes a letter with who and why', async () => {
     await producer.send({ topic, acks: -1, messages: [{ key: 'broken', value: '{"eventId": "not json' }] });
-    const poison = async (): Promise<Array<Record<string, unknown>>> => rows(`SELECT id, status, replay_count, exception_class FROM dead_letters WHERE message_key = 'broken' ORDER BY id`);
+    const poison = async (): Promise<Array<Record<string, unknown>>> =>
+      rows(`SELECT id, status, replay_count, exception_class FROM dead_letters WHERE message_key = 'broken' ORDER BY id`);
     await waitFor(async () => (await poison()).length === 1, 'the first dead letter');
     expect((await poison())[0]).toMatchObject({ exception_class: 'InvalidJsonError', replay_count: 0 });
 
@@ -286,7 +330,11 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
 
     const resolved = await cli('dlq', 'resolve', String(last), '--note', 'producer bug fixed; event re-sent by hand', '--by', 'alice');
     expect(resolved.code).toBe(0);
-    const shown = JSON.parse((await cli('dlq', 'show', String(last), '--json')).stdout) as { status: string; resolvedBy: string; audit: Array<{ action: string; actor: string; reason: string }> };
+    const shown = JSON.parse((await cli('dlq', 'show', String(last), '--json')).stdout) as {
+      status: string;
+      resolvedBy: string;
+      audit: Array<{ action: string; actor: string; reason: string }>;
+    };
     expect(shown.status).toBe('resolved');
     expect(shown.audit.map((entry) => [entry.action, entry.actor, entry.reason])).toEqual([
       ['park', 'ops-test', 'round 3'],
@@ -319,7 +367,11 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
     const printed = await cliProcess('token', '--role', 'merchant', '--id', 'm-token');
     expect(printed.code).toBe(0);
     const token = printed.stdout.trim();
-    const client = connectNotifier({ url: `http://127.0.0.1:${notifier.port}`, token, socketOptions: { reconnection: false, forceNew: true } });
+    const client = connectNotifier({
+      url: `http://127.0.0.1:${notifier.port}`,
+      token,
+      socketOptions: { reconnection: false, forceNew: true },
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         client.socket.once('synced', () => resolve());

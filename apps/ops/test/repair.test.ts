@@ -18,21 +18,57 @@ describe('settle-ops repair', () => {
     await db?.drop();
   });
 
-  const env = (): NodeJS.ProcessEnv => ({ PATH: process.env['PATH'], DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), JWT_SECRET: 'test-secret-of-the-ops-repair-tests', SETTLE_OPS_USER: 'alice' });
+  const env = (): NodeJS.ProcessEnv => ({
+    PATH: process.env['PATH'],
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+    JWT_SECRET: 'test-secret-of-the-ops-repair-tests',
+    SETTLE_OPS_USER: 'alice',
+  });
   const cli = (...args: string[]): Promise<CliResult> => runCliInProcess(env(), args);
   const counts = async (): Promise<Record<string, number>> =>
-    (await pool.query(`SELECT (SELECT count(*)::int FROM order_events) AS events, (SELECT count(*)::int FROM outbox) AS outbox, (SELECT count(*)::int FROM order_audit) AS audit`)).rows[0];
+    (
+      await pool.query(
+        `SELECT (SELECT count(*)::int FROM order_events) AS events, (SELECT count(*)::int FROM outbox) AS outbox, (SELECT count(*)::int FROM order_audit) AS audit`,
+      )
+    ).rows[0];
 
   it('finds each stuck state, changes nothing on a dry run, and repairs each with event, outbox and audit rows on --apply', async () => {
-    const released = await importLegacyOrder(pool, { status: 'payment_sent', merchantId: 'm-legacy', userId: 'u-legacy-1', escrowTxHash: testTxHash('legacy-escrow-1'), releaseTxHash: testTxHash('legacy-release-1') });
-    const refunded = await importLegacyOrder(pool, { status: 'escrowed', merchantId: 'm-legacy', userId: 'u-legacy-2', escrowTxHash: testTxHash('legacy-escrow-2'), refundTxHash: testTxHash('legacy-refund-2') });
-    const overdue = await importLegacyOrder(pool, { status: 'accepted', merchantId: 'm-legacy', userId: 'u-legacy-3', timerAt: new Date(Date.now() - 3_600_000).toISOString() });
-    const healthy = await importLegacyOrder(pool, { status: 'escrowed', merchantId: 'm-legacy', userId: 'u-legacy-4', escrowTxHash: testTxHash('legacy-escrow-4'), timerAt: new Date(Date.now() + 3_600_000).toISOString() });
+    const released = await importLegacyOrder(pool, {
+      status: 'payment_sent',
+      merchantId: 'm-legacy',
+      userId: 'u-legacy-1',
+      escrowTxHash: testTxHash('legacy-escrow-1'),
+      releaseTxHash: testTxHash('legacy-release-1'),
+    });
+    const refunded = await importLegacyOrder(pool, {
+      status: 'escrowed',
+      merchantId: 'm-legacy',
+      userId: 'u-legacy-2',
+      escrowTxHash: testTxHash('legacy-escrow-2'),
+      refundTxHash: testTxHash('legacy-refund-2'),
+    });
+    const overdue = await importLegacyOrder(pool, {
+      status: 'accepted',
+      merchantId: 'm-legacy',
+      userId: 'u-legacy-3',
+      timerAt: new Date(Date.now() - 3_600_000).toISOString(),
+    });
+    const healthy = await importLegacyOrder(pool, {
+      status: 'escrowed',
+      merchantId: 'm-legacy',
+      userId: 'u-legacy-4',
+      escrowTxHash: testTxHash('legacy-escrow-4'),
+      timerAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
 
     const before = await counts();
     const dry = await cli('repair', '--json');
     expect(dry.code).toBe(0);
-    const planned = JSON.parse(dry.stdout) as { applied: boolean; orders: Array<{ orderId: string; kind: string; action: string; result: string }> };
+    const planned = JSON.parse(dry.stdout) as {
+      applied: boolean;
+      orders: Array<{ orderId: string; kind: string; action: string; result: string }>;
+    };
     expect(planned.applied).toBe(false);
     expect(planned.orders.map((row) => [row.orderId, row.kind, row.action, row.result]).sort()).toEqual(
       [
@@ -50,7 +86,10 @@ describe('settle-ops repair', () => {
     const applied = await cli('repair', '--apply', '--reason', 'import from the old system left them stuck');
     expect(applied.code).toBe(0);
     expect(applied.stdout).toContain('repaired 3 of 3; changed meanwhile 0; failed 0');
-    const statuses = await pool.query<{ id: string; status: string; order_version: number }>(`SELECT id, status, order_version FROM orders WHERE id = ANY($1::uuid[])`, [[released.id, refunded.id, overdue.id, healthy.id]]);
+    const statuses = await pool.query<{ id: string; status: string; order_version: number }>(
+      `SELECT id, status, order_version FROM orders WHERE id = ANY($1::uuid[])`,
+      [[released.id, refunded.id, overdue.id, healthy.id]],
+    );
     expect(Object.fromEntries(statuses.rows.map((row) => [row.id, [row.status, row.order_version]]))).toEqual({
       [released.id]: ['completed', 4],
       [refunded.id]: ['cancelled', 4],
@@ -59,10 +98,18 @@ describe('settle-ops repair', () => {
     });
     expect(await counts()).toEqual({ events: before['events']! + 3, outbox: before['outbox']! + 3, audit: before['audit']! + 3 });
     // Each repair's event carries a trace of its own, like a request's.
-    const traced = await pool.query<{ traceparent: string | null }>(`SELECT headers->>'traceparent' AS traceparent FROM outbox WHERE aggregateid = ANY($1) AND order_version = 4`, [[released.id, refunded.id, overdue.id]]);
-    expect(new Set(traced.rows.map((row) => /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/.exec(row.traceparent ?? '')?.[0].slice(3, 35))).size).toBe(3);
+    const traced = await pool.query<{ traceparent: string | null }>(
+      `SELECT headers->>'traceparent' AS traceparent FROM outbox WHERE aggregateid = ANY($1) AND order_version = 4`,
+      [[released.id, refunded.id, overdue.id]],
+    );
+    expect(new Set(traced.rows.map((row) => /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/.exec(row.traceparent ?? '')?.[0].slice(3, 35))).size).toBe(
+      3,
+    );
     expect(traced.rows.every((row) => row.traceparent !== null)).toBe(true);
-    const events = await pool.query(`SELECT order_id, type, actor_role FROM order_events WHERE order_id = ANY($1::uuid[]) ORDER BY order_id`, [[released.id, refunded.id, overdue.id]]);
+    const events = await pool.query(
+      `SELECT order_id, type, actor_role FROM order_events WHERE order_id = ANY($1::uuid[]) ORDER BY order_id`,
+      [[released.id, refunded.id, overdue.id]],
+    );
     expect(events.rows).toEqual(
       expect.arrayContaining([
         { order_id: released.id, type: 'order.completed', actor_role: 'system' },
@@ -70,17 +117,41 @@ describe('settle-ops repair', () => {
         { order_id: overdue.id, type: 'order.expired', actor_role: 'system' },
       ]),
     );
-    const audit = await pool.query(`SELECT order_id, action, actor_role, actor_id, reason FROM order_audit WHERE order_id = $1`, [released.id]);
-    expect(audit.rows).toEqual([{ order_id: released.id, action: 'repair_complete', actor_role: 'system', actor_id: 'alice', reason: 'import from the old system left them stuck' }]);
+    const audit = await pool.query(`SELECT order_id, action, actor_role, actor_id, reason FROM order_audit WHERE order_id = $1`, [
+      released.id,
+    ]);
+    expect(audit.rows).toEqual([
+      {
+        order_id: released.id,
+        action: 'repair_complete',
+        actor_role: 'system',
+        actor_id: 'alice',
+        reason: 'import from the old system left them stuck',
+      },
+    ]);
 
     expect((await cli('repair')).stdout.trim()).toBe('no stuck orders');
   });
 
   it('--order limits the run to one order; a bad id is a one-line usage error', async () => {
-    const one = await importLegacyOrder(pool, { status: 'payment_sent', merchantId: 'm-legacy', userId: 'u-legacy-5', escrowTxHash: testTxHash('legacy-escrow-5'), releaseTxHash: testTxHash('legacy-release-5') });
-    const other = await importLegacyOrder(pool, { status: 'payment_sent', merchantId: 'm-legacy', userId: 'u-legacy-6', escrowTxHash: testTxHash('legacy-escrow-6'), releaseTxHash: testTxHash('legacy-release-6') });
+    const one = await importLegacyOrder(pool, {
+      status: 'payment_sent',
+      merchantId: 'm-legacy',
+      userId: 'u-legacy-5',
+      escrowTxHash: testTxHash('legacy-escrow-5'),
+      releaseTxHash: testTxHash('legacy-release-5'),
+    });
+    const other = await importLegacyOrder(pool, {
+      status: 'payment_sent',
+      merchantId: 'm-legacy',
+      userId: 'u-legacy-6',
+      escrowTxHash: testTxHash('legacy-escrow-6'),
+      releaseTxHash: testTxHash('legacy-release-6'),
+    });
     const applied = await cli('repair', '--apply', '--order', one.id, '--reason', 'ticket 42', '--json');
-    expect((JSON.parse(applied.stdout) as { orders: Array<{ orderId: string; result: string }> }).orders).toEqual([expect.objectContaining({ orderId: one.id, result: 'repaired' })]);
+    expect((JSON.parse(applied.stdout) as { orders: Array<{ orderId: string; result: string }> }).orders).toEqual([
+      expect.objectContaining({ orderId: one.id, result: 'repaired' }),
+    ]);
     expect((await pool.query(`SELECT status FROM orders WHERE id = $1`, [other.id])).rows[0]).toEqual({ status: 'payment_sent' });
     const bad = await cli('repair', '--order', 'not-a-uuid');
     expect(bad).toMatchObject({ code: 2, stderr: 'settle-ops: --order must be an order id (a UUID), got "not-a-uuid"\n' });

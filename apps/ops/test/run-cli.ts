@@ -11,7 +11,8 @@ export interface CliResult {
 export async function runCliInProcess(env: NodeJS.ProcessEnv, args: string[]): Promise<CliResult> {
   const out: string[] = [];
   const err: string[] = [];
-  const sink = (into: string[]): NodeJS.WritableStream => new Writable({ write: (chunk: Buffer, _encoding, done) => (into.push(chunk.toString()), done()) });
+  const sink = (into: string[]): NodeJS.WritableStream =>
+    new Writable({ write: (chunk: Buffer, _encoding, done) => (into.push(chunk.toString()), done()) });
   const code = await runCli(args, { stdout: sink(out), stderr: sink(err), env });
   return { code, stdout: out.join(''), stderr: err.join('') };
 }

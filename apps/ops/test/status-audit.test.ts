@@ -33,7 +33,21 @@ describe('settle-ops status and audit', () => {
   const hoursAgo = (hours: number): string => new Date(Date.now() - hours * 3_600_000).toISOString();
 
   async function sellOrder(label: string, now?: string): Promise<OrderView> {
-    const created = await createOrderRecord(pool, { type: 'sell', merchantId: merchant.id, cryptoAmount: '100', cryptoCurrency: 'USDT', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' }, user, { now });
+    const created = await createOrderRecord(
+      pool,
+      {
+        type: 'sell',
+        merchantId: merchant.id,
+        cryptoAmount: '100',
+        cryptoCurrency: 'USDT',
+        fiatAmount: '367.25',
+        fiatCurrency: 'AED',
+        rate: '3.6725',
+        paymentMethod: 'upi',
+      },
+      user,
+      { now },
+    );
     if (created.kind !== 'applied') throw new Error('not created');
     let order = created.order;
     for (const [command, actor] of [
@@ -112,11 +126,20 @@ describe('settle-ops status and audit', () => {
   it('status shows the figures from the database, the relay and the consumer group', async () => {
     const completed = await sellOrder('completed');
     await applyTransition(pool, { orderId: completed.id, command: { action: 'mark_paid' }, actor: merchant });
-    const released = await applyTransition(pool, { orderId: completed.id, command: { action: 'confirm_and_release', txHash: testTxHash('ops-status-release') }, actor: user });
+    const released = await applyTransition(pool, {
+      orderId: completed.id,
+      command: { action: 'confirm_and_release', txHash: testTxHash('ops-status-release') },
+      actor: user,
+    });
     expect(released.kind).toBe('applied');
     // Disputed 26 h ago: its 24 h SLA passed 2 h ago.
     const disputed = await sellOrder('disputed', hoursAgo(27));
-    const dispute = await applyTransition(pool, { orderId: disputed.id, command: { action: 'dispute', reason: 'no payment arrived' }, actor: user, now: hoursAgo(26) });
+    const dispute = await applyTransition(pool, {
+      orderId: disputed.id,
+      command: { action: 'dispute', reason: 'no payment arrived' },
+      actor: user,
+      now: hoursAgo(26),
+    });
     expect(dispute.kind).toBe('applied');
     // Two acknowledged notifications of the last hour, 2 s and 4 s after their events' commits.
     for (const [seq, lag] of [
@@ -127,7 +150,14 @@ describe('settle-ops status and audit', () => {
       await pool.query(
         `INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, payload, created_at, delivered_at)
          VALUES ('merchant:m-status', $1, $2, $3, 1, 'order.created', $4, $5, $6)`,
-        [seq, randomUUID(), completed.id, JSON.stringify({ occurredAt: new Date(ackedAt - lag * 1000).toISOString() }), new Date(ackedAt - 100), new Date(ackedAt)],
+        [
+          seq,
+          randomUUID(),
+          completed.id,
+          JSON.stringify({ occurredAt: new Date(ackedAt - lag * 1000).toISOString() }),
+          new Date(ackedAt - 100),
+          new Date(ackedAt),
+        ],
       );
     }
     await pool.query(
@@ -150,7 +180,8 @@ describe('settle-ops status and audit', () => {
     }
     expect(relayFigures).toMatchObject({ role: 'active', streaming: true, outboxWaiting: 0 });
     expect(relayFigures.lastAckAgeSeconds).toBeLessThan(5);
-    if (report === undefined || 'unavailable' in report.database) throw new Error(`the database is not reachable: ${JSON.stringify(report)}`);
+    if (report === undefined || 'unavailable' in report.database)
+      throw new Error(`the database is not reachable: ${JSON.stringify(report)}`);
     const database = report.database;
     expect(database.ordersCompletedToday).toBe(1);
     expect(database.deadLettersLastHour).toEqual({ total: 1, byChannel: { webhook: 1 } });
@@ -185,7 +216,11 @@ describe('settle-ops status and audit', () => {
 
   it('status shows dependencies that are down as such, without a stack trace', async () => {
     const [pgPort, kafkaPort, deadRelay] = await Promise.all([closedPort(), closedPort(), closedPort()]);
-    const down = { DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/settle`, KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`, RELAY_PORT: String(deadRelay) };
+    const down = {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/settle`,
+      KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
+      RELAY_PORT: String(deadRelay),
+    };
     const json = await cli(['status', '--json'], down);
     expect(json).toMatchObject({ code: 0, stderr: '' });
     const report = JSON.parse(json.stdout) as Record<string, { unavailable?: string }>;
@@ -219,7 +254,14 @@ describe('settle-ops status and audit', () => {
     const result = await cli(['audit', '--order', order.id, '--json']);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     const entries = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
-    expect(entries.map((entry) => [entry['source'], entry['action'], `${String(entry['actorRole'])}:${String(entry['actorId'])}`, entry['reason']])).toEqual([
+    expect(
+      entries.map((entry) => [
+        entry['source'],
+        entry['action'],
+        `${String(entry['actorRole'])}:${String(entry['actorId'])}`,
+        entry['reason'],
+      ]),
+    ).toEqual([
       ['transition', 'order.created', 'user:u-status', null],
       ['transition', 'order.accepted', 'merchant:m-status', null],
       ['transition', 'order.escrow_locked', 'user:u-status', null],
@@ -231,7 +273,9 @@ describe('settle-ops status and audit', () => {
     const times = entries.map((entry) => String(entry['at']));
     expect([...times].sort()).toEqual(times);
 
-    const recent = JSON.parse((await cli(['audit', '--order', order.id, '--since', beforeForce.toISOString(), '--json'])).stdout) as Array<Record<string, unknown>>;
+    const recent = JSON.parse((await cli(['audit', '--order', order.id, '--since', beforeForce.toISOString(), '--json'])).stdout) as Array<
+      Record<string, unknown>
+    >;
     expect(recent.map((entry) => entry['action'])).toEqual(['order.cancelled', 'force_cancel', 'resolve']);
     const text = await cli(['audit', '--order', order.id]);
     expect(text.stdout).toMatch(/order_audit\s+force_cancel\s+compliance:c-rita\s+\S+ v4\s+merchant account frozen/);
@@ -239,7 +283,11 @@ describe('settle-ops status and audit', () => {
   });
 
   it('bad arguments are a one-line usage error with exit 2', async () => {
-    expect(await cli(['audit', '--order', 'BM-1'])).toEqual({ code: 2, stdout: '', stderr: `settle-ops: option '--order <id>' argument 'BM-1' is invalid. an order id is a UUID, got "BM-1"\n` });
+    expect(await cli(['audit', '--order', 'BM-1'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `settle-ops: option '--order <id>' argument 'BM-1' is invalid. an order id is a UUID, got "BM-1"\n`,
+    });
     const since = await cli(['audit', '--since', 'yesterday']);
     expect(since.code).toBe(2);
     expect(since.stderr.trim().split('\n')).toHaveLength(1);

@@ -33,7 +33,13 @@ export interface BacklogGauge {
  * has acknowledged a transaction or a heartbeat in this process (a few seconds on a healthy relay): before that
  * the relay does not know where the slot's position is in time. `settle_relay_slot_lag_bytes` covers that case.
  */
-export function startBacklogGauge(options: { pool: Pool; mode: 'wal' | 'poll'; intervalMs: number; metrics: RelayMetrics; logger: Logger }): BacklogGauge {
+export function startBacklogGauge(options: {
+  pool: Pool;
+  mode: 'wal' | 'poll';
+  intervalMs: number;
+  metrics: RelayMetrics;
+  logger: Logger;
+}): BacklogGauge {
   const { pool, metrics, logger } = options;
   const unknown = (): void => {
     metrics.outboxWaiting.set(Number.NaN);
@@ -46,11 +52,17 @@ export function startBacklogGauge(options: { pool: Pool; mode: 'wal' | 'poll'; i
       return;
     }
     try {
-      const { rows } = options.mode === 'wal' ? await pool.query<{ waiting: number; age: number }>(WAL_BACKLOG_SQL, [String(through)]) : await pool.query<{ waiting: number; age: number }>(POLL_BACKLOG_SQL);
+      const { rows } =
+        options.mode === 'wal'
+          ? await pool.query<{ waiting: number; age: number }>(WAL_BACKLOG_SQL, [String(through)])
+          : await pool.query<{ waiting: number; age: number }>(POLL_BACKLOG_SQL);
       metrics.outboxWaiting.set(rows[0]?.waiting ?? 0);
       metrics.outboxOldestAge.set(Math.max(0, rows[0]?.age ?? 0));
     } catch (error) {
-      logger.warn({ err: databaseError(error, 'DATABASE_UNAVAILABLE', 'counting waiting outbox rows') }, 'outbox backlog query failed; retrying next tick');
+      logger.warn(
+        { err: databaseError(error, 'DATABASE_UNAVAILABLE', 'counting waiting outbox rows') },
+        'outbox backlog query failed; retrying next tick',
+      );
     }
   };
   const ticks = every(options.intervalMs, refresh);

@@ -34,7 +34,9 @@ export async function becomeLeader(options: ElectionOptions, signal: AbortSignal
     try {
       await client.connect();
       while (!signal.aborted) {
-        const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`, [lockName(options.key)]);
+        const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`, [
+          lockName(options.key),
+        ]);
         if (rows[0]?.locked === true) {
           client.off('error', early);
           return holdLock(client, options);

@@ -82,7 +82,12 @@ function innermost(error: unknown): unknown {
   let current = error;
   for (let depth = 0; depth < 10; depth += 1) {
     if (typeof current !== 'object' || current === null) return current;
-    const next = 'originalError' in current && current.originalError !== undefined ? current.originalError : 'cause' in current ? current.cause : undefined;
+    const next =
+      'originalError' in current && current.originalError !== undefined
+        ? current.originalError
+        : 'cause' in current
+          ? current.cause
+          : undefined;
     if (next === undefined || next === null || next === current) return current;
     current = next;
   }

@@ -26,7 +26,9 @@ export function startWalHousekeeping(options: {
   const heartbeat = every(options.heartbeatMs, async () => {
     try {
       // Its content is the time it was written: once acknowledged, every commit before it is (backlog.ts).
-      await pool.query(`SELECT pg_logical_emit_message(false, $1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text)`, [HEARTBEAT_PREFIX]);
+      await pool.query(`SELECT pg_logical_emit_message(false, $1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text)`, [
+        HEARTBEAT_PREFIX,
+      ]);
       metrics.heartbeats.inc({ outcome: 'written' });
     } catch (error) {
       metrics.heartbeats.inc({ outcome: 'failed' });
@@ -42,7 +44,10 @@ export function startWalHousekeeping(options: {
       const value = rows[0]?.lag;
       if (value !== undefined && value !== null) metrics.slotLag.set(Number(value));
     } catch (error) {
-      logger.warn({ err: databaseError(error, 'DATABASE_UNAVAILABLE', 'reading the slot lag') }, 'slot lag query failed; retrying next tick');
+      logger.warn(
+        { err: databaseError(error, 'DATABASE_UNAVAILABLE', 'reading the slot lag') },
+        'slot lag query failed; retrying next tick',
+      );
     }
   });
   return {

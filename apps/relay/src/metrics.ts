@@ -111,7 +111,8 @@ export function createRelayMetrics(registry: Registry, onCommitToAck?: (sample: 
     progressed: (throughUs) => {
       lastProgress = Date.now();
       lastProgressAt.set(lastProgress / 1000);
-      if (throughUs !== undefined && throughUs !== null && (acknowledgedThroughUs === null || throughUs > acknowledgedThroughUs)) acknowledgedThroughUs = throughUs;
+      if (throughUs !== undefined && throughUs !== null && (acknowledgedThroughUs === null || throughUs > acknowledgedThroughUs))
+        acknowledgedThroughUs = throughUs;
     },
     get acknowledgedThroughUs() {
       return acknowledgedThroughUs;

@@ -54,7 +54,13 @@ export function parseTopicRoutes(text: string | undefined): Record<string, strin
  * which cannot know it — plus the row's own headers).
  */
 export function toOutboundRecord(row: OutboxRow, commitLsn: string | null, route: TopicRouter): OutboundRecord {
-  if (!nonEmpty(row.id) || !nonEmpty(row.aggregatetype) || !nonEmpty(row.aggregateid) || !nonEmpty(row.type) || typeof row.payload !== 'string') {
+  if (
+    !nonEmpty(row.id) ||
+    !nonEmpty(row.aggregatetype) ||
+    !nonEmpty(row.aggregateid) ||
+    !nonEmpty(row.type) ||
+    typeof row.payload !== 'string'
+  ) {
     throw new RelayError('INVALID_ROW', `outbox row ${String(row.id)} lacks id, aggregatetype, aggregateid, type or payload`);
   }
   const headers = eventHeaders({

@@ -55,7 +55,13 @@ export class Publisher {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new RelayError('KAFKA_UNAVAILABLE', `Kafka did not acknowledge ${records.length} events within ${this.options.sendTimeoutMs} ms`)),
+        () =>
+          reject(
+            new RelayError(
+              'KAFKA_UNAVAILABLE',
+              `Kafka did not acknowledge ${records.length} events within ${this.options.sendTimeoutMs} ms`,
+            ),
+          ),
         this.options.sendTimeoutMs,
       );
     });

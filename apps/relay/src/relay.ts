@@ -1,7 +1,15 @@
 import type { Config } from '@settle/config';
 import { createPool } from '@settle/db';
 import { createKafka, kafkaProbe } from '@settle/kafka';
-import { createLogger, createRegistry, dependencyReadiness, type HealthReport, type Logger, startOpsServer, type OpsServer } from '@settle/observability';
+import {
+  createLogger,
+  createRegistry,
+  dependencyReadiness,
+  type HealthReport,
+  type Logger,
+  startOpsServer,
+  type OpsServer,
+} from '@settle/observability';
 import type { Registry } from 'prom-client';
 import { sleep } from './backoff';
 import { startBacklogGauge } from './backlog';
@@ -71,7 +79,9 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
   const registry = createRegistry('relay');
   const metrics = createRelayMetrics(registry, options.onCommitToAck);
   const route = createTopicRouter(config.ORDER_EVENTS_TOPIC, parseTopicRoutes(config.RELAY_TOPIC_ROUTES));
-  const pool = createPool(databaseUrl, { max: 4, applicationName: 'settle-relay' }, (error) => logger.warn({ err: error }, 'idle Postgres client failed'));
+  const pool = createPool(databaseUrl, { max: 4, applicationName: 'settle-relay' }, (error) =>
+    logger.warn({ err: error }, 'idle Postgres client failed'),
+  );
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS,
     clientId: `${config.KAFKA_CLIENT_ID}-relay`,

@@ -67,7 +67,10 @@ export async function runWalRelay(options: WalRelayOptions, signal: AbortSignal)
     } catch (error) {
       const failure = error instanceof RelayError ? error : databaseError(error, 'DATABASE_UNAVAILABLE', 'checking the slot');
       options.onFailure(failure);
-      await sleep(failure.code === 'SLOT_MISSING' || failure.code === 'SLOT_NOT_SET_UP' ? options.slotRecheckMs : backoff.next(failure.retryable), signal);
+      await sleep(
+        failure.code === 'SLOT_MISSING' || failure.code === 'SLOT_NOT_SET_UP' ? options.slotRecheckMs : backoff.next(failure.retryable),
+        signal,
+      );
       continue;
     }
 

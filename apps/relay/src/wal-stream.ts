@@ -110,7 +110,10 @@ class WalSession {
       });
       if (publisher === null || this.stopping) {
         // Stopped while connecting: a producer that connects later is closed, not leaked.
-        connecting.then((late) => late.close(), () => undefined);
+        connecting.then(
+          (late) => late.close(),
+          () => undefined,
+        );
         return;
       }
       this.publisher = publisher;
@@ -168,7 +171,10 @@ class WalSession {
       switch (message.tag) {
         case 'begin': {
           const commitLsn = formatLsn(parseLsn(message.commitLsn ?? lsn));
-          this.transaction = { entry: this.watermark.begin(Number(message.commitTime) / 1000, BigInt(message.commitTime.toString())), commitLsn };
+          this.transaction = {
+            entry: this.watermark.begin(Number(message.commitTime) / 1000, BigInt(message.commitTime.toString())),
+            commitLsn,
+          };
           return;
         }
         case 'insert': {
@@ -200,7 +206,9 @@ class WalSession {
           return;
       }
     } catch (error) {
-      this.halt(error instanceof RelayError ? error : new RelayError('REPLICATION_FAILED', 'decoding the replication stream', { cause: error }));
+      this.halt(
+        error instanceof RelayError ? error : new RelayError('REPLICATION_FAILED', 'decoding the replication stream', { cause: error }),
+      );
     }
   }
 
@@ -261,7 +269,10 @@ class WalSession {
       run += 1;
       perTopic.set(item.record.topic, (perTopic.get(item.record.topic) ?? 0) + 1);
       if (item.entry.commitTimeMs !== null) {
-        metrics.observeCommitToAck({ commitToAckMs: Math.max(0, now - item.entry.commitTimeMs), receivedToAckMs: now - item.entry.receivedAtMs });
+        metrics.observeCommitToAck({
+          commitToAckMs: Math.max(0, now - item.entry.commitTimeMs),
+          receivedToAckMs: now - item.entry.receivedAtMs,
+        });
       }
     }
     flush();

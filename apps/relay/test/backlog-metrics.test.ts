@@ -48,7 +48,11 @@ describe('relay backlog and progress metrics', () => {
   it('counts committed rows Kafka has not acknowledged, ages the oldest, and goes back to 0 once they are published', async () => {
     const versions = new Map<string, number>();
     await commitRows(pool, ['ok-1', 'ok-2'], versions);
-    await waitFor(async () => metricValue(await scrape(), 'settle_relay_outbox_waiting_events') === 0, 'the backlog to be known and empty', 20_000);
+    await waitFor(
+      async () => metricValue(await scrape(), 'settle_relay_outbox_waiting_events') === 0,
+      'the backlog to be known and empty',
+      20_000,
+    );
     const before = metricValue(await scrape(), 'settle_relay_last_progress_timestamp_seconds') ?? 0;
     expect(before).toBeGreaterThan(Date.now() / 1000 - 60);
 
@@ -62,7 +66,9 @@ describe('relay backlog and progress metrics', () => {
     // Nothing after the held transaction can be acknowledged, heartbeats included.
     expect(Date.now() / 1000 - (metricValue(stalled, 'settle_relay_last_progress_timestamp_seconds') ?? 0)).toBeGreaterThan(1.2);
 
-    await ensureTopics(createKafka({ brokers: testStack().kafkaBrokers, clientId: 'relay-backlog-test' }), [{ topic: lateTopic, numPartitions: 1 }]);
+    await ensureTopics(createKafka({ brokers: testStack().kafkaBrokers, clientId: 'relay-backlog-test' }), [
+      { topic: lateTopic, numPartitions: 1 },
+    ]);
     await waitFor(async () => metricValue(await scrape(), 'settle_relay_outbox_waiting_events') === 0, 'the backlog to drain', 40_000);
     const drained = await scrape();
     expect(metricValue(drained, 'settle_relay_outbox_oldest_waiting_age_seconds')).toBe(0);

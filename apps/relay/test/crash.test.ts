@@ -4,7 +4,18 @@ import { createPool, type Pool, setupRelaySlot } from '@settle/db';
 import { freePort } from '@settle/stack';
 import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
 import { checkDelivery } from './delivery-check';
-import { commitRows, createTopics, firstOccurrenceVersions, isOneToN, probe, type RelayProcess, spawnRelay, startCollecting, uniqueSlot, waitFor } from './helpers';
+import {
+  commitRows,
+  createTopics,
+  firstOccurrenceVersions,
+  isOneToN,
+  probe,
+  type RelayProcess,
+  spawnRelay,
+  startCollecting,
+  uniqueSlot,
+  waitFor,
+} from './helpers';
 
 describe('relay process killed with SIGKILL while a writer commits', () => {
   let db: TestDatabase;
@@ -46,7 +57,11 @@ describe('relay process killed with SIGKILL while a writer commits', () => {
       let round = 0;
       while (writing) {
         round += 1;
-        const rows = await commitRows(pool, keys.filter((_, index) => (index + round) % 3 !== 0), versions);
+        const rows = await commitRows(
+          pool,
+          keys.filter((_, index) => (index + round) % 3 !== 0),
+          versions,
+        );
         committed += rows.length;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
@@ -56,7 +71,11 @@ describe('relay process killed with SIGKILL while a writer commits', () => {
       for (let kill = 1; kill <= 10; kill += 1) {
         current = spawnRelay(env, await freePort());
         const relay = current;
-        await waitFor(async () => (await probe(relay.port, '/ready')).status === 200, () => `relay #${kill} to stream: ${relay.output.join('').slice(-2_000)}`, 30_000);
+        await waitFor(
+          async () => (await probe(relay.port, '/ready')).status === 200,
+          () => `relay #${kill} to stream: ${relay.output.join('').slice(-2_000)}`,
+          30_000,
+        );
         const seen = collector.messages.length;
         await waitFor(() => collector.messages.length > seen, `relay #${kill} to publish`, 20_000);
         await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 500));
@@ -72,7 +91,8 @@ describe('relay process killed with SIGKILL while a writer commits', () => {
       expect(ids.size).toBe(committed);
       await waitFor(
         () => new Set(collector.messages.map((message) => message.id)).size >= ids.size,
-        () => `every outbox id in Kafka after the last restart: ${new Set(collector.messages.map((message) => message.id)).size}/${ids.size}`,
+        () =>
+          `every outbox id in Kafka after the last restart: ${new Set(collector.messages.map((message) => message.id)).size}/${ids.size}`,
         60_000,
       );
       current.child.kill('SIGTERM');

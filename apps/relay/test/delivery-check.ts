@@ -42,7 +42,9 @@ export function checkDelivery(messages: Consumed[]): DeliveryReport {
       } else if (position <= previous) {
         // A restart re-sending from the slot's confirmed position, which never moves backwards.
         if (position < lastReplayStart) {
-          report.violations.push(`${partition}: offset ${message.offset} re-sends from ${position}, before an earlier re-send from ${lastReplayStart}`);
+          report.violations.push(
+            `${partition}: offset ${message.offset} re-sends from ${position}, before an earlier re-send from ${lastReplayStart}`,
+          );
         }
         lastReplayStart = position;
         report.replays += 1;

@@ -19,7 +19,15 @@ describe('payment details never reach Kafka', () => {
     ({ events: topic = '' } = await createTopics('privacy', [{ name: 'events', numPartitions: 3 }]));
     const slot = uniqueSlot('privacy');
     await setupRelaySlot(pool, slot, 'settle_outbox_pub');
-    relay = await startRelay({ config: relayConfig({ DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, RELAY_SLOT: slot }), port: null });
+    relay = await startRelay({
+      config: relayConfig({
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+        ORDER_EVENTS_TOPIC: topic,
+        RELAY_SLOT: slot,
+      }),
+      port: null,
+    });
   });
 
   afterAll(async () => {
@@ -36,7 +44,17 @@ describe('payment details never reach Kafka', () => {
     await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
     const created = await createOrderRecord(
       pool,
-      { type: 'sell', merchantId: merchant.id, cryptoAmount: '100', cryptoCurrency: 'USDT', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'bank_transfer', paymentDetails: { iban, holder } },
+      {
+        type: 'sell',
+        merchantId: merchant.id,
+        cryptoAmount: '100',
+        cryptoCurrency: 'USDT',
+        fiatAmount: '367.25',
+        fiatCurrency: 'AED',
+        rate: '3.6725',
+        paymentMethod: 'bank_transfer',
+        paymentDetails: { iban, holder },
+      },
       user,
     );
     if (created.kind !== 'applied') throw new Error('not created');
@@ -55,9 +73,19 @@ describe('payment details never reach Kafka', () => {
 
     const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
     try {
-      await waitFor(() => collector.messages.filter((message) => message.key === id).length >= 5, 'the order\'s five events on the topic', 30_000);
+      await waitFor(
+        () => collector.messages.filter((message) => message.key === id).length >= 5,
+        "the order's five events on the topic",
+        30_000,
+      );
       const messages = collector.messages.filter((message) => message.key === id);
-      expect(messages.map((message) => (JSON.parse(message.value) as { type: string }).type)).toEqual(['order.created', 'order.accepted', 'order.escrow_locked', 'order.payment_sent', 'order.completed']);
+      expect(messages.map((message) => (JSON.parse(message.value) as { type: string }).type)).toEqual([
+        'order.created',
+        'order.accepted',
+        'order.escrow_locked',
+        'order.payment_sent',
+        'order.completed',
+      ]);
       for (const message of messages) {
         const text = `${message.value}\n${JSON.stringify(message.headers)}`;
         expect(text).not.toContain(iban);

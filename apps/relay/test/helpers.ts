@@ -68,7 +68,15 @@ export async function insertOutbox(
   };
   await client.query(
     `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, order_version) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [written.id, written.aggregatetype, written.aggregateid, written.type, JSON.stringify(written.payload), JSON.stringify({ traceparent: `00-${written.id}` }), written.version],
+    [
+      written.id,
+      written.aggregatetype,
+      written.aggregateid,
+      written.type,
+      JSON.stringify(written.payload),
+      JSON.stringify({ traceparent: `00-${written.id}` }),
+      written.version,
+    ],
   );
   return written;
 }
@@ -135,13 +143,18 @@ export async function probe(port: number, route: '/health' | '/ready' | '/metric
 
 /** The value of a metric line (without labels, or with the exact label set given). */
 export function metricValue(metrics: string, name: string, labels = ''): number | undefined {
-  const line = metrics.split('\n').find((candidate) => candidate.startsWith(`${name}${labels} `) || candidate.startsWith(`${name}{${labels.replace(/^\{|\}$/g, '')}`));
+  const line = metrics
+    .split('\n')
+    .find((candidate) => candidate.startsWith(`${name}${labels} `) || candidate.startsWith(`${name}{${labels.replace(/^\{|\}$/g, '')}`));
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
 /** The slot's confirmed_flush_lsn as text. */
 export async function confirmedFlush(db: Queryable, slot: string): Promise<string | null> {
-  const { rows } = await db.query<{ lsn: string | null }>(`SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+  const { rows } = await db.query<{ lsn: string | null }>(
+    `SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`,
+    [slot],
+  );
   return rows[0]?.lsn ?? null;
 }
 
@@ -157,7 +170,15 @@ export interface RelayProcess {
 export function spawnRelay(env: Record<string, string>, port: number): RelayProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/relay/src/main.ts')], {
     cwd: repoRoot,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LOG_LEVEL: 'info', RELAY_HEARTBEAT_MS: '250', RELAY_STANDBY_POLL_MS: '250', ...env, RELAY_PORT: String(port) },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      LOG_LEVEL: 'info',
+      RELAY_HEARTBEAT_MS: '250',
+      RELAY_STANDBY_POLL_MS: '250',
+      ...env,
+      RELAY_PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -177,7 +198,9 @@ export function spawnRelay(env: Record<string, string>, port: number): RelayProc
 export function firstOccurrenceVersions(messages: Consumed[]): Map<string, number[]> {
   const seen = new Set<string>();
   const byKey = new Map<string, number[]>();
-  const ordered = [...messages].sort((a, b) => (a.topic + a.partition).localeCompare(b.topic + b.partition) || Number(BigInt(a.offset) - BigInt(b.offset)));
+  const ordered = [...messages].sort(
+    (a, b) => (a.topic + a.partition).localeCompare(b.topic + b.partition) || Number(BigInt(a.offset) - BigInt(b.offset)),
+  );
   for (const message of ordered) {
     if (seen.has(message.id)) continue;
     seen.add(message.id);

@@ -9,7 +9,17 @@ import { freePort, type RunningKafka, startKafkaBroker } from '@settle/stack';
 import { createTestDatabase, type TestDatabase } from '@settle/testkit';
 import { type Relay, startRelay } from '../src/relay';
 import { checkDelivery } from './delivery-check';
-import { commitRows, firstOccurrenceVersions, isOneToN, metricValue, probe, relayConfig, startCollecting, uniqueSlot, waitFor } from './helpers';
+import {
+  commitRows,
+  firstOccurrenceVersions,
+  isOneToN,
+  metricValue,
+  probe,
+  relayConfig,
+  startCollecting,
+  uniqueSlot,
+  waitFor,
+} from './helpers';
 
 const MAX_IN_FLIGHT = 300;
 
@@ -78,7 +88,10 @@ describe('Kafka broker down for 10 s during a stream', () => {
     }, 100);
 
     try {
-      await waitFor(async () => (metricValue((await probe(port, '/metrics')).body, 'settle_relay_published_events_total') ?? 0) > 200, 'events to flow');
+      await waitFor(
+        async () => (metricValue((await probe(port, '/metrics')).body, 'settle_relay_published_events_total') ?? 0) > 200,
+        'events to flow',
+      );
       await broker?.stop();
       const stoppedAt = Date.now();
       await new Promise((resolve) => setTimeout(resolve, 10_000));
@@ -99,7 +112,8 @@ describe('Kafka broker down for 10 s during a stream', () => {
     try {
       await waitFor(
         () => new Set(collector.messages.map((message) => message.id)).size >= ids.size,
-        () => `every outbox id in Kafka: ${new Set(collector.messages.map((message) => message.id)).size}/${ids.size}; relay ${JSON.stringify(relay?.status())}`,
+        () =>
+          `every outbox id in Kafka: ${new Set(collector.messages.map((message) => message.id)).size}/${ids.size}; relay ${JSON.stringify(relay?.status())}`,
         60_000,
       );
       const inKafka = new Set(collector.messages.map((message) => message.id));

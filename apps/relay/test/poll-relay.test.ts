@@ -3,7 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, inTransaction, type Pool } from '@settle/db';
 import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
 import { type Relay, startRelay } from '../src/relay';
-import { commitRows, createTopics, firstOccurrenceVersions, insertOutbox, isOneToN, probe, relayConfig, startCollecting, waitFor, type Written } from './helpers';
+import {
+  commitRows,
+  createTopics,
+  firstOccurrenceVersions,
+  insertOutbox,
+  isOneToN,
+  probe,
+  relayConfig,
+  startCollecting,
+  waitFor,
+  type Written,
+} from './helpers';
 
 describe('poll relay (RELAY_MODE=poll)', () => {
   let db: TestDatabase;
@@ -53,14 +64,14 @@ describe('poll relay (RELAY_MODE=poll)', () => {
       await waitFor(() => new Set(collector.messages.map((message) => message.id)).size >= written.length, 'every committed row in Kafka');
       expect(new Set(collector.messages.map((message) => message.id))).toEqual(new Set(written.map((row) => row.id)));
       expect(collector.messages.some((message) => message.id === rolledBack)).toBe(false);
-      for (const [key, seen] of firstOccurrenceVersions(collector.messages)) expect(isOneToN(seen), `versions of ${key}: ${seen.join(',')}`).toBe(true);
-      await waitFor(
-        async () => {
-        const { rows } = await pool.query<{ unpublished: string }>(`SELECT count(*)::text AS unpublished FROM outbox WHERE published_at IS NULL`);
+      for (const [key, seen] of firstOccurrenceVersions(collector.messages))
+        expect(isOneToN(seen), `versions of ${key}: ${seen.join(',')}`).toBe(true);
+      await waitFor(async () => {
+        const { rows } = await pool.query<{ unpublished: string }>(
+          `SELECT count(*)::text AS unpublished FROM outbox WHERE published_at IS NULL`,
+        );
         return rows[0]?.unpublished === '0';
-      },
-        'every row marked published',
-);
+      }, 'every row marked published');
       const ready = await probe(relay.port ?? 0, '/ready');
       expect(JSON.parse(ready.body)).toMatchObject({ status: 'ok', mode: 'poll', role: 'active', streaming: true });
       expect(collector.messages[0]?.headers['commitLsn']).toBeUndefined();

@@ -13,7 +13,9 @@ async function slotExists(pool: Pool, slot: string): Promise<boolean> {
 /** Drops a slot even while a relay streams from it (terminating its walsender first, as an operator would). */
 async function dropSlotUnderRelay(pool: Pool, slot: string): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
-    await pool.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, [slot]);
+    await pool.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, [
+      slot,
+    ]);
     try {
       await pool.query(`SELECT pg_drop_replication_slot($1)`, [slot]);
       return;
@@ -44,7 +46,12 @@ describe('the replication slot: created by setup, never silently re-created', ()
 
   async function start(slot: string): Promise<Relay> {
     const relay = await startRelay({
-      config: relayConfig({ DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, RELAY_SLOT: slot }),
+      config: relayConfig({
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+        ORDER_EVENTS_TOPIC: topic,
+        RELAY_SLOT: slot,
+      }),
       port: 0,
       slotRecheckMs: 200,
       lagIntervalMs: 200,
@@ -63,7 +70,9 @@ describe('the replication slot: created by setup, never silently re-created', ()
     const manual = uniqueSlot('relay_manual');
     await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [manual]);
     expect(await setupRelaySlot(pool, manual, 'settle_outbox_pub')).toBe('adopted');
-    await expect(setupRelaySlot(pool, uniqueSlot('relay_nopub'), 'no_such_publication')).rejects.toThrow(/publication "no_such_publication" does not exist/);
+    await expect(setupRelaySlot(pool, uniqueSlot('relay_nopub'), 'no_such_publication')).rejects.toThrow(
+      /publication "no_such_publication" does not exist/,
+    );
   });
 
   it('refuses to stream from a slot setup never created and says so in /health', async () => {
@@ -102,7 +111,10 @@ describe('the replication slot: created by setup, never silently re-created', ()
     // The ops action does, and the relay resumes on its own.
     expect(await recreateRelaySlot(pool, slot, 'settle_outbox_pub')).toBe(true);
     expect(await recreateRelaySlot(pool, slot, 'settle_outbox_pub')).toBe(false);
-    await waitFor(async () => (await probe(port, '/health')).status === 200 && (await probe(port, '/ready')).status === 200, '/health and /ready to recover');
+    await waitFor(
+      async () => (await probe(port, '/health')).status === 200 && (await probe(port, '/ready')).status === 200,
+      '/health and /ready to recover',
+    );
     expect(metricValue((await probe(port, '/metrics')).body, 'settle_relay_slot_missing')).toBe(0);
     const recorded = await pool.query<{ recreate_count: number }>(`SELECT recreate_count FROM relay_slots WHERE slot_name = $1`, [slot]);
     expect(recorded.rows[0]?.recreate_count).toBe(1);
@@ -110,7 +122,10 @@ describe('the replication slot: created by setup, never silently re-created', ()
     const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
     try {
       const [row] = await commitRows(pool, [randomUUID()], new Map());
-      await waitFor(() => collector.messages.some((message) => message.id === row?.id), 'the row committed after the recreate to reach Kafka');
+      await waitFor(
+        () => collector.messages.some((message) => message.id === row?.id),
+        'the row committed after the recreate to reach Kafka',
+      );
     } finally {
       await collector.stop();
     }

@@ -30,20 +30,30 @@ describe('one active relay, one standby', () => {
 
   it('keeps the second instance healthy but not ready, and it takes over within 5 s of the active one being SIGKILLed', async () => {
     // Default standby poll (1 s), as in production.
-    const env = { DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, RELAY_SLOT: slot, RELAY_STANDBY_POLL_MS: '1000' };
+    const env = {
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+      ORDER_EVENTS_TOPIC: topic,
+      RELAY_SLOT: slot,
+      RELAY_STANDBY_POLL_MS: '1000',
+    };
     const first = spawnRelay(env, await freePort());
     processes.push(first);
-    await waitFor(async () => (await probe(first.port, '/ready')).status === 200, () => `the first relay to stream: ${first.output.join('')}`, 30_000);
+    await waitFor(
+      async () => (await probe(first.port, '/ready')).status === 200,
+      () => `the first relay to stream: ${first.output.join('')}`,
+      30_000,
+    );
     const second = spawnRelay(env, await freePort());
     processes.push(second);
     await waitFor(
       async () => {
-      const ready = await probe(second.port, '/ready');
-      return ready.status === 503 && (JSON.parse(ready.body) as { role?: string }).role === 'standby';
-    },
+        const ready = await probe(second.port, '/ready');
+        return ready.status === 503 && (JSON.parse(ready.body) as { role?: string }).role === 'standby';
+      },
       () => `the second relay to answer as standby: ${second.output.join('')}`,
       30_000,
-);
+    );
     expect((await probe(second.port, '/health')).status).toBe(200);
     expect((await probe(second.port, '/metrics')).body).toMatch(/^settle_relay_active\{app="relay"\} 0$/m);
 
@@ -58,15 +68,18 @@ describe('one active relay, one standby', () => {
       const killedAt = Date.now();
       await first.exited;
       const during = await commitRows(pool, [key], versions);
-      await waitFor(async () => (await probe(second.port, '/ready')).status === 200, () => `the standby to become ready: ${second.output.join('')}`, 10_000);
+      await waitFor(
+        async () => (await probe(second.port, '/ready')).status === 200,
+        () => `the standby to become ready: ${second.output.join('')}`,
+        10_000,
+      );
       const takeover = Date.now() - killedAt;
       console.log(`[relay standby test] standby ready ${takeover} ms after SIGKILL of the active relay`);
       expect(takeover).toBeLessThan(5_000);
 
       const after = await commitRows(pool, [key], versions);
       await waitFor(
-        () =>
-        [...during, ...after].every((row) => collector.messages.some((message) => message.id === row.id)),
+        () => [...during, ...after].every((row) => collector.messages.some((message) => message.id === row.id)),
         'rows committed around the takeover to reach Kafka',
       );
     } finally {

@@ -98,7 +98,10 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
 
       const byId = new Map([...written, ...payouts, ...sentinel].map((row) => [row.id, row]));
       const createdAt = new Map(
-        (await pool.query<{ id: string; created_at: Date }>(`SELECT id, created_at FROM outbox`)).rows.map((row) => [row.id, row.created_at.toISOString()]),
+        (await pool.query<{ id: string; created_at: Date }>(`SELECT id, created_at FROM outbox`)).rows.map((row) => [
+          row.id,
+          row.created_at.toISOString(),
+        ]),
       );
       for (const message of collector.messages) {
         const row = byId.get(message.id);
@@ -143,7 +146,12 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
     const metrics = (await probe(port, '/metrics')).body;
     expect(metricValue(metrics, 'settle_relay_published_events_total', `{topic="${topics['orders']}",app="relay"}`)).toBeGreaterThan(0);
     expect(metricValue(metrics, 'settle_relay_commit_to_ack_seconds_count')).toBeGreaterThan(0);
-    for (const name of ['settle_relay_slot_lag_bytes', 'settle_relay_in_flight_events', 'settle_relay_last_ack_age_seconds', 'settle_relay_slot_missing']) {
+    for (const name of [
+      'settle_relay_slot_lag_bytes',
+      'settle_relay_in_flight_events',
+      'settle_relay_last_ack_age_seconds',
+      'settle_relay_slot_missing',
+    ]) {
       expect(metricValue(metrics, name), name).toBeDefined();
     }
     expect(metricValue(metrics, 'settle_relay_slot_missing')).toBe(0);
@@ -195,12 +203,23 @@ describe('WAL relay with a small in-flight bound', () => {
       const versions = new Map<string, number>();
       let peakInFlight = 0;
       const sampler = setInterval(() => {
-        void relay.registry.getSingleMetric('settle_relay_in_flight_events')?.get().then((metric) => {
-          peakInFlight = Math.max(peakInFlight, metric.values[0]?.value ?? 0);
-        });
+        void relay.registry
+          .getSingleMetric('settle_relay_in_flight_events')
+          ?.get()
+          .then((metric) => {
+            peakInFlight = Math.max(peakInFlight, metric.values[0]?.value ?? 0);
+          });
       }, 5);
-      const rows = await commitRows(pool, Array.from({ length: 1_000 }, () => key), versions);
-      await waitFor(() => collector.messages.length >= rows.length, () => `the whole transaction in Kafka: ${collector.messages.length}/${rows.length}`, 30_000);
+      const rows = await commitRows(
+        pool,
+        Array.from({ length: 1_000 }, () => key),
+        versions,
+      );
+      await waitFor(
+        () => collector.messages.length >= rows.length,
+        () => `the whole transaction in Kafka: ${collector.messages.length}/${rows.length}`,
+        30_000,
+      );
       clearInterval(sampler);
       expect(collector.messages.map((message) => message.id)).toEqual(rows.map((row) => row.id));
       const commitLsn = parseLsn(collector.messages[0]?.headers['commitLsn'] ?? '0/0');

@@ -12,9 +12,14 @@ export const CHROMIUM = '/usr/bin/chromium';
 export function ensureChromium(): string {
   if (fs.existsSync(CHROMIUM)) return CHROMIUM;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!root) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (sudo apt-get install -y chromium) and run the tests again`);
-  const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (install.status !== 0 || !fs.existsSync(CHROMIUM)) throw new Error(`apt-get install -y chromium failed (exit ${install.status ?? 'signal'}): install it by hand and run the tests again`);
+  if (!root)
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (sudo apt-get install -y chromium) and run the tests again`);
+  const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (install.status !== 0 || !fs.existsSync(CHROMIUM))
+    throw new Error(`apt-get install -y chromium failed (exit ${install.status ?? 'signal'}): install it by hand and run the tests again`);
   return CHROMIUM;
 }
 
@@ -26,6 +31,15 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: ensureChromium(),
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
   });
 }

@@ -12,10 +12,20 @@ import { launchChromium } from './chromium';
 const base = process.env['DESK_URL'] ?? 'http://localhost:3000';
 const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/screenshots');
 
-async function call<T>(method: string, route: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+async function call<T>(
+  method: string,
+  route: string,
+  token: string | undefined,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const response = await fetch(`${base}${route}`, {
     method,
-    headers: { ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: {
+      ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   if (!response.ok) throw new Error(`${method} ${route} answered ${response.status}: ${await response.text()}`);
@@ -26,22 +36,35 @@ async function call<T>(method: string, route: string, token: string | undefined,
 const txHash = (): string => (randomUUID() + randomUUID()).replaceAll('-', '');
 
 async function seedOrders(): Promise<void> {
-  const token = async (role: string, id: string): Promise<string> => (await call<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role, id })).token;
+  const token = async (role: string, id: string): Promise<string> =>
+    (await call<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role, id })).token;
   const [merchant, user] = [await token('merchant', 'merchant-alpha'), await token('user', 'user-ana')];
-  const create = (body: Record<string, unknown>) => call<{ id: string }>('POST', '/v1/orders', user, { fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'bank_transfer', ...body });
+  const create = (body: Record<string, unknown>) =>
+    call<{ id: string }>('POST', '/v1/orders', user, { fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'bank_transfer', ...body });
   await create({ type: 'sell', cryptoAmount: '250.00', fiatAmount: '918.13' });
   await create({ type: 'buy', cryptoAmount: '80.00', fiatAmount: '293.80', paymentMethod: 'upi' });
   await create({ type: 'buy', merchantId: 'merchant-alpha', cryptoAmount: '120.00', fiatAmount: '440.70' });
   const escrowed = await create({ type: 'buy', merchantId: 'merchant-alpha', cryptoAmount: '500.00', fiatAmount: '1836.25' });
   await call('POST', `/v1/orders/${escrowed.id}/accept`, merchant, {});
   await call('POST', `/v1/orders/${escrowed.id}/escrow`, merchant, { txHash: txHash() });
-  const paid = await create({ type: 'sell', merchantId: 'merchant-alpha', cryptoAmount: '1000.00', fiatAmount: '3672.50', paymentMethod: 'cash' });
+  const paid = await create({
+    type: 'sell',
+    merchantId: 'merchant-alpha',
+    cryptoAmount: '1000.00',
+    fiatAmount: '3672.50',
+    paymentMethod: 'cash',
+  });
   await call('POST', `/v1/orders/${paid.id}/accept`, merchant, {});
   await call('POST', `/v1/orders/${paid.id}/escrow`, user, { txHash: txHash() });
 }
 
 async function shoot(browser: Browser, name: string, width: number, height: number, steps: (page: Page) => Promise<void>): Promise<void> {
-  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1, isMobile: width < 600, hasTouch: width < 600 });
+  const context = await browser.newContext({
+    viewport: { width, height },
+    deviceScaleFactor: 1,
+    isMobile: width < 600,
+    hasTouch: width < 600,
+  });
   const page = await context.newPage();
   await page.goto(base);
   await page.getByRole('button', { name: 'Sign in as merchant-alpha' }).click();
@@ -70,7 +93,10 @@ try {
   });
   await shoot(browser, 'desk-confirm-dialog-phone', 390, 844, async (page) => {
     await page.getByRole('tab', { name: /My active orders/ }).click();
-    await page.getByRole('button', { name: /^Mark paid / }).first().click();
+    await page
+      .getByRole('button', { name: /^Mark paid / })
+      .first()
+      .click();
     await page.locator('dialog[open]').waitFor();
   });
 } finally {

@@ -47,9 +47,27 @@ function wav(samples: Int16Array): Buffer {
 
 const sounds: Record<string, Buffer> = {
   // A rising major arpeggio: the trade settled.
-  'trade_complete.wav': wav(render([[659.25, 0.09], [830.61, 0.09], [987.77, 0.18]], 0.35)),
+  'trade_complete.wav': wav(
+    render(
+      [
+        [659.25, 0.09],
+        [830.61, 0.09],
+        [987.77, 0.18],
+      ],
+      0.35,
+    ),
+  ),
   // One soft blip: a new order on the book.
-  'new_order.wav': wav(render([[880, 0.07], [0, 0.03], [880, 0.07]], 0.25)),
+  'new_order.wav': wav(
+    render(
+      [
+        [880, 0.07],
+        [0, 0.03],
+        [880, 0.07],
+      ],
+      0.25,
+    ),
+  ),
 };
 for (const [name, bytes] of Object.entries(sounds)) {
   fs.writeFileSync(path.join(here, '../src/assets', name), bytes);

@@ -1,4 +1,13 @@
-import type { AccountView, BookSnapshot, DeskConfig, OrderViewDto, webhookDelivery, webhookEndpoint, webhookEndpointCreated, z } from '@settle/contracts/browser';
+import type {
+  AccountView,
+  BookSnapshot,
+  DeskConfig,
+  OrderViewDto,
+  webhookDelivery,
+  webhookEndpoint,
+  webhookEndpointCreated,
+  z,
+} from '@settle/contracts/browser';
 import type { bookSummary, problem } from '@settle/contracts/browser';
 
 export type Order = OrderViewDto;
@@ -31,11 +40,17 @@ export interface RequestOptions {
 async function problemOf(response: Response): Promise<Problem> {
   try {
     const body = (await response.json()) as Partial<Problem>;
-    if (typeof body.detail === 'string') return { type: body.type ?? 'about:blank', title: body.title ?? response.statusText, status: response.status, ...body } as Problem;
+    if (typeof body.detail === 'string')
+      return { type: body.type ?? 'about:blank', title: body.title ?? response.statusText, status: response.status, ...body } as Problem;
   } catch {
     // not a problem document; described below
   }
-  return { type: 'about:blank', title: response.statusText, status: response.status, detail: `the API answered ${response.status} ${response.statusText}` };
+  return {
+    type: 'about:blank',
+    title: response.statusText,
+    status: response.status,
+    detail: `the API answered ${response.status} ${response.statusText}`,
+  };
 }
 
 /** The Order API as the desk calls it: bearer token, JSON, problem+json errors as ProblemError. */
@@ -55,7 +70,12 @@ export class Api {
     try {
       response = await fetch(path, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
     } catch {
-      throw new ProblemError({ type: 'about:blank', title: 'Network error', status: 0, detail: 'the API could not be reached; check the connection and try again' });
+      throw new ProblemError({
+        type: 'about:blank',
+        title: 'Network error',
+        status: 0,
+        detail: 'the API could not be reached; check the connection and try again',
+      });
     }
     if (response.status === 401) this.onExpired();
     if (!response.ok) throw new ProblemError(await problemOf(response));
@@ -66,7 +86,8 @@ export class Api {
   account = (): Promise<AccountView> => this.request('GET', '/v1/account');
   book = (): Promise<BookSnapshot<BookOrder>> => this.request('GET', '/v1/orders/book');
   order = (id: string): Promise<Order> => this.request('GET', `/v1/orders/${encodeURIComponent(id)}`);
-  orders = (query: URLSearchParams): Promise<{ items: Order[]; nextCursor: string | null }> => this.request('GET', `/v1/orders?${query.toString()}`);
+  orders = (query: URLSearchParams): Promise<{ items: Order[]; nextCursor: string | null }> =>
+    this.request('GET', `/v1/orders?${query.toString()}`);
 }
 
 /** GET /desk/config: the notifier's URL and whether dev tokens are served. */
@@ -78,7 +99,11 @@ export async function deskSettings(): Promise<DeskConfig> {
 
 /** POST /v1/dev/tokens for a merchant (dev auth only). */
 export async function devToken(merchantId: string): Promise<string> {
-  const response = await fetch('/v1/dev/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'merchant', id: merchantId }) });
+  const response = await fetch('/v1/dev/tokens', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ role: 'merchant', id: merchantId }),
+  });
   if (!response.ok) throw new ProblemError(await problemOf(response));
   return ((await response.json()) as { token: string }).token;
 }

@@ -60,7 +60,18 @@ function fits(who: Who, order: Order, me: string): boolean {
 }
 
 /** The actions a merchant takes from the desk, in the order their buttons appear. */
-export const DESK_ACTIONS = ['accept', 'lock_escrow', 'mark_paid', 'confirm_and_release', 'agree_cancel', 'request_cancel', 'cancel', 'agree_extension', 'request_extension', 'dispute'] as const satisfies readonly Action[];
+export const DESK_ACTIONS = [
+  'accept',
+  'lock_escrow',
+  'mark_paid',
+  'confirm_and_release',
+  'agree_cancel',
+  'request_cancel',
+  'cancel',
+  'agree_extension',
+  'request_extension',
+  'dispute',
+] as const satisfies readonly Action[];
 export type DeskAction = (typeof DESK_ACTIONS)[number];
 
 /** POST /v1/orders/:id/<path> of each action. */

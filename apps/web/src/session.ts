@@ -10,7 +10,9 @@ const seqKey = (merchantId: string): string => `settle.desk.lastSeq.${merchantId
 export function loadSession(): Session | null {
   try {
     const parsed = JSON.parse(sessionStorage.getItem(KEY) ?? 'null') as Partial<Session> | null;
-    return parsed !== null && typeof parsed.token === 'string' && typeof parsed.merchantId === 'string' ? { token: parsed.token, merchantId: parsed.merchantId } : null;
+    return parsed !== null && typeof parsed.token === 'string' && typeof parsed.merchantId === 'string'
+      ? { token: parsed.token, merchantId: parsed.merchantId }
+      : null;
   } catch {
     return null;
   }

@@ -122,7 +122,8 @@ export class DeskStore {
   }
 
   dismiss(id: number): void {
-    if (this.state.notices.some((notice) => notice.id === id)) this.set({ notices: this.state.notices.filter((notice) => notice.id !== id) });
+    if (this.state.notices.some((notice) => notice.id === id))
+      this.set({ notices: this.state.notices.filter((notice) => notice.id !== id) });
   }
 
   /** Applies an order if it is newer than the one shown; returns whether it was. */
@@ -131,7 +132,10 @@ export class DeskStore {
     if (shown !== undefined && order.orderVersion <= shown.orderVersion) return false;
     const orders = new Map(this.state.orders);
     orders.set(order.id, { ...order, paymentDetails: order.paymentDetails ?? shown?.paymentDetails ?? null });
-    const book = this.state.book.some((item) => item.id === order.id) && order.status !== 'open' ? this.state.book.filter((item) => item.id !== order.id) : this.state.book;
+    const book =
+      this.state.book.some((item) => item.id === order.id) && order.status !== 'open'
+        ? this.state.book.filter((item) => item.id !== order.id)
+        : this.state.book;
     this.set({ orders, book });
     // Whoever released (this desk, or the other side), the trade_complete sound plays once per order.
     if (order.status === 'completed' && shown !== undefined && shown.status !== 'completed' && !this.completed.has(order.id)) {
@@ -145,14 +149,17 @@ export class DeskStore {
     if (payload.seq > 0) saveLastSeq(this.merchantId, this.client?.lastSeq() ?? payload.seq);
     const isNew = !this.state.orders.has(payload.orderId);
     if (!this.applyOrder(payload.order)) return;
-    if (this.synced && isNew && payload.type === 'order.created' && payload.actor.id !== this.merchantId) this.notify(`New order ${payload.orderNumber} for you`);
+    if (this.synced && isNew && payload.type === 'order.created' && payload.actor.id !== this.merchantId)
+      this.notify(`New order ${payload.orderNumber} for you`);
   }
 
   private applyBook(payload: BookPayload): void {
     if (payload.onBook) {
       if (this.state.book.some((item) => item.id === payload.orderId)) return;
       this.set({ book: [...this.state.book, payload.order] });
-      this.notify(`New book order ${payload.order.orderNumber}: ${payload.order.cryptoAmount} ${payload.order.cryptoCurrency} for ${payload.order.fiatAmount} ${payload.order.fiatCurrency}`);
+      this.notify(
+        `New book order ${payload.order.orderNumber}: ${payload.order.cryptoAmount} ${payload.order.cryptoCurrency} for ${payload.order.fiatAmount} ${payload.order.fiatCurrency}`,
+      );
       if (this.state.sound) play('new_order');
     } else {
       this.set({ book: this.state.book.filter((item) => item.id !== payload.orderId) });
@@ -174,7 +181,12 @@ export class DeskStore {
    * One action on an order, sent with If-Match at the version shown. A release then re-reads the order and the
    * list (the completion plays trade_complete); other actions show the order the API answered. Throws ProblemError.
    */
-  async act(order: Pick<Order, 'id' | 'orderVersion'>, action: DeskAction, body: Record<string, unknown>, idempotencyKey?: string): Promise<Order> {
+  async act(
+    order: Pick<Order, 'id' | 'orderVersion'>,
+    action: DeskAction,
+    body: Record<string, unknown>,
+    idempotencyKey?: string,
+  ): Promise<Order> {
     const answered = await this.api.request<Order>('POST', `/v1/orders/${encodeURIComponent(order.id)}/${ACTION_PATHS[action]}`, {
       body,
       ifMatch: order.orderVersion,

@@ -41,16 +41,32 @@ describe('the merchant desk in Chromium', () => {
   /** An escrow hash an earlier test's order holds. */
   let usedHash = '';
 
-  async function call<T = Record<string, unknown>>(method: string, route: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  async function call<T = Record<string, unknown>>(
+    method: string,
+    route: string,
+    token: string | undefined,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: T }> {
     const response = await fetch(`${stack.apiUrl}${route}`, {
       method,
-      headers: { ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     return { status: response.status, body: (await response.json()) as T };
   }
 
-  const ok = async <T = { id: string; orderNumber: string; orderVersion: number }>(method: string, route: string, token: string | undefined, body?: unknown, headers?: Record<string, string>): Promise<T> => {
+  const ok = async <T = { id: string; orderNumber: string; orderVersion: number }>(
+    method: string,
+    route: string,
+    token: string | undefined,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<T> => {
     const answer = await call<T>(method, route, token, body, headers);
     if (answer.status >= 300) throw new Error(`${method} ${route} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     return answer.body;
@@ -114,10 +130,12 @@ describe('the merchant desk in Chromium', () => {
 
   const card = (desk: Desk, orderNumber: string) => desk.page.locator(`li[data-order-number="${orderNumber}"]`);
   const statusOf = (desk: Desk, orderNumber: string) => card(desk, orderNumber).locator('[data-status]').getAttribute('data-status');
-  const versionOf = async (desk: Desk, orderNumber: string) => Number(await card(desk, orderNumber).locator('[data-field="version"]').textContent());
+  const versionOf = async (desk: Desk, orderNumber: string) =>
+    Number(await card(desk, orderNumber).locator('[data-field="version"]').textContent());
   const tab = (desk: Desk, name: RegExp) => desk.page.getByRole('tab', { name }).click();
   const played = (desk: Desk): Promise<string[]> => desk.page.evaluate(() => (window as unknown as { __played: string[] }).__played);
-  const waitStatus = (desk: Desk, orderNumber: string, status: string) => card(desk, orderNumber).locator(`[data-status="${status}"]`).waitFor({ timeout: 15_000 });
+  const waitStatus = (desk: Desk, orderNumber: string, status: string) =>
+    card(desk, orderNumber).locator(`[data-status="${status}"]`).waitFor({ timeout: 15_000 });
 
   /** Confirms the open dialog after filling its fields by label. */
   async function confirm(desk: Desk, fields: Record<string, string> = {}): Promise<void> {
@@ -137,9 +155,15 @@ describe('the merchant desk in Chromium', () => {
 
   beforeAll(async () => {
     [stack, browser] = await Promise.all([startDeskStack(), launchChromium()]);
-    tokens[ALPHA] = (await ok<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role: 'merchant', id: ALPHA, walletAddress: wallets.alpha })).token;
-    tokens[BETA] = (await ok<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role: 'merchant', id: BETA, walletAddress: wallets.beta })).token;
-    tokens[USER] = (await ok<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role: 'user', id: USER, walletAddress: wallets.user })).token;
+    tokens[ALPHA] = (
+      await ok<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role: 'merchant', id: ALPHA, walletAddress: wallets.alpha })
+    ).token;
+    tokens[BETA] = (
+      await ok<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role: 'merchant', id: BETA, walletAddress: wallets.beta })
+    ).token;
+    tokens[USER] = (
+      await ok<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role: 'user', id: USER, walletAddress: wallets.user })
+    ).token;
     [alpha, beta] = await Promise.all([openDesk(ALPHA, 'demo'), openDesk(BETA, 'token')]);
   }, 180_000);
 
@@ -149,19 +173,25 @@ describe('the merchant desk in Chromium', () => {
     await stack?.stop();
   });
 
-  it('a book order appears live on both desks; A accepts; B, clicking too, is told calmly that it was taken, and never gets A\'s private events', async () => {
+  it("a book order appears live on both desks; A accepts; B, clicking too, is told calmly that it was taken, and never gets A's private events", async () => {
     const created = await order('sell', undefined, '40.00');
     for (const desk of [alpha, beta]) {
       await card(desk, created.orderNumber).waitFor();
       await desk.page.getByText(`New book order ${created.orderNumber}`).waitFor();
     }
-    await card(beta, created.orderNumber).getByRole('button', { name: `Accept ${created.orderNumber}` }).click();
-    await card(alpha, created.orderNumber).getByRole('button', { name: `Accept ${created.orderNumber}` }).click();
+    await card(beta, created.orderNumber)
+      .getByRole('button', { name: `Accept ${created.orderNumber}` })
+      .click();
+    await card(alpha, created.orderNumber)
+      .getByRole('button', { name: `Accept ${created.orderNumber}` })
+      .click();
     await confirm(alpha);
     await tab(alpha, /My active orders/);
     await waitStatus(alpha, created.orderNumber, 'accepted');
     // B's row leaves the book by the book delta while its dialog is still open; its confirm is then refused.
-    await beta.page.locator(`ul[aria-label="Open book orders"] li[data-order-number="${created.orderNumber}"]`).waitFor({ state: 'detached' });
+    await beta.page
+      .locator(`ul[aria-label="Open book orders"] li[data-order-number="${created.orderNumber}"]`)
+      .waitFor({ state: 'detached' });
     await confirm(beta);
     const calm = beta.page.locator('.notice-calm', { hasText: `${created.orderNumber} was taken by another merchant` });
     await calm.waitFor();
@@ -172,10 +202,12 @@ describe('the merchant desk in Chromium', () => {
     // On the wire: B got the public book deltas for the order and no private notification about it.
     expect(beta.wire.frames.some((frame) => frame.startsWith('42["book"') && frame.includes(created.id))).toBe(true);
     expect(beta.wire.frames.filter((frame) => NOTIFICATION_FRAME.test(frame) && frame.includes(created.id))).toEqual([]);
-    expect(alpha.wire.frames.some((frame) => NOTIFICATION_FRAME.test(frame) && frame.includes(created.id) && frame.includes('"order.accepted"'))).toBe(true);
+    expect(
+      alpha.wire.frames.some((frame) => NOTIFICATION_FRAME.test(frame) && frame.includes(created.id) && frame.includes('"order.accepted"')),
+    ).toBe(true);
   });
 
-  it('a BUY order, by keyboard alone: accept, lock escrow, the user pays (live), confirm & release → completed, trade_complete once, the buyer\'s wallet shown', async () => {
+  it("a BUY order, by keyboard alone: accept, lock escrow, the user pays (live), confirm & release → completed, trade_complete once, the buyer's wallet shown", async () => {
     const { page } = alpha;
     const created = await order('buy', ALPHA, '25.00');
     await tab(alpha, /My active orders/);
@@ -214,27 +246,37 @@ describe('the merchant desk in Chromium', () => {
     expect(await card(alpha, created.orderNumber).count()).toBe(1);
   });
 
-  it('a SELL order: accept, the user locks escrow, mark paid, the user releases → completed live, the merchant\'s own wallet shown, trade_complete once more', async () => {
+  it("a SELL order: accept, the user locks escrow, mark paid, the user releases → completed live, the merchant's own wallet shown, trade_complete once more", async () => {
     const before = (await played(alpha)).filter((name) => name === 'trade_complete').length;
     const created = await order('sell', ALPHA, '30.00');
     await waitStatus(alpha, created.orderNumber, 'open');
-    await card(alpha, created.orderNumber).getByRole('button', { name: `Accept ${created.orderNumber}` }).click();
+    await card(alpha, created.orderNumber)
+      .getByRole('button', { name: `Accept ${created.orderNumber}` })
+      .click();
     await confirm(alpha);
     await waitStatus(alpha, created.orderNumber, 'accepted');
     expect(await card(alpha, created.orderNumber).locator('.wallet').textContent()).toBe(wallets.alpha);
     await ok('POST', `/v1/orders/${created.id}/escrow`, tokens[USER], { txHash: testTxHash(`desk-sell-escrow-${created.id}`) });
     await waitStatus(alpha, created.orderNumber, 'escrowed');
-    await card(alpha, created.orderNumber).getByRole('button', { name: `Mark paid ${created.orderNumber}` }).click();
+    await card(alpha, created.orderNumber)
+      .getByRole('button', { name: `Mark paid ${created.orderNumber}` })
+      .click();
     await confirm(alpha, { 'Payment reference (optional)': 'bank ref 42' });
     await waitStatus(alpha, created.orderNumber, 'payment_sent');
-    await ok('POST', `/v1/orders/${created.id}/release`, tokens[USER], { txHash: testTxHash(`desk-sell-release-${created.id}`) }, { 'idempotency-key': randomUUID() });
+    await ok(
+      'POST',
+      `/v1/orders/${created.id}/release`,
+      tokens[USER],
+      { txHash: testTxHash(`desk-sell-release-${created.id}`) },
+      { 'idempotency-key': randomUUID() },
+    );
     await waitStatus(alpha, created.orderNumber, 'completed');
     expect(await card(alpha, created.orderNumber).locator('.wallet').textContent()).toBe(wallets.alpha);
     await alpha.page.waitForTimeout(500);
     expect((await played(alpha)).filter((name) => name === 'trade_complete')).toHaveLength(before + 1);
   });
 
-  it('an M2M order from the form (fiat suggested exactly): B accepts, A locks, B pays, A releases → completed with B\'s wallet shown', async () => {
+  it("an M2M order from the form (fiat suggested exactly): B accepts, A locks, B pays, A releases → completed with B's wallet shown", async () => {
     const { page } = alpha;
     await tab(alpha, /New M2M order/);
     await page.getByLabel('Buying merchant').selectOption(BETA);
@@ -250,18 +292,24 @@ describe('the merchant desk in Chromium', () => {
 
     await tab(beta, /My active orders/);
     await waitStatus(beta, number, 'open');
-    await card(beta, number).getByRole('button', { name: `Accept ${number}` }).click();
+    await card(beta, number)
+      .getByRole('button', { name: `Accept ${number}` })
+      .click();
     await confirm(beta);
     await waitStatus(alpha, number, 'accepted');
     expect(await card(alpha, number).locator('.wallet').textContent()).toBe(wallets.beta);
 
     const id = (await card(alpha, number).getAttribute('data-order-id')) ?? '';
-    await card(alpha, number).getByRole('button', { name: `Lock escrow ${number}` }).click();
+    await card(alpha, number)
+      .getByRole('button', { name: `Lock escrow ${number}` })
+      .click();
     await confirm(alpha, { 'Escrow tx hash': testTxHash(`desk-m2m-escrow-${id}`) });
     await waitStatus(alpha, number, 'escrowed');
     await ok('POST', `/v1/orders/${id}/payment-sent`, tokens[BETA], {});
     await waitStatus(alpha, number, 'payment_sent');
-    await card(alpha, number).getByRole('button', { name: `Confirm & release ${number}` }).click();
+    await card(alpha, number)
+      .getByRole('button', { name: `Confirm & release ${number}` })
+      .click();
     await confirm(alpha, { 'Release tx hash': testTxHash(`desk-m2m-release-${id}`) });
     await waitStatus(alpha, number, 'completed');
     await waitStatus(beta, number, 'completed');
@@ -277,7 +325,9 @@ describe('the merchant desk in Chromium', () => {
     await waitStatus(alpha, created.orderNumber, 'escrowed');
     expect(await versionOf(alpha, created.orderNumber)).toBe(3);
     // The real version-2 notification, sent again as an order-room copy (seq 0) so only the version decides.
-    const accepted = alpha.wire.frames.find((frame) => NOTIFICATION_FRAME.test(frame) && frame.includes(created.id) && frame.includes('"order.accepted"'));
+    const accepted = alpha.wire.frames.find(
+      (frame) => NOTIFICATION_FRAME.test(frame) && frame.includes(created.id) && frame.includes('"order.accepted"'),
+    );
     expect(accepted).toBeDefined();
     const [, payload] = JSON.parse((accepted ?? '').replace(/^42\d*/, '')) as [string, Record<string, unknown>];
     alpha.wire.page?.send(`42${JSON.stringify(['notification', { ...payload, seq: 0 }])}`);
@@ -305,7 +355,9 @@ describe('the merchant desk in Chromium', () => {
     await alpha.page.locator('[data-connection="live"]').waitFor({ timeout: 15_000 });
     await waitStatus(alpha, created.orderNumber, 'payment_sent');
     // It came back as a replayed notification, not a reload.
-    expect(alpha.wire.frames.slice(framesBefore).some((frame) => frame.includes('"order.payment_sent"') && frame.includes(created.id))).toBe(true);
+    expect(
+      alpha.wire.frames.slice(framesBefore).some((frame) => frame.includes('"order.payment_sent"') && frame.includes(created.id)),
+    ).toBe(true);
     expect(await card(alpha, created.orderNumber).count()).toBe(1);
     expect(await versionOf(alpha, created.orderNumber)).toBe(4);
   });
@@ -339,6 +391,8 @@ describe('the merchant desk in Chromium', () => {
     await dialog.getByRole('button', { name: 'Close' }).click();
     expect(await statusOf(alpha, created.orderNumber)).toBe('escrowed');
     expect(await versionOf(alpha, created.orderNumber)).toBe(4);
-    expect((await ok<{ orderVersion: number; cancelRequestedBy: unknown }>('GET', `/v1/orders/${created.id}`, tokens[ALPHA])).cancelRequestedBy).toBeNull();
+    expect(
+      (await ok<{ orderVersion: number; cancelRequestedBy: unknown }>('GET', `/v1/orders/${created.id}`, tokens[ALPHA])).cancelRequestedBy,
+    ).toBeNull();
   });
 });

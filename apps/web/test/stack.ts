@@ -18,10 +18,14 @@ export interface DeskStack {
 const JWT_SECRET = `desk-test-${randomBytes(8).toString('hex')}`;
 
 function startApp(name: 'api' | 'notifier', env: Record<string, string>, log: string[]): ChildProcess {
-  const child = spawn(process.execPath, [...(APP_NODE_FLAGS[name] ?? []), '--import', 'tsx', path.join(repoRoot, `apps/${name}/src/main.ts`)], {
-    env: { PATH: process.env['PATH'], NODE_ENV: 'test', LOG_LEVEL: 'warn', JWT_SECRET, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(APP_NODE_FLAGS[name] ?? []), '--import', 'tsx', path.join(repoRoot, `apps/${name}/src/main.ts`)],
+    {
+      env: { PATH: process.env['PATH'], NODE_ENV: 'test', LOG_LEVEL: 'warn', JWT_SECRET, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => log.push(`[${name}] ${chunk.toString()}`));
   return child;
 }
@@ -56,7 +60,15 @@ export async function startDeskStack(): Promise<DeskStack> {
   const slot = `web_${randomBytes(5).toString('hex')}`;
   await setupRelaySlot(pool, slot, 'settle_outbox_pub');
   const relay: Relay = await startRelay({
-    config: loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: db.url, KAFKA_BROKERS: brokers, ORDER_EVENTS_TOPIC: topic, ORDER_EVENTS_PARTITIONS: '3', RELAY_SLOT: slot, RELAY_HEARTBEAT_MS: '250' }),
+    config: loadConfig({
+      LOG_LEVEL: 'error',
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: brokers,
+      ORDER_EVENTS_TOPIC: topic,
+      ORDER_EVENTS_PARTITIONS: '3',
+      RELAY_SLOT: slot,
+      RELAY_HEARTBEAT_MS: '250',
+    }),
     port: null,
   });
   const [apiPort, notifierPort] = [await freePort(), await freePort()];
@@ -64,12 +76,28 @@ export async function startDeskStack(): Promise<DeskStack> {
   const notifierUrl = `http://127.0.0.1:${notifierPort}`;
   const notifier = startApp(
     'notifier',
-    { DATABASE_URL: db.url, KAFKA_BROKERS: brokers, ORDER_EVENTS_TOPIC: topic, NOTIFIER_PORT: String(notifierPort), NOTIFIER_GROUP_ID: `settle-notifier-${slot}`, NOTIFIER_ALLOWED_ORIGINS: apiUrl, NOTIFIER_DLT_MIRROR: '0', NOTIFIER_COMMIT_INTERVAL_MS: '0' },
+    {
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: brokers,
+      ORDER_EVENTS_TOPIC: topic,
+      NOTIFIER_PORT: String(notifierPort),
+      NOTIFIER_GROUP_ID: `settle-notifier-${slot}`,
+      NOTIFIER_ALLOWED_ORIGINS: apiUrl,
+      NOTIFIER_DLT_MIRROR: '0',
+      NOTIFIER_COMMIT_INTERVAL_MS: '0',
+    },
     log,
   );
   const api = startApp(
     'api',
-    { DATABASE_URL: db.url, PORT: String(apiPort), DEV_AUTH: '1', NOTIFIER_PUBLIC_URL: notifierUrl, API_RATE_LIMIT_PRINCIPAL: '1000000', API_RATE_LIMIT_ANONYMOUS: '1000000' },
+    {
+      DATABASE_URL: db.url,
+      PORT: String(apiPort),
+      DEV_AUTH: '1',
+      NOTIFIER_PUBLIC_URL: notifierUrl,
+      API_RATE_LIMIT_PRINCIPAL: '1000000',
+      API_RATE_LIMIT_ANONYMOUS: '1000000',
+    },
     log,
   );
   const stop = async (): Promise<void> => {

@@ -22,7 +22,12 @@ export interface RetentionPolicy {
 }
 
 /** The retention policy the environment configures. */
-export function retentionPolicy(config: Pick<Config, 'RETENTION_DAYS' | 'RETENTION_WEBHOOK_DELIVERIES_DAYS' | 'RETENTION_BOOK_EVENTS_DAYS' | 'RETENTION_DEAD_LETTERS_DAYS'>): RetentionPolicy {
+export function retentionPolicy(
+  config: Pick<
+    Config,
+    'RETENTION_DAYS' | 'RETENTION_WEBHOOK_DELIVERIES_DAYS' | 'RETENTION_BOOK_EVENTS_DAYS' | 'RETENTION_DEAD_LETTERS_DAYS'
+  >,
+): RetentionPolicy {
   return {
     days: config.RETENTION_DAYS,
     webhookDeliveriesDays: config.RETENTION_WEBHOOK_DELIVERIES_DAYS,
@@ -65,10 +70,10 @@ const BATCH = 5_000;
 async function deleteOlderThan(pool: Pool, table: 'outbox' | 'idempotency_keys', cutoff: string, batchSize: number): Promise<number> {
   let total = 0;
   for (;;) {
-    const result = await pool.query(
-      `DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE created_at < $1 LIMIT $2)`,
-      [cutoff, batchSize],
-    );
+    const result = await pool.query(`DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE created_at < $1 LIMIT $2)`, [
+      cutoff,
+      batchSize,
+    ]);
     total += result.rowCount ?? 0;
     if ((result.rowCount ?? 0) < batchSize) return total;
   }

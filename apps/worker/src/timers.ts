@@ -13,7 +13,10 @@ export interface SweepResult {
  * work and never block a party's request for long) and fires each through the one write path as the system, each
  * in a trace of its own (its traceparent goes out with the event).
  */
-export async function sweepTimers(pool: Pool, options: { batchSize: number; now?: string; policy?: OrderPolicy; tracing?: Tracing }): Promise<SweepResult> {
+export async function sweepTimers(
+  pool: Pool,
+  options: { batchSize: number; now?: string; policy?: OrderPolicy; tracing?: Tracing },
+): Promise<SweepResult> {
   const tracing = options.tracing ?? idOnlyTracing;
   const now = options.now ?? new Date().toISOString();
   return inTransaction(pool, async (client) => {
@@ -32,7 +35,14 @@ export async function sweepTimers(pool: Pool, options: { batchSize: number; now?
       const span = tracing.startSpan(`timer ${action}`, { attributes: { 'settle.order_id': order.id } });
       await client.query('SAVEPOINT timer');
       try {
-        await applyTransitionWith(client, { orderId: order.id, command: { action }, actor: SYSTEM_ACTOR, now, policy: options.policy, traceparent: span.traceparent });
+        await applyTransitionWith(client, {
+          orderId: order.id,
+          command: { action },
+          actor: SYSTEM_ACTOR,
+          now,
+          policy: options.policy,
+          traceparent: span.traceparent,
+        });
         await client.query('RELEASE SAVEPOINT timer');
         result.fired[action] += 1;
         span.end();
@@ -49,6 +59,8 @@ export async function sweepTimers(pool: Pool, options: { batchSize: number; now?
 
 /** Disputed orders past their compliance SLA deadline (timer_at; alert only: never resolved automatically). */
 export async function overdueDisputes(pool: Pool, now: string = new Date().toISOString()): Promise<number> {
-  const result = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE status = 'disputed' AND timer_at <= $1`, [now]);
+  const result = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE status = 'disputed' AND timer_at <= $1`, [
+    now,
+  ]);
   return result.rows[0]?.n ?? 0;
 }

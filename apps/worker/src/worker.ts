@@ -31,16 +31,53 @@ export interface RunningWorker {
 /** The worker loop: timer sweeps every `intervalMs` (draining a backlog without waiting), retention periodically. */
 export function startWorker(options: WorkerOptions): RunningWorker {
   const { pool, logger, registry } = options;
-  const fired = new Counter({ name: 'settle_worker_timers_fired_total', help: 'Timer transitions fired, by action', labelNames: ['action'], registers: [registry] });
-  const lost = new Counter({ name: 'settle_worker_timers_lost_total', help: 'Due timers that lost to a concurrent change (409)', registers: [registry] });
-  const sweepSeconds = new Histogram({ name: 'settle_worker_sweep_duration_seconds', help: 'Timer sweep duration', buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
-  const overdue = new Gauge({ name: 'settle_worker_disputes_overdue', help: 'Disputed orders past the compliance SLA (alert)', registers: [registry] });
-  const deleted = new Counter({ name: 'settle_worker_retention_deleted_total', help: 'Rows deleted by retention, by table', labelNames: ['table'], registers: [registry] });
-  const stuck = new Gauge({ name: 'settle_worker_stuck_orders', help: 'Orders whose state and evidence disagree, by kind (repair: settle-ops repair)', labelNames: ['kind'], registers: [registry] });
+  const fired = new Counter({
+    name: 'settle_worker_timers_fired_total',
+    help: 'Timer transitions fired, by action',
+    labelNames: ['action'],
+    registers: [registry],
+  });
+  const lost = new Counter({
+    name: 'settle_worker_timers_lost_total',
+    help: 'Due timers that lost to a concurrent change (409)',
+    registers: [registry],
+  });
+  const sweepSeconds = new Histogram({
+    name: 'settle_worker_sweep_duration_seconds',
+    help: 'Timer sweep duration',
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  const overdue = new Gauge({
+    name: 'settle_worker_disputes_overdue',
+    help: 'Disputed orders past the compliance SLA (alert)',
+    registers: [registry],
+  });
+  const deleted = new Counter({
+    name: 'settle_worker_retention_deleted_total',
+    help: 'Rows deleted by retention, by table',
+    labelNames: ['table'],
+    registers: [registry],
+  });
+  const stuck = new Gauge({
+    name: 'settle_worker_stuck_orders',
+    help: 'Orders whose state and evidence disagree, by kind (repair: settle-ops repair)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
   for (const kind of STUCK_KINDS) stuck.set({ kind }, 0);
-  const lastProgress = new Gauge({ name: 'settle_worker_last_progress_timestamp_seconds', help: 'Unix time the last timer sweep completed (its start until the first one)', registers: [registry] });
+  const lastProgress = new Gauge({
+    name: 'settle_worker_last_progress_timestamp_seconds',
+    help: 'Unix time the last timer sweep completed (its start until the first one)',
+    registers: [registry],
+  });
   lastProgress.setToCurrentTime();
-  const failures = new Counter({ name: 'settle_worker_failures_total', help: 'Worker iterations that failed (retried next interval)', labelNames: ['step'], registers: [registry] });
+  const failures = new Counter({
+    name: 'settle_worker_failures_total',
+    help: 'Worker iterations that failed (retried next interval)',
+    labelNames: ['step'],
+    registers: [registry],
+  });
 
   let stopping = false;
   let lastSweep = Date.now();
@@ -61,7 +98,11 @@ export function startWorker(options: WorkerOptions): RunningWorker {
       let full = false;
       try {
         const stop = sweepSeconds.startTimer();
-        const result = await sweepTimers(pool, { batchSize: options.batchSize, policy: options.policy ?? DEFAULT_POLICY, ...(options.tracing !== undefined ? { tracing: options.tracing } : {}) });
+        const result = await sweepTimers(pool, {
+          batchSize: options.batchSize,
+          policy: options.policy ?? DEFAULT_POLICY,
+          ...(options.tracing !== undefined ? { tracing: options.tracing } : {}),
+        });
         stop();
         lastSweep = Date.now();
         lastProgress.set(lastSweep / 1000);
@@ -81,7 +122,8 @@ export function startWorker(options: WorkerOptions): RunningWorker {
         lastRetention = Date.now();
         try {
           const result = await applyRetention(pool, options.retention);
-          for (const [key, table] of Object.entries(RETENTION_TABLES) as Array<[keyof RetentionResult, string]>) deleted.inc({ table }, result[key]);
+          for (const [key, table] of Object.entries(RETENTION_TABLES) as Array<[keyof RetentionResult, string]>)
+            deleted.inc({ table }, result[key]);
         } catch (error) {
           failures.inc({ step: 'retention' });
           logger.error({ err: error }, 'retention failed; retrying next round');
@@ -93,7 +135,13 @@ export function startWorker(options: WorkerOptions): RunningWorker {
           const found = await findStuckOrders(pool);
           for (const kind of STUCK_KINDS) stuck.set({ kind }, found.filter((item) => item.kind === kind).length);
           if (found.length > 0) {
-            logger.warn({ stuck: found.length, orders: found.slice(0, 20).map((item) => ({ orderId: item.order.id, kind: item.kind, detail: item.detail })) }, 'stuck orders found: run `settle-ops repair --dry-run` to review, then --apply');
+            logger.warn(
+              {
+                stuck: found.length,
+                orders: found.slice(0, 20).map((item) => ({ orderId: item.order.id, kind: item.kind, detail: item.detail })),
+              },
+              'stuck orders found: run `settle-ops repair --dry-run` to review, then --apply',
+            );
           }
         } catch (error) {
           failures.inc({ step: 'reconcile' });

@@ -30,10 +30,34 @@ describe('deadlines configured per payment method', () => {
     await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
     const orders: Record<'upi' | 'bank_transfer', string> = { upi: '', bank_transfer: '' };
     for (const paymentMethod of ['upi', 'bank_transfer'] as const) {
-      const created = await createOrderRecord(pool, { type: 'sell', merchantId: merchant.id, cryptoAmount: '10', cryptoCurrency: 'USDT', fiatAmount: '36.70', fiatCurrency: 'AED', rate: '3.67', paymentMethod }, user, { policy });
+      const created = await createOrderRecord(
+        pool,
+        {
+          type: 'sell',
+          merchantId: merchant.id,
+          cryptoAmount: '10',
+          cryptoCurrency: 'USDT',
+          fiatAmount: '36.70',
+          fiatCurrency: 'AED',
+          rate: '3.67',
+          paymentMethod,
+        },
+        user,
+        { policy },
+      );
       if (created.kind !== 'applied') throw new Error('not created');
-      await applyTransition(pool, { orderId: created.order.id, command: { action: 'accept', walletAddress: testAddress(`deadline-${paymentMethod}`) }, actor: merchant, policy });
-      const locked = await applyTransition(pool, { orderId: created.order.id, command: { action: 'lock_escrow', txHash: testTxHash(`deadline-${paymentMethod}`) }, actor: user, policy });
+      await applyTransition(pool, {
+        orderId: created.order.id,
+        command: { action: 'accept', walletAddress: testAddress(`deadline-${paymentMethod}`) },
+        actor: merchant,
+        policy,
+      });
+      const locked = await applyTransition(pool, {
+        orderId: created.order.id,
+        command: { action: 'lock_escrow', txHash: testTxHash(`deadline-${paymentMethod}`) },
+        actor: user,
+        policy,
+      });
       if (locked.kind !== 'applied') throw new Error('not locked');
       const window = Date.parse(locked.order.paymentDeadline ?? '') - Date.parse(locked.order.escrowedAt ?? '');
       expect(window).toBe(paymentMethod === 'upi' ? 1_000 : 4 * 3_600_000);
@@ -42,7 +66,16 @@ describe('deadlines configured per payment method', () => {
     expect((await statusOf(orders.upi)).status).toBe('escrowed');
 
     const registry = new Registry();
-    const worker = startWorker({ pool, logger: createLogger('worker', 'silent'), registry, intervalMs: 50, batchSize: 100, policy, retention: retentionPolicy(config), retentionEveryMs: 3_600_000 });
+    const worker = startWorker({
+      pool,
+      logger: createLogger('worker', 'silent'),
+      registry,
+      intervalMs: 50,
+      batchSize: 100,
+      policy,
+      retention: retentionPolicy(config),
+      retentionEveryMs: 3_600_000,
+    });
     try {
       let upi = await statusOf(orders.upi);
       for (let waited = 0; upi.status !== 'disputed' && waited < 10_000; waited += 50) {

@@ -20,17 +20,47 @@ afterAll(async () => {
 
 describe('the reconciler', () => {
   it('reports stuck orders by kind as a metric and a log line, and changes nothing itself', async () => {
-    await importLegacyOrder(pool, { status: 'payment_sent', merchantId: 'm-stuck', userId: 'u-stuck-1', escrowTxHash: testTxHash('stuck-e1'), releaseTxHash: testTxHash('stuck-r1') });
-    await importLegacyOrder(pool, { status: 'payment_sent', merchantId: 'm-stuck', userId: 'u-stuck-2', escrowTxHash: testTxHash('stuck-e2'), releaseTxHash: testTxHash('stuck-r2') });
-    await importLegacyOrder(pool, { status: 'escrowed', merchantId: 'm-stuck', userId: 'u-stuck-3', escrowTxHash: testTxHash('stuck-e3'), refundTxHash: testTxHash('stuck-f3') });
+    await importLegacyOrder(pool, {
+      status: 'payment_sent',
+      merchantId: 'm-stuck',
+      userId: 'u-stuck-1',
+      escrowTxHash: testTxHash('stuck-e1'),
+      releaseTxHash: testTxHash('stuck-r1'),
+    });
+    await importLegacyOrder(pool, {
+      status: 'payment_sent',
+      merchantId: 'm-stuck',
+      userId: 'u-stuck-2',
+      escrowTxHash: testTxHash('stuck-e2'),
+      releaseTxHash: testTxHash('stuck-r2'),
+    });
+    await importLegacyOrder(pool, {
+      status: 'escrowed',
+      merchantId: 'm-stuck',
+      userId: 'u-stuck-3',
+      escrowTxHash: testTxHash('stuck-e3'),
+      refundTxHash: testTxHash('stuck-f3'),
+    });
     const registry = new Registry();
     const lines: string[] = [];
     const logger = createLogger('worker', 'warn', { write: (line: string) => void lines.push(line) });
     // Timers are not swept here (a huge interval after the first round); the reconciler runs on the first round.
-    const worker = startWorker({ pool, logger, registry, intervalMs: 60_000, batchSize: 1, retention: retentionPolicy(loadConfig({})), retentionEveryMs: 3_600_000, reconcileEveryMs: 0 });
+    const worker = startWorker({
+      pool,
+      logger,
+      registry,
+      intervalMs: 60_000,
+      batchSize: 1,
+      retention: retentionPolicy(loadConfig({})),
+      retentionEveryMs: 3_600_000,
+      reconcileEveryMs: 0,
+    });
     try {
-      const value = async (kind: string): Promise<number> => (await registry.getSingleMetric('settle_worker_stuck_orders')?.get())?.values.find((entry) => entry.labels['kind'] === kind)?.value ?? -1;
-      for (let waited = 0; (await value('release_recorded')) !== 2 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      const value = async (kind: string): Promise<number> =>
+        (await registry.getSingleMetric('settle_worker_stuck_orders')?.get())?.values.find((entry) => entry.labels['kind'] === kind)
+          ?.value ?? -1;
+      for (let waited = 0; (await value('release_recorded')) !== 2 && waited < 10_000; waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       expect(await value('release_recorded')).toBe(2);
       expect(await value('refund_recorded')).toBe(1);
       expect(await value('timer_overdue')).toBe(0);

@@ -33,7 +33,13 @@ const daysAgo = (days: number): Date => new Date(Date.now() - days * 86_400_000)
 
 let offset = 0;
 /** A delivery of a fresh event to `endpointId`, with `attempts` HTTP attempts ending in `outcome`, finished `finishedDaysAgo`. */
-async function delivery(endpointId: string, merchantId: string, outcome: 'delivered' | 'dead' | 'pending', attempts: number, finishedDaysAgo: number): Promise<string> {
+async function delivery(
+  endpointId: string,
+  merchantId: string,
+  outcome: 'delivered' | 'dead' | 'pending',
+  attempts: number,
+  finishedDaysAgo: number,
+): Promise<string> {
   const eventId = randomUUID();
   offset += 1;
   await enqueueWebhookDeliveries(pool, [
@@ -43,10 +49,20 @@ async function delivery(endpointId: string, merchantId: string, outcome: 'delive
       orderId: randomUUID(),
       eventType: 'order.completed',
       payload: { eventId },
-      source: { topic: 'settle.order.events', partition: 0, offset: String(offset), timestamp: String(Date.now()), key: null, value: Buffer.from('{}') },
+      source: {
+        topic: 'settle.order.events',
+        partition: 0,
+        offset: String(offset),
+        timestamp: String(Date.now()),
+        key: null,
+        value: Buffer.from('{}'),
+      },
     },
   ]);
-  const row = await pool.query<{ id: string }>(`SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2`, [endpointId, eventId]);
+  const row = await pool.query<{ id: string }>(`SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2`, [
+    endpointId,
+    eventId,
+  ]);
   const id = row.rows[0]?.id;
   if (id === undefined) throw new Error('no delivery enqueued');
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
@@ -102,7 +118,10 @@ async function deadLetter(reachedDaysAgo: number): Promise<number> {
 /** A dead letter resolved `resolvedDaysAgo` (with its audit rows: one replay before the resolve). */
 async function resolvedLetter(resolvedDaysAgo: number): Promise<number> {
   const id = await deadLetter(resolvedDaysAgo + 1);
-  await pool.query(`INSERT INTO dead_letter_audit (dead_letter_id, action, actor, reason) VALUES ($1, 'replay', 'ops:alice', 'first try')`, [id]);
+  await pool.query(
+    `INSERT INTO dead_letter_audit (dead_letter_id, action, actor, reason) VALUES ($1, 'replay', 'ops:alice', 'first try')`,
+    [id],
+  );
   await resolveDeadLetter(pool, id, 'ops:alice', 'fixed upstream');
   await pool.query(`UPDATE dead_letters SET resolved_at = $2 WHERE id = $1`, [id, daysAgo(resolvedDaysAgo)]);
   await pool.query(`UPDATE dead_letter_audit SET at = $2 WHERE dead_letter_id = $1`, [id, daysAgo(resolvedDaysAgo)]);
@@ -111,9 +130,18 @@ async function resolvedLetter(resolvedDaysAgo: number): Promise<number> {
 
 /** Book events stored and (optionally) emitted, then dated `daysAgo`. */
 async function bookEvents(count: number, emitted: boolean, ageDays: number): Promise<Array<{ eventId: string; bookSeq: number }>> {
-  const inputs = Array.from({ length: count }, (_, index) => ({ eventId: randomUUID(), orderId: randomUUID(), orderVersion: index + 1, payload: { onBook: true } }));
+  const inputs = Array.from({ length: count }, (_, index) => ({
+    eventId: randomUUID(),
+    orderId: randomUUID(),
+    orderVersion: index + 1,
+    payload: { onBook: true },
+  }));
   const stored = await storeBookEvents(pool, inputs);
-  if (emitted) await markBookEventsEmitted(pool, stored.map((event) => event.eventId));
+  if (emitted)
+    await markBookEventsEmitted(
+      pool,
+      stored.map((event) => event.eventId),
+    );
   await pool.query(
     `UPDATE book_events SET created_at = $2::timestamptz, emitted_at = CASE WHEN emitted_at IS NOT NULL THEN $2::timestamptz + interval '1 second' END WHERE event_id = ANY($1::uuid[])`,
     [stored.map((event) => event.eventId), daysAgo(ageDays)],
@@ -132,7 +160,10 @@ describe('retention of webhook deliveries, book events and dead letters', () => 
   it('a worker round deletes exactly the old finished rows of each table, in batches, and counts them per table in the metric', async () => {
     const endpoint = await registerWebhookEndpoint(pool, { merchantId: 'm-ret', url: 'https://merchant.example/hooks' });
     // Old and finished: deleted with their attempts (2 + 3 + 1 + 1 = 7 attempts).
-    const oldDelivered = [await delivery(endpoint.id, 'm-ret', 'delivered', 2, 8), await delivery(endpoint.id, 'm-ret', 'delivered', 3, 30)];
+    const oldDelivered = [
+      await delivery(endpoint.id, 'm-ret', 'delivered', 2, 8),
+      await delivery(endpoint.id, 'm-ret', 'delivered', 3, 30),
+    ];
     const oldDead = [await delivery(endpoint.id, 'm-ret', 'dead', 1, 9), await delivery(endpoint.id, 'm-ret', 'dead', 1, 10)];
     // Kept: pending whatever its age (it is still being retried), and finished within the retention.
     const oldPending = await delivery(endpoint.id, 'm-ret', 'pending', 2, 40);
@@ -153,7 +184,14 @@ describe('retention of webhook deliveries, book events and dead letters', () => 
 
     const registry = new Registry();
     // A batch of 2 rows: every table needs several statements, so a loop that stopped after one batch would leave rows.
-    const worker = startWorker({ pool, logger: createLogger('worker', 'silent'), registry, intervalMs: 50, batchSize: 200, retention: { ...policy, batchSize: 2 } });
+    const worker = startWorker({
+      pool,
+      logger: createLogger('worker', 'silent'),
+      registry,
+      intervalMs: 50,
+      batchSize: 200,
+      retention: { ...policy, batchSize: 2 },
+    });
     let deleted: Record<string, number> = {};
     for (let waited = 0; Object.keys(deleted).length < Object.keys(RETENTION_TABLES).length && waited < 30_000; waited += 50) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -163,7 +201,16 @@ describe('retention of webhook deliveries, book events and dead letters', () => 
 
     expect(deleted).toMatchObject({ webhook_deliveries: 4, webhook_attempts: 7, book_events: 5, dead_letters: 3, dead_letter_audit: 6 });
     // The labels that existed before are still there.
-    expect(Object.keys(deleted).sort()).toEqual(['book_events', 'dead_letter_audit', 'dead_letters', 'idempotency_keys', 'notifications', 'outbox', 'webhook_attempts', 'webhook_deliveries']);
+    expect(Object.keys(deleted).sort()).toEqual([
+      'book_events',
+      'dead_letter_audit',
+      'dead_letters',
+      'idempotency_keys',
+      'notifications',
+      'outbox',
+      'webhook_attempts',
+      'webhook_deliveries',
+    ]);
 
     const deliveries = await pool.query<{ id: string; attempts: number }>(
       `SELECT d.id, (SELECT count(*) FROM webhook_attempts a WHERE a.delivery_id = d.id)::int AS attempts FROM webhook_deliveries d ORDER BY d.id`,
@@ -175,7 +222,9 @@ describe('retention of webhook deliveries, book events and dead letters', () => 
         { id: recentDead, attempts: 4 },
       ].sort((a, b) => a.id.localeCompare(b.id)),
     );
-    const orphanAttempts = await pool.query(`SELECT 1 FROM webhook_attempts WHERE delivery_id = ANY($1::uuid[])`, [[...oldDelivered, ...oldDead]]);
+    const orphanAttempts = await pool.query(`SELECT 1 FROM webhook_attempts WHERE delivery_id = ANY($1::uuid[])`, [
+      [...oldDelivered, ...oldDead],
+    ]);
     expect(orphanAttempts.rowCount).toBe(0);
 
     const books = await pool.query<{ event_id: string }>(`SELECT event_id FROM book_events ORDER BY book_seq`);
@@ -196,7 +245,9 @@ describe('retention of webhook deliveries, book events and dead letters', () => 
     expect(await currentBookSeq(pool)).toBe(seqBefore);
     const [next] = await bookEvents(1, false, 0);
     expect(next?.bookSeq).toBe(seqBefore + 1);
-    const again = await storeBookEvents(pool, [{ eventId: recentEmitted[0]?.eventId ?? '', orderId: randomUUID(), orderVersion: 1, payload: {} }]);
+    const again = await storeBookEvents(pool, [
+      { eventId: recentEmitted[0]?.eventId ?? '', orderId: randomUUID(), orderVersion: 1, payload: {} },
+    ]);
     expect(again[0]).toMatchObject({ bookSeq: recentEmitted[0]?.bookSeq, fresh: false, emitted: true });
 
     // A second round finds nothing more to delete.

@@ -21,12 +21,29 @@ const minutesAgo = (minutes: number): string => new Date(Date.now() - minutes * 
 let counter = 0;
 
 /** A SELL order created `minutesAgo` and walked to `status` at that time, so its timer is already due. */
-async function dueOrder(status: 'open' | 'accepted' | 'escrowed' | 'payment_sent', at: string = minutesAgo(600)): Promise<{ order: OrderView; user: Actor; merchant: Actor }> {
+async function dueOrder(
+  status: 'open' | 'accepted' | 'escrowed' | 'payment_sent',
+  at: string = minutesAgo(600),
+): Promise<{ order: OrderView; user: Actor; merchant: Actor }> {
   counter += 1;
   const user: Actor = { role: 'user', id: `u-w${counter}` };
   const merchant: Actor = { role: 'merchant', id: `m-w${counter}` };
   await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
-  const created = await createOrderRecord(pool, { type: 'sell', merchantId: merchant.id, cryptoAmount: '10', cryptoCurrency: 'USDT', fiatAmount: '36.7', fiatCurrency: 'AED', rate: '3.67', paymentMethod: 'upi' }, user, { now: at });
+  const created = await createOrderRecord(
+    pool,
+    {
+      type: 'sell',
+      merchantId: merchant.id,
+      cryptoAmount: '10',
+      cryptoCurrency: 'USDT',
+      fiatAmount: '36.7',
+      fiatCurrency: 'AED',
+      rate: '3.67',
+      paymentMethod: 'upi',
+    },
+    user,
+    { now: at },
+  );
   if (created.kind !== 'applied') throw new Error('not created');
   let order = created.order;
   const steps: Array<[typeof status, Parameters<typeof applyTransition>[1]['command'], Actor]> = [
@@ -67,7 +84,10 @@ describe('the timer engine', () => {
     const status = async (id: string) => (await pool.query(`SELECT status, dispute FROM orders WHERE id = $1`, [id])).rows[0];
     expect(await status(open.order.id)).toMatchObject({ status: 'expired' });
     expect(await status(accepted.order.id)).toMatchObject({ status: 'expired' });
-    expect(await status(escrowed.order.id)).toMatchObject({ status: 'disputed', dispute: { openedBy: 'system', reason: 'payment deadline passed without payment' } });
+    expect(await status(escrowed.order.id)).toMatchObject({
+      status: 'disputed',
+      dispute: { openedBy: 'system', reason: 'payment deadline passed without payment' },
+    });
     expect(await status(paid.order.id)).toMatchObject({ status: 'disputed', dispute: { openedBy: 'system' } });
     expect(await status(fresh.order.id)).toMatchObject({ status: 'open' });
     expect((await eventsOf(open.order.id)).at(-1)).toEqual({ type: 'order.expired', actor_role: 'system' });
@@ -138,7 +158,11 @@ describe('the timer engine', () => {
 
   it('a party that acted first leaves nothing due: the sweep writes nothing', async () => {
     const { order, merchant } = await dueOrder('open');
-    await applyTransition(pool, { orderId: order.id, command: { action: 'accept', walletAddress: testAddress('worker-first-accept') }, actor: merchant });
+    await applyTransition(pool, {
+      orderId: order.id,
+      command: { action: 'accept', walletAddress: testAddress('worker-first-accept') },
+      actor: merchant,
+    });
     await sweepTimers(pool, { batchSize: 1000 });
     const row = await pool.query(`SELECT status FROM orders WHERE id = $1`, [order.id]);
     expect(row.rows[0]).toEqual({ status: 'accepted' });
@@ -146,7 +170,12 @@ describe('the timer engine', () => {
 
   it('counts disputes past the 24 h compliance SLA without touching them', async () => {
     const { order, user } = await dueOrder('escrowed', minutesAgo(3 * 24 * 60));
-    await applyTransition(pool, { orderId: order.id, command: { action: 'dispute', reason: 'sla' }, actor: user, now: minutesAgo(2 * 24 * 60) });
+    await applyTransition(pool, {
+      orderId: order.id,
+      command: { action: 'dispute', reason: 'sla' },
+      actor: user,
+      now: minutesAgo(2 * 24 * 60),
+    });
     expect(await overdueDisputes(pool)).toBeGreaterThanOrEqual(1);
     expect(await overdueDisputes(pool, minutesAgo(2 * 24 * 60))).toBe(0);
     const row = await pool.query(`SELECT status FROM orders WHERE id = $1`, [order.id]);

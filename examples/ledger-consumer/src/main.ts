@@ -21,15 +21,20 @@ class UsageError extends Error {}
 function connect(): { pool: pg.Pool; consumer: OrderEventConsumer } {
   const env = process.env;
   const databaseUrl = env['DATABASE_URL']?.trim();
-  if (databaseUrl === undefined || databaseUrl === '') throw new UsageError('set DATABASE_URL to the ledger\'s own database');
+  if (databaseUrl === undefined || databaseUrl === '') throw new UsageError("set DATABASE_URL to the ledger's own database");
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   const consumer = createOrderEventConsumer({
-    kafka: new Kafka({ brokers: (env['KAFKA_BROKERS'] ?? 'localhost:9092').split(',').map((broker) => broker.trim()), clientId: 'ledger', logLevel: logLevel.WARN }),
+    kafka: new Kafka({
+      brokers: (env['KAFKA_BROKERS'] ?? 'localhost:9092').split(',').map((broker) => broker.trim()),
+      clientId: 'ledger',
+      logLevel: logLevel.WARN,
+    }),
     groupId: env['LEDGER_GROUP_ID'] ?? 'ledger',
     topic: env['ORDER_EVENTS_TOPIC'] ?? 'settle.order.events',
     pool,
     handler: ledgerHandler,
-    onError: (error, where) => process.stderr.write(`ledger: ${where.orderId ?? '?'} at ${where.offset} (attempt ${where.attempt}): ${String(error)}\n`),
+    onError: (error, where) =>
+      process.stderr.write(`ledger: ${where.orderId ?? '?'} at ${where.offset} (attempt ${where.attempt}): ${String(error)}\n`),
   });
   return { pool, consumer };
 }
@@ -61,13 +66,17 @@ async function blocked(options: { json?: boolean }): Promise<void> {
 
 async function resolve(orderId: string, options: { retry?: boolean; skip?: boolean }): Promise<void> {
   if (!UUID.test(orderId)) throw new UsageError(`${orderId} is not an order id (a UUID such as 0b9c…-…)`);
-  if (options.retry === options.skip) throw new UsageError('say what to do with the dead letter: --skip (drop it) or --retry (handle it again)');
+  if (options.retry === options.skip)
+    throw new UsageError('say what to do with the dead letter: --skip (drop it) or --retry (handle it again)');
   const { pool, consumer } = connect();
   try {
     await migrateInbox(pool);
-    if (!(await consumer.blocked()).some((order) => order.orderId === orderId)) throw new UsageError(`order ${orderId} is not held (\`blocked\` lists the held orders)`);
+    if (!(await consumer.blocked()).some((order) => order.orderId === orderId))
+      throw new UsageError(`order ${orderId} is not held (\`blocked\` lists the held orders)`);
     const { handled } = await consumer.resolve(orderId, options.retry === true ? 'retry' : 'skip');
-    process.stdout.write(`${orderId}: resolved (${options.retry === true ? 'retried' : 'skipped'} the dead letter), ${handled} events handled\n`);
+    process.stdout.write(
+      `${orderId}: resolved (${options.retry === true ? 'retried' : 'skipped'} the dead letter), ${handled} events handled\n`,
+    );
   } finally {
     await pool.end();
   }

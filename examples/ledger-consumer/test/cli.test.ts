@@ -19,24 +19,51 @@ describe('the ledger consumer CLI: start, blocked, resolve', () => {
   let consumer: ChildProcess | undefined;
   const output: string[] = [];
 
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 });
   const waitFor = async (what: string, check: () => Promise<boolean>): Promise<void> => {
-    for (const deadline = Date.now() + 30_000; !(await check()); ) {
+    for (const deadline = Date.now() + 30_000; !(await check());) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${output.join('')}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   };
   const inbox = async (orderId: string) =>
-    (await pool.query<{ order_version: number; state: string }>(`SELECT order_version, state FROM settle_inbox WHERE order_id = $1 ORDER BY order_version`, [orderId]).catch(() => ({ rows: [] }))).rows;
+    (
+      await pool
+        .query<{ order_version: number; state: string }>(
+          `SELECT order_version, state FROM settle_inbox WHERE order_id = $1 ORDER BY order_version`,
+          [orderId],
+        )
+        .catch(() => ({ rows: [] }))
+    ).rows;
 
   beforeAll(async () => {
     db = await createTestDatabase('ledger_cli');
     pool = createPool(db.url, { max: 3 });
-    ({ events: topic = '' } = await createTestTopics('ledgercli', [{ name: 'events', numPartitions: 3 }, { name: 'events.dlt', numPartitions: 1 }]));
+    ({ events: topic = '' } = await createTestTopics('ledgercli', [
+      { name: 'events', numPartitions: 3 },
+      { name: 'events.dlt', numPartitions: 1 },
+    ]));
     const slot = `ledgercli_${uniqueSuffix()}`;
     await setupRelaySlot(pool, slot, 'settle_outbox_pub');
-    relay = await startRelay({ config: loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, RELAY_SLOT: slot, RELAY_HEARTBEAT_MS: '250' }), port: null });
-    env = { PATH: process.env['PATH'], DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, LEDGER_GROUP_ID: `ledger-cli-${uniqueSuffix()}` };
+    relay = await startRelay({
+      config: loadConfig({
+        LOG_LEVEL: 'error',
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+        ORDER_EVENTS_TOPIC: topic,
+        RELAY_SLOT: slot,
+        RELAY_HEARTBEAT_MS: '250',
+      }),
+      port: null,
+    });
+    env = {
+      PATH: process.env['PATH'],
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+      ORDER_EVENTS_TOPIC: topic,
+      LEDGER_GROUP_ID: `ledger-cli-${uniqueSuffix()}`,
+    };
   });
 
   afterAll(async () => {
@@ -55,10 +82,25 @@ describe('the ledger consumer CLI: start, blocked, resolve', () => {
     const user: Actor = { role: 'user', id: `u-cli-${n}` };
     const merchant: Actor = { role: 'merchant', id: `m-cli-${n}` };
     await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
-    const created = await createOrderRecord(pool, { type: 'sell', merchantId: merchant.id, cryptoAmount: '100', cryptoCurrency: 'USDT', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' }, user);
+    const created = await createOrderRecord(
+      pool,
+      {
+        type: 'sell',
+        merchantId: merchant.id,
+        cryptoAmount: '100',
+        cryptoCurrency: 'USDT',
+        fiatAmount: '367.25',
+        fiatCurrency: 'AED',
+        rate: '3.6725',
+        paymentMethod: 'upi',
+      },
+      user,
+    );
     if (created.kind !== 'applied') throw new Error('not created');
     const id = created.order.id;
-    await waitFor('the created event in the inbox', async () => (await inbox(id)).some((row) => row.order_version === 1 && row.state === 'done'));
+    await waitFor('the created event in the inbox', async () =>
+      (await inbox(id)).some((row) => row.order_version === 1 && row.state === 'done'),
+    );
 
     // A message for the order that is not an event: dead-lettered, and the order is held from here on.
     const producer = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'ledger-cli-test' }).producer();
@@ -74,16 +116,29 @@ describe('the ledger consumer CLI: start, blocked, resolve', () => {
     await applyTransition(pool, { orderId: id, command: { action: 'accept', walletAddress: testAddress(`cli-${n}`) }, actor: merchant });
     await applyTransition(pool, { orderId: id, command: { action: 'lock_escrow', txHash: testTxHash(`cli-escrow-${n}`) }, actor: user });
     await applyTransition(pool, { orderId: id, command: { action: 'mark_paid' }, actor: merchant });
-    await applyTransition(pool, { orderId: id, command: { action: 'confirm_and_release', txHash: testTxHash(`cli-release-${n}`) }, actor: user });
+    await applyTransition(pool, {
+      orderId: id,
+      command: { action: 'confirm_and_release', txHash: testTxHash(`cli-release-${n}`) },
+      actor: user,
+    });
     await waitFor('four held events', async () => (await inbox(id)).filter((row) => row.state === 'held').length === 4);
-    const volume = async () => (await pool.query<{ orders: number; fiat_volume: string }>('SELECT orders, fiat_volume::text FROM merchant_daily_volume WHERE merchant_id = $1', [merchant.id])).rows;
+    const volume = async () =>
+      (
+        await pool.query<{ orders: number; fiat_volume: string }>(
+          'SELECT orders, fiat_volume::text FROM merchant_daily_volume WHERE merchant_id = $1',
+          [merchant.id],
+        )
+      ).rows;
     expect(await volume()).toEqual([]);
 
     // Bad arguments: one line each, exit 1, nothing changed.
     for (const [args, reason] of [
       [['resolve', 'not-an-id', '--skip'], 'ledger-consumer: not-an-id is not an order id'],
       [['resolve', id], 'ledger-consumer: say what to do with the dead letter: --skip (drop it) or --retry (handle it again)'],
-      [['resolve', '00000000-0000-4000-8000-000000000000', '--skip'], 'ledger-consumer: order 00000000-0000-4000-8000-000000000000 is not held'],
+      [
+        ['resolve', '00000000-0000-4000-8000-000000000000', '--skip'],
+        'ledger-consumer: order 00000000-0000-4000-8000-000000000000 is not held',
+      ],
       [['resolve', id, '--skip', '--retry'], "error: option '--skip' cannot be used with option '--retry'"],
       [['no-such-command'], "error: too many arguments for 'start'"],
     ] as const) {
@@ -102,7 +157,11 @@ describe('the ledger consumer CLI: start, blocked, resolve', () => {
     expect(cli('blocked').stdout.trim()).toBe('no order is held');
 
     // Without a database the CLI says so in one line.
-    const noDatabase = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'blocked'], { cwd: repoRoot, env: { PATH: process.env['PATH'] }, encoding: 'utf8' });
+    const noDatabase = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'blocked'], {
+      cwd: repoRoot,
+      env: { PATH: process.env['PATH'] },
+      encoding: 'utf8',
+    });
     expect(noDatabase.status).toBe(1);
     expect(noDatabase.stderr.trim()).toBe("ledger-consumer: set DATABASE_URL to the ledger's own database");
   });

@@ -28,12 +28,18 @@ async function docsExample(): Promise<string> {
 async function packedService(example: string): Promise<{ dir: string; file: string }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'settle-kit-'));
   // As a team's build would: the script's one line of output is the tarball.
-  const tarball = execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/pack-consumer.ts'), '--out', dir], { cwd: repoRoot, encoding: 'utf8' }).trim();
+  const tarball = execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/pack-consumer.ts'), '--out', dir], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  }).trim();
   const modules = path.join(dir, 'service', 'node_modules');
   const kit = path.join(modules, '@settle', 'consumer');
   await fs.mkdir(kit, { recursive: true });
   execFileSync('tar', ['-xzf', tarball, '-C', kit, '--strip-components=1']);
-  const manifest = JSON.parse(await fs.readFile(path.join(kit, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; peerDependencies: Record<string, string> };
+  const manifest = JSON.parse(await fs.readFile(path.join(kit, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    peerDependencies: Record<string, string>;
+  };
   for (const name of [...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies), '@types/node', '@types/pg']) {
     await fs.mkdir(path.dirname(path.join(modules, name)), { recursive: true });
     await fs.symlink(path.join(repoRoot, 'node_modules', name), path.join(modules, name));
@@ -43,7 +49,18 @@ async function packedService(example: string): Promise<{ dir: string; file: stri
   await fs.writeFile(path.join(dir, 'service', 'package.json'), JSON.stringify({ name: 'my-service', private: true, type: 'module' }));
   await fs.writeFile(
     path.join(dir, 'service', 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2023', skipLibCheck: false, types: ['node'] }, files: ['consumer.ts'] }),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2023',
+        skipLibCheck: false,
+        types: ['node'],
+      },
+      files: ['consumer.ts'],
+    }),
   );
   return { dir, file };
 }
@@ -60,10 +77,23 @@ describe.each([
   beforeAll(async () => {
     db = await createTestDatabase(packed ? 'docs_example_packed' : 'docs_example');
     pool = createPool(db.url, { max: 3 });
-    ({ events: topic = '' } = await createTestTopics('docs', [{ name: 'events', numPartitions: 3 }, { name: 'events.dlt', numPartitions: 1 }]));
+    ({ events: topic = '' } = await createTestTopics('docs', [
+      { name: 'events', numPartitions: 3 },
+      { name: 'events.dlt', numPartitions: 1 },
+    ]));
     const slot = `docs_${uniqueSuffix()}`;
     await setupRelaySlot(pool, slot, 'settle_outbox_pub');
-    relay = await startRelay({ config: loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, RELAY_SLOT: slot, RELAY_HEARTBEAT_MS: '250' }), port: null });
+    relay = await startRelay({
+      config: loadConfig({
+        LOG_LEVEL: 'error',
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+        ORDER_EVENTS_TOPIC: topic,
+        RELAY_SLOT: slot,
+        RELAY_HEARTBEAT_MS: '250',
+      }),
+      port: null,
+    });
   });
 
   afterAll(async () => {
@@ -77,13 +107,30 @@ describe.each([
     const user: Actor = { role: 'user', id: `u-docs-${n}` };
     const merchant: Actor = { role: 'merchant', id: `m-docs-${n}` };
     await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
-    const created = await createOrderRecord(pool, { type: 'sell', merchantId: merchant.id, cryptoAmount: '100', cryptoCurrency: 'USDT', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' }, user);
+    const created = await createOrderRecord(
+      pool,
+      {
+        type: 'sell',
+        merchantId: merchant.id,
+        cryptoAmount: '100',
+        cryptoCurrency: 'USDT',
+        fiatAmount: '367.25',
+        fiatCurrency: 'AED',
+        rate: '3.6725',
+        paymentMethod: 'upi',
+      },
+      user,
+    );
     if (created.kind !== 'applied') throw new Error('not created');
     const id = created.order.id;
     await applyTransition(pool, { orderId: id, command: { action: 'accept', walletAddress: testAddress(`docs-${n}`) }, actor: merchant });
     await applyTransition(pool, { orderId: id, command: { action: 'lock_escrow', txHash: testTxHash(`docs-escrow-${n}`) }, actor: user });
     await applyTransition(pool, { orderId: id, command: { action: 'mark_paid' }, actor: merchant });
-    await applyTransition(pool, { orderId: id, command: { action: 'confirm_and_release', txHash: testTxHash(`docs-release-${n}`) }, actor: user });
+    await applyTransition(pool, {
+      orderId: id,
+      command: { action: 'confirm_and_release', txHash: testTxHash(`docs-release-${n}`) },
+      actor: user,
+    });
 
     // From the workspace: beside the example workspace, so its imports resolve as they would in a service
     // depending on the kit. Packed: in a directory of its own, type-checked against the kit's declarations first.
@@ -99,7 +146,12 @@ describe.each([
     const output: string[] = [];
     const child = spawn(process.execPath, ['--import', tsx, file], {
       cwd: path.dirname(file),
-      env: { PATH: process.env['PATH'], DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic },
+      env: {
+        PATH: process.env['PATH'],
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+        ORDER_EVENTS_TOPIC: topic,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -107,13 +159,23 @@ describe.each([
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       const deadline = Date.now() + 30_000;
-      const rows = async () => (await pool.query<{ order_id: string; fiat_amount: string; fiat_currency: string }>('SELECT order_id, fiat_amount::text, fiat_currency FROM completed_orders').catch(() => ({ rows: [] }))).rows;
+      const rows = async () =>
+        (
+          await pool
+            .query<{ order_id: string; fiat_amount: string; fiat_currency: string }>(
+              'SELECT order_id, fiat_amount::text, fiat_currency FROM completed_orders',
+            )
+            .catch(() => ({ rows: [] }))
+        ).rows;
       while ((await rows()).length === 0) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the example recorded nothing: ${output.join('')}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       expect(await rows()).toEqual([{ order_id: id, fiat_amount: '367.25', fiat_currency: 'AED' }]);
-      const inbox = await pool.query<{ n: number }>(`SELECT count(*)::integer AS n FROM settle_inbox WHERE consumer = 'my-service' AND order_id = $1 AND state = 'done'`, [id]);
+      const inbox = await pool.query<{ n: number }>(
+        `SELECT count(*)::integer AS n FROM settle_inbox WHERE consumer = 'my-service' AND order_id = $1 AND state = 'done'`,
+        [id],
+      );
       expect(inbox.rows[0]?.n).toBe(5);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -25,10 +25,23 @@ describe('examples/ledger-consumer: per-merchant completed volume per currency a
   beforeAll(async () => {
     db = await createTestDatabase('ledger');
     pool = createPool(db.url, { max: 6 });
-    ({ events: topic = '' } = await createTestTopics('ledger', [{ name: 'events', numPartitions: 3 }, { name: 'events.dlt', numPartitions: 1 }]));
+    ({ events: topic = '' } = await createTestTopics('ledger', [
+      { name: 'events', numPartitions: 3 },
+      { name: 'events.dlt', numPartitions: 1 },
+    ]));
     const slot = `ledger_${uniqueSuffix()}`;
     await setupRelaySlot(pool, slot, 'settle_outbox_pub');
-    relay = await startRelay({ config: loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, RELAY_SLOT: slot, RELAY_HEARTBEAT_MS: '250' }), port: null });
+    relay = await startRelay({
+      config: loadConfig({
+        LOG_LEVEL: 'error',
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+        ORDER_EVENTS_TOPIC: topic,
+        RELAY_SLOT: slot,
+        RELAY_HEARTBEAT_MS: '250',
+      }),
+      port: null,
+    });
     kafka = new Kafka({ brokers: testStack().kafkaBrokers, clientId: 'ledger-test', logLevel: logLevel.NOTHING });
     await migrateInbox(pool);
     await migrateLedger(pool);
@@ -45,22 +58,41 @@ describe('examples/ledger-consumer: per-merchant completed volume per currency a
     const n = uniqueSuffix();
     const user: Actor = { role: 'user', id: `u-ledger-${n}` };
     await upsertAccount(pool, { kind: 'merchant', id: merchant });
-    const created = await createOrderRecord(pool, { type: 'sell', merchantId: merchant, cryptoAmount: crypto, cryptoCurrency: 'USDT', fiatAmount: fiat, fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'upi' }, user);
+    const created = await createOrderRecord(
+      pool,
+      {
+        type: 'sell',
+        merchantId: merchant,
+        cryptoAmount: crypto,
+        cryptoCurrency: 'USDT',
+        fiatAmount: fiat,
+        fiatCurrency: 'AED',
+        rate: '3.6725',
+        paymentMethod: 'upi',
+      },
+      user,
+    );
     if (created.kind !== 'applied') throw new Error('not created');
     const steps: Array<[Parameters<typeof applyTransition>[1]['command'], Actor]> = [
-      [{ action: 'accept', walletAddress: testAddress(`ledger-${n}`) }, { role: 'merchant', id: merchant }],
+      [
+        { action: 'accept', walletAddress: testAddress(`ledger-${n}`) },
+        { role: 'merchant', id: merchant },
+      ],
       [{ action: 'lock_escrow', txHash: testTxHash(`ledger-escrow-${n}`) }, user],
       [{ action: 'mark_paid' }, { role: 'merchant', id: merchant }],
       [{ action: 'confirm_and_release', txHash: testTxHash(`ledger-release-${n}`) }, user],
     ];
-    for (const [command, actor] of complete ? steps : steps.slice(0, 2)) await applyTransition(pool, { orderId: created.order.id, command, actor });
+    for (const [command, actor] of complete ? steps : steps.slice(0, 2))
+      await applyTransition(pool, { orderId: created.order.id, command, actor });
   }
 
   const totals = async () =>
-    (await pool.query<{ merchant_id: string; fiat_volume: string; crypto_volume: string; orders: number }>(
-      `SELECT merchant_id, fiat_volume::text, crypto_volume::text, orders FROM merchant_daily_volume WHERE merchant_id = ANY($1) ORDER BY merchant_id`,
-      [merchants],
-    )).rows;
+    (
+      await pool.query<{ merchant_id: string; fiat_volume: string; crypto_volume: string; orders: number }>(
+        `SELECT merchant_id, fiat_volume::text, crypto_volume::text, orders FROM merchant_daily_volume WHERE merchant_id = ANY($1) ORDER BY merchant_id`,
+        [merchants],
+      )
+    ).rows;
 
   async function consume(until: (consumer: OrderEventConsumer) => Promise<boolean>): Promise<void> {
     const consumer = createOrderEventConsumer({ kafka, groupId, topic, pool, handler: ledgerHandler });
@@ -76,8 +108,12 @@ describe('examples/ledger-consumer: per-merchant completed volume per currency a
     }
   }
   const count = async (consumer: OrderEventConsumer, name: string): Promise<number> =>
-    ((await consumer.registry.getMetricsAsJSON()).find((metric) => metric.name === name)?.values ?? []).reduce((sum, value) => sum + value.value, 0);
-  const eventCount = async (): Promise<number> => Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM order_events')).rows[0]?.n);
+    ((await consumer.registry.getMetricsAsJSON()).find((metric) => metric.name === name)?.values ?? []).reduce(
+      (sum, value) => sum + value.value,
+      0,
+    );
+  const eventCount = async (): Promise<number> =>
+    Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM order_events')).rows[0]?.n);
 
   it('keeps the same totals when the topic is replayed from the beginning twice and a day of events is re-published', async () => {
     await trade(merchants[0]!, '100', '367.25', true);
@@ -104,9 +140,19 @@ describe('examples/ledger-consumer: per-merchant completed volume per currency a
 
     // The operator's recovery tool re-sends the day's events; the inbox drops every one of them.
     const since = new Date(Date.now() - 86_400_000).toISOString();
-    const cli = await run(process.execPath, [path.join(repoRoot, 'apps/ops/bin/settle-ops.mjs'), 'outbox', 'republish', '--since', since, '--reason', 'ledger test', '--json'], {
-      env: { PATH: process.env['PATH'], DATABASE_URL: db.url, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ORDER_EVENTS_TOPIC: topic, LOG_LEVEL: 'error' },
-    });
+    const cli = await run(
+      process.execPath,
+      [path.join(repoRoot, 'apps/ops/bin/settle-ops.mjs'), 'outbox', 'republish', '--since', since, '--reason', 'ledger test', '--json'],
+      {
+        env: {
+          PATH: process.env['PATH'],
+          DATABASE_URL: db.url,
+          KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+          ORDER_EVENTS_TOPIC: topic,
+          LOG_LEVEL: 'error',
+        },
+      },
+    );
     expect(JSON.parse(cli.stdout)).toMatchObject({ sent: events, total: events, dryRun: false });
     await consume(async (consumer) => (await count(consumer, 'settle_consumer_duplicate_events_total')) === events);
     expect(await totals()).toEqual(expected);

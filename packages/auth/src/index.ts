@@ -17,7 +17,8 @@ export type TokenVerifier = (token: string) => Promise<Principal>;
 const SYMMETRIC = ['HS256'];
 const ASYMMETRIC = ['RS256', 'ES256', 'EdDSA'];
 
-export type VerifierConfig = Pick<Config, 'JWT_SECRET' | 'JWKS_URL' | 'JWT_ISSUER'> & Partial<Pick<Config, 'JWT_PUBLIC_KEY' | 'JWT_AUDIENCE'>>;
+export type VerifierConfig = Pick<Config, 'JWT_SECRET' | 'JWKS_URL' | 'JWT_ISSUER'> &
+  Partial<Pick<Config, 'JWT_PUBLIC_KEY' | 'JWT_AUDIENCE'>>;
 
 /**
  * Verifies Settle JWTs with the keys of JWKS_URL, else JWT_PUBLIC_KEY (RS256, ES256, EdDSA), else HS256 with
@@ -60,9 +61,14 @@ export function createTokenVerifier(config: VerifierConfig): TokenVerifier {
       return { role: role as Role, id: payload.sub, exp: payload.exp };
     } catch (error) {
       if (error instanceof SettleError) throw error;
-      if (error instanceof errors.JWTExpired) throw new SettleError('UNAUTHENTICATED', 'the token has expired; get a new one', { cause: error });
+      if (error instanceof errors.JWTExpired)
+        throw new SettleError('UNAUTHENTICATED', 'the token has expired; get a new one', { cause: error });
       if (error instanceof errors.JWTClaimValidationFailed && (error.claim === 'iss' || error.claim === 'aud')) {
-        throw new SettleError('UNAUTHENTICATED', `the token's ${error.claim === 'iss' ? 'issuer' : 'audience'} is not the one this service accepts`, { cause: error });
+        throw new SettleError(
+          'UNAUTHENTICATED',
+          `the token's ${error.claim === 'iss' ? 'issuer' : 'audience'} is not the one this service accepts`,
+          { cause: error },
+        );
       }
       throw new SettleError('UNAUTHENTICATED', 'the token is invalid (bad signature, format or claims)', { cause: error });
     }
@@ -75,7 +81,11 @@ export async function signToken(
   principal: { role: Role; id: string },
   ttlSeconds = 12 * 3600,
 ): Promise<string> {
-  const jwt = new SignJWT({ role: principal.role }).setProtectedHeader({ alg: 'HS256' }).setSubject(principal.id).setIssuedAt().setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds);
+  const jwt = new SignJWT({ role: principal.role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(principal.id)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds);
   if (config.JWT_ISSUER !== undefined) jwt.setIssuer(config.JWT_ISSUER);
   if (config.JWT_AUDIENCE !== undefined) jwt.setAudience(config.JWT_AUDIENCE);
   return jwt.sign(secretKey(config.JWT_SECRET));
@@ -83,7 +93,11 @@ export async function signToken(
 
 function secretKey(secret: string | undefined): Uint8Array {
   if (secret === undefined || secret.length < 16) {
-    throw new SettleError('UNAVAILABLE', 'JWT_SECRET (at least 16 characters), JWT_PUBLIC_KEY or JWKS_URL must be configured to verify tokens', { retryable: false });
+    throw new SettleError(
+      'UNAVAILABLE',
+      'JWT_SECRET (at least 16 characters), JWT_PUBLIC_KEY or JWKS_URL must be configured to verify tokens',
+      { retryable: false },
+    );
   }
   return new TextEncoder().encode(secret);
 }

@@ -8,9 +8,7 @@ import { z } from 'zod';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const port = z.coerce.number().int().min(1).max(65_535);
-const flag = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
-  .transform((value) => ['1', 'true', 'yes', 'on'].includes(value));
+const flag = z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off']).transform((value) => ['1', 'true', 'yes', 'on'].includes(value));
 const optionalText = z
   .string()
   .trim()
@@ -34,7 +32,12 @@ const duration = (what: string) =>
 const commaList = <T extends z.ZodType<unknown, string>>(entry: T) =>
   z
     .string()
-    .transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item !== ''))
+    .transform((text) =>
+      text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
+    )
     .pipe(z.array(entry));
 
 /** `host:port` (a name, an IPv4 address or a bracketed IPv6 address). */
@@ -47,7 +50,10 @@ const pairs = <T extends z.ZodType>(what: string, key: z.ZodType<string>, value:
     .trim()
     .transform((text, context) => {
       const entries: Array<[string, z.infer<T>]> = [];
-      for (const part of text.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+      for (const part of text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')) {
         const [name = '', raw = ''] = part.split('=').map((item) => item.trim());
         const parsedKey = key.safeParse(name);
         const parsedValue = value.safeParse(raw);
@@ -94,7 +100,9 @@ const envSchema = z.object({
   /** External Postgres; when unset the local stack starts embedded Postgres. */
   DATABASE_URL: optionalText,
   /** External Kafka (comma-separated host:port); when unset the local stack starts Kafka from jars. */
-  KAFKA_BROKERS: commaList(z.string().regex(BROKER, 'KAFKA_BROKERS lists host:port pairs separated by commas, e.g. kafka-1:9092,kafka-2:9092'))
+  KAFKA_BROKERS: commaList(
+    z.string().regex(BROKER, 'KAFKA_BROKERS lists host:port pairs separated by commas, e.g. kafka-1:9092,kafka-2:9092'),
+  )
     .transform((brokers) => (brokers.length === 0 ? undefined : brokers))
     .optional(),
   /** Where `npm start` keeps Postgres data, Kafka logs and cached jars. @default <repo>/.settle */
@@ -130,7 +138,10 @@ const envSchema = z.object({
   /** API: open connections beyond this are refused (closed at accept). @default 4096 */
   API_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(4_096),
   /** The notifier's origin as browsers reach it; the API's CSP lets pages connect there (http and ws). @default http://localhost:3001 */
-  NOTIFIER_PUBLIC_URL: z.url().default('http://localhost:3001').transform((url) => new URL(url).origin),
+  NOTIFIER_PUBLIC_URL: z
+    .url()
+    .default('http://localhost:3001')
+    .transform((url) => new URL(url).origin),
   /** Worker: pause between timer sweeps. @default 1000 */
   WORKER_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
   /** Worker: due orders locked and fired per sweep transaction. @default 200 */
@@ -167,8 +178,14 @@ const envSchema = z.object({
   /** API: serve /docs and /openapi.json. @default on outside production, off in production */
   API_DOCS: flag.optional(),
   RELAY_MODE: z.enum(['wal', 'poll']).default('wal'),
-  RELAY_SLOT: z.string().regex(/^[a-z0-9_]+$/).default('settle_outbox'),
-  RELAY_PUBLICATION: z.string().regex(/^[a-z0-9_]+$/).default('settle_outbox_pub'),
+  RELAY_SLOT: z
+    .string()
+    .regex(/^[a-z0-9_]+$/)
+    .default('settle_outbox'),
+  RELAY_PUBLICATION: z
+    .string()
+    .regex(/^[a-z0-9_]+$/)
+    .default('settle_outbox_pub'),
   /** How often the active WAL relay writes a heartbeat into the WAL so an idle outbox still advances the slot. @default 5000 */
   RELAY_HEARTBEAT_MS: z.coerce.number().int().min(50).default(5_000),
   /** Events read from the WAL (or polled) but not yet acknowledged by Kafka before the relay stops reading. @default 20000 */
@@ -237,7 +254,10 @@ const envSchema = z.object({
   /** Notifier: the Kafka consumer group. @default settle-notifier */
   NOTIFIER_GROUP_ID: z.string().min(1).default('settle-notifier'),
   /** Notifier: browser origins allowed to open a socket, comma-separated (clients that send no Origin are not browsers and are let through); the default is the API's, which serves the merchant desk. @default http://localhost:3000,http://127.0.0.1:3000 */
-  NOTIFIER_ALLOWED_ORIGINS: commaList(z.url().transform((url) => new URL(url).origin)).default(['http://localhost:3000', 'http://127.0.0.1:3000']),
+  NOTIFIER_ALLOWED_ORIGINS: commaList(z.url().transform((url) => new URL(url).origin)).default([
+    'http://localhost:3000',
+    'http://127.0.0.1:3000',
+  ]),
   /** Notifier: a connection that has not completed the socket.io handshake within this is closed. @default 10000 */
   NOTIFIER_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Notifier: the largest message a client may send (handshake auth included). @default 65536 */
@@ -291,7 +311,8 @@ export function orderPolicy(config: Config) {
     },
     defaultNetwork: config.DEFAULT_NETWORK,
     cryptoCurrencies: config.CRYPTO_CURRENCIES,
-    feeBps: (merchantId: string | null): number => (merchantId === null ? undefined : config.MERCHANT_FEE_BPS[merchantId]) ?? config.PLATFORM_FEE_BPS,
+    feeBps: (merchantId: string | null): number =>
+      (merchantId === null ? undefined : config.MERCHANT_FEE_BPS[merchantId]) ?? config.PLATFORM_FEE_BPS,
   };
 }
 
@@ -328,7 +349,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** Secrets that are examples, not secrets (compared in lower case, as a part of the value). */
-const PLACEHOLDER_SECRETS = ['change-me', 'changeme', 'change_me', 'replace-me', 'replaceme', 'placeholder', 'your-secret', 'example', 'secret', 'password'];
+const PLACEHOLDER_SECRETS = [
+  'change-me',
+  'changeme',
+  'change_me',
+  'replace-me',
+  'replaceme',
+  'placeholder',
+  'your-secret',
+  'example',
+  'secret',
+  'password',
+];
 
 /**
  * What keeps `config` from running in production (NODE_ENV=production), one sentence each; empty outside production.

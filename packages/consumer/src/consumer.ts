@@ -104,7 +104,16 @@ export function createOrderEventConsumer(options: OrderEventConsumerOptions): Or
     return inTransaction(async (client) => {
       const key = [group, event.orderId];
       if ((await client.query(SQL.isBlocked, key)).rowCount !== 0) {
-        await client.query(SQL.keep, [...key, event.orderVersion, event.eventId, event.type, 'held', JSON.stringify(event), JSON.stringify(context.headers), null]);
+        await client.query(SQL.keep, [
+          ...key,
+          event.orderVersion,
+          event.eventId,
+          event.type,
+          'held',
+          JSON.stringify(event),
+          JSON.stringify(context.headers),
+          null,
+        ]);
         return 'held';
       }
       if ((await client.query(SQL.claim, [...key, event.orderVersion, event.eventId, event.type])).rowCount === 0) return 'duplicate';
@@ -113,7 +122,13 @@ export function createOrderEventConsumer(options: OrderEventConsumerOptions): Or
     });
   }
 
-  async function deadLetter(source: Source, error: unknown, attempts: number, event: TypedOrderEvent | undefined, reason: 'invalid' | 'permanent' | 'exhausted'): Promise<void> {
+  async function deadLetter(
+    source: Source,
+    error: unknown,
+    attempts: number,
+    event: TypedOrderEvent | undefined,
+    reason: 'invalid' | 'permanent' | 'exhausted',
+  ): Promise<void> {
     const failure = error instanceof Error ? error : new Error(String(error));
     const headers = headersAsText(source.message.headers);
     await producer!.send({
@@ -145,9 +160,26 @@ export function createOrderEventConsumer(options: OrderEventConsumerOptions): Or
     const orderId = event?.orderId ?? uuidOrUndefined(source.message.key?.toString('utf8'));
     if (orderId !== undefined) {
       await inTransaction(async (client) => {
-        await client.query(SQL.block, [group, orderId, `${failure.name}: ${failure.message}`.slice(0, 2000), deadLetterTopic, source.partition, source.message.offset]);
+        await client.query(SQL.block, [
+          group,
+          orderId,
+          `${failure.name}: ${failure.message}`.slice(0, 2000),
+          deadLetterTopic,
+          source.partition,
+          source.message.offset,
+        ]);
         if (event !== undefined) {
-          await client.query(SQL.keep, [group, orderId, event.orderVersion, event.eventId, event.type, 'dead', JSON.stringify(event), JSON.stringify(headers), failure.message.slice(0, 2000)]);
+          await client.query(SQL.keep, [
+            group,
+            orderId,
+            event.orderVersion,
+            event.eventId,
+            event.type,
+            'dead',
+            JSON.stringify(event),
+            JSON.stringify(headers),
+            failure.message.slice(0, 2000),
+          ]);
         }
       });
     }
@@ -167,7 +199,14 @@ export function createOrderEventConsumer(options: OrderEventConsumerOptions): Or
     const { event, headers, republished } = parsed;
     for (let attemptNo = 1; ; attemptNo += 1) {
       try {
-        const outcome = await attempt(event, { headers, republished, topic: source.topic, partition: source.partition, offset: source.message.offset, attempt: attemptNo });
+        const outcome = await attempt(event, {
+          headers,
+          republished,
+          topic: source.topic,
+          partition: source.partition,
+          offset: source.message.offset,
+          attempt: attemptNo,
+        });
         if (outcome === 'done') metrics.processed.inc({ group, type: event.type });
         else if (outcome === 'duplicate') metrics.duplicates.inc({ group });
         else metrics.held.inc({ group });
@@ -206,7 +245,10 @@ export function createOrderEventConsumer(options: OrderEventConsumerOptions): Or
             const finished = await handle({ topic: batch.topic, partition: batch.partition, message }, heartbeat);
             if (!finished) return;
             payload.resolveOffset(message.offset);
-            metrics.lag.set({ group, topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(message.offset) - 1n)));
+            metrics.lag.set(
+              { group, topic: batch.topic, partition: String(batch.partition) },
+              Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(message.offset) - 1n)),
+            );
             await payload.commitOffsetsIfNecessary();
             await heartbeat();
           }
@@ -222,14 +264,27 @@ export function createOrderEventConsumer(options: OrderEventConsumerOptions): Or
       return inTransaction(async (client) => {
         const key = [group, orderId];
         if ((await client.query(SQL.lockBlocked, key)).rowCount === 0) return { handled: 0 };
-        const waiting = await client.query<{ order_version: number; state: 'held' | 'dead'; payload: TypedOrderEvent; headers: Record<string, string> }>(SQL.waiting, key);
+        const waiting = await client.query<{
+          order_version: number;
+          state: 'held' | 'dead';
+          payload: TypedOrderEvent;
+          headers: Record<string, string>;
+        }>(SQL.waiting, key);
         let handled = 0;
         for (const row of waiting.rows) {
           if (row.state === 'dead' && action === 'skip') {
             await client.query(SQL.settle, [...key, row.order_version, 'skipped']);
             continue;
           }
-          await options.handler(row.payload, { client, headers: row.headers, republished: row.headers['settle-republished'] !== undefined, topic, partition: -1, offset: '-1', attempt: 1 });
+          await options.handler(row.payload, {
+            client,
+            headers: row.headers,
+            republished: row.headers['settle-republished'] !== undefined,
+            topic,
+            partition: -1,
+            offset: '-1',
+            attempt: 1,
+          });
           await client.query(SQL.settle, [...key, row.order_version, 'done']);
           metrics.processed.inc({ group, type: row.payload.type });
           handled += 1;

@@ -15,12 +15,29 @@ export function createMetrics(registry: Registry): ConsumerMetrics {
   const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
     (existing(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
   return {
-    processed: counter('settle_consumer_processed_events_total', 'events handed to the handler and committed with its writes', ['group', 'type']),
-    duplicates: counter('settle_consumer_duplicate_events_total', 'events dropped because the inbox already had them (redeliveries, replays, re-publishes)', ['group']),
+    processed: counter('settle_consumer_processed_events_total', 'events handed to the handler and committed with its writes', [
+      'group',
+      'type',
+    ]),
+    duplicates: counter(
+      'settle_consumer_duplicate_events_total',
+      'events dropped because the inbox already had them (redeliveries, replays, re-publishes)',
+      ['group'],
+    ),
     held: counter('settle_consumer_held_events_total', 'events held in the inbox behind a dead letter of their order', ['group']),
-    failed: counter('settle_consumer_failed_events_total', 'messages sent to the dead-letter topic, by reason (invalid, permanent, exhausted)', ['group', 'reason']),
+    failed: counter(
+      'settle_consumer_failed_events_total',
+      'messages sent to the dead-letter topic, by reason (invalid, permanent, exhausted)',
+      ['group', 'reason'],
+    ),
     retries: counter('settle_consumer_retries_total', 'handler attempts that failed transiently and were retried', ['group']),
-    lag: (existing('settle_consumer_lag_messages') as Gauge<'group' | 'topic' | 'partition'> | undefined) ??
-      new Gauge({ name: 'settle_consumer_lag_messages', help: 'messages behind the partition\'s high watermark', labelNames: ['group', 'topic', 'partition'], registers: [registry] }),
+    lag:
+      (existing('settle_consumer_lag_messages') as Gauge<'group' | 'topic' | 'partition'> | undefined) ??
+      new Gauge({
+        name: 'settle_consumer_lag_messages',
+        help: "messages behind the partition's high watermark",
+        labelNames: ['group', 'topic', 'partition'],
+        registers: [registry],
+      }),
   };
 }

@@ -26,7 +26,9 @@ export function parseOrderEventMessage(message: Pick<KafkaMessage, 'key' | 'valu
   }
   const result = typedOrderEvent.safeParse(json);
   if (!result.success) {
-    throw new InvalidEventError(`not a valid order event: ${result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`);
+    throw new InvalidEventError(
+      `not a valid order event: ${result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`,
+    );
   }
   const event = result.data;
   const key = message.key?.toString('utf8');

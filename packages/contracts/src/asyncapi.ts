@@ -14,28 +14,51 @@ function orderEventHeaders(type: EventType): Schema {
     'content-type': header('always application/json', { const: 'application/json' }),
     ce_specversion: header('CloudEvents spec version', { const: '1.0' }),
     ce_id: header('CloudEvents id (= eventId)', { format: 'uuid' }),
-    ce_type: header('CloudEvents type: the event type with its schema version (the payload\'s `type` has no version)', { const: cloudEventType(type) }),
-    ce_dataschema: header('the payload\'s JSON Schema ($id of docs/schemas/<type>.v<n>.json)', { const: dataSchemaUri(type) }),
+    ce_type: header("CloudEvents type: the event type with its schema version (the payload's `type` has no version)", {
+      const: cloudEventType(type),
+    }),
+    ce_dataschema: header("the payload's JSON Schema ($id of docs/schemas/<type>.v<n>.json)", { const: dataSchemaUri(type) }),
     ce_source: header('CloudEvents source', { const: '/settle/orders' }),
     ce_subject: header('the order id (= the key)', { format: 'uuid' }),
     ce_time: header('when the transition committed (ISO 8601)', { format: 'date-time' }),
     orderVersion: header('the order version after the change', { pattern: '^[1-9][0-9]*$', examples: ['5'] }),
     orderNumber: header('the order number', { examples: ['BM-261125-7KQ2M9XD'] }),
     actorRole: header('the role of who made the change', { enum: ['user', 'merchant', 'compliance', 'system'] }),
-    ce_traceparent: header('optional: CloudEvents distributed-tracing extension: the W3C traceparent of the request or job that made the change (absent on re-published messages)', {
-      pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$',
-      examples: ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
-    }),
+    ce_traceparent: header(
+      'optional: CloudEvents distributed-tracing extension: the W3C traceparent of the request or job that made the change (absent on re-published messages)',
+      {
+        pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$',
+        examples: ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'],
+      },
+    ),
     ce_tracestate: header('optional: the W3C tracestate that came with ce_traceparent'),
     traceparent: header('optional: the same traceparent as ce_traceparent, as a plain header for tracing libraries that read that name'),
-    commitLsn: header('optional: the Postgres commit LSN of the transaction (WAL relay only; absent in poll mode and on re-published messages)', { pattern: '^[0-9A-F]+/[0-9A-F]+$', examples: ['0/1C3CFD8'] }),
-    'settle-republished': header('optional: set on a message re-sent by `settle-ops outbox republish` (its audit id); the event is one already published, so an inbox drops it if it has it'),
-    'settle-replay-of': header('optional: set on a dead letter re-published by `settle-ops dlq replay`: the dead letter\'s id'),
+    commitLsn: header(
+      'optional: the Postgres commit LSN of the transaction (WAL relay only; absent in poll mode and on re-published messages)',
+      { pattern: '^[0-9A-F]+/[0-9A-F]+$', examples: ['0/1C3CFD8'] },
+    ),
+    'settle-republished': header(
+      'optional: set on a message re-sent by `settle-ops outbox republish` (its audit id); the event is one already published, so an inbox drops it if it has it',
+    ),
+    'settle-replay-of': header("optional: set on a dead letter re-published by `settle-ops dlq replay`: the dead letter's id"),
     'settle-replay-count': header('optional: how many times this message was replayed'),
     'settle-replay-channel': header('optional: webhook, when only a webhook delivery is retried'),
     'settle-replay-webhook-endpoint-id': header('optional: the endpoint a webhook replay retries'),
   };
-  const required = ['id', 'content-type', 'ce_specversion', 'ce_id', 'ce_type', 'ce_dataschema', 'ce_source', 'ce_subject', 'ce_time', 'orderVersion', 'orderNumber', 'actorRole'];
+  const required = [
+    'id',
+    'content-type',
+    'ce_specversion',
+    'ce_id',
+    'ce_type',
+    'ce_dataschema',
+    'ce_source',
+    'ce_subject',
+    'ce_time',
+    'orderVersion',
+    'orderNumber',
+    'actorRole',
+  ];
   return { type: 'object', properties, required };
 }
 
@@ -60,7 +83,8 @@ function asyncApiSchema(schema: Schema): Schema {
   return rest;
 }
 
-const jsonSchemaOf = (schema: z.ZodType): Schema => asyncApiSchema(z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any', io: 'output' }));
+const jsonSchemaOf = (schema: z.ZodType): Schema =>
+  asyncApiSchema(z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any', io: 'output' }));
 
 const messageId = (type: EventType): string => schemaName(type).replaceAll('.', '_');
 
@@ -82,7 +106,12 @@ export function asyncApiDocument(options: { topic?: string } = {}): Record<strin
       contentType: 'application/json',
       headers: orderEventHeaders(type),
       payload: { $ref: `#/components/schemas/${messageId(type)}` },
-      bindings: { kafka: { key: { type: 'string', format: 'uuid', description: 'the order id: one order\'s events share a partition and keep their order' }, bindingVersion: '0.5.0' } },
+      bindings: {
+        kafka: {
+          key: { type: 'string', format: 'uuid', description: "the order id: one order's events share a partition and keep their order" },
+          bindingVersion: '0.5.0',
+        },
+      },
     };
   }
   messages['DeadLetter'] = {
@@ -103,7 +132,7 @@ export function asyncApiDocument(options: { topic?: string } = {}): Record<strin
   };
   messages['Book'] = {
     name: 'book',
-    title: 'A public order-book delta (socket.io event `book` in the merchants\' book room)',
+    title: "A public order-book delta (socket.io event `book` in the merchants' book room)",
     payload: jsonSchemaOf(bookPayload),
   };
   const ref = (kind: string, name: string) => ({ $ref: `#/${kind}/${name}` });
@@ -115,7 +144,7 @@ export function asyncApiDocument(options: { topic?: string } = {}): Record<strin
       description: [
         'Every order transition, published by the relay from the transactional outbox (Postgres WAL → Kafka).',
         'Delivery is at-least-once: consumers de-duplicate on (orderId, orderVersion) and drop anything at or below',
-        'the version they already processed. The key is the order id, so one order\'s events keep their order within',
+        "the version they already processed. The key is the order id, so one order's events keep their order within",
         'a partition. ce_type carries the schema version (settle.order.completed.v1); a change an existing consumer',
         'could not read gets a new version, additive changes keep it. See docs/integrating.md.',
       ].join(' '),
@@ -123,7 +152,12 @@ export function asyncApiDocument(options: { topic?: string } = {}): Record<strin
     defaultContentType: 'application/json',
     servers: {
       kafka: { host: 'localhost:9092', protocol: 'kafka', description: 'the Kafka cluster (KAFKA_BROKERS)' },
-      notifier: { host: 'localhost:3001', protocol: 'ws', pathname: '/socket.io', description: 'the notifier\'s socket.io endpoint (NOTIFIER_PORT); handshake auth { token, lastSeq }' },
+      notifier: {
+        host: 'localhost:3001',
+        protocol: 'ws',
+        pathname: '/socket.io',
+        description: "the notifier's socket.io endpoint (NOTIFIER_PORT); handshake auth { token, lastSeq }",
+      },
     },
     channels: {
       orderEvents: {
@@ -134,27 +168,40 @@ export function asyncApiDocument(options: { topic?: string } = {}): Record<strin
       },
       deadLetters: {
         address: `${topic}.dlt`,
-        description: 'Messages a consumer could not process (schema-invalid, unknown type, receiver 4xx, or permanently failing), with the original bytes and dlt-* headers.',
+        description:
+          'Messages a consumer could not process (schema-invalid, unknown type, receiver 4xx, or permanently failing), with the original bytes and dlt-* headers.',
         servers: [ref('servers', 'kafka')],
         messages: { deadLetter: ref('components/messages', 'DeadLetter') },
       },
       notifications: {
         address: 'notification',
-        description: 'socket.io event to a recipient\'s sockets: its private notifications in seq order, replayed after lastSeq on connect.',
+        description: "socket.io event to a recipient's sockets: its private notifications in seq order, replayed after lastSeq on connect.",
         servers: [ref('servers', 'notifier')],
         messages: { notification: ref('components/messages', 'Notification') },
       },
       book: {
         address: 'book',
-        description: 'socket.io event to the merchants\' book room: public order-book deltas with a book-wide bookSeq.',
+        description: "socket.io event to the merchants' book room: public order-book deltas with a book-wide bookSeq.",
         servers: [ref('servers', 'notifier')],
         messages: { book: ref('components/messages', 'Book') },
       },
     },
     operations: {
-      receiveOrderEvents: { action: 'receive', channel: ref('channels', 'orderEvents'), summary: 'Downstream services subscribe to order events.' },
-      receiveDeadLetters: { action: 'receive', channel: ref('channels', 'deadLetters'), summary: 'Operators inspect and replay dead letters (settle-ops dlq).' },
-      receiveNotifications: { action: 'receive', channel: ref('channels', 'notifications'), summary: 'Merchant UIs and users receive their notifications.' },
+      receiveOrderEvents: {
+        action: 'receive',
+        channel: ref('channels', 'orderEvents'),
+        summary: 'Downstream services subscribe to order events.',
+      },
+      receiveDeadLetters: {
+        action: 'receive',
+        channel: ref('channels', 'deadLetters'),
+        summary: 'Operators inspect and replay dead letters (settle-ops dlq).',
+      },
+      receiveNotifications: {
+        action: 'receive',
+        channel: ref('channels', 'notifications'),
+        summary: 'Merchant UIs and users receive their notifications.',
+      },
       receiveBook: { action: 'receive', channel: ref('channels', 'book'), summary: 'Merchants receive order-book deltas.' },
     },
     components: { schemas, messages },

@@ -7,7 +7,10 @@ const MAX_DIGITS = 30;
 export const decimalString = (what: string) =>
   z
     .string({ error: `${what} must be a decimal string such as "100.50"` })
-    .regex(/^\d{1,20}(\.\d{1,18})?$/, `${what} must be a positive decimal string such as "100.50" (digits, one optional dot, no sign or exponent)`)
+    .regex(
+      /^\d{1,20}(\.\d{1,18})?$/,
+      `${what} must be a positive decimal string such as "100.50" (digits, one optional dot, no sign or exponent)`,
+    )
     .refine((value) => value.replace('.', '').length <= MAX_DIGITS, `${what} has too many digits`)
     .refine((value) => /[1-9]/.test(value), `${what} must be greater than zero`)
     .openapi({ type: 'string', example: '100.00' });
@@ -42,7 +45,10 @@ export const partyId = z
  */
 export const walletAddress = z
   .string()
-  .regex(/^(0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33})$/, 'a wallet address is 0x followed by 40 hex digits (EVM) or a base58check Tron address starting with T (34 characters)')
+  .regex(
+    /^(0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33})$/,
+    'a wallet address is 0x followed by 40 hex digits (EVM) or a base58check Tron address starting with T (34 characters)',
+  )
   .openapi({ example: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t' });
 
 /**
@@ -61,7 +67,8 @@ export const txHash = z
 export const isWellFormedText = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
 /** A string of well-formed Unicode (see isWellFormedText): the rule for every free-text field. */
-export const wellFormedString = (what: string) => z.string().refine(isWellFormedText, `${what} must be well-formed Unicode text (no lone UTF-16 surrogate such as \\ud800)`);
+export const wellFormedString = (what: string) =>
+  z.string().refine(isWellFormedText, `${what} must be well-formed Unicode text (no lone UTF-16 surrogate such as \\ud800)`);
 
 export const shortText = (what: string, max = 1000) =>
   wellFormedString(what).trim().min(1, `${what} must not be empty`).max(max, `${what} is at most ${max} characters`);
@@ -82,8 +89,12 @@ export const actor = z
 
 /** A W3C Trace Context `traceparent` (version 00 layout, lower-case hex, ids not all zero). */
 const TRACEPARENT = /^[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
-export const isTraceparent = (value: unknown): value is string => typeof value === 'string' && TRACEPARENT.test(value) && !value.startsWith('ff');
+export const isTraceparent = (value: unknown): value is string =>
+  typeof value === 'string' && TRACEPARENT.test(value) && !value.startsWith('ff');
 export const traceparent = z
   .string()
   .refine(isTraceparent, 'must be a W3C traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>')
-  .openapi({ description: 'the W3C traceparent of the change (its trace id finds it in every log, message and request)', example: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+  .openapi({
+    description: 'the W3C traceparent of the change (its trace id finds it in every log, message and request)',
+    example: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  });

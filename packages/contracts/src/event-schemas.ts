@@ -96,9 +96,18 @@ export type TypedOrderEvent = { [T in EventType]: z.infer<(typeof orderEventSche
  * an event type's current version, generated from its zod schema.
  */
 export function eventJsonSchema(type: EventType): Record<string, unknown> {
-  const generated = z.toJSONSchema(orderEventSchemas[type], { target: 'draft-7', unrepresentable: 'any', io: 'output' }) as Record<string, unknown>;
+  const generated = z.toJSONSchema(orderEventSchemas[type], { target: 'draft-7', unrepresentable: 'any', io: 'output' }) as Record<
+    string,
+    unknown
+  >;
   const { $schema, ...rest } = generated;
-  return { $schema, $id: dataSchemaUri(type), title: schemaName(type), description: `The value of a ${cloudEventType(type)} message on the order events topic.`, ...rest };
+  return {
+    $schema,
+    $id: dataSchemaUri(type),
+    title: schemaName(type),
+    description: `The value of a ${cloudEventType(type)} message on the order events topic.`,
+    ...rest,
+  };
 }
 
 export { EVENT_TYPES };

@@ -16,12 +16,19 @@ const wholeNumber = (what: string, min: number, max: number) =>
 /** GET /v1/notifications query: the caller's notifications with seq above `after`, at most `limit` of them. */
 export const notificationFeedQuery = z
   .strictObject({
-    after: wholeNumber('after', 0, Number.MAX_SAFE_INTEGER)
-      .default(0)
-      .openapi({ type: 'integer', minimum: 0, default: 0, description: 'the highest seq you hold (the socket handshake\'s lastSeq); 0 for everything' }),
-    limit: wholeNumber('limit', 1, NOTIFICATION_FEED_LIMIT.max)
-      .default(NOTIFICATION_FEED_LIMIT.default)
-      .openapi({ type: 'integer', minimum: 1, maximum: NOTIFICATION_FEED_LIMIT.max, default: NOTIFICATION_FEED_LIMIT.default, description: 'at most this many notifications' }),
+    after: wholeNumber('after', 0, Number.MAX_SAFE_INTEGER).default(0).openapi({
+      type: 'integer',
+      minimum: 0,
+      default: 0,
+      description: "the highest seq you hold (the socket handshake's lastSeq); 0 for everything",
+    }),
+    limit: wholeNumber('limit', 1, NOTIFICATION_FEED_LIMIT.max).default(NOTIFICATION_FEED_LIMIT.default).openapi({
+      type: 'integer',
+      minimum: 1,
+      maximum: NOTIFICATION_FEED_LIMIT.max,
+      default: NOTIFICATION_FEED_LIMIT.default,
+      description: 'at most this many notifications',
+    }),
   })
   .openapi('NotificationFeedQuery');
 export type NotificationFeedQuery = z.infer<typeof notificationFeedQuery>;
@@ -33,7 +40,11 @@ export type NotificationFeedQuery = z.infer<typeof notificationFeedQuery>;
 export const notificationFeed = z
   .object({
     items: z.array(notificationPayload),
-    nextAfter: z.number().int().min(0).openapi({ description: 'pass as `after` for the next page: the last item\'s seq, or the `after` asked for when the page is empty' }),
+    nextAfter: z
+      .number()
+      .int()
+      .min(0)
+      .openapi({ description: "pass as `after` for the next page: the last item's seq, or the `after` asked for when the page is empty" }),
     hasMore: z.boolean().openapi({ description: 'more notifications follow this page' }),
   })
   .openapi('NotificationFeed');

@@ -1,5 +1,22 @@
 import { z } from './zod';
-import { actor, currency, decimalString, eventType, fiatCurrency, isoTime, network, orderType, party, partyId, paymentMethod, shortText, status, txHash, uuid, walletAddress } from './common';
+import {
+  actor,
+  currency,
+  decimalString,
+  eventType,
+  fiatCurrency,
+  isoTime,
+  network,
+  orderType,
+  party,
+  partyId,
+  paymentMethod,
+  shortText,
+  status,
+  txHash,
+  uuid,
+  walletAddress,
+} from './common';
 
 const nullableTime = isoTime.nullable();
 
@@ -36,7 +53,10 @@ export const orderView = z
     buyerMerchantId: z.string().nullable(),
     seller: party.nullable(),
     buyer: party.nullable(),
-    recipientWallet: z.string().nullable().openapi({ description: 'where released crypto goes (always the buyer\'s wallet); fixed when the escrow is locked' }),
+    recipientWallet: z
+      .string()
+      .nullable()
+      .openapi({ description: "where released crypto goes (always the buyer's wallet); fixed when the escrow is locked" }),
     cryptoAmount: z.string(),
     cryptoCurrency: z.string(),
     fiatAmount: z.string(),
@@ -51,7 +71,10 @@ export const orderView = z
     escrowTxHash: z.string().nullable(),
     escrowFunder: party.nullable(),
     escrowFunderWallet: z.string().nullable(),
-    escrowRecipientWallet: z.string().nullable().openapi({ description: 'the recipient wallet frozen when the escrow was locked (null before)' }),
+    escrowRecipientWallet: z
+      .string()
+      .nullable()
+      .openapi({ description: 'the recipient wallet frozen when the escrow was locked (null before)' }),
     releaseTxHash: z.string().nullable(),
     refundTxHash: z.string().nullable(),
     extensionCount: z.number().int(),
@@ -62,7 +85,7 @@ export const orderView = z
     forced: forcedSchema.nullable(),
     expiresAt: nullableTime,
     paymentDeadline: nullableTime,
-    timerAt: nullableTime.openapi({ description: 'the current status\'s deadline: expiry, escalation, or a dispute\'s compliance SLA' }),
+    timerAt: nullableTime.openapi({ description: "the current status's deadline: expiry, escalation, or a dispute's compliance SLA" }),
     createdAt: isoTime,
     acceptedAt: nullableTime,
     escrowedAt: nullableTime,
@@ -123,20 +146,37 @@ export const createOrderBody = z
   .strictObject({
     type: orderType,
     merchantId: partyId.optional().openapi({ description: 'the merchant the order is addressed to; omit to publish it on the order book' }),
-    network: network.optional().openapi({ description: 'the escrow\'s chain; the configured default (DEFAULT_NETWORK, tron) when omitted' }),
+    network: network.optional().openapi({ description: "the escrow's chain; the configured default (DEFAULT_NETWORK, tron) when omitted" }),
     cryptoAmount: decimalString('cryptoAmount'),
-    cryptoCurrency: currency('cryptoCurrency').default('USDT').openapi({ description: 'one of the configured crypto currencies (CRYPTO_CURRENCIES)' }),
-    fiatAmount: decimalString('fiatAmount').openapi({ description: 'cryptoAmount × rate within one minor unit of fiatCurrency, with at most its minor units of decimals' }),
+    cryptoCurrency: currency('cryptoCurrency')
+      .default('USDT')
+      .openapi({ description: 'one of the configured crypto currencies (CRYPTO_CURRENCIES)' }),
+    fiatAmount: decimalString('fiatAmount').openapi({
+      description: 'cryptoAmount × rate within one minor unit of fiatCurrency, with at most its minor units of decimals',
+    }),
     fiatCurrency,
     rate: decimalString('rate'),
-    feeBps: z.number().int().min(0).max(10_000).optional().openapi({ deprecated: true, description: 'ignored: the fee comes from configuration (per merchant, with a platform default)' }),
+    feeBps: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .optional()
+      .openapi({ deprecated: true, description: 'ignored: the fee comes from configuration (per merchant, with a platform default)' }),
     paymentMethod,
-    paymentDetails: z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean()])).refine((value) => Object.keys(value).length <= 20, 'paymentDetails has at most 20 fields').optional(),
+    paymentDetails: z
+      .record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean()]))
+      .refine((value) => Object.keys(value).length <= 20, 'paymentDetails has at most 20 fields')
+      .optional(),
     buyerWalletAddress: walletAddress.optional().openapi({ description: 'required for buy orders unless your profile has a wallet' }),
   })
   .openapi('CreateOrder');
 
-export const acceptBody = z.strictObject({ walletAddress: walletAddress.optional().openapi({ description: 'required for sell and m2m orders unless your profile has a wallet' }) }).openapi('AcceptOrder');
+export const acceptBody = z
+  .strictObject({
+    walletAddress: walletAddress.optional().openapi({ description: 'required for sell and m2m orders unless your profile has a wallet' }),
+  })
+  .openapi('AcceptOrder');
 export const escrowBody = z.strictObject({ txHash, funderWallet: walletAddress.optional() }).openapi('LockEscrow');
 export const paymentSentBody = z.strictObject({ paymentReference: shortText('paymentReference', 200).optional() }).openapi('MarkPaid');
 export const releaseBody = z.strictObject({ txHash }).openapi('Release');
@@ -144,16 +184,25 @@ export const cancelBody = z.strictObject({ reason: shortText('reason').optional(
 export const cancelRequestBody = z
   .strictObject({
     reason: shortText('reason').optional(),
-    refundTxHash: txHash.optional().openapi({ description: 'required when this request agrees to the other party\'s pending request (it then cancels the escrowed order)' }),
+    refundTxHash: txHash.optional().openapi({
+      description: "required when this request agrees to the other party's pending request (it then cancels the escrowed order)",
+    }),
   })
   .openapi('CancelRequest');
 export const emptyBody = z.strictObject({}).openapi('Empty');
-export const disputeBody = z.strictObject({ reason: shortText('reason'), evidence: z.array(shortText('evidence', 500)).max(20).optional() }).openapi('OpenDispute');
+export const disputeBody = z
+  .strictObject({ reason: shortText('reason'), evidence: z.array(shortText('evidence', 500)).max(20).optional() })
+  .openapi('OpenDispute');
 export const forceCancelBody = z
-  .strictObject({ reason: shortText('reason'), refundTxHash: txHash.optional().openapi({ description: 'required when crypto is locked in escrow; omitted otherwise' }) })
+  .strictObject({
+    reason: shortText('reason'),
+    refundTxHash: txHash.optional().openapi({ description: 'required when crypto is locked in escrow; omitted otherwise' }),
+  })
   .openapi('ForceCancel');
 export const forceCompleteBody = z.strictObject({ reason: shortText('reason'), releaseTxHash: txHash }).openapi('ForceComplete');
-export const resolveDisputeBody = z.strictObject({ outcome: z.enum(['release', 'refund']), txHash, note: shortText('note') }).openapi('ResolveDispute');
+export const resolveDisputeBody = z
+  .strictObject({ outcome: z.enum(['release', 'refund']), txHash, note: shortText('note') })
+  .openapi('ResolveDispute');
 /** The original client's release call: actor fields are accepted and ignored (the actor is the token's). */
 export const legacyEscrowPatchBody = z
   .object({ tx_hash: txHash, actor_type: z.string().optional(), actor_id: z.string().optional() })
@@ -164,8 +213,17 @@ const statusList = z
   .string()
   .max(200)
   .transform((text) => text.split(','))
-  .pipe(z.array(status, { error: `status is one or more of ${status.options.join(', ')}, comma-separated` }).min(1).max(status.options.length))
-  .openapi({ type: 'string', example: 'escrowed,payment_sent', description: `one status or several, comma-separated: ${status.options.join(', ')}` });
+  .pipe(
+    z
+      .array(status, { error: `status is one or more of ${status.options.join(', ')}, comma-separated` })
+      .min(1)
+      .max(status.options.length),
+  )
+  .openapi({
+    type: 'string',
+    example: 'escrowed,payment_sent',
+    description: `one status or several, comma-separated: ${status.options.join(', ')}`,
+  });
 
 /** A query-string instant: ISO 8601 with a time zone (`2026-11-25T10:00:00Z`, `…+04:00`). */
 const queryTime = (what: string) =>
@@ -186,18 +244,29 @@ export const listOrdersQuery = z
   .strictObject({
     status: statusList.optional(),
     role: z.enum(['buyer', 'seller']).optional().openapi({ description: 'only orders where you are this side' }),
-    sort: z.enum(['created', 'deadline']).default('created').openapi({ description: 'created: newest first; deadline: the nearest timerAt first, orders without one last' }),
+    sort: z
+      .enum(['created', 'deadline'])
+      .default('created')
+      .openapi({ description: 'created: newest first; deadline: the nearest timerAt first, orders without one last' }),
     from: queryTime('from').optional().openapi({ description: 'only orders created at or after this instant' }),
     to: queryTime('to').optional().openapi({ description: 'only orders created before this instant' }),
     cursor: z.string().max(200).optional().openapi({ description: 'nextCursor of the previous page, with the same sort' }),
     limit: z.coerce.number().int().min(1, 'limit is at least 1').max(200, 'limit is at most 200').default(50),
   })
-  .refine((query) => query.from === undefined || query.to === undefined || Date.parse(query.from) < Date.parse(query.to), { message: 'from must be before to', path: ['from'] })
+  .refine((query) => query.from === undefined || query.to === undefined || Date.parse(query.from) < Date.parse(query.to), {
+    message: 'from must be before to',
+    path: ['from'],
+  })
   .openapi('ListOrdersQuery');
 export type ListOrdersQuery = z.infer<typeof listOrdersQuery>;
 
 export const orderList = z.object({ items: z.array(orderView), nextCursor: z.string().nullable() }).openapi('OrderList');
-export const bookList = z.object({ items: z.array(bookSummary), bookSeq: z.number().int().openapi({ description: 'the book sequence this snapshot is current to' }) }).openapi('OrderBook');
+export const bookList = z
+  .object({
+    items: z.array(bookSummary),
+    bookSeq: z.number().int().openapi({ description: 'the book sequence this snapshot is current to' }),
+  })
+  .openapi('OrderBook');
 export const eventList = z.object({ items: z.array(orderEvent) }).openapi('OrderEventList');
 
 export const devTokenBody = z
@@ -213,7 +282,9 @@ export const devTokenBody = z
 /** A party's profile wallets, one per network. */
 export const profileWallets = z.partialRecord(network, z.string()).openapi('ProfileWallets', { description: 'profile wallet per network' });
 /** GET /v1/account: the caller's account and its profile wallets. */
-export const accountView = z.object({ kind: z.enum(['user', 'merchant']), id: z.string(), name: z.string().nullable(), wallets: profileWallets }).openapi('Account');
+export const accountView = z
+  .object({ kind: z.enum(['user', 'merchant']), id: z.string(), name: z.string().nullable(), wallets: profileWallets })
+  .openapi('Account');
 export type AccountView = z.infer<typeof accountView>;
 export const walletBody = z.strictObject({ address: walletAddress }).openapi('SetWallet');
 
@@ -221,7 +292,10 @@ export const merchantSummary = z
   .object({
     id: z.string(),
     name: z.string().nullable(),
-    walletAddress: z.string().nullable().openapi({ description: 'your own profile wallet on the default network; null for other merchants' }),
+    walletAddress: z
+      .string()
+      .nullable()
+      .openapi({ description: 'your own profile wallet on the default network; null for other merchants' }),
     wallets: profileWallets.nullable().openapi({ description: 'your own profile wallets per network; null for other merchants' }),
   })
   .openapi('Merchant');
@@ -235,7 +309,10 @@ export const problem = z
     instance: z.string().optional(),
     orderVersion: z.number().int().optional(),
     orderStatus: status.optional(),
-    expectedFiatAmount: z.string().optional().openapi({ description: 'the fiat amount cryptoAmount × rate gives, when fiatAmount does not match it' }),
+    expectedFiatAmount: z
+      .string()
+      .optional()
+      .openapi({ description: 'the fiat amount cryptoAmount × rate gives, when fiatAmount does not match it' }),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .openapi('Problem');

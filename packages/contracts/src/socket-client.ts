@@ -1,5 +1,12 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import type { BookPayload, ClientToServerEvents, JoinOrderResult, NotificationPayload, ServerToClientEvents, SyncedPayload } from './socket';
+import type {
+  BookPayload,
+  ClientToServerEvents,
+  JoinOrderResult,
+  NotificationPayload,
+  ServerToClientEvents,
+  SyncedPayload,
+} from './socket';
 
 /** What `GET /v1/orders/book` answers: the open book orders and the bookSeq they are current to. */
 export interface BookSnapshot<Item = unknown> {
@@ -156,7 +163,11 @@ export function connectNotifier<BookItem = unknown>(options: NotifierClientOptio
     lastSeq: () => lastSeq,
     bookSeq: () => bookSeq,
     orderVersion: (orderId) => versions.get(orderId),
-    joinOrder: (orderId) => socket.timeout(10_000).emitWithAck('join_order', orderId).catch((error: unknown) => ({ ok: false as const, error: String(error) })),
+    joinOrder: (orderId) =>
+      socket
+        .timeout(10_000)
+        .emitWithAck('join_order', orderId)
+        .catch((error: unknown) => ({ ok: false as const, error: String(error) })),
     leaveOrder: (orderId) => {
       socket.emit('leave_order', orderId);
     },

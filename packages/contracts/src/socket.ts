@@ -33,7 +33,9 @@ export type HandshakeAuth = z.input<typeof handshakeAuth>;
  * `seq: 0` marks a copy sent to an order room (a watcher that is not a recipient): it is not in any inbox.
  * `traceparent` is the trace context of the change (the Kafka message's `ce_traceparent`), when it had one.
  */
-export const notificationPayload = orderEvent.extend({ seq: z.number().int().min(0), traceparent: traceparent.optional() }).openapi('NotificationMessage');
+export const notificationPayload = orderEvent
+  .extend({ seq: z.number().int().min(0), traceparent: traceparent.optional() })
+  .openapi('NotificationMessage');
 export type NotificationPayload = z.infer<typeof notificationPayload>;
 
 /** A public order-book delta: `onBook` is true when the order entered the book, false when it left it. */

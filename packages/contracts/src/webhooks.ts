@@ -18,7 +18,9 @@ export const webhookEndpoint = z
     eventTypes: z.array(z.string()).nullable(),
     description: z.string().nullable(),
     enabled: z.boolean(),
-    disabledReason: z.string().nullable().openapi({ description: 'why deliveries stopped (e.g. the host came to resolve to a private address); register the endpoint again once fixed' }),
+    disabledReason: z.string().nullable().openapi({
+      description: 'why deliveries stopped (e.g. the host came to resolve to a private address); register the endpoint again once fixed',
+    }),
     disabledAt: isoTime.nullable(),
     createdAt: isoTime,
   })
@@ -34,7 +36,15 @@ export const webhookDelivery = z
     eventId: uuid,
     eventType: z.string(),
     status: z.enum(['pending', 'delivered', 'dead']),
-    attempts: z.array(z.object({ attempt: z.number().int(), startedAt: isoTime, durationMs: z.number().int(), statusCode: z.number().int().nullable(), error: z.string().nullable() })),
+    attempts: z.array(
+      z.object({
+        attempt: z.number().int(),
+        startedAt: isoTime,
+        durationMs: z.number().int(),
+        statusCode: z.number().int().nullable(),
+        error: z.string().nullable(),
+      }),
+    ),
     createdAt: isoTime,
     deliveredAt: isoTime.nullable(),
   })

@@ -50,7 +50,11 @@ export async function getAccount(db: Queryable, kind: AccountKind, id: string): 
 
 /** Removes a profile wallet; true when there was one. */
 export async function removeProfileWallet(db: Queryable, party: Party, network: Network): Promise<boolean> {
-  const result = await db.query(`DELETE FROM account_wallets WHERE kind = $1 AND id = $2 AND network = $3`, [party.kind, party.id, network]);
+  const result = await db.query(`DELETE FROM account_wallets WHERE kind = $1 AND id = $2 AND network = $3`, [
+    party.kind,
+    party.id,
+    network,
+  ]);
   return (result.rowCount ?? 0) > 0;
 }
 

@@ -47,7 +47,13 @@ export async function storeBookEvents(client: Queryable, inputs: BookEventInput[
     await client.query(
       `INSERT INTO book_events (event_id, book_seq, order_id, order_version, payload)
        SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::int[], $5::jsonb[])`,
-      [fresh.map((entry) => entry.eventId), fresh.map((entry) => entry.bookSeq), fresh.map((entry) => entry.input.orderId), fresh.map((entry) => entry.input.orderVersion), fresh.map((entry) => JSON.stringify(entry.payload))],
+      [
+        fresh.map((entry) => entry.eventId),
+        fresh.map((entry) => entry.bookSeq),
+        fresh.map((entry) => entry.input.orderId),
+        fresh.map((entry) => entry.input.orderVersion),
+        fresh.map((entry) => JSON.stringify(entry.payload)),
+      ],
     );
     await client.query(`UPDATE book_sequence SET last_seq = $1 WHERE id`, [last]);
   }

@@ -169,7 +169,11 @@ function whereOf(filter: DeadLetterFilter): { sql: string; params: unknown[] } {
   };
   if (filter.since !== undefined) add('dlt_timestamp >= ?', filter.since);
   if (filter.type !== undefined) add('event_type = ?', filter.type);
-  if (filter.error !== undefined) add(`(exception_class || ' ' || exception_message) ILIKE '%' || ? || '%'`, filter.error.replace(/[\\%_]/g, (c) => `\\${c}`));
+  if (filter.error !== undefined)
+    add(
+      `(exception_class || ' ' || exception_message) ILIKE '%' || ? || '%'`,
+      filter.error.replace(/[\\%_]/g, (c) => `\\${c}`),
+    );
   if (filter.merchant !== undefined) add('? = ANY(merchant_ids)', filter.merchant);
   if (filter.statuses !== undefined && filter.statuses.length > 0) add('status = ANY(?::text[])', filter.statuses);
   if (filter.afterId !== undefined) add('id > ?', filter.afterId);
@@ -179,7 +183,10 @@ function whereOf(filter: DeadLetterFilter): { sql: string; params: unknown[] } {
 /** Dead letters matching the filter, oldest first. @default limit 100 */
 export async function listDeadLetters(db: Queryable, filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
   const where = whereOf(filter);
-  const result = await db.query<DeadLetterRow>(`SELECT * FROM dead_letters ${where.sql} ORDER BY id LIMIT $${where.params.length + 1}`, [...where.params, filter.limit ?? 100]);
+  const result = await db.query<DeadLetterRow>(`SELECT * FROM dead_letters ${where.sql} ORDER BY id LIMIT $${where.params.length + 1}`, [
+    ...where.params,
+    filter.limit ?? 100,
+  ]);
   return result.rows.map(toDeadLetter);
 }
 
@@ -207,7 +214,10 @@ export interface DeadLetterAuditEntry {
 }
 
 export async function deadLetterAudit(db: Queryable, id: number): Promise<DeadLetterAuditEntry[]> {
-  const result = await db.query<DeadLetterAuditEntry>(`SELECT action, actor, reason, details, at FROM dead_letter_audit WHERE dead_letter_id = $1 ORDER BY id`, [id]);
+  const result = await db.query<DeadLetterAuditEntry>(
+    `SELECT action, actor, reason, details, at FROM dead_letter_audit WHERE dead_letter_id = $1 ORDER BY id`,
+    [id],
+  );
   return result.rows;
 }
 
@@ -217,12 +227,16 @@ export async function resolveDeadLetter(pool: Pool, id: number, actor: string, n
     const result = await client.query<DeadLetterRow>(`SELECT * FROM dead_letters WHERE id = $1 FOR UPDATE`, [id]);
     const row = result.rows[0];
     if (row === undefined) throw new SettleError('NOT_FOUND', `dead letter ${id} was not found`);
-    if (row.status === 'resolved') throw new SettleError('CONFLICT', `dead letter ${id} was already resolved by ${row.resolved_by ?? 'someone'}`);
+    if (row.status === 'resolved')
+      throw new SettleError('CONFLICT', `dead letter ${id} was already resolved by ${row.resolved_by ?? 'someone'}`);
     const updated = await client.query<DeadLetterRow>(
       `UPDATE dead_letters SET status = 'resolved', resolved_at = now(), resolved_by = $2, resolution_note = $3 WHERE id = $1 RETURNING *`,
       [id, actor, note],
     );
-    await client.query(`INSERT INTO dead_letter_audit (dead_letter_id, action, actor, reason, details) VALUES ($1, 'resolve', $2, $3, $4)`, [id, actor, note, JSON.stringify({ previousStatus: row.status })]);
+    await client.query(
+      `INSERT INTO dead_letter_audit (dead_letter_id, action, actor, reason, details) VALUES ($1, 'resolve', $2, $3, $4)`,
+      [id, actor, note, JSON.stringify({ previousStatus: row.status })],
+    );
     return toDeadLetter(updated.rows[0] as DeadLetterRow);
   });
 }
@@ -254,7 +268,9 @@ export async function claimDeadLetterReplay(
     ]);
     return { action: 'park', letter: { ...letter, status: 'parked' } };
   }
-  await db.query(`UPDATE dead_letters SET status = 'replayed', replay_count = replay_count + 1, last_replayed_at = now() WHERE id = $1`, [id]);
+  await db.query(`UPDATE dead_letters SET status = 'replayed', replay_count = replay_count + 1, last_replayed_at = now() WHERE id = $1`, [
+    id,
+  ]);
   await db.query(`INSERT INTO dead_letter_audit (dead_letter_id, action, actor, reason, details) VALUES ($1, 'replay', $2, $3, $4)`, [
     id,
     actor,
@@ -303,7 +319,10 @@ export async function openReplayCursor(db: Queryable, filter: DeadLetterFilter, 
 
 /** Moves a replay cursor past `lastId` (in the transaction that replayed it). */
 export async function advanceReplayCursor(db: Queryable, filterKey: string, lastId: number, replayedDelta: number): Promise<void> {
-  await db.query(`UPDATE dead_letter_replay_cursors SET last_id = GREATEST(last_id, $2), replayed = replayed + $3, updated_at = now() WHERE filter_key = $1`, [filterKey, lastId, replayedDelta]);
+  await db.query(
+    `UPDATE dead_letter_replay_cursors SET last_id = GREATEST(last_id, $2), replayed = replayed + $3, updated_at = now() WHERE filter_key = $1`,
+    [filterKey, lastId, replayedDelta],
+  );
 }
 
 export async function finishReplayCursor(db: Queryable, filterKey: string): Promise<void> {

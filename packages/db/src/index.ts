@@ -13,7 +13,14 @@ export { getOrder, listBook, listOrderEvents, listOrders } from './orders/read';
 export type { ListOrdersFilter } from './orders/read';
 export { orderFromRow } from './orders/rows';
 export type { OrderRow } from './orders/rows';
-export { applyTransition, applyTransitionWith, createOrderRecord, isUniqueViolation, ORDER_AGGREGATE, profileWallets } from './orders/write';
+export {
+  applyTransition,
+  applyTransitionWith,
+  createOrderRecord,
+  isUniqueViolation,
+  ORDER_AGGREGATE,
+  profileWallets,
+} from './orders/write';
 export type { TransitionRequest, TransitionResult } from './orders/write';
 export { currentBookSeq, markBookEventsEmitted, storeBookEvents } from './book';
 export type { BookEventInput, StoredBookEvent } from './book';
@@ -56,7 +63,14 @@ export {
   registerWebhookEndpoint,
   resetDeadWebhookDelivery,
 } from './webhooks';
-export type { DueWebhookDelivery, WebhookAttemptView, WebhookEndpoint, WebhookEventInput, WebhookOutcome, WebhookUrlPolicy } from './webhooks';
+export type {
+  DueWebhookDelivery,
+  WebhookAttemptView,
+  WebhookEndpoint,
+  WebhookEventInput,
+  WebhookOutcome,
+  WebhookUrlPolicy,
+} from './webhooks';
 export { addressAllowList, checkPublicHost, nonPublicAddress } from './public-address';
 export type { AddressAllowList, HostCheck, ResolvedAddress, Resolver } from './public-address';
 export {

@@ -62,7 +62,8 @@ export async function monitoringFigures(db: Queryable, slot: string): Promise<Mo
     disputes: {
       open: row.disputes.open,
       overdue: row.disputes.overdue,
-      oldest: row.oldest_dispute === null ? null : { ...row.oldest_dispute, disputedAt: new Date(row.oldest_dispute.disputedAt).toISOString() },
+      oldest:
+        row.oldest_dispute === null ? null : { ...row.oldest_dispute, disputedAt: new Date(row.oldest_dispute.disputedAt).toISOString() },
     },
   };
 }

@@ -99,7 +99,16 @@ export async function storeNotifications(client: Queryable, inputs: Notification
   const payloads = new Map(items.map((item) => [keyOf(item.recipient, item.eventId), item.payload]));
   for (const row of inserted.rows) {
     const key = keyOf(row.recipient, row.event_id);
-    created.set(key, { recipient: row.recipient, seq: Number(row.seq), eventId: row.event_id, orderId: row.order_id, payload: payloads.get(key) ?? {}, fresh: true, delivered: false, createdAt: now });
+    created.set(key, {
+      recipient: row.recipient,
+      seq: Number(row.seq),
+      eventId: row.event_id,
+      orderId: row.order_id,
+      payload: payloads.get(key) ?? {},
+      fresh: true,
+      delivered: false,
+      createdAt: now,
+    });
   }
   // Redelivered, or written by another notifier meanwhile (a rebalance overlap): read those back as existing.
   const missing = items.filter((item) => !created.has(keyOf(item.recipient, item.eventId)));
@@ -111,8 +120,19 @@ export async function storeNotifications(client: Queryable, inputs: Notification
   });
 }
 
-async function findNotifications(client: Queryable, items: Array<Pick<NotificationInput, 'recipient' | 'eventId'>>): Promise<Map<string, StoredNotification>> {
-  const result = await client.query<{ recipient: string; event_id: string; seq: string; order_id: string; payload: Record<string, unknown>; delivered: boolean; created_at: Date }>(
+async function findNotifications(
+  client: Queryable,
+  items: Array<Pick<NotificationInput, 'recipient' | 'eventId'>>,
+): Promise<Map<string, StoredNotification>> {
+  const result = await client.query<{
+    recipient: string;
+    event_id: string;
+    seq: string;
+    order_id: string;
+    payload: Record<string, unknown>;
+    delivered: boolean;
+    created_at: Date;
+  }>(
     `SELECT n.recipient, n.event_id, n.seq, n.order_id, COALESCE(n.payload::json, p.payload) AS payload, n.delivered_at IS NOT NULL AS delivered, n.created_at
        FROM unnest($1::text[], $2::uuid[]) AS k(recipient, event_id)
        JOIN notifications n ON n.recipient = k.recipient AND n.event_id = k.event_id
@@ -122,13 +142,27 @@ async function findNotifications(client: Queryable, items: Array<Pick<Notificati
   return new Map(
     result.rows.map((row) => [
       `${row.recipient}\u0000${row.event_id}`,
-      { recipient: row.recipient, seq: Number(row.seq), eventId: row.event_id, orderId: row.order_id, payload: row.payload, fresh: false, delivered: row.delivered, createdAt: row.created_at },
+      {
+        recipient: row.recipient,
+        seq: Number(row.seq),
+        eventId: row.event_id,
+        orderId: row.order_id,
+        payload: row.payload,
+        fresh: false,
+        delivered: row.delivered,
+        createdAt: row.created_at,
+      },
     ]),
   );
 }
 
 /** A recipient's notifications with seq above `afterSeq`, in seq order. */
-export async function notificationsAfter(db: Queryable, recipient: string, afterSeq: number, limit: number): Promise<Array<{ seq: number; payload: Record<string, unknown> }>> {
+export async function notificationsAfter(
+  db: Queryable,
+  recipient: string,
+  afterSeq: number,
+  limit: number,
+): Promise<Array<{ seq: number; payload: Record<string, unknown> }>> {
   const result = await db.query<{ seq: string; payload: Record<string, unknown> }>(
     `SELECT n.seq, COALESCE(n.payload::json, p.payload) AS payload
        FROM notifications n LEFT JOIN notification_payloads p ON p.event_id = n.event_id
@@ -149,7 +183,10 @@ export async function lastNotificationSeq(db: Queryable, recipient: string): Pro
  * delivery latency in ms of each row this call marked: delivered_at - `since` (the event's commit time, when the
  * caller knows it), else delivered_at - created_at.
  */
-export async function markNotificationsDelivered(db: Queryable, acks: Array<{ recipient: string; seq: number; at?: Date; since?: Date | undefined }>): Promise<number[]> {
+export async function markNotificationsDelivered(
+  db: Queryable,
+  acks: Array<{ recipient: string; seq: number; at?: Date; since?: Date | undefined }>,
+): Promise<number[]> {
   if (acks.length === 0) return [];
   const now = new Date();
   // unnest of array parameters, not json_to_recordset: the planner knows how many acks an array holds, and probes
@@ -163,7 +200,12 @@ export async function markNotificationsDelivered(db: Queryable, acks: Array<{ re
          FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS a(r, s, at, since)
         WHERE n.recipient = a.r AND n.seq = a.s AND n.delivered_at IS NULL
         RETURNING (extract(epoch FROM (n.delivered_at - COALESCE(a.since, n.created_at))) * 1000)::float8 AS latency_ms`,
-      [acks.map((ack) => ack.recipient), acks.map((ack) => ack.seq), acks.map((ack) => ack.at ?? now), acks.map((ack) => ack.since ?? null)],
+      [
+        acks.map((ack) => ack.recipient),
+        acks.map((ack) => ack.seq),
+        acks.map((ack) => ack.at ?? now),
+        acks.map((ack) => ack.since ?? null),
+      ],
     ),
   );
   return result.rows.map((row) => row.latency_ms);
@@ -232,7 +274,9 @@ export interface EventContext {
 export async function eventContext(db: Queryable, merchantIds: string[]): Promise<EventContext> {
   if (merchantIds.length === 0) return { webhookMerchants: new Set() };
   const result = await db.query<{ merchant_id: string }>(
-    named('event_context_webhooks', `SELECT DISTINCT merchant_id FROM webhook_endpoints WHERE enabled AND merchant_id = ANY($1::text[])`, [[...new Set(merchantIds)]]),
+    named('event_context_webhooks', `SELECT DISTINCT merchant_id FROM webhook_endpoints WHERE enabled AND merchant_id = ANY($1::text[])`, [
+      [...new Set(merchantIds)],
+    ]),
   );
   return { webhookMerchants: new Set(result.rows.map((row) => row.merchant_id)) };
 }

@@ -14,7 +14,11 @@ export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
  * A named statement: each pooled connection parses it once and, after a few runs, keeps one (generic) plan for it,
  * as pgbench -M prepared does. For statements run often whose plan does not depend on the values.
  */
-export const named = (name: string, text: string, values: unknown[]): { name: string; text: string; values: unknown[] } => ({ name: `settle_${name}`, text, values });
+export const named = (name: string, text: string, values: unknown[]): { name: string; text: string; values: unknown[] } => ({
+  name: `settle_${name}`,
+  text,
+  values,
+});
 
 export interface PoolOptions {
   /** @default 20 */
@@ -83,5 +87,8 @@ export function isConnectionError(error: unknown): boolean {
 /** A connection failure as SettleError('UNAVAILABLE') (retryable, HTTP 503), or undefined for any other error. */
 export function unavailableFromConnection(error: unknown): SettleError | undefined {
   if (!isConnectionError(error)) return undefined;
-  return new SettleError('UNAVAILABLE', 'the database is unreachable for the moment; retry after the number of seconds in Retry-After', { cause: error, retryable: true });
+  return new SettleError('UNAVAILABLE', 'the database is unreachable for the moment; retry after the number of seconds in Retry-After', {
+    cause: error,
+    retryable: true,
+  });
 }

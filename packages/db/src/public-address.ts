@@ -122,7 +122,11 @@ export async function checkPublicHost(url: URL, allow: AddressAllowList, resolve
     addresses = await resolve(host);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    return { ok: false, kind: 'unresolved', reason: `the host ${host} does not resolve (${typeof code === 'string' ? code : String(error)})` };
+    return {
+      ok: false,
+      kind: 'unresolved',
+      reason: `the host ${host} does not resolve (${typeof code === 'string' ? code : String(error)})`,
+    };
   }
   const first = addresses[0];
   if (first === undefined) return { ok: false, kind: 'unresolved', reason: `the host ${host} has no address` };
@@ -132,7 +136,11 @@ export async function checkPublicHost(url: URL, allow: AddressAllowList, resolve
     const what = nonPublicAddress(address);
     if (what !== undefined) {
       const via = host === address ? '' : ` resolves to ${address}, which`;
-      return { ok: false, kind: 'refused', reason: `the host ${host}${via} is ${what}; webhook URLs must resolve to public internet addresses only` };
+      return {
+        ok: false,
+        kind: 'refused',
+        reason: `the host ${host}${via} is ${what}; webhook URLs must resolve to public internet addresses only`,
+      };
     }
   }
   return { ok: true, address: first };

@@ -10,7 +10,10 @@ export interface StuckFinding extends StuckOrder {
  * Orders whose state and evidence disagree (see domain `diagnose`): a release or refund hash on a locked order, or
  * a timed status whose deadline passed more than the grace ago. Each branch reads its own partial index.
  */
-export async function findStuckOrders(db: Queryable, options: { now?: string | undefined; orderId?: string | undefined; limit?: number | undefined; graceMinutes?: number | undefined } = {}): Promise<StuckFinding[]> {
+export async function findStuckOrders(
+  db: Queryable,
+  options: { now?: string | undefined; orderId?: string | undefined; limit?: number | undefined; graceMinutes?: number | undefined } = {},
+): Promise<StuckFinding[]> {
   const now = options.now ?? new Date().toISOString();
   const grace = options.graceMinutes ?? TIMER_GRACE_MINUTES;
   const limit = options.limit ?? 1000;

@@ -38,7 +38,10 @@ export async function inspectRelaySlot(db: Queryable, slot: string): Promise<Rel
   if (row === undefined) throw new Error('inspectRelaySlot: the lookup returned no row');
   if (row.present === null) {
     if (row.recorded === null) {
-      return { status: 'not-set-up', reason: `replication slot "${slot}" was never created by setup (run the relay setup, e.g. npm start)` };
+      return {
+        status: 'not-set-up',
+        reason: `replication slot "${slot}" was never created by setup (run the relay setup, e.g. npm start)`,
+      };
     }
     return {
       status: 'missing',
@@ -49,13 +52,19 @@ export async function inspectRelaySlot(db: Queryable, slot: string): Promise<Rel
     };
   }
   if (row.database !== row.current_db) {
-    return { status: 'missing', reason: `replication slot "${slot}" belongs to database "${row.database ?? '?'}", not "${row.current_db}"` };
+    return {
+      status: 'missing',
+      reason: `replication slot "${slot}" belongs to database "${row.database ?? '?'}", not "${row.current_db}"`,
+    };
   }
   if (row.plugin !== 'pgoutput') {
     return { status: 'missing', reason: `replication slot "${slot}" uses plugin "${row.plugin ?? '?'}", not pgoutput` };
   }
   if (row.wal_status === 'lost') {
-    return { status: 'missing', reason: `replication slot "${slot}" was invalidated (its WAL was removed); events since its last position are lost` };
+    return {
+      status: 'missing',
+      reason: `replication slot "${slot}" was invalidated (its WAL was removed); events since its last position are lost`,
+    };
   }
   return { status: 'ok', active: row.active === true, confirmedFlushLsn: row.confirmed_flush_lsn };
 }

@@ -29,11 +29,22 @@ export interface RepublishRun {
 }
 
 const FILTER = `occurred_at >= $1 AND ($2::timestamptz IS NULL OR occurred_at < $2) AND ($3::uuid IS NULL OR order_id = $3) AND ($4::text IS NULL OR type = $4)`;
-const filterParams = (filter: RepublishFilter): unknown[] => [filter.since, filter.until ?? null, filter.orderId ?? null, filter.type ?? null];
+const filterParams = (filter: RepublishFilter): unknown[] => [
+  filter.since,
+  filter.until ?? null,
+  filter.orderId ?? null,
+  filter.type ?? null,
+];
 
 /** The filter as one comparable text: an unfinished run of the same filter is resumed. */
 export function republishFilterKey(filter: RepublishFilter, topic: string): string {
-  return JSON.stringify([topic, filter.since.toISOString(), filter.until?.toISOString() ?? null, filter.orderId ?? null, filter.type ?? null]);
+  return JSON.stringify([
+    topic,
+    filter.since.toISOString(),
+    filter.until?.toISOString() ?? null,
+    filter.orderId ?? null,
+    filter.type ?? null,
+  ]);
 }
 
 /** How many events the filter selects. */
@@ -43,8 +54,21 @@ export async function countRepublishEvents(db: Queryable, filter: RepublishFilte
 }
 
 /** The next `limit` events after `cursor`, in (occurred_at, order_id, order_version) order: each order's in version order. */
-export async function nextRepublishEvents(db: Queryable, filter: RepublishFilter, cursor: RepublishRun['cursor'], limit: number): Promise<RepublishEvent[]> {
-  const result = await db.query<{ id: string; order_id: string; order_version: number; type: string; actor_role: string; payload: string; occurred_at: Date }>(
+export async function nextRepublishEvents(
+  db: Queryable,
+  filter: RepublishFilter,
+  cursor: RepublishRun['cursor'],
+  limit: number,
+): Promise<RepublishEvent[]> {
+  const result = await db.query<{
+    id: string;
+    order_id: string;
+    order_version: number;
+    type: string;
+    actor_role: string;
+    payload: string;
+    occurred_at: Date;
+  }>(
     `SELECT id, order_id, order_version, type, actor_role, payload::text AS payload, occurred_at
        FROM order_events
       WHERE ${FILTER} AND ($5::timestamptz IS NULL OR (occurred_at, order_id, order_version) > ($5, $6::uuid, $7::integer))
@@ -52,7 +76,15 @@ export async function nextRepublishEvents(db: Queryable, filter: RepublishFilter
       LIMIT $8`,
     [...filterParams(filter), cursor?.occurredAt ?? null, cursor?.orderId ?? null, cursor?.orderVersion ?? null, limit],
   );
-  return result.rows.map((row) => ({ id: row.id, orderId: row.order_id, orderVersion: row.order_version, type: row.type, actorRole: row.actor_role, payload: row.payload, occurredAt: row.occurred_at }));
+  return result.rows.map((row) => ({
+    id: row.id,
+    orderId: row.order_id,
+    orderVersion: row.order_version,
+    type: row.type,
+    actorRole: row.actor_role,
+    payload: row.payload,
+    occurredAt: row.occurred_at,
+  }));
 }
 
 interface RunRow {
@@ -69,13 +101,19 @@ const toRun = (row: RunRow): RepublishRun => ({
   id: row.id,
   total: row.total,
   sent: row.sent,
-  cursor: row.cursor_occurred_at === null || row.cursor_order_id === null || row.cursor_order_version === null ? null : { occurredAt: row.cursor_occurred_at, orderId: row.cursor_order_id, orderVersion: row.cursor_order_version },
+  cursor:
+    row.cursor_occurred_at === null || row.cursor_order_id === null || row.cursor_order_version === null
+      ? null
+      : { occurredAt: row.cursor_occurred_at, orderId: row.cursor_order_id, orderVersion: row.cursor_order_version },
   finishedAt: row.finished_at,
 });
 
 /** The newest unfinished run of this filter, if any. */
 export async function findUnfinishedRepublishRun(db: Queryable, filterKey: string): Promise<RepublishRun | undefined> {
-  const result = await db.query<RunRow>(`SELECT * FROM republish_runs WHERE filter_key = $1 AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1`, [filterKey]);
+  const result = await db.query<RunRow>(
+    `SELECT * FROM republish_runs WHERE filter_key = $1 AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1`,
+    [filterKey],
+  );
   return result.rows[0] === undefined ? undefined : toRun(result.rows[0]);
 }
 
@@ -94,7 +132,10 @@ export async function startRepublishRun(
 
 /** Moves the run's cursor past `last` (sent and acknowledged by Kafka). */
 export async function advanceRepublishRun(db: Queryable, id: string, last: RepublishEvent, count: number): Promise<void> {
-  await db.query(`UPDATE republish_runs SET sent = sent + $2, cursor_occurred_at = $3, cursor_order_id = $4, cursor_order_version = $5 WHERE id = $1`, [id, count, last.occurredAt, last.orderId, last.orderVersion]);
+  await db.query(
+    `UPDATE republish_runs SET sent = sent + $2, cursor_occurred_at = $3, cursor_order_id = $4, cursor_order_version = $5 WHERE id = $1`,
+    [id, count, last.occurredAt, last.orderId, last.orderVersion],
+  );
 }
 
 export async function finishRepublishRun(db: Pool | Queryable, id: string): Promise<void> {

@@ -12,7 +12,11 @@ import type { Queryable } from './pool';
  * `olderThanDays`, with their attempts, in batches of `batchSize`. Pending deliveries are never deleted.
  * @default olderThanDays 7, batchSize 5000
  */
-export async function deleteFinishedWebhookDeliveries(db: Queryable, olderThanDays = 7, batchSize = 5_000): Promise<{ deliveries: number; attempts: number }> {
+export async function deleteFinishedWebhookDeliveries(
+  db: Queryable,
+  olderThanDays = 7,
+  batchSize = 5_000,
+): Promise<{ deliveries: number; attempts: number }> {
   const total = { deliveries: 0, attempts: 0 };
   for (;;) {
     // The attempts are deleted here rather than by ON DELETE CASCADE so the count is known.
@@ -68,7 +72,11 @@ export async function deleteEmittedBookEvents(db: Queryable, olderThanDays = 7, 
  * reference them), in batches of `batchSize`. Open, replayed and parked letters are kept whatever their age.
  * @default olderThanDays 7, batchSize 5000
  */
-export async function deleteResolvedDeadLetters(db: Queryable, olderThanDays = 7, batchSize = 5_000): Promise<{ deadLetters: number; audit: number }> {
+export async function deleteResolvedDeadLetters(
+  db: Queryable,
+  olderThanDays = 7,
+  batchSize = 5_000,
+): Promise<{ deadLetters: number; audit: number }> {
   const total = { deadLetters: 0, audit: 0 };
   for (;;) {
     const result = await db.query<{ letters: number; audit: number }>(

@@ -57,9 +57,11 @@ export function checkWebhookUrl(url: string, policy: WebhookUrlPolicy = {}): URL
   } catch (error) {
     throw new SettleError('INVALID_INPUT', `url is not a valid URL: ${url}`, { cause: error });
   }
-  if (parsed.username !== '' || parsed.password !== '') throw new SettleError('INVALID_INPUT', 'url must not carry credentials; use the signing secret to authenticate deliveries');
+  if (parsed.username !== '' || parsed.password !== '')
+    throw new SettleError('INVALID_INPUT', 'url must not carry credentials; use the signing secret to authenticate deliveries');
   if (parsed.protocol === 'https:') return parsed;
-  if (parsed.protocol === 'http:' && (policy.allowHttp === true || (policy.production !== true && LOCAL_HOSTS.has(parsed.hostname)))) return parsed;
+  if (parsed.protocol === 'http:' && (policy.allowHttp === true || (policy.production !== true && LOCAL_HOSTS.has(parsed.hostname))))
+    return parsed;
   throw new SettleError('INVALID_INPUT', `url must use https (got ${parsed.protocol.replace(':', '')})`);
 }
 
@@ -67,7 +69,11 @@ export function checkWebhookUrl(url: string, policy: WebhookUrlPolicy = {}): URL
  * Checks a URL a merchant registers: its form (checkWebhookUrl), then that its host resolves only to public
  * addresses (or is allow-listed). Throws INVALID_INPUT with a detail the merchant can act on.
  */
-export async function checkWebhookDestination(url: string, policy: WebhookUrlPolicy & { allow: AddressAllowList }, resolve?: Resolver): Promise<URL> {
+export async function checkWebhookDestination(
+  url: string,
+  policy: WebhookUrlPolicy & { allow: AddressAllowList },
+  resolve?: Resolver,
+): Promise<URL> {
   const parsed = checkWebhookUrl(url, policy);
   const check = await checkPublicHost(parsed, policy.allow, resolve);
   if (!check.ok) throw new SettleError('INVALID_INPUT', `url is not allowed: ${check.reason}`);
@@ -129,11 +135,29 @@ export async function listWebhookDeliveries(
   merchantId: string,
   endpointId: string,
   limit = 50,
-): Promise<Array<{ id: string; eventId: string; eventType: string; status: string; attempts: WebhookAttemptView[]; createdAt: string; deliveredAt: string | null }>> {
+): Promise<
+  Array<{
+    id: string;
+    eventId: string;
+    eventType: string;
+    status: string;
+    attempts: WebhookAttemptView[];
+    createdAt: string;
+    deliveredAt: string | null;
+  }>
+> {
   // Another merchant's endpoint is "not found", not an empty log: its existence is not revealed either way.
   const owned = await db.query(`SELECT 1 FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2`, [endpointId, merchantId]);
   if ((owned.rowCount ?? 0) === 0) throw new SettleError('NOT_FOUND', `webhook endpoint ${endpointId} was not found`);
-  const result = await db.query<{ id: string; event_id: string; event_type: string; status: string; created_at: Date; delivered_at: Date | null; attempts: WebhookAttemptView[] | null }>(
+  const result = await db.query<{
+    id: string;
+    event_id: string;
+    event_type: string;
+    status: string;
+    created_at: Date;
+    delivered_at: Date | null;
+    attempts: WebhookAttemptView[] | null;
+  }>(
     `SELECT d.id, d.event_id, d.event_type, d.status, d.created_at, d.delivered_at,
             (SELECT json_agg(json_build_object('attempt', a.attempt, 'startedAt', a.started_at, 'durationMs', a.duration_ms, 'statusCode', a.status_code, 'error', a.error) ORDER BY a.attempt)
                FROM webhook_attempts a WHERE a.delivery_id = d.id) AS attempts
@@ -316,12 +340,27 @@ export async function recordWebhookAttempt(
  * A replayed webhook dead letter: the dead delivery is sent again from attempt 1, and now stems from the replayed
  * message (`source`), whose headers count the replays. Returns whether one was reset.
  */
-export async function resetDeadWebhookDelivery(db: Queryable, endpointId: string, eventId: string, source: WebhookSource): Promise<boolean> {
+export async function resetDeadWebhookDelivery(
+  db: Queryable,
+  endpointId: string,
+  eventId: string,
+  source: WebhookSource,
+): Promise<boolean> {
   const result = await db.query(
     `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), locked_until = NULL, dead_at = NULL,
             source_topic = $3, source_partition = $4, source_offset = $5, source_timestamp = $6, source_key = $7, source_value = $8, source_headers = $9
       WHERE endpoint_id = $1 AND event_id = $2 AND status = 'dead'`,
-    [endpointId, eventId, source.topic, source.partition, source.offset, source.timestamp, source.key, source.value, JSON.stringify(source.headers ?? {})],
+    [
+      endpointId,
+      eventId,
+      source.topic,
+      source.partition,
+      source.offset,
+      source.timestamp,
+      source.key,
+      source.value,
+      JSON.stringify(source.headers ?? {}),
+    ],
   );
   return (result.rowCount ?? 0) > 0;
 }

@@ -27,7 +27,9 @@ export function txHashForm(network: Network): string {
 export function canonicalTxHash(network: Network, value: string, field = 'txHash'): string {
   const hex = HASH.exec(value)?.[1];
   if (hex === undefined) {
-    throw new SettleError('INVALID_INPUT', `${field} is not a ${network} transaction hash: expected ${txHashForm(network)}`, { extra: { errors: [{ path: field, message: `expected ${txHashForm(network)}` }] } });
+    throw new SettleError('INVALID_INPUT', `${field} is not a ${network} transaction hash: expected ${txHashForm(network)}`, {
+      extra: { errors: [{ path: field, message: `expected ${txHashForm(network)}` }] },
+    });
   }
   const lower = hex.toLowerCase();
   return isEvm(network) ? `0x${lower}` : lower;
@@ -35,7 +37,9 @@ export function canonicalTxHash(network: Network, value: string, field = 'txHash
 
 /** What a canonical wallet address looks like on `network`, for error details. */
 export function addressForm(network: Network): string {
-  return isEvm(network) ? '0x followed by 40 hex digits (mixed case must be a valid EIP-55 checksum)' : 'a base58check Tron address starting with T (34 characters)';
+  return isEvm(network)
+    ? '0x followed by 40 hex digits (mixed case must be a valid EIP-55 checksum)'
+    : 'a base58check Tron address starting with T (34 characters)';
 }
 
 /**
@@ -45,7 +49,9 @@ export function addressForm(network: Network): string {
  */
 export function canonicalAddress(network: Network, value: string, field = 'walletAddress'): string {
   const invalid = (): SettleError =>
-    new SettleError('INVALID_INPUT', `${field} is not a ${network} address: expected ${addressForm(network)}`, { extra: { errors: [{ path: field, message: `expected ${addressForm(network)}` }] } });
+    new SettleError('INVALID_INPUT', `${field} is not a ${network} address: expected ${addressForm(network)}`, {
+      extra: { errors: [{ path: field, message: `expected ${addressForm(network)}` }] },
+    });
   if (isEvm(network)) {
     if (!isAddress(value, { strict: false })) throw invalid();
     const body = value.slice(2);

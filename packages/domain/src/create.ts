@@ -33,7 +33,8 @@ export interface CreateContext {
 }
 
 /** The network an order of `input` lives on. */
-export const networkOf = (input: Pick<CreateOrderInput, 'network'>, policy: OrderPolicy = DEFAULT_POLICY): Network => input.network ?? policy.defaultNetwork;
+export const networkOf = (input: Pick<CreateOrderInput, 'network'>, policy: OrderPolicy = DEFAULT_POLICY): Network =>
+  input.network ?? policy.defaultNetwork;
 
 /** Who creates which type: users trade BUY/SELL with merchants; merchants create M2M. */
 export const CREATOR_ROLE: Record<OrderType, 'user' | 'merchant'> = { buy: 'user', sell: 'user', m2m: 'merchant' };
@@ -45,16 +46,25 @@ export function createOrder(input: CreateOrderInput, actor: Actor, context: Crea
     throw new SettleError('FORBIDDEN', `${input.type} orders are created by a ${creatorRole}, not a ${actor.role}`);
   }
   if (input.type === 'm2m' && input.merchantId === actor.id) {
-    throw new SettleError('INVALID_INPUT', 'merchantId names yourself: an M2M order is addressed to another merchant (or to the book, without merchantId)');
+    throw new SettleError(
+      'INVALID_INPUT',
+      'merchantId names yourself: an M2M order is addressed to another merchant (or to the book, without merchantId)',
+    );
   }
   const policy = context.policy ?? DEFAULT_POLICY;
   const timers = policy.timers;
   const network = networkOf(input, policy);
   if (!policy.cryptoCurrencies.includes(input.cryptoCurrency)) {
-    throw new SettleError('INVALID_INPUT', `cryptoCurrency ${input.cryptoCurrency} is not traded here; use one of ${policy.cryptoCurrencies.join(', ')}`);
+    throw new SettleError(
+      'INVALID_INPUT',
+      `cryptoCurrency ${input.cryptoCurrency} is not traded here; use one of ${policy.cryptoCurrencies.join(', ')}`,
+    );
   }
   assertAmountsAddUp(input);
-  const buyerWalletAddress = input.type === 'buy' && input.buyerWalletAddress !== undefined ? canonicalAddress(network, input.buyerWalletAddress, 'buyerWalletAddress') : null;
+  const buyerWalletAddress =
+    input.type === 'buy' && input.buyerWalletAddress !== undefined
+      ? canonicalAddress(network, input.buyerWalletAddress, 'buyerWalletAddress')
+      : null;
   const now = context.now;
   const addressed = input.merchantId ?? null;
   const base = {
@@ -64,7 +74,10 @@ export function createOrder(input: CreateOrderInput, actor: Actor, context: Crea
     buyerMerchantId: input.type === 'm2m' ? addressed : null,
   };
   if (input.type === 'buy' && input.buyerWalletAddress === undefined && context.profileWallet({ kind: 'user', id: actor.id }) === null) {
-    throw new SettleError('INVALID_INPUT', 'buyerWalletAddress is required for a buy order: the released crypto goes there and you have no profile wallet');
+    throw new SettleError(
+      'INVALID_INPUT',
+      'buyerWalletAddress is required for a buy order: the released crypto goes there and you have no profile wallet',
+    );
   }
   const expiresAt = addMinutes(now, timers.openMinutes);
   return {
@@ -121,7 +134,9 @@ const ORDER_NUMBER_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 /** `BM-YYMMDD-XXXXXXXX` from a date and 8 random bytes (the caller supplies randomness). */
 export function orderNumber(at: string, random: Uint8Array): string {
   const date = new Date(at);
-  const yymmdd = [date.getUTCFullYear() % 100, date.getUTCMonth() + 1, date.getUTCDate()].map((part) => String(part).padStart(2, '0')).join('');
+  const yymmdd = [date.getUTCFullYear() % 100, date.getUTCMonth() + 1, date.getUTCDate()]
+    .map((part) => String(part).padStart(2, '0'))
+    .join('');
   const suffix = Array.from(random.slice(0, 8), (byte) => ORDER_NUMBER_ALPHABET[byte % ORDER_NUMBER_ALPHABET.length]).join('');
   if (suffix.length !== 8) throw new RangeError('orderNumber needs 8 random bytes');
   return `BM-${yymmdd}-${suffix}`;

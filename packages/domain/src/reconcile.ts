@@ -26,14 +26,27 @@ const LOCKED = new Set<Order['status']>(['escrowed', 'payment_sent', 'disputed']
  */
 export function diagnose(order: Order, now: string, graceMinutes = TIMER_GRACE_MINUTES): StuckOrder | null {
   if (order.releaseTxHash !== null && LOCKED.has(order.status)) {
-    return { kind: 'release_recorded', detail: `release ${order.releaseTxHash} is recorded but the order is ${order.status}`, command: { action: 'repair_complete' } };
+    return {
+      kind: 'release_recorded',
+      detail: `release ${order.releaseTxHash} is recorded but the order is ${order.status}`,
+      command: { action: 'repair_complete' },
+    };
   }
   if (order.refundTxHash !== null && LOCKED.has(order.status)) {
-    return { kind: 'refund_recorded', detail: `refund ${order.refundTxHash} is recorded but the order is ${order.status}`, command: { action: 'repair_refund' } };
+    return {
+      kind: 'refund_recorded',
+      detail: `refund ${order.refundTxHash} is recorded but the order is ${order.status}`,
+      command: { action: 'repair_refund' },
+    };
   }
-  const action = TIMER_ACTIONS[order.status as keyof typeof TIMER_ACTIONS] as (typeof TIMER_ACTIONS)[keyof typeof TIMER_ACTIONS] | undefined;
+  const action = TIMER_ACTIONS[order.status as keyof typeof TIMER_ACTIONS] as
+    (typeof TIMER_ACTIONS)[keyof typeof TIMER_ACTIONS] | undefined;
   if (action !== undefined && order.timerAt !== null && Date.parse(addMinutes(order.timerAt, graceMinutes)) <= Date.parse(now)) {
-    return { kind: 'timer_overdue', detail: `the ${order.status} deadline passed at ${order.timerAt} and no timer fired`, command: { action } };
+    return {
+      kind: 'timer_overdue',
+      detail: `the ${order.status} deadline passed at ${order.timerAt} and no timer fired`,
+      command: { action },
+    };
   }
   return null;
 }

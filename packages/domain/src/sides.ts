@@ -26,7 +26,10 @@ export function counterpartyOf(order: Pick<Order, 'type' | 'merchantId' | 'buyer
  * The seller locks crypto; the buyer sends fiat.
  * BUY: merchant sells to the user. SELL: the user sells to the merchant. M2M: `merchantId` sells to `buyerMerchantId`.
  */
-export function sides(order: Pick<Order, 'type' | 'userId' | 'merchantId' | 'buyerMerchantId'>): { seller: Party | null; buyer: Party | null } {
+export function sides(order: Pick<Order, 'type' | 'userId' | 'merchantId' | 'buyerMerchantId'>): {
+  seller: Party | null;
+  buyer: Party | null;
+} {
   const merchant: Party | null = order.merchantId === null ? null : { kind: 'merchant', id: order.merchantId };
   const user: Party | null = order.userId === null ? null : { kind: 'user', id: order.userId };
   switch (order.type) {

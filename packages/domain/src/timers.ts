@@ -44,6 +44,14 @@ export function isDue(order: Pick<Order, 'timerAt'>, now: string): boolean {
 }
 
 /** Whether a disputed order has waited longer than the compliance SLA (alert only, never a transition). */
-export function disputeOverdue(order: Pick<Order, 'status' | 'disputedAt'>, now: string, settings: TimerSettings = DEFAULT_TIMERS): boolean {
-  return order.status === 'disputed' && order.disputedAt !== null && Date.parse(addMinutes(order.disputedAt, settings.disputeSlaMinutes)) <= Date.parse(now);
+export function disputeOverdue(
+  order: Pick<Order, 'status' | 'disputedAt'>,
+  now: string,
+  settings: TimerSettings = DEFAULT_TIMERS,
+): boolean {
+  return (
+    order.status === 'disputed' &&
+    order.disputedAt !== null &&
+    Date.parse(addMinutes(order.disputedAt, settings.disputeSlaMinutes)) <= Date.parse(now)
+  );
 }

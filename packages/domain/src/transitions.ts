@@ -54,7 +54,13 @@ export interface TransitionRule {
   event: EventType;
 }
 
-const rule = (action: Action, from: Status, to: TransitionRule['to'], who: Who, event: EventType): TransitionRule => ({ action, from, to, who, event });
+const rule = (action: Action, from: Status, to: TransitionRule['to'], who: Who, event: EventType): TransitionRule => ({
+  action,
+  from,
+  to,
+  who,
+  event,
+});
 
 /** The state machine: nothing else changes a status. Any (action, status) pair not listed is a 409. */
 export const TRANSITIONS: readonly TransitionRule[] = [
@@ -134,7 +140,9 @@ function conflict(order: Order, detail: string): SettleError {
 
 const otherParty = (order: Order, actor: Actor): Party | null => {
   const party = actorParty(actor);
-  return isParty(order, actor) && party !== null ? ([creatorOf(order), counterpartyOf(order)].find((p) => p !== null && !sameParty(p, party)) ?? null) : null;
+  return isParty(order, actor) && party !== null
+    ? ([creatorOf(order), counterpartyOf(order)].find((p) => p !== null && !sameParty(p, party)) ?? null)
+    : null;
 };
 
 /**
@@ -200,7 +208,10 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       if (order.type !== 'buy') {
         const given = command.walletAddress === undefined ? null : canonicalAddress(order.network, command.walletAddress);
         if (given === null && context.profileWallet(acceptor) === null) {
-          throw new SettleError('INVALID_INPUT', `walletAddress is required to accept a ${order.type} order: the released crypto goes to the accepting merchant's wallet and it has no ${order.network} profile wallet`);
+          throw new SettleError(
+            'INVALID_INPUT',
+            `walletAddress is required to accept a ${order.type} order: the released crypto goes to the accepting merchant's wallet and it has no ${order.network} profile wallet`,
+          );
         }
         next.acceptorWalletAddress = given;
       }
@@ -213,10 +224,12 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
     }
     case 'lock_escrow': {
       const recipient = recipientWallet(order, context.profileWallet);
-      if (recipient === null) throw conflict(order, `the buyer has no ${order.network} wallet to release to; it must set one before the escrow is locked`);
+      if (recipient === null)
+        throw conflict(order, `the buyer has no ${order.network} wallet to release to; it must set one before the escrow is locked`);
       next.escrowTxHash = canonicalTxHash(order.network, command.txHash);
       next.escrowFunder = party;
-      next.escrowFunderWallet = command.funderWallet === undefined ? null : canonicalAddress(order.network, command.funderWallet, 'funderWallet');
+      next.escrowFunderWallet =
+        command.funderWallet === undefined ? null : canonicalAddress(order.network, command.funderWallet, 'funderWallet');
       next.escrowRecipientWallet = recipient;
       next.escrowedAt = now;
       next.expiresAt = null;
@@ -259,7 +272,8 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       next.timerAt = null;
       break;
     case 'request_extension':
-      if (order.extensionCount >= timers.maxExtensions) throw conflict(order, `the payment deadline was already extended ${order.extensionCount} times (the maximum)`);
+      if (order.extensionCount >= timers.maxExtensions)
+        throw conflict(order, `the payment deadline was already extended ${order.extensionCount} times (the maximum)`);
       if (order.extensionRequestedBy !== null) throw conflict(order, 'an extension is already requested; the other party must accept it');
       next.extensionRequestedBy = party;
       break;
@@ -280,7 +294,13 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       next.timerAt = addMinutes(now, timers.disputeSlaMinutes);
       break;
     case 'resolve_dispute':
-      next.dispute = { ...(order.dispute as NonNullable<Order['dispute']>), resolution: command.outcome, note: command.note, resolvedBy: actor.id, resolvedAt: now };
+      next.dispute = {
+        ...(order.dispute as NonNullable<Order['dispute']>),
+        resolution: command.outcome,
+        note: command.note,
+        resolvedBy: actor.id,
+        resolvedAt: now,
+      };
       if (command.outcome === 'release') {
         next.releaseTxHash = settlementHash(order, command.txHash, 'txHash', 'release');
         next.completedAt = now;
@@ -295,7 +315,8 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       next.cancelReason = command.reason;
       next.cancelledAt = now;
       next.forced = { action: 'force_cancel', reason: command.reason, by: actor.id, at: now };
-      if (order.dispute !== null) next.dispute = { ...order.dispute, resolution: 'refund', note: command.reason, resolvedBy: actor.id, resolvedAt: now };
+      if (order.dispute !== null)
+        next.dispute = { ...order.dispute, resolution: 'refund', note: command.reason, resolvedBy: actor.id, resolvedAt: now };
       next.timerAt = null;
       break;
     case 'force_complete':
@@ -303,17 +324,20 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       next.paymentConfirmedAt = now;
       next.completedAt = now;
       next.forced = { action: 'force_complete', reason: command.reason, by: actor.id, at: now };
-      if (order.dispute !== null) next.dispute = { ...order.dispute, resolution: 'release', note: command.reason, resolvedBy: actor.id, resolvedAt: now };
+      if (order.dispute !== null)
+        next.dispute = { ...order.dispute, resolution: 'release', note: command.reason, resolvedBy: actor.id, resolvedAt: now };
       next.timerAt = null;
       break;
     case 'repair_complete':
-      if (order.releaseTxHash === null) throw conflict(order, 'no release transaction is recorded on this order: there is nothing to complete it with');
+      if (order.releaseTxHash === null)
+        throw conflict(order, 'no release transaction is recorded on this order: there is nothing to complete it with');
       next.paymentConfirmedAt = order.paymentConfirmedAt ?? now;
       next.completedAt = now;
       next.timerAt = null;
       break;
     case 'repair_refund':
-      if (order.refundTxHash === null) throw conflict(order, 'no refund transaction is recorded on this order: there is nothing to cancel it with');
+      if (order.refundTxHash === null)
+        throw conflict(order, 'no refund transaction is recorded on this order: there is nothing to cancel it with');
       next.cancelledAt = now;
       next.timerAt = null;
       break;
@@ -322,7 +346,8 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
       if (!isDue(order, now)) throw conflict(order, `the ${order.status} deadline (${order.timerAt ?? 'none'}) has not passed`);
       if (command.action === 'expire') next.expiredAt = now;
       else {
-        const reason = order.status === 'escrowed' ? 'payment deadline passed without payment' : 'seller did not confirm the payment in time';
+        const reason =
+          order.status === 'escrowed' ? 'payment deadline passed without payment' : 'seller did not confirm the payment in time';
         next.dispute = openDispute(reason, 'system', [], now);
         next.disputedAt = now;
       }
@@ -338,7 +363,8 @@ export function decide(order: Order, input: Command, actor: Actor, context: Deci
 /** A release or refund hash in its canonical form; it can never be the escrow's own hash. */
 function settlementHash(order: Order, value: string, field: string, kind: 'release' | 'refund'): string {
   const hash = canonicalTxHash(order.network, value, field);
-  if (hash === order.escrowTxHash) throw conflict(order, `the ${kind} transaction ${hash} is the escrow's own transaction; send the hash of the ${kind} itself`);
+  if (hash === order.escrowTxHash)
+    throw conflict(order, `the ${kind} transaction ${hash} is the escrow's own transaction; send the hash of the ${kind} itself`);
   return hash;
 }
 
@@ -348,11 +374,15 @@ function settlementHash(order: Order, value: string, field: string, kind: 'relea
  */
 function refundHash(order: Order, value: string | undefined): string | null {
   if (order.escrowTxHash === null) {
-    if (value !== undefined) throw new SettleError('INVALID_INPUT', 'refundTxHash must be omitted: nothing is locked in escrow for this order yet');
+    if (value !== undefined)
+      throw new SettleError('INVALID_INPUT', 'refundTxHash must be omitted: nothing is locked in escrow for this order yet');
     return null;
   }
   if (value === undefined) {
-    throw new SettleError('INVALID_INPUT', `refundTxHash is required: crypto is locked in escrow (${order.escrowTxHash}), so cancelling must record the transaction that refunded it to the seller`);
+    throw new SettleError(
+      'INVALID_INPUT',
+      `refundTxHash is required: crypto is locked in escrow (${order.escrowTxHash}), so cancelling must record the transaction that refunded it to the seller`,
+    );
   }
   return settlementHash(order, value, 'refundTxHash', 'refund');
 }
@@ -362,7 +392,9 @@ function openDispute(reason: string, openedBy: Dispute['openedBy'], evidence: st
 }
 
 function forbidden(order: Order, command: Command, actor: Actor): SettleError {
-  const who = TRANSITIONS.filter((candidate) => candidate.action === command.action && candidate.from === order.status).map((candidate) => candidate.who);
+  const who = TRANSITIONS.filter((candidate) => candidate.action === command.action && candidate.from === order.status).map(
+    (candidate) => candidate.who,
+  );
   const detail =
     command.action === 'accept' && order.type === 'm2m' && sameParty(creatorOf(order), actorParty(actor))
       ? 'merchants may not accept their own M2M orders'

@@ -12,7 +12,10 @@ export type ProfileWallets = (party: Party) => string | null;
  * Always the buyer's wallet, never the seller's. Once the escrow is locked it is the wallet frozen then.
  */
 export function recipientWallet(
-  order: Pick<Order, 'type' | 'userId' | 'merchantId' | 'buyerMerchantId' | 'buyerWalletAddress' | 'acceptorWalletAddress' | 'escrowRecipientWallet'>,
+  order: Pick<
+    Order,
+    'type' | 'userId' | 'merchantId' | 'buyerMerchantId' | 'buyerWalletAddress' | 'acceptorWalletAddress' | 'escrowRecipientWallet'
+  >,
   profileWallet: ProfileWallets,
 ): string | null {
   if (order.escrowRecipientWallet !== null) return order.escrowRecipientWallet;

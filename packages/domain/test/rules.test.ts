@@ -17,7 +17,23 @@ import {
   type Order,
   type Party,
 } from '../src/index';
-import { ACCEPTOR_WALLET, COMPLIANCE, hash, MERCHANT, MERCHANT_2, newOrder, NOW, noProfileWallets, orderIn, OTHER_WALLET, run, STRANGER_MERCHANT, SYSTEM, USER, USER_WALLET } from './fixtures';
+import {
+  ACCEPTOR_WALLET,
+  COMPLIANCE,
+  hash,
+  MERCHANT,
+  MERCHANT_2,
+  newOrder,
+  NOW,
+  noProfileWallets,
+  orderIn,
+  OTHER_WALLET,
+  run,
+  STRANGER_MERCHANT,
+  SYSTEM,
+  USER,
+  USER_WALLET,
+} from './fixtures';
 
 const attempt = (order: Order, command: Command, actor: Actor, now = NOW): ReturnType<typeof decide> =>
   decide(order, command, actor, { now, profileWallet: noProfileWallets });
@@ -47,23 +63,23 @@ describe('sides of a trade', () => {
   });
 });
 
-describe('recipient wallet: always the buyer\'s, never the acceptor\'s by accident', () => {
+describe("recipient wallet: always the buyer's, never the acceptor's by accident", () => {
   const wallets = profiles({ 'user:u-1': 'user-profile', 'merchant:m-1': 'm1-profile', 'merchant:m-2': 'm2-profile' });
 
-  it('BUY goes to the wallet the user gave at creation, not the accepting merchant\'s', () => {
+  it("BUY goes to the wallet the user gave at creation, not the accepting merchant's", () => {
     const order = run(newOrder('buy'), [[{ action: 'accept', walletAddress: OTHER_WALLET }, MERCHANT]]);
     expect(recipientWallet(order, wallets)).toBe(USER_WALLET);
   });
-  it('BUY falls back to the user\'s profile wallet', () => {
+  it("BUY falls back to the user's profile wallet", () => {
     const order = { ...orderIn('buy', 'accepted'), buyerWalletAddress: null };
     expect(recipientWallet(order, wallets)).toBe('user-profile');
   });
-  it('SELL goes to the merchant\'s acceptor wallet, else its profile wallet', () => {
+  it("SELL goes to the merchant's acceptor wallet, else its profile wallet", () => {
     const order = orderIn('sell', 'accepted');
     expect(recipientWallet(order, wallets)).toBe(ACCEPTOR_WALLET);
     expect(recipientWallet({ ...order, acceptorWalletAddress: null }, wallets)).toBe('m1-profile');
   });
-  it('M2M goes to the buying merchant\'s wallet, else its profile wallet, never the seller\'s', () => {
+  it("M2M goes to the buying merchant's wallet, else its profile wallet, never the seller's", () => {
     const order = orderIn('m2m', 'accepted');
     expect(recipientWallet(order, wallets)).toBe(ACCEPTOR_WALLET);
     expect(recipientWallet({ ...order, acceptorWalletAddress: null }, wallets)).toBe('m2-profile');
@@ -74,16 +90,32 @@ describe('recipient wallet: always the buyer\'s, never the acceptor\'s by accide
 });
 
 describe('creating orders', () => {
-  const input = { cryptoAmount: '10', cryptoCurrency: 'USDT', fiatAmount: '36.73', fiatCurrency: 'AED', rate: '3.673', paymentMethod: 'upi' as const };
+  const input = {
+    cryptoAmount: '10',
+    cryptoCurrency: 'USDT',
+    fiatAmount: '36.73',
+    fiatCurrency: 'AED',
+    rate: '3.673',
+    paymentMethod: 'upi' as const,
+  };
   const context = { id: 'o-1', orderNumber: 'BM-261125-AAAAAAAA', now: NOW, profileWallet: noProfileWallets };
 
   it('starts open at version 1 and expires 15 minutes after creation', () => {
     const order = createOrder({ ...input, type: 'sell', merchantId: 'm-1' }, USER, context);
-    expect(order).toMatchObject({ status: 'open', orderVersion: 1, bookOrder: false, expiresAt: '2026-11-25T10:15:00.000Z', timerAt: '2026-11-25T10:15:00.000Z' });
+    expect(order).toMatchObject({
+      status: 'open',
+      orderVersion: 1,
+      bookOrder: false,
+      expiresAt: '2026-11-25T10:15:00.000Z',
+      timerAt: '2026-11-25T10:15:00.000Z',
+    });
   });
-  it('a BUY needs a wallet: given, or the user\'s profile wallet', () => {
+  it("a BUY needs a wallet: given, or the user's profile wallet", () => {
     expect(() => createOrder({ ...input, type: 'buy', merchantId: 'm-1' }, USER, context)).toThrow(/buyerWalletAddress is required/);
-    const withProfile = createOrder({ ...input, type: 'buy', merchantId: 'm-1' }, USER, { ...context, profileWallet: profiles({ 'user:u-1': 'w' }) });
+    const withProfile = createOrder({ ...input, type: 'buy', merchantId: 'm-1' }, USER, {
+      ...context,
+      profileWallet: profiles({ 'user:u-1': 'w' }),
+    });
     expect(withProfile.buyerWalletAddress).toBeNull();
   });
   it('users create BUY/SELL, merchants create M2M', () => {
@@ -107,11 +139,15 @@ describe('the order book', () => {
     const book = newOrder('sell', { book: true });
     expect(attempt(book, { action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT_2).kind).toBe('transition');
     const addressed = newOrder('sell');
-    expect(() => attempt(addressed, { action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT_2)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(() => attempt(addressed, { action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT_2)).toThrow(
+      expect.objectContaining({ code: 'NOT_FOUND' }),
+    );
   });
   it('after the first accept the order leaves the book: the next merchant gets 409, and cannot read it', () => {
     const accepted = run(newOrder('sell', { book: true }), [[{ action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT]]);
-    expect(() => attempt(accepted, { action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT_2)).toThrow('this book order was already taken by another merchant');
+    expect(() => attempt(accepted, { action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT_2)).toThrow(
+      'this book order was already taken by another merchant',
+    );
     expect(() => attempt(accepted, { action: 'cancel' }, MERCHANT_2)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
   it('a merchant may not accept its own M2M book order', () => {
@@ -119,7 +155,7 @@ describe('the order book', () => {
       'merchants may not accept their own M2M orders',
     );
   });
-  it('accepting a SELL needs the acceptor\'s wallet when it has no profile wallet', () => {
+  it("accepting a SELL needs the acceptor's wallet when it has no profile wallet", () => {
     expect(() => attempt(newOrder('sell'), { action: 'accept' }, MERCHANT)).toThrow(/walletAddress is required to accept a sell order/);
     const ok = decide(newOrder('sell'), { action: 'accept' }, MERCHANT, { now: NOW, profileWallet: profiles({ 'merchant:m-1': 'p' }) });
     expect(ok.kind).toBe('transition');
@@ -129,8 +165,13 @@ describe('the order book', () => {
 describe('escrow and release', () => {
   it('locking with the same hash again is unchanged; another hash conflicts', () => {
     const escrowed = orderIn('buy', 'escrowed');
-    expect(attempt(escrowed, { action: 'lock_escrow', txHash: hash('escrow-buy') }, MERCHANT)).toEqual({ kind: 'unchanged', order: escrowed });
-    expect(() => attempt(escrowed, { action: 'lock_escrow', txHash: hash('different') }, MERCHANT)).toThrow(new RegExp(`already locked with transaction ${hash('escrow-buy')}`));
+    expect(attempt(escrowed, { action: 'lock_escrow', txHash: hash('escrow-buy') }, MERCHANT)).toEqual({
+      kind: 'unchanged',
+      order: escrowed,
+    });
+    expect(() => attempt(escrowed, { action: 'lock_escrow', txHash: hash('different') }, MERCHANT)).toThrow(
+      new RegExp(`already locked with transaction ${hash('escrow-buy')}`),
+    );
   });
   it('escrow sets the payment deadline per method: bank transfer 4 h, UPI/cash 60 min', () => {
     const bank = orderIn('sell', 'escrowed');
@@ -150,11 +191,20 @@ describe('escrow and release', () => {
     const paid = orderIn('sell', 'payment_sent');
     const decision = attempt(paid, { action: 'confirm_and_release', txHash: hash('rel') }, USER);
     expect(decision.kind).toBe('transition');
-    expect(decision.order).toMatchObject({ status: 'completed', releaseTxHash: hash('rel'), paymentConfirmedAt: NOW, completedAt: NOW, orderVersion: paid.orderVersion + 1, timerAt: null });
+    expect(decision.order).toMatchObject({
+      status: 'completed',
+      releaseTxHash: hash('rel'),
+      paymentConfirmedAt: NOW,
+      completedAt: NOW,
+      orderVersion: paid.orderVersion + 1,
+      timerAt: null,
+    });
   });
   it('only the escrow funder may release', () => {
     const paid = { ...orderIn('sell', 'payment_sent'), escrowFunder: { kind: 'user' as const, id: 'u-someone-else' } };
-    expect(() => attempt(paid, { action: 'confirm_and_release', txHash: hash('empty') }, USER)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+    expect(() => attempt(paid, { action: 'confirm_and_release', txHash: hash('empty') }, USER)).toThrow(
+      expect.objectContaining({ code: 'FORBIDDEN' }),
+    );
   });
 });
 
@@ -169,9 +219,12 @@ describe('mutual cancel and extensions', () => {
     expect(decision.order.refundTxHash).toBe(hash('refund'));
     expect(decision.order.status).toBe('cancelled');
   });
-  it('after a buyer\'s request, the seller\'s plain cancel is the agreement', () => {
+  it("after a buyer's request, the seller's plain cancel is the agreement", () => {
     const requested = run(orderIn('buy', 'escrowed'), [[{ action: 'request_cancel' }, USER]]);
-    expect(attempt(requested, { action: 'cancel', refundTxHash: hash('refund') }, MERCHANT).order).toMatchObject({ status: 'cancelled', refundTxHash: hash('refund') });
+    expect(attempt(requested, { action: 'cancel', refundTxHash: hash('refund') }, MERCHANT).order).toMatchObject({
+      status: 'cancelled',
+      refundTxHash: hash('refund'),
+    });
   });
   it('an extension adds one payment window; at most 3', () => {
     let order = orderIn('sell', 'escrowed');
@@ -211,7 +264,11 @@ describe('dispute resolution', () => {
   it('release completes with the release hash; refund cancels with the refund hash', () => {
     const disputed = orderIn('buy', 'disputed');
     const released = attempt(disputed, { action: 'resolve_dispute', outcome: 'release', txHash: hash('r'), note: 'ok' }, COMPLIANCE);
-    expect(released.order).toMatchObject({ status: 'completed', releaseTxHash: hash('r'), dispute: { resolution: 'release', note: 'ok', resolvedBy: 'c-1' } });
+    expect(released.order).toMatchObject({
+      status: 'completed',
+      releaseTxHash: hash('r'),
+      dispute: { resolution: 'release', note: 'ok', resolvedBy: 'c-1' },
+    });
     const refunded = attempt(disputed, { action: 'resolve_dispute', outcome: 'refund', txHash: hash('f'), note: 'no' }, COMPLIANCE);
     expect(refunded.order).toMatchObject({ status: 'cancelled', refundTxHash: hash('f') });
   });
@@ -236,19 +293,37 @@ describe('events and who is told', () => {
     });
   });
   it('an addressed new order goes privately to that merchant and the creator, not the book', () => {
-    expect(audienceOf(event(newOrder('sell'), 'order.created', null))).toEqual({ book: false, recipients: [{ kind: 'user', id: 'u-1' }, { kind: 'merchant', id: 'm-1' }] });
+    expect(audienceOf(event(newOrder('sell'), 'order.created', null))).toEqual({
+      book: false,
+      recipients: [
+        { kind: 'user', id: 'u-1' },
+        { kind: 'merchant', id: 'm-1' },
+      ],
+    });
   });
   it('a new book order goes to the book and its creator only', () => {
-    expect(audienceOf(event(newOrder('sell', { book: true }), 'order.created', null))).toEqual({ book: true, recipients: [{ kind: 'user', id: 'u-1' }] });
+    expect(audienceOf(event(newOrder('sell', { book: true }), 'order.created', null))).toEqual({
+      book: true,
+      recipients: [{ kind: 'user', id: 'u-1' }],
+    });
   });
   it('a book order leaving the book (accepted) goes to the book and both parties', () => {
     const accepted = run(newOrder('sell', { book: true }), [[{ action: 'accept', walletAddress: ACCEPTOR_WALLET }, MERCHANT_2]]);
-    expect(audienceOf(event(accepted, 'order.accepted', 'open'))).toEqual({ book: true, recipients: [{ kind: 'user', id: 'u-1' }, { kind: 'merchant', id: 'm-2' }] });
+    expect(audienceOf(event(accepted, 'order.accepted', 'open'))).toEqual({
+      book: true,
+      recipients: [
+        { kind: 'user', id: 'u-1' },
+        { kind: 'merchant', id: 'm-2' },
+      ],
+    });
   });
   it('later events go to the parties only; disputes also to compliance', () => {
     const escrowed = orderIn('sell', 'escrowed');
     expect(audienceOf(event(escrowed, 'order.escrow_locked', 'accepted')).book).toBe(false);
-    expect(audienceOf(event(orderIn('sell', 'disputed'), 'order.disputed', 'escrowed')).recipients).toContainEqual({ kind: 'compliance', id: 'compliance' });
+    expect(audienceOf(event(orderIn('sell', 'disputed'), 'order.disputed', 'escrowed')).recipients).toContainEqual({
+      kind: 'compliance',
+      id: 'compliance',
+    });
   });
   it('the book summary reveals no party, wallet or payment details', () => {
     const summary = toBookSummary(newOrder('buy', { book: true }));
@@ -257,14 +332,8 @@ describe('events and who is told', () => {
     expect(JSON.stringify(summary)).not.toContain('wallet');
   });
   it('legacy statuses map to the 8 statuses', () => {
-    expect(['pending', 'escrow_pending', 'payment_pending', 'payment_confirmed', 'releasing', 'disputed', 'bogus'].map(minimalStatus)).toEqual([
-      'open',
-      'accepted',
-      'escrowed',
-      'payment_sent',
-      'completed',
-      'disputed',
-      undefined,
-    ]);
+    expect(
+      ['pending', 'escrow_pending', 'payment_pending', 'payment_confirmed', 'releasing', 'disputed', 'bogus'].map(minimalStatus),
+    ).toEqual(['open', 'accepted', 'escrowed', 'payment_sent', 'completed', 'disputed', undefined]);
   });
 });

@@ -1,6 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { decide, SettleError, STATUSES, type Action, type Actor, type Command, type Order, type OrderType, type Status } from '../src/index';
-import { ACCEPTOR_WALLET, asParty, CAST, COMPLIANCE, hash, NOW, noProfileWallets, orderIn, STRANGER_MERCHANT, STRANGER_USER, SYSTEM } from './fixtures';
+import {
+  decide,
+  SettleError,
+  STATUSES,
+  type Action,
+  type Actor,
+  type Command,
+  type Order,
+  type OrderType,
+  type Status,
+} from '../src/index';
+import {
+  ACCEPTOR_WALLET,
+  asParty,
+  CAST,
+  COMPLIANCE,
+  hash,
+  NOW,
+  noProfileWallets,
+  orderIn,
+  STRANGER_MERCHANT,
+  STRANGER_USER,
+  SYSTEM,
+} from './fixtures';
 
 type Role = 'creator' | 'counterparty' | 'seller' | 'buyer' | 'compliance' | 'system';
 
@@ -140,7 +162,9 @@ describe('rejections change nothing and say why', () => {
   it('a rejected command leaves the order object untouched', () => {
     const order = orderIn('buy', 'completed');
     const snapshot = structuredClone(order);
-    expect(() => decide(order, COMMANDS.confirm_and_release, CAST.buy.counterparty, { now: NOW, profileWallet: noProfileWallets })).toThrow(SettleError);
+    expect(() => decide(order, COMMANDS.confirm_and_release, CAST.buy.counterparty, { now: NOW, profileWallet: noProfileWallets })).toThrow(
+      SettleError,
+    );
     expect(order).toEqual(snapshot);
   });
 

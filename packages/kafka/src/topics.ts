@@ -37,12 +37,15 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[], timeoutMs 
     for (;;) {
       try {
         const metadata = await admin.fetchTopicMetadata({ topics: missing.map((spec) => spec.topic) });
-        const ready = metadata.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((partition) => partition.leader >= 0));
+        const ready = metadata.topics.every(
+          (topic) => topic.partitions.length > 0 && topic.partitions.every((partition) => partition.leader >= 0),
+        );
         if (ready) return;
       } catch (error) {
         if (Date.now() > deadline) throw error;
       }
-      if (Date.now() > deadline) throw new Error(`topics ${missing.map((spec) => spec.topic).join(', ')} have no leaders after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`topics ${missing.map((spec) => spec.topic).join(', ')} have no leaders after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } finally {

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { eventHeaders, traceparentOf } from '../src';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-const source = (extra: Record<string, string>) => ({ id: 'e1', aggregatetype: 'order', aggregateid: 'o1', type: 'order.created', createdAt: new Date('2026-12-02T10:00:00Z'), orderVersion: 1, commitLsn: null, extra });
+const source = (extra: Record<string, string>) => ({
+  id: 'e1',
+  aggregatetype: 'order',
+  aggregateid: 'o1',
+  type: 'order.created',
+  createdAt: new Date('2026-12-02T10:00:00Z'),
+  orderVersion: 1,
+  commitLsn: null,
+  extra,
+});
 
 describe('event headers: CloudEvents distributed tracing', () => {
   it("sends the row's valid traceparent as ce_traceparent (and keeps the plain header), with its tracestate", () => {

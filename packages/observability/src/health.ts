@@ -59,7 +59,9 @@ export function dependencyReadiness(checks: Record<string, DependencyCheck>, tim
  * answers `/metrics`, `/health` and `/ready` and returns true, or returns false for any other path. A probe that
  * throws answers 503: an app that cannot tell whether it is ready is not.
  */
-export function opsRoutes(options: Omit<OpsServerOptions, 'port' | 'host'>): (request: http.IncomingMessage, response: http.ServerResponse) => boolean {
+export function opsRoutes(
+  options: Omit<OpsServerOptions, 'port' | 'host'>,
+): (request: http.IncomingMessage, response: http.ServerResponse) => boolean {
   const health = options.health ?? ((): HealthReport => ({ ok: true }));
   const ready = options.ready ?? health;
   return (request, response) => {

@@ -55,7 +55,8 @@ export function parseTraceparent(value: unknown): ParsedTraceparent | undefined 
 /** The trace id of a `traceparent`, or undefined when it is not one. */
 export const traceIdOf = (traceparent: unknown): string | undefined => parseTraceparent(traceparent)?.traceId;
 
-export const formatTraceparent = (traceId: string, spanId: string, traceFlags: number): string => `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+export const formatTraceparent = (traceId: string, spanId: string, traceFlags: number): string =>
+  `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 
 const SAMPLED = 1;
 /** How long a stopping process waits for its last spans to be exported: a collector that is down must not hold it. */
@@ -72,7 +73,12 @@ export const idOnlyTracing: Tracing = {
     const parent = parseTraceparent(options.parent);
     const ids = randomBytes(24).toString('hex');
     const traceId = parent?.traceId ?? ids.slice(16);
-    return { traceparent: formatTraceparent(traceId, ids.slice(0, 16), parent?.traceFlags ?? SAMPLED), traceId, setAttributes: NOOP, end: NOOP };
+    return {
+      traceparent: formatTraceparent(traceId, ids.slice(0, 16), parent?.traceFlags ?? SAMPLED),
+      traceId,
+      setAttributes: NOOP,
+      end: NOOP,
+    };
   },
   shutdown: () => Promise.resolve(),
 };
@@ -91,7 +97,11 @@ function sdkTracing(tracer: Tracer, shutdown: () => Promise<void>): Tracing {
     startSpan(name, options = {}) {
       const parent = parseTraceparent(options.parent);
       const parentContext = parent === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, { ...parent, isRemote: true });
-      const span = tracer.startSpan(name, { kind: KINDS[options.kind ?? 'internal'], ...(options.attributes !== undefined ? { attributes: options.attributes } : {}) }, parentContext);
+      const span = tracer.startSpan(
+        name,
+        { kind: KINDS[options.kind ?? 'internal'], ...(options.attributes !== undefined ? { attributes: options.attributes } : {}) },
+        parentContext,
+      );
       const context = span.spanContext();
       return {
         traceparent: formatTraceparent(context.traceId, context.spanId, context.traceFlags),
@@ -123,24 +133,29 @@ export interface TracingConfig {
  */
 export async function startTracing(config: TracingConfig, app: string, logger?: Logger): Promise<Tracing> {
   if (config.OTEL_TRACES_EXPORTER !== 'otlp') return idOnlyTracing;
-  const [{ BatchSpanProcessor, TracerProvider, ParentBasedSampler, AlwaysOnSampler }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
-    import('@opentelemetry/sdk-trace'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
-    import('@opentelemetry/resources'),
-  ]);
+  const [{ BatchSpanProcessor, TracerProvider, ParentBasedSampler, AlwaysOnSampler }, { OTLPTraceExporter }, { resourceFromAttributes }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-trace'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+    ]);
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': config.OTEL_SERVICE_NAME ?? `settle-${app}`, 'service.namespace': 'settle' }),
     sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), scheduledDelayMillis: 1_000 })],
   });
   if (logger !== undefined) {
-    const warn = (message: string, ...args: unknown[]): void => logger.warn({ component: 'opentelemetry', detail: args.map(String).join(' ') }, message);
+    const warn = (message: string, ...args: unknown[]): void =>
+      logger.warn({ component: 'opentelemetry', detail: args.map(String).join(' ') }, message);
     diag.setLogger({ error: warn, warn, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
   }
   const shutdown = async (): Promise<void> => {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_EXPORT_MS)));
-    await Promise.race([provider.shutdown().catch((error: unknown) => logger?.warn({ err: error }, 'could not export the last spans')), deadline]);
+    await Promise.race([
+      provider.shutdown().catch((error: unknown) => logger?.warn({ err: error }, 'could not export the last spans')),
+      deadline,
+    ]);
     clearTimeout(timer);
   };
   return sdkTracing(provider.getTracer('settle'), shutdown);

@@ -7,7 +7,17 @@ const SPAN_ID = '00f067aa0ba902b7';
 describe('W3C traceparent', () => {
   it('parses a valid traceparent and refuses malformed ones', () => {
     expect(parseTraceparent(`00-${TRACE_ID}-${SPAN_ID}-01`)).toEqual({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: 1 });
-    for (const bad of [undefined, 42, '', 'garbage', `00-${'0'.repeat(32)}-${SPAN_ID}-01`, `00-${TRACE_ID}-${'0'.repeat(16)}-01`, `ff-${TRACE_ID}-${SPAN_ID}-01`, `00-${TRACE_ID.slice(1)}-${SPAN_ID}-01`, `00-${TRACE_ID}-${SPAN_ID}-01-${'x'.repeat(600)}`]) {
+    for (const bad of [
+      undefined,
+      42,
+      '',
+      'garbage',
+      `00-${'0'.repeat(32)}-${SPAN_ID}-01`,
+      `00-${TRACE_ID}-${'0'.repeat(16)}-01`,
+      `ff-${TRACE_ID}-${SPAN_ID}-01`,
+      `00-${TRACE_ID.slice(1)}-${SPAN_ID}-01`,
+      `00-${TRACE_ID}-${SPAN_ID}-01-${'x'.repeat(600)}`,
+    ]) {
       expect(parseTraceparent(bad)).toBeUndefined();
     }
     expect(traceIdOf(`00-${TRACE_ID}-${SPAN_ID}-00`)).toBe(TRACE_ID);

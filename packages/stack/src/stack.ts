@@ -54,7 +54,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       }
       const started = Date.now();
       const placed = mode === 'persistent' ? await postgresDataDir(base) : undefined;
-      if (placed?.movedBecause !== undefined) progress(`postgres: data in ${placed.dir}, because the postgres user cannot enter ${placed.movedBecause}`);
+      if (placed?.movedBecause !== undefined)
+        progress(`postgres: data in ${placed.dir}, because the postgres user cannot enter ${placed.movedBecause}`);
       const pg = await startEmbeddedPostgres({
         port: mode === 'persistent' ? config.PG_PORT : await freePort(),
         ...(placed !== undefined ? { dataDir: placed.dir } : {}),

@@ -98,17 +98,19 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
     url: withDatabase(admin, name),
     drop: () =>
       withAdmin(admin, async (client) => {
-        await client.query(
-          `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`,
-          [name],
-        );
+        await client.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`, [
+          name,
+        ]);
         await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
       }),
   };
 }
 
 /** Topic names of this test file's own, created on the test broker. */
-export async function createTestTopics(prefix: string, specs: Array<Omit<TopicSpec, 'topic'> & { name: string }>): Promise<Record<string, string>> {
+export async function createTestTopics(
+  prefix: string,
+  specs: Array<Omit<TopicSpec, 'topic'> & { name: string }>,
+): Promise<Record<string, string>> {
   const suffix = uniqueSuffix();
   const names = Object.fromEntries(specs.map((spec) => [spec.name, `${prefix}.${suffix}.${spec.name}`]));
   const kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'settle-test-admin' });

@@ -24,11 +24,22 @@ export interface LegacyOrder {
 export async function importLegacyOrder(pool: Pool, legacy: LegacyOrder): Promise<Order> {
   const createdAt = legacy.createdAt ?? new Date(Date.now() - 3_600_000).toISOString();
   const base = createOrder(
-    { type: 'sell', merchantId: legacy.merchantId, cryptoAmount: '100', cryptoCurrency: 'USDT', fiatAmount: '367.25', fiatCurrency: 'AED', rate: '3.6725', paymentMethod: 'bank_transfer' },
+    {
+      type: 'sell',
+      merchantId: legacy.merchantId,
+      cryptoAmount: '100',
+      cryptoCurrency: 'USDT',
+      fiatAmount: '367.25',
+      fiatCurrency: 'AED',
+      rate: '3.6725',
+      paymentMethod: 'bank_transfer',
+    },
     { role: 'user', id: legacy.userId },
     { id: randomUUID(), orderNumber: orderNumber(createdAt, randomBytes(8)), now: createdAt, profileWallet: () => null },
   );
-  const locked = ['escrowed', 'payment_sent', 'disputed', 'completed'].includes(legacy.status) || (legacy.status === 'cancelled' && legacy.escrowTxHash != null);
+  const locked =
+    ['escrowed', 'payment_sent', 'disputed', 'completed'].includes(legacy.status) ||
+    (legacy.status === 'cancelled' && legacy.escrowTxHash != null);
   const order: Order = {
     ...base,
     status: legacy.status,

@@ -8,7 +8,8 @@ import { parse } from '../validation';
 /** The caller as a party: profile wallets belong to users and merchants. */
 function partyOf(request: Request): Party {
   const actor = actorOf(request);
-  if (actor.role !== 'user' && actor.role !== 'merchant') throw new SettleError('FORBIDDEN', 'only users and merchants have profile wallets');
+  if (actor.role !== 'user' && actor.role !== 'merchant')
+    throw new SettleError('FORBIDDEN', 'only users and merchants have profile wallets');
   return { kind: actor.role, id: actor.id };
 }
 
@@ -25,7 +26,12 @@ export function accountRoutes(pool: Pool, policy: OrderPolicy): Router {
     response.json({
       items: merchants.map((merchant) => {
         const own = actor.role === 'merchant' && actor.id === merchant.id;
-        return { id: merchant.id, name: merchant.name, walletAddress: own ? (merchant.wallets[policy.defaultNetwork] ?? null) : null, wallets: own ? merchant.wallets : null };
+        return {
+          id: merchant.id,
+          name: merchant.name,
+          walletAddress: own ? (merchant.wallets[policy.defaultNetwork] ?? null) : null,
+          wallets: own ? merchant.wallets : null,
+        };
       }),
     });
   });

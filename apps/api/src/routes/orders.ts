@@ -37,19 +37,88 @@ const action = <S extends z.ZodType>(route: ActionRoute<S>): ActionRoute => rout
 
 /** Every order action route (POST /v1/orders/:id/<path>); also the source of the OpenAPI document. */
 export const ACTION_ROUTES: ActionRoute[] = [
-  action({ path: 'accept', summary: 'Accept an open order (the counterparty merchant; any merchant for a book order)', body: acceptBody, command: (b) => ({ action: 'accept', walletAddress: b.walletAddress }) }),
-  action({ path: 'escrow', summary: 'Record the seller\'s escrow lock (same hash again is a no-op)', body: escrowBody, command: (b) => ({ action: 'lock_escrow', txHash: b.txHash, funderWallet: b.funderWallet }) }),
-  action({ path: 'payment-sent', summary: 'The buyer marks the fiat payment sent', body: paymentSentBody, command: (b) => ({ action: 'mark_paid', paymentReference: b.paymentReference }) }),
-  action({ path: 'release', summary: 'The escrow funder confirms the payment and releases (Idempotency-Key required)', body: releaseBody, idempotencyRequired: true, command: (b) => ({ action: 'confirm_and_release', txHash: b.txHash }) }),
-  action({ path: 'cancel', summary: 'Cancel (creator while open; either party once accepted; the buyer after escrow, with refundTxHash; the seller only to agree to the buyer\'s request)', body: cancelBody, command: (b) => ({ action: 'cancel', reason: b.reason, refundTxHash: b.refundTxHash }) }),
-  action({ path: 'cancel-request', summary: 'Ask the other party to cancel after escrow; the other party asking too cancels the order (then with refundTxHash)', body: cancelRequestBody, command: (b) => ({ action: 'request_cancel', reason: b.reason, refundTxHash: b.refundTxHash }) }),
-  action({ path: 'cancel-agree', summary: 'Agree to the other party\'s cancel request (refundTxHash required: crypto is locked)', body: cancelBody.pick({ refundTxHash: true }), command: (b) => ({ action: 'agree_cancel', refundTxHash: b.refundTxHash }) }),
-  action({ path: 'extension-request', summary: 'Ask for one more payment window (at most 3)', body: emptyBody, command: () => ({ action: 'request_extension' }) }),
-  action({ path: 'extension-accept', summary: 'Accept the other party\'s extension request', body: emptyBody, command: () => ({ action: 'agree_extension' }) }),
-  action({ path: 'dispute', summary: 'Open a dispute after escrow', body: disputeBody, command: (b) => ({ action: 'dispute', reason: b.reason, evidence: b.evidence }) }),
-  action({ path: 'dispute/resolve', summary: 'Compliance resolves a dispute: release to the buyer or refund the seller', body: resolveDisputeBody, command: (b) => ({ action: 'resolve_dispute', outcome: b.outcome, txHash: b.txHash, note: b.note }) }),
-  action({ path: 'force-cancel', summary: 'Compliance cancels any non-terminal order, with a reason (and refundTxHash when crypto is locked); audited', body: forceCancelBody, idempotencyRequired: true, command: (b) => ({ action: 'force_cancel', reason: b.reason, refundTxHash: b.refundTxHash }) }),
-  action({ path: 'force-complete', summary: 'Compliance completes any non-terminal order with its releaseTxHash and a reason; audited', body: forceCompleteBody, idempotencyRequired: true, command: (b) => ({ action: 'force_complete', reason: b.reason, releaseTxHash: b.releaseTxHash }) }),
+  action({
+    path: 'accept',
+    summary: 'Accept an open order (the counterparty merchant; any merchant for a book order)',
+    body: acceptBody,
+    command: (b) => ({ action: 'accept', walletAddress: b.walletAddress }),
+  }),
+  action({
+    path: 'escrow',
+    summary: "Record the seller's escrow lock (same hash again is a no-op)",
+    body: escrowBody,
+    command: (b) => ({ action: 'lock_escrow', txHash: b.txHash, funderWallet: b.funderWallet }),
+  }),
+  action({
+    path: 'payment-sent',
+    summary: 'The buyer marks the fiat payment sent',
+    body: paymentSentBody,
+    command: (b) => ({ action: 'mark_paid', paymentReference: b.paymentReference }),
+  }),
+  action({
+    path: 'release',
+    summary: 'The escrow funder confirms the payment and releases (Idempotency-Key required)',
+    body: releaseBody,
+    idempotencyRequired: true,
+    command: (b) => ({ action: 'confirm_and_release', txHash: b.txHash }),
+  }),
+  action({
+    path: 'cancel',
+    summary:
+      "Cancel (creator while open; either party once accepted; the buyer after escrow, with refundTxHash; the seller only to agree to the buyer's request)",
+    body: cancelBody,
+    command: (b) => ({ action: 'cancel', reason: b.reason, refundTxHash: b.refundTxHash }),
+  }),
+  action({
+    path: 'cancel-request',
+    summary: 'Ask the other party to cancel after escrow; the other party asking too cancels the order (then with refundTxHash)',
+    body: cancelRequestBody,
+    command: (b) => ({ action: 'request_cancel', reason: b.reason, refundTxHash: b.refundTxHash }),
+  }),
+  action({
+    path: 'cancel-agree',
+    summary: "Agree to the other party's cancel request (refundTxHash required: crypto is locked)",
+    body: cancelBody.pick({ refundTxHash: true }),
+    command: (b) => ({ action: 'agree_cancel', refundTxHash: b.refundTxHash }),
+  }),
+  action({
+    path: 'extension-request',
+    summary: 'Ask for one more payment window (at most 3)',
+    body: emptyBody,
+    command: () => ({ action: 'request_extension' }),
+  }),
+  action({
+    path: 'extension-accept',
+    summary: "Accept the other party's extension request",
+    body: emptyBody,
+    command: () => ({ action: 'agree_extension' }),
+  }),
+  action({
+    path: 'dispute',
+    summary: 'Open a dispute after escrow',
+    body: disputeBody,
+    command: (b) => ({ action: 'dispute', reason: b.reason, evidence: b.evidence }),
+  }),
+  action({
+    path: 'dispute/resolve',
+    summary: 'Compliance resolves a dispute: release to the buyer or refund the seller',
+    body: resolveDisputeBody,
+    command: (b) => ({ action: 'resolve_dispute', outcome: b.outcome, txHash: b.txHash, note: b.note }),
+  }),
+  action({
+    path: 'force-cancel',
+    summary: 'Compliance cancels any non-terminal order, with a reason (and refundTxHash when crypto is locked); audited',
+    body: forceCancelBody,
+    idempotencyRequired: true,
+    command: (b) => ({ action: 'force_cancel', reason: b.reason, refundTxHash: b.refundTxHash }),
+  }),
+  action({
+    path: 'force-complete',
+    summary: 'Compliance completes any non-terminal order with its releaseTxHash and a reason; audited',
+    body: forceCompleteBody,
+    idempotencyRequired: true,
+    command: (b) => ({ action: 'force_complete', reason: b.reason, releaseTxHash: b.releaseTxHash }),
+  }),
 ];
 
 const orderId = (request: Request): string => parse(uuid, request.params['id'], 'path');
@@ -61,7 +130,11 @@ export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>, policy: 
 
   router.post('/v1/orders', async (request, response) => {
     const body = parse(createOrderBody, bodyOf(request), 'body');
-    const result = await createOrderRecord(pool, body, actorOf(request), { idempotency: idempotencyOf(request, body, false), policy, traceparent: traceOf(response)?.traceparent });
+    const result = await createOrderRecord(pool, body, actorOf(request), {
+      idempotency: idempotencyOf(request, body, false),
+      policy,
+      traceparent: traceOf(response)?.traceparent,
+    });
     sendTransition(response, result, 201);
   });
 

@@ -1,7 +1,15 @@
 import { Router, type Request } from 'express';
 import type { Config } from '@settle/config';
 import { registerWebhookBody, uuid } from '@settle/contracts';
-import { addressAllowList, checkWebhookDestination, deleteWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, registerWebhookEndpoint, type Pool } from '@settle/db';
+import {
+  addressAllowList,
+  checkWebhookDestination,
+  deleteWebhookEndpoint,
+  listWebhookDeliveries,
+  listWebhookEndpoints,
+  registerWebhookEndpoint,
+  type Pool,
+} from '@settle/db';
 import { SettleError } from '@settle/domain';
 import { actorOf } from '../auth';
 import { parse } from '../validation';
@@ -21,13 +29,21 @@ function merchantOf(request: Request): string {
  */
 export function webhookRoutes(pool: Pool, config: Pick<Config, 'NODE_ENV' | 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ALLOWED_HOSTS'>): Router {
   const router = Router();
-  const policy = { production: config.NODE_ENV === 'production', allowHttp: config.WEBHOOK_ALLOW_HTTP, allow: addressAllowList(config.WEBHOOK_ALLOWED_HOSTS) };
+  const policy = {
+    production: config.NODE_ENV === 'production',
+    allowHttp: config.WEBHOOK_ALLOW_HTTP,
+    allow: addressAllowList(config.WEBHOOK_ALLOWED_HOSTS),
+  };
 
   router.post('/v1/webhooks', async (request, response) => {
     const merchantId = merchantOf(request);
     const body = parse(registerWebhookBody, request.body ?? {}, 'body');
     await checkWebhookDestination(body.url, policy);
-    const endpoint = await registerWebhookEndpoint(pool, { merchantId, url: body.url, eventTypes: body.eventTypes, description: body.description }, policy);
+    const endpoint = await registerWebhookEndpoint(
+      pool,
+      { merchantId, url: body.url, eventTypes: body.eventTypes, description: body.description },
+      policy,
+    );
     response.status(201).location(`/v1/webhooks/${endpoint.id}`).json(endpoint);
   });
 

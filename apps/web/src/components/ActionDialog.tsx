@@ -20,7 +20,9 @@ function fieldsOf(target: ActionTarget): FieldSpec[] {
   const locked = target.kind === 'order' && cryptoLocked(target.order);
   switch (target.action) {
     case 'accept':
-      return target.order.type === 'buy' ? [] : [{ name: 'walletAddress', label: 'My receiving wallet', required: false, hint: 'empty: my profile wallet on this network' }];
+      return target.order.type === 'buy'
+        ? []
+        : [{ name: 'walletAddress', label: 'My receiving wallet', required: false, hint: 'empty: my profile wallet on this network' }];
     case 'lock_escrow':
       return [
         { name: 'txHash', label: 'Escrow tx hash', required: true },
@@ -32,7 +34,10 @@ function fieldsOf(target: ActionTarget): FieldSpec[] {
       return [{ name: 'txHash', label: 'Release tx hash', required: true }];
     case 'cancel':
     case 'request_cancel':
-      return [{ name: 'reason', label: 'Reason', required: false }, ...(target.action === 'cancel' && locked ? [{ name: 'refundTxHash', label: 'Refund tx hash', required: true }] : [])];
+      return [
+        { name: 'reason', label: 'Reason', required: false },
+        ...(target.action === 'cancel' && locked ? [{ name: 'refundTxHash', label: 'Refund tx hash', required: true }] : []),
+      ];
     case 'agree_cancel':
       return [{ name: 'refundTxHash', label: 'Refund tx hash', required: true }];
     case 'dispute':
@@ -50,7 +55,13 @@ function bodyOf(target: ActionTarget, values: Record<string, string>): Record<st
   for (const field of fieldsOf(target)) {
     const value = (values[field.name] ?? '').trim();
     if (value === '') continue;
-    body[field.name] = field.name === 'evidence' ? value.split('\n').map((line) => line.trim()).filter((line) => line !== '') : value;
+    body[field.name] =
+      field.name === 'evidence'
+        ? value
+            .split('\n')
+            .map((line) => line.trim())
+            .filter((line) => line !== '')
+        : value;
   }
   return body;
 }
@@ -60,7 +71,17 @@ function bodyOf(target: ActionTarget, values: Record<string, string>): Record<st
  * with the version shown when it opened, and for a release one Idempotency-Key per body, kept across retries of
  * the same confirmation. A refusal shows the API's detail here; the row stays as the API has it.
  */
-export function ActionDialog({ target, store, myWallet, onClose }: { target: ActionTarget; store: DeskStore; myWallet: string | null; onClose: () => void }) {
+export function ActionDialog({
+  target,
+  store,
+  myWallet,
+  onClose,
+}: {
+  target: ActionTarget;
+  store: DeskStore;
+  myWallet: string | null;
+  onClose: () => void;
+}) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [values, setValues] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
@@ -74,7 +95,12 @@ export function ActionDialog({ target, store, myWallet, onClose }: { target: Act
     if (element !== null && !element.open) element.showModal();
   }, []);
 
-  const recipient = target.kind === 'order' ? target.order.recipientWallet : target.order.type === 'buy' ? null : (values['walletAddress']?.trim() || myWallet);
+  const recipient =
+    target.kind === 'order'
+      ? target.order.recipientWallet
+      : target.order.type === 'buy'
+        ? null
+        : values['walletAddress']?.trim() || myWallet;
 
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
@@ -97,7 +123,12 @@ export function ActionDialog({ target, store, myWallet, onClose }: { target: Act
         // Another merchant was quicker (or the order left the book): nothing to fix, the row just goes.
         store.dropFromBook(order.id);
         const status = problem.problem.orderStatus;
-        store.notify(status === undefined || status === 'accepted' ? `${order.orderNumber} was taken by another merchant` : `${order.orderNumber} is no longer on the book (${status})`, 'calm');
+        store.notify(
+          status === undefined || status === 'accepted'
+            ? `${order.orderNumber} was taken by another merchant`
+            : `${order.orderNumber} is no longer on the book (${status})`,
+          'calm',
+        );
         onClose();
         return;
       }
@@ -126,7 +157,13 @@ export function ActionDialog({ target, store, myWallet, onClose }: { target: Act
           </div>
           <div className="field wide">
             <dt>Recipient wallet</dt>
-            <dd data-confirm="recipient">{target.kind === 'book' && target.order.type === 'buy' ? <span className="muted">the buyer's wallet</span> : <Wallet address={recipient ?? null} />}</dd>
+            <dd data-confirm="recipient">
+              {target.kind === 'book' && target.order.type === 'buy' ? (
+                <span className="muted">the buyer's wallet</span>
+              ) : (
+                <Wallet address={recipient ?? null} />
+              )}
+            </dd>
           </div>
           <div className="field">
             <dt>Version</dt>

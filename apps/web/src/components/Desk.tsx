@@ -19,7 +19,12 @@ const TABS = [
 ] as const;
 type Tab = (typeof TABS)[number][0];
 
-const CONNECTION_LABELS: Record<Connection, string> = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' };
+const CONNECTION_LABELS: Record<Connection, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+};
 const CONNECTION_ICONS: Record<Connection, string> = { connecting: '…', live: '●', reconnecting: '↻', offline: '✕' };
 
 export function Desk({ session, notifierUrl, onSignOut }: { session: Session; notifierUrl: string; onSignOut: (reason?: string) => void }) {
@@ -103,7 +108,15 @@ export function Desk({ session, notifierUrl, onSignOut }: { session: Session; no
         {tab === 'new' && <NewOrderPane api={store.api} store={store} me={me} onCreated={() => setTab('active')} />}
         {tab === 'settings' && <SettingsPane api={store.api} account={account} onAccount={setAccount} />}
       </main>
-      {target !== null && <ActionDialog key={`${target.order.id}-${target.action}`} target={target} store={store} myWallet={account?.wallets[target.order.network] ?? null} onClose={() => setTarget(null)} />}
+      {target !== null && (
+        <ActionDialog
+          key={`${target.order.id}-${target.action}`}
+          target={target}
+          store={store}
+          myWallet={account?.wallets[target.order.network] ?? null}
+          onClose={() => setTarget(null)}
+        />
+      )}
     </div>
   );
 }

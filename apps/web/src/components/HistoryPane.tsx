@@ -99,7 +99,11 @@ export function HistoryPane({ api, me }: { api: Api; me: string }) {
           Newer
         </button>
         <span>Page {cursors.length}</span>
-        <button type="button" disabled={page?.nextCursor == null} onClick={() => page?.nextCursor != null && setCursors([...cursors, page.nextCursor])}>
+        <button
+          type="button"
+          disabled={page?.nextCursor == null}
+          onClick={() => page?.nextCursor != null && setCursors([...cursors, page.nextCursor])}
+        >
           Older
         </button>
       </nav>

@@ -13,7 +13,16 @@ interface Merchant {
 /** A new M2M order: I sell crypto to another merchant (or to the book). fiatAmount is suggested as cryptoAmount × rate. */
 export function NewOrderPane({ api, store, me, onCreated }: { api: Api; store: DeskStore; me: string; onCreated: () => void }) {
   const [merchants, setMerchants] = useState<Merchant[]>([]);
-  const [form, setForm] = useState({ merchantId: '', network: 'tron', cryptoAmount: '', cryptoCurrency: 'USDT', rate: '', fiatCurrency: 'AED', fiatAmount: '', paymentMethod: 'bank_transfer' });
+  const [form, setForm] = useState({
+    merchantId: '',
+    network: 'tron',
+    cryptoAmount: '',
+    cryptoCurrency: 'USDT',
+    rate: '',
+    fiatCurrency: 'AED',
+    fiatAmount: '',
+    paymentMethod: 'bank_transfer',
+  });
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -86,7 +95,14 @@ export function NewOrderPane({ api, store, me, onCreated }: { api: Api; store: D
         </div>
         <div className="form-field">
           <label htmlFor="m2m-crypto">Crypto amount</label>
-          <input id="m2m-crypto" inputMode="decimal" required value={form.cryptoAmount} onChange={change('cryptoAmount')} autoComplete="off" />
+          <input
+            id="m2m-crypto"
+            inputMode="decimal"
+            required
+            value={form.cryptoAmount}
+            onChange={change('cryptoAmount')}
+            autoComplete="off"
+          />
         </div>
         <div className="form-field">
           <label htmlFor="m2m-crypto-currency">Crypto currency</label>
@@ -98,13 +114,30 @@ export function NewOrderPane({ api, store, me, onCreated }: { api: Api; store: D
         </div>
         <div className="form-field">
           <label htmlFor="m2m-fiat-currency">Fiat currency (ISO 4217)</label>
-          <input id="m2m-fiat-currency" required value={form.fiatCurrency} onChange={change('fiatCurrency')} autoComplete="off" maxLength={3} />
+          <input
+            id="m2m-fiat-currency"
+            required
+            value={form.fiatCurrency}
+            onChange={change('fiatCurrency')}
+            autoComplete="off"
+            maxLength={3}
+          />
         </div>
         <div className="form-field">
           <label htmlFor="m2m-fiat">Fiat amount</label>
-          <input id="m2m-fiat" inputMode="decimal" value={form.fiatAmount} onChange={change('fiatAmount')} placeholder={suggestion ?? ''} aria-describedby="m2m-fiat-hint" autoComplete="off" />
+          <input
+            id="m2m-fiat"
+            inputMode="decimal"
+            value={form.fiatAmount}
+            onChange={change('fiatAmount')}
+            placeholder={suggestion ?? ''}
+            aria-describedby="m2m-fiat-hint"
+            autoComplete="off"
+          />
           <p className="hint" id="m2m-fiat-hint">
-            {suggestion === undefined ? 'cryptoAmount × rate, in the currency\'s minor units' : `cryptoAmount × rate = ${suggestion} (used when left empty)`}
+            {suggestion === undefined
+              ? "cryptoAmount × rate, in the currency's minor units"
+              : `cryptoAmount × rate = ${suggestion} (used when left empty)`}
             {suggestion !== undefined && form.fiatAmount !== suggestion && (
               <>
                 {' '}

@@ -26,10 +26,17 @@ export function OrderCard({ order, me, actions }: { order: Order; me: string; ac
           ['Payment', METHOD_LABELS[order.paymentMethod]],
           ['Counterparty', counterparty(order, me)],
           ['Recipient wallet', <Wallet key="wallet" address={order.recipientWallet} />],
-          ['Version', <span key="version" data-field="version">{order.orderVersion}</span>],
+          [
+            'Version',
+            <span key="version" data-field="version">
+              {order.orderVersion}
+            </span>,
+          ],
         ]}
       />
-      {order.cancelRequestedBy !== null && order.status !== 'cancelled' && <p className="hint">Cancel requested by {order.cancelRequestedBy.id}</p>}
+      {order.cancelRequestedBy !== null && order.status !== 'cancelled' && (
+        <p className="hint">Cancel requested by {order.cancelRequestedBy.id}</p>
+      )}
       {order.extensionRequestedBy !== null && <p className="hint">Extension requested by {order.extensionRequestedBy.id}</p>}
       <div className="card-actions">{actions}</div>
     </li>
@@ -61,8 +68,22 @@ export function BookCard({ order, myWallet, actions }: { order: BookOrder; myWal
           ['Rate', formatRate(order.rate)],
           ['Payment', METHOD_LABELS[order.paymentMethod]],
           ['Counterparty', 'order book'],
-          ['Recipient wallet', buying ? <Wallet key="wallet" address={myWallet} /> : <span key="wallet" className="muted">the buyer's, shown once accepted</span>],
-          ['Version', <span key="version" data-field="version">{order.orderVersion}</span>],
+          [
+            'Recipient wallet',
+            buying ? (
+              <Wallet key="wallet" address={myWallet} />
+            ) : (
+              <span key="wallet" className="muted">
+                the buyer's, shown once accepted
+              </span>
+            ),
+          ],
+          [
+            'Version',
+            <span key="version" data-field="version">
+              {order.orderVersion}
+            </span>,
+          ],
         ]}
       />
       <div className="card-actions">{actions}</div>

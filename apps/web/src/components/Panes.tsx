@@ -10,7 +10,13 @@ export function ActionButtons({ order, me, open }: { order: Order; me: string; o
   return (
     <>
       {availableActions(order, me).map((action) => (
-        <button key={action} type="button" className={action === 'confirm_and_release' || action === 'accept' ? 'primary' : undefined} onClick={() => open({ kind: 'order', order, action })} aria-label={`${ACTION_LABELS[action]} ${order.orderNumber}`}>
+        <button
+          key={action}
+          type="button"
+          className={action === 'confirm_and_release' || action === 'accept' ? 'primary' : undefined}
+          onClick={() => open({ kind: 'order', order, action })}
+          aria-label={`${ACTION_LABELS[action]} ${order.orderNumber}`}
+        >
           {ACTION_LABELS[action]}
         </button>
       ))}
@@ -29,7 +35,12 @@ export function BookPane({ state, wallets, open }: { state: DeskState; wallets: 
           order={order}
           myWallet={wallets[order.network] ?? null}
           actions={
-            <button type="button" className="primary" onClick={() => open({ kind: 'book', order, action: 'accept' })} aria-label={`Accept ${order.orderNumber}`}>
+            <button
+              type="button"
+              className="primary"
+              onClick={() => open({ kind: 'book', order, action: 'accept' })}
+              aria-label={`Accept ${order.orderNumber}`}
+            >
               Accept
             </button>
           }
@@ -42,8 +53,18 @@ export function BookPane({ state, wallets, open }: { state: DeskState; wallets: 
 /** My active orders grouped by status, the nearest deadline first in each group; then those finished just now. */
 export function ActivePane({ state, me, open }: { state: DeskState; me: string; open: Open }) {
   const orders = [...state.orders.values()].sort(byDeadline);
-  const groups: Array<[string, string, Order[]]> = ACTIVE_STATUSES.map((status) => [status, STATUS_LABELS[status], orders.filter((order) => order.status === status)]);
-  groups.push(['finished', 'Finished just now', orders.filter((order) => (FINISHED_STATUSES as readonly string[]).includes(order.status)).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))]);
+  const groups: Array<[string, string, Order[]]> = ACTIVE_STATUSES.map((status) => [
+    status,
+    STATUS_LABELS[status],
+    orders.filter((order) => order.status === status),
+  ]);
+  groups.push([
+    'finished',
+    'Finished just now',
+    orders
+      .filter((order) => (FINISHED_STATUSES as readonly string[]).includes(order.status))
+      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)),
+  ]);
   const shown = groups.filter(([, , items]) => items.length > 0);
   if (shown.length === 0) return <p className="empty">No active orders. Accept one from the book, or create an M2M order.</p>;
   return (

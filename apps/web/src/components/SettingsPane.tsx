@@ -6,7 +6,15 @@ const NETWORKS = networkSchema.options;
 const detailOf = (caught: unknown): string => (caught instanceof ProblemError ? caught.problem.detail : String(caught));
 
 /** My profile wallet per network, and my webhook endpoints with their recent deliveries. */
-export function SettingsPane({ api, account, onAccount }: { api: Api; account: AccountView | null; onAccount: (account: AccountView) => void }) {
+export function SettingsPane({
+  api,
+  account,
+  onAccount,
+}: {
+  api: Api;
+  account: AccountView | null;
+  onAccount: (account: AccountView) => void;
+}) {
   return (
     <div className="settings">
       <Wallets api={api} account={account} onAccount={onAccount} />
@@ -18,12 +26,15 @@ export function SettingsPane({ api, account, onAccount }: { api: Api; account: A
 function Wallets({ api, account, onAccount }: { api: Api; account: AccountView | null; onAccount: (account: AccountView) => void }) {
   const [drafts, setDrafts] = useState<Record<string, string>>({});
   const [messages, setMessages] = useState<Record<string, { text: string; error: boolean }>>({});
-  const say = (network: string, text: string, error = false): void => setMessages((current) => ({ ...current, [network]: { text, error } }));
+  const say = (network: string, text: string, error = false): void =>
+    setMessages((current) => ({ ...current, [network]: { text, error } }));
 
   const save = async (event: FormEvent, network: (typeof NETWORKS)[number]): Promise<void> => {
     event.preventDefault();
     try {
-      onAccount(await api.request<AccountView>('PUT', `/v1/account/wallets/${network}`, { body: { address: (drafts[network] ?? '').trim() } }));
+      onAccount(
+        await api.request<AccountView>('PUT', `/v1/account/wallets/${network}`, { body: { address: (drafts[network] ?? '').trim() } }),
+      );
       setDrafts((current) => ({ ...current, [network]: '' }));
       say(network, 'Saved');
     } catch (caught) {
@@ -43,7 +54,10 @@ function Wallets({ api, account, onAccount }: { api: Api; account: AccountView |
   return (
     <section aria-labelledby="wallets-heading" className="panel">
       <h2 id="wallets-heading">My wallets</h2>
-      <p className="hint">Where released crypto goes when I buy, unless I name another wallet when accepting. An escrowed order keeps the wallet it was locked with.</p>
+      <p className="hint">
+        Where released crypto goes when I buy, unless I name another wallet when accepting. An escrowed order keeps the wallet it was locked
+        with.
+      </p>
       {NETWORKS.map((network) => {
         const current = account?.wallets[network] ?? null;
         const message = messages[network];
@@ -52,7 +66,13 @@ function Wallets({ api, account, onAccount }: { api: Api; account: AccountView |
             <h3>{network}</h3>
             <p>{current === null ? <span className="muted">no wallet</span> : <code className="wallet">{current}</code>}</p>
             <label htmlFor={`wallet-${network}`}>New {network} address</label>
-            <input id={`wallet-${network}`} value={drafts[network] ?? ''} onChange={(event) => setDrafts({ ...drafts, [network]: event.target.value })} autoComplete="off" spellCheck={false} />
+            <input
+              id={`wallet-${network}`}
+              value={drafts[network] ?? ''}
+              onChange={(event) => setDrafts({ ...drafts, [network]: event.target.value })}
+              autoComplete="off"
+              spellCheck={false}
+            />
             <div className="button-row">
               <button type="submit" disabled={(drafts[network] ?? '').trim() === ''}>
                 Save {network} wallet
@@ -96,7 +116,11 @@ function Webhooks({ api }: { api: Api }) {
     event.preventDefault();
     setError(null);
     try {
-      setCreated(await api.request<WebhookEndpointCreated>('POST', '/v1/webhooks', { body: { url: url.trim(), ...(description.trim() !== '' ? { description: description.trim() } : {}) } }));
+      setCreated(
+        await api.request<WebhookEndpointCreated>('POST', '/v1/webhooks', {
+          body: { url: url.trim(), ...(description.trim() !== '' ? { description: description.trim() } : {}) },
+        }),
+      );
       setUrl('');
       setDescription('');
       await reload();
@@ -127,7 +151,14 @@ function Webhooks({ api }: { api: Api }) {
       <form className="inline-form" onSubmit={(event) => void add(event)}>
         <div className="form-field">
           <label htmlFor="webhook-url">Endpoint URL</label>
-          <input id="webhook-url" type="url" required value={url} onChange={(event) => setUrl(event.target.value)} placeholder="https://merchant.example/settle" />
+          <input
+            id="webhook-url"
+            type="url"
+            required
+            value={url}
+            onChange={(event) => setUrl(event.target.value)}
+            placeholder="https://merchant.example/settle"
+          />
         </div>
         <div className="form-field">
           <label htmlFor="webhook-description">Description (optional)</label>
@@ -153,7 +184,9 @@ function Webhooks({ api }: { api: Api }) {
             <li key={endpoint.id} className="endpoint">
               <p>
                 <code>{endpoint.url}</code> {endpoint.description !== null && <span className="muted">— {endpoint.description}</span>}{' '}
-                <span className={endpoint.enabled ? 'tag' : 'tag tag-off'}>{endpoint.enabled ? 'enabled' : `disabled: ${endpoint.disabledReason ?? 'no reason given'}`}</span>
+                <span className={endpoint.enabled ? 'tag' : 'tag tag-off'}>
+                  {endpoint.enabled ? 'enabled' : `disabled: ${endpoint.disabledReason ?? 'no reason given'}`}
+                </span>
               </p>
               <div className="button-row">
                 <button type="button" onClick={() => void showDeliveries(endpoint.id)}>

@@ -74,7 +74,13 @@ export function SignIn({ devAuth, notice, onSignIn }: { devAuth: boolean; notice
             }}
           >
             <label htmlFor="merchant-id">Another merchant id</label>
-            <input id="merchant-id" value={merchantId} onChange={(event) => setMerchantId(event.target.value)} autoComplete="off" pattern="[A-Za-z0-9_.:@\-]+" />
+            <input
+              id="merchant-id"
+              value={merchantId}
+              onChange={(event) => setMerchantId(event.target.value)}
+              autoComplete="off"
+              pattern="[A-Za-z0-9_.:@\-]+"
+            />
             <button type="submit" disabled={busy || merchantId.trim() === ''}>
               Sign in
             </button>
@@ -84,7 +90,14 @@ export function SignIn({ devAuth, notice, onSignIn }: { devAuth: boolean; notice
       <form className="panel" onSubmit={paste} aria-labelledby="token-heading">
         <h2 id="token-heading">Sign in with a token</h2>
         <label htmlFor="token">Merchant token (JWT)</label>
-        <textarea id="token" rows={3} value={token} onChange={(event) => setToken(event.target.value)} autoComplete="off" spellCheck={false} />
+        <textarea
+          id="token"
+          rows={3}
+          value={token}
+          onChange={(event) => setToken(event.target.value)}
+          autoComplete="off"
+          spellCheck={false}
+        />
         <p className="hint">Kept for this browser tab only; signing out forgets it.</p>
         <button type="submit" disabled={busy || token.trim() === ''}>
           Sign in

@@ -1,4 +1,17 @@
-import { canSee, isParty, partiesOf, SettleError, toBookSummary, toView, type Actor, type BookSummary, type Order, type OrderEvent, type OrderView, type Status } from '@settle/domain';
+import {
+  canSee,
+  isParty,
+  partiesOf,
+  SettleError,
+  toBookSummary,
+  toView,
+  type Actor,
+  type BookSummary,
+  type Order,
+  type OrderEvent,
+  type OrderView,
+  type Status,
+} from '@settle/domain';
 import type { Queryable } from '../pool';
 import { orderFromRow, type OrderRow } from './rows';
 import { profileWallets } from './write';
@@ -21,7 +34,11 @@ async function readOrder(db: Queryable, id: string, actor: Actor): Promise<Order
  * One order as `actor` may see it: the whole order for its parties and compliance, the public book summary for
  * another merchant while a book order is open; 404 when it does not exist or is not theirs to see.
  */
-export async function getOrder(db: Queryable, id: string, actor: Actor): Promise<{ kind: 'whole'; order: OrderView } | { kind: 'summary'; order: BookSummary }> {
+export async function getOrder(
+  db: Queryable,
+  id: string,
+  actor: Actor,
+): Promise<{ kind: 'whole'; order: OrderView } | { kind: 'summary'; order: BookSummary }> {
   const order = await readOrder(db, id, actor);
   if (!readsWhole(order, actor)) return { kind: 'summary', order: toBookSummary(order) };
   return { kind: 'whole', order: toView(order, (await profileWallets(db, partiesOf(order)))(order.network)) };
@@ -49,7 +66,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CURSOR_TIME = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Whether `time` is a real instant written as toISOString writes it: JS rolls Feb 30 or 24:00 over, Postgres need not agree. */
-const isCanonicalTime = (time: unknown): time is string => typeof time === 'string' && CURSOR_TIME.test(time) && !Number.isNaN(Date.parse(time)) && new Date(time).toISOString() === time;
+const isCanonicalTime = (time: unknown): time is string =>
+  typeof time === 'string' && CURSOR_TIME.test(time) && !Number.isNaN(Date.parse(time)) && new Date(time).toISOString() === time;
 
 function decodeCursor(cursor: string, sort: Cursor['sort']): Cursor {
   try {
@@ -57,21 +75,30 @@ function decodeCursor(cursor: string, sort: Cursor['sort']): Cursor {
     const id = parsed['id'];
     if (typeof id === 'string' && UUID.test(id)) {
       // A cursor without `sort` is a page of the newest-first list (the only sort there was).
-      if (sort === 'created' && parsed['sort'] === undefined && isCanonicalTime(parsed['createdAt'])) return { sort, createdAt: parsed['createdAt'], id };
+      if (sort === 'created' && parsed['sort'] === undefined && isCanonicalTime(parsed['createdAt']))
+        return { sort, createdAt: parsed['createdAt'], id };
       const timerAt = parsed['timerAt'];
-      if (sort === 'deadline' && parsed['sort'] === 'deadline' && (timerAt === null || isCanonicalTime(timerAt))) return { sort, timerAt, id };
+      if (sort === 'deadline' && parsed['sort'] === 'deadline' && (timerAt === null || isCanonicalTime(timerAt)))
+        return { sort, timerAt, id };
     }
   } catch {
     // fall through to the error below
   }
-  throw new SettleError('INVALID_INPUT', 'cursor is not one this API issued for this sort: pass nextCursor from the previous page unchanged, with the same sort');
+  throw new SettleError(
+    'INVALID_INPUT',
+    'cursor is not one this API issued for this sort: pass nextCursor from the previous page unchanged, with the same sort',
+  );
 }
 
 const encodeCursor = (cursor: Cursor): string =>
   Buffer.from(JSON.stringify(cursor.sort === 'created' ? { createdAt: cursor.createdAt, id: cursor.id } : cursor)).toString('base64url');
 
 /** The orders `actor` is a party of (all, for compliance), newest first or nearest deadline first, keyset-paginated. */
-export async function listOrders(db: Queryable, actor: Actor, filter: ListOrdersFilter): Promise<{ items: OrderView[]; nextCursor: string | null }> {
+export async function listOrders(
+  db: Queryable,
+  actor: Actor,
+  filter: ListOrdersFilter,
+): Promise<{ items: OrderView[]; nextCursor: string | null }> {
   const sort = filter.sort ?? 'created';
   const conditions: string[] = [];
   const params: unknown[] = [];
@@ -92,7 +119,8 @@ export async function listOrders(db: Queryable, actor: Actor, filter: ListOrders
   if (filter.to !== undefined) conditions.push(`created_at < ${param(filter.to)}::timestamptz`);
   if (filter.cursor !== undefined) {
     const cursor = decodeCursor(filter.cursor, sort);
-    if (cursor.sort === 'created') conditions.push(`(created_at, id) < (${param(cursor.createdAt)}::timestamptz, ${param(cursor.id)}::uuid)`);
+    if (cursor.sort === 'created')
+      conditions.push(`(created_at, id) < (${param(cursor.createdAt)}::timestamptz, ${param(cursor.id)}::uuid)`);
     else if (cursor.timerAt === null) conditions.push(`(timer_at IS NULL AND id > ${param(cursor.id)}::uuid)`);
     else {
       const at = param(cursor.timerAt);
@@ -105,7 +133,8 @@ export async function listOrders(db: Queryable, actor: Actor, filter: ListOrders
   const orders = result.rows.slice(0, filter.limit).map(orderFromRow);
   const wallets = await profileWallets(db, orders.flatMap(partiesOf));
   const last = orders.at(-1);
-  const next = (order: Order): Cursor => (sort === 'created' ? { sort, createdAt: order.createdAt, id: order.id } : { sort, timerAt: order.timerAt, id: order.id });
+  const next = (order: Order): Cursor =>
+    sort === 'created' ? { sort, createdAt: order.createdAt, id: order.id } : { sort, timerAt: order.timerAt, id: order.id };
   return {
     items: orders.map((order) => toView(order, wallets(order.network))),
     nextCursor: result.rows.length > filter.limit && last !== undefined ? encodeCursor(next(last)) : null,
@@ -125,6 +154,8 @@ export async function listBook(db: Queryable, merchantId: string, limit = 500): 
 export async function listOrderEvents(db: Queryable, id: string, actor: Actor): Promise<OrderEvent[]> {
   const order = await readOrder(db, id, actor);
   if (!readsWhole(order, actor)) throw notFound(id);
-  const result = await db.query<{ payload: OrderEvent }>(`SELECT payload FROM order_events WHERE order_id = $1 ORDER BY order_version`, [id]);
+  const result = await db.query<{ payload: OrderEvent }>(`SELECT payload FROM order_events WHERE order_id = $1 ORDER BY order_version`, [
+    id,
+  ]);
   return result.rows.map((row) => row.payload);
 }

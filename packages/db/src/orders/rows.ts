@@ -5,11 +5,17 @@ export type OrderRow = Record<string, unknown>;
 
 /** A column's scalar value (text, number, bigint) as a string; anything else as its JSON. */
 const scalar = (value: unknown): string =>
-  typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' ? value.toString() : JSON.stringify(value);
+  typeof value === 'string'
+    ? value
+    : typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean'
+      ? value.toString()
+      : JSON.stringify(value);
 /** A timestamptz as an ISO string in UTC with milliseconds: from a Date (a column) or a JSON timestamp (to_json). */
-const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : value === null || value === undefined ? null : new Date(scalar(value)).toISOString());
+const iso = (value: unknown): string | null =>
+  value instanceof Date ? value.toISOString() : value === null || value === undefined ? null : new Date(scalar(value)).toISOString();
 const text = (value: unknown): string | null => (value === null || value === undefined ? null : scalar(value));
-const party = (kind: unknown, id: unknown): Party | null => (kind === null || kind === undefined || id === null || id === undefined ? null : { kind: kind as PartyKind, id: scalar(id) });
+const party = (kind: unknown, id: unknown): Party | null =>
+  kind === null || kind === undefined || id === null || id === undefined ? null : { kind: kind as PartyKind, id: scalar(id) };
 
 /** The NUMERIC columns of `orders`: a JSON read of the row (to_json) carries them again as text, to stay exact. */
 export const NUMERIC_COLUMNS = ['crypto_amount', 'fiat_amount', 'rate'] as const;

@@ -26,7 +26,6 @@ import { CREATED_COLUMNS, NUMERIC_COLUMNS, orderFromJsonRow, WRITTEN_COLUMNS, ty
 
 const INSERTED_COLUMNS = [...CREATED_COLUMNS, ...WRITTEN_COLUMNS];
 
-
 /** The Kafka aggregate type of order events (the relay maps it to the order events topic). */
 export const ORDER_AGGREGATE = 'order';
 
@@ -144,7 +143,10 @@ const principalOf = (actor: Actor): string => `${actor.role}:${actor.id}`;
 function replayOf(stored: StoredKey | null, idempotency: Idempotency): TransitionResult | undefined {
   if (idempotency === undefined || stored === null) return undefined;
   if (stored.requestHash !== idempotency.requestHash) {
-    throw new SettleError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${idempotency.key} was already used with a different request; use a new key for a new request`);
+    throw new SettleError(
+      'IDEMPOTENCY_KEY_REUSED',
+      `Idempotency-Key ${idempotency.key} was already used with a different request; use a new key for a new request`,
+    );
   }
   return { kind: 'replayed', status: stored.status ?? 200, body: stored.body };
 }
@@ -185,9 +187,14 @@ function eventParams(
  * The audit row of a transition: a force action's reason from the domain, or the operator and reason a repair was
  * requested with (the event's actor is then the system).
  */
-function auditOf(request: TransitionRequest, decision: Extract<Decision, { kind: 'transition' }>): { action: string; reason: string; role: string; id: string } | null {
-  if (request.audit !== undefined) return { action: decision.action, reason: request.audit.reason, role: request.actor.role, id: request.audit.by };
-  if (decision.audit !== null) return { action: decision.action, reason: decision.audit.reason, role: request.actor.role, id: request.actor.id };
+function auditOf(
+  request: TransitionRequest,
+  decision: Extract<Decision, { kind: 'transition' }>,
+): { action: string; reason: string; role: string; id: string } | null {
+  if (request.audit !== undefined)
+    return { action: decision.action, reason: request.audit.reason, role: request.actor.role, id: request.audit.by };
+  if (decision.audit !== null)
+    return { action: decision.action, reason: decision.audit.reason, role: request.actor.role, id: request.actor.id };
   return null;
 }
 
@@ -205,7 +212,11 @@ export async function profileWallets(client: Pick<PoolClient, 'query'>, parties:
  * Runs `attempt` on one pooled connection until it settles: a write that lost to a concurrent writer
  * (`undefined`) is decided again on the state that writer left, as if it had waited for the row lock.
  */
-async function withRetries<T>(pool: Pool | PoolClient, attempt: (client: Queryable) => Promise<T | undefined>, onExhausted: () => never): Promise<T> {
+async function withRetries<T>(
+  pool: Pool | PoolClient,
+  attempt: (client: Queryable) => Promise<T | undefined>,
+  onExhausted: () => never,
+): Promise<T> {
   const client = 'release' in pool ? pool : await pool.connect();
   try {
     for (let attempts = 0; attempts < MAX_ATTEMPTS; attempts += 1) {
@@ -214,7 +225,7 @@ async function withRetries<T>(pool: Pool | PoolClient, attempt: (client: Queryab
     }
     return onExhausted();
   } finally {
-    if (client !== pool) (client).release();
+    if (client !== pool) client.release();
   }
 }
 
@@ -236,8 +247,18 @@ export async function createOrderRecord(
   return withRetries(
     pool,
     async (client) => {
-      const read = await client.query<{ profile_wallets: Record<string, string | null>; idempotency: StoredKey | null; addressed_known: boolean }>(
-        named('read_profiles', READ_PROFILES_SQL, [parties.map((p) => p.kind), parties.map((p) => p.id), ...keyRead, network, addressed?.id ?? null]),
+      const read = await client.query<{
+        profile_wallets: Record<string, string | null>;
+        idempotency: StoredKey | null;
+        addressed_known: boolean;
+      }>(
+        named('read_profiles', READ_PROFILES_SQL, [
+          parties.map((p) => p.kind),
+          parties.map((p) => p.id),
+          ...keyRead,
+          network,
+          addressed?.id ?? null,
+        ]),
       );
       const row = read.rows[0];
       const replay = replayOf(row?.idempotency ?? null, options.idempotency);
@@ -258,7 +279,13 @@ export async function createOrderRecord(
       const view = toView(order, wallets);
       const event = buildEvent({ eventId: randomUUID(), type: 'order.created', order: view, previousStatus: null, actor, occurredAt: now });
       const json = JSON.stringify(view);
-      const written = await write(client, named('write_create', WRITE_CREATE_SQL, [...INSERTED_COLUMNS.map(([, value]) => value(order)), ...eventParams(event, actor, keyParams(actor, options.idempotency, 201, json), options.traceparent)]));
+      const written = await write(
+        client,
+        named('write_create', WRITE_CREATE_SQL, [
+          ...INSERTED_COLUMNS.map(([, value]) => value(order)),
+          ...eventParams(event, actor, keyParams(actor, options.idempotency, 201, json), options.traceparent),
+        ]),
+      );
       return written ? ({ kind: 'applied', order: view, event, json } as const) : undefined;
     },
     () => {
@@ -288,7 +315,9 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
   return withRetries(
     target,
     async (client) => {
-      const read = await client.query<OrderRow>(named('read_order', READ_ORDER_SQL, [request.orderId, actorKind, request.actor.id, ...keyRead]));
+      const read = await client.query<OrderRow>(
+        named('read_order', READ_ORDER_SQL, [request.orderId, actorKind, request.actor.id, ...keyRead]),
+      );
       const row = read.rows[0];
       if (row === undefined) throw new SettleError('NOT_FOUND', `order ${request.orderId} was not found`);
       const before = orderFromJsonRow(row);
@@ -299,9 +328,13 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
       const walletMap = row['profile_wallets'] as Record<string, string | null>;
       const wallets: ProfileWallets = (party) => walletMap[`${party.kind}:${party.id}`] ?? null;
       if (request.ifMatch !== undefined && request.ifMatch !== before.orderVersion) {
-        throw new SettleError('PRECONDITION_FAILED', `If-Match version ${request.ifMatch} is stale: the order is at version ${before.orderVersion}; re-read it and retry`, {
-          extra: { orderVersion: before.orderVersion, status: before.status },
-        });
+        throw new SettleError(
+          'PRECONDITION_FAILED',
+          `If-Match version ${request.ifMatch} is stale: the order is at version ${before.orderVersion}; re-read it and retry`,
+          {
+            extra: { orderVersion: before.orderVersion, status: before.status },
+          },
+        );
       }
 
       const now = request.now ?? new Date().toISOString();
@@ -314,7 +347,14 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
         const view = toView(decision.order, wallets);
         if (request.idempotency !== undefined) {
           const [principal, key, requestHash, status, body] = keyParams(request.actor, request.idempotency, 200, JSON.stringify(view));
-          const stored = await write(client, named('store_key', `INSERT INTO idempotency_keys (principal, key, request_hash, order_id, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6)`, [principal, key, requestHash, before.id, status, body]));
+          const stored = await write(
+            client,
+            named(
+              'store_key',
+              `INSERT INTO idempotency_keys (principal, key, request_hash, order_id, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6)`,
+              [principal, key, requestHash, before.id, status, body],
+            ),
+          );
           if (!stored) return undefined;
         }
         return { kind: 'unchanged', order: view } as const;
@@ -324,7 +364,14 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
       // The wallets read above cover every party the transition can add (the actor is the only newcomer).
       const view = toView(after, wallets);
       const json = JSON.stringify(view);
-      const event = buildEvent({ eventId: randomUUID(), type: decision.eventType, order: view, previousStatus: decision.previousStatus, actor: request.actor, occurredAt: now });
+      const event = buildEvent({
+        eventId: randomUUID(),
+        type: decision.eventType,
+        order: view,
+        previousStatus: decision.previousStatus,
+        actor: request.actor,
+        occurredAt: now,
+      });
       const hashes = newTxHashes(before, after);
       const written = await write(
         client,
@@ -334,14 +381,23 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
           hashes.map(([hash]) => hash),
           hashes.map(([, kind]) => kind),
           ...WRITTEN_COLUMNS.map(([, value]) => value(after)),
-          ...eventParams(event, request.actor, keyParams(request.actor, request.idempotency, 200, json), request.traceparent, auditOf(request, decision)),
+          ...eventParams(
+            event,
+            request.actor,
+            keyParams(request.actor, request.idempotency, 200, json),
+            request.traceparent,
+            auditOf(request, decision),
+          ),
         ]),
         before,
       );
       return written ? ({ kind: 'applied', order: view, event, json } as const) : undefined;
     },
     () => {
-      throw new SettleError('CONFLICT', 'the order keeps changing concurrently; re-read it and retry', { retryable: true, extra: { orderVersion: last?.orderVersion, status: last?.status } });
+      throw new SettleError('CONFLICT', 'the order keeps changing concurrently; re-read it and retry', {
+        retryable: true,
+        extra: { orderVersion: last?.orderVersion, status: last?.status },
+      });
     },
   );
 }
@@ -358,13 +414,18 @@ async function write(client: Queryable, query: { name: string; text: string; val
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     // Lost to a concurrent writer of the same key or version, or drew a taken order number: decide again.
-    if (['idempotency_keys_pkey', 'order_events_order_id_order_version_key', 'orders_order_number_key'].includes(error.constraint ?? '')) return false;
+    if (['idempotency_keys_pkey', 'order_events_order_id_order_version_key', 'orders_order_number_key'].includes(error.constraint ?? ''))
+      return false;
     if (error.constraint === 'tx_hashes_pkey') {
       // detail: Key (network, hash)=(tron, 4f1c…) already exists.
       const [network, hash] = (/\)=\((.*)\)/.exec(error.detail ?? '')?.[1] ?? '').split(', ');
-      throw new SettleError('CONFLICT', `transaction hash ${hash ?? '(in this request)'} is already used by another order on ${network ?? 'this network'}: one on-chain transaction settles one order`, {
-        ...(before !== undefined ? { extra: { orderVersion: before.orderVersion, status: before.status } } : {}),
-      });
+      throw new SettleError(
+        'CONFLICT',
+        `transaction hash ${hash ?? '(in this request)'} is already used by another order on ${network ?? 'this network'}: one on-chain transaction settles one order`,
+        {
+          ...(before !== undefined ? { extra: { orderVersion: before.orderVersion, status: before.status } } : {}),
+        },
+      );
     }
     throw error;
   }
