@@ -1,14 +1,12 @@
-import { createTokenVerifier, signToken } from '@settle/auth';
+import { signToken } from '@settle/auth';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, repoRoot } from '@settle/config';
 import { dataSchemaUri, EVENT_TYPES, type EventType } from '@settle/contracts';
-import { createPool, currentBookSeq } from '@settle/db';
-import { createLogger, createRegistry } from '@settle/observability';
+import { createPool } from '@settle/db';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app';
-import { startApi, type Harness } from './harness';
+import { startApi, testApp, type Harness } from './harness';
 import { testAddress } from '@settle/testkit';
 
 let api: Harness;
@@ -172,15 +170,7 @@ describe('authentication', () => {
 
     const config = loadConfig({ ...process.env, DATABASE_URL: api.db.url, DEV_AUTH: '0', JWT_SECRET: 'production-like-secret-000' });
     const pool = createPool(api.db.url, { max: 2 });
-    const app = createApp({
-      config,
-      pool,
-      logger: createLogger('api', 'silent'),
-      verify: createTokenVerifier(config),
-      registry: createRegistry('api'),
-      bookSeq: () => currentBookSeq(pool),
-    });
-    const server = app.listen(0, '127.0.0.1');
+    const server = testApp(config, pool).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
       const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/dev/tokens`, {

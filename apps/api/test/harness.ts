@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import type { Express } from 'express';
 import { createTokenVerifier, signToken } from '@settle/auth';
 import { loadConfig, type Config } from '@settle/config';
 import { createPool, currentBookSeq, upsertAccount, type Pool } from '@settle/db';
@@ -33,6 +34,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The app as main.ts wires it (a silent logger, the config's token verifier, a registry of its own), plus `deps`. */
+export function testApp(config: Config, pool: Pool, deps: Partial<AppDependencies> = {}): Express {
+  return createApp({
+    config,
+    pool,
+    logger: createLogger('api', 'silent'),
+    verify: createTokenVerifier(config),
+    registry: createRegistry('api'),
+    bookSeq: () => currentBookSeq(pool),
+    ...deps,
+  });
+}
+
 /** Property tests send thousands of requests a minute with one token; rate-limit tests set their own limits. */
 const GENEROUS_LIMITS = { API_RATE_LIMIT_PRINCIPAL: '1000000', API_RATE_LIMIT_ANONYMOUS: '1000000' };
 
@@ -52,15 +66,7 @@ export async function startApi(env: Record<string, string> = {}, deps: Pick<AppD
     ...env,
   });
   const pool = createPool(db.url, { max: 40 });
-  const app = createApp({
-    config,
-    pool,
-    logger: createLogger('api', 'silent'),
-    verify: createTokenVerifier(config),
-    registry: createRegistry('api'),
-    bookSeq: () => currentBookSeq(pool),
-    ...deps,
-  });
+  const app = testApp(config, pool, deps);
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     applyServerLimits(listening, config);

@@ -1,11 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { createTokenVerifier } from '@settle/auth';
-import { currentBookSeq } from '@settle/db';
-import { createRegistry } from '@settle/observability';
-import { createApp } from '../src/app';
-import type { Harness } from './harness';
+import { testApp, type Harness } from './harness';
 
 export interface LoggedApp {
   url: string;
@@ -24,14 +20,7 @@ export async function startLoggedApp(api: Harness): Promise<LoggedApp> {
     },
   });
   const logger = pino({ level: 'info', base: { app: 'api' } }, sink);
-  const app = createApp({
-    config: api.config,
-    pool: api.pool,
-    logger,
-    verify: createTokenVerifier(api.config),
-    registry: createRegistry('api'),
-    bookSeq: () => currentBookSeq(api.pool),
-  });
+  const app = testApp(api.config, api.pool, { logger });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   return {

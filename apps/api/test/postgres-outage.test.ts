@@ -4,13 +4,12 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenVerifier, signToken } from '@settle/auth';
+import { signToken } from '@settle/auth';
 import { loadConfig } from '@settle/config';
-import { createPool, currentBookSeq, ensureDatabase, migrate, upsertAccount, type Pool } from '@settle/db';
-import { createLogger, createRegistry } from '@settle/observability';
+import { createPool, ensureDatabase, migrate, upsertAccount, type Pool } from '@settle/db';
 import { freePort, startEmbeddedPostgres, type RunningPostgres } from '@settle/stack';
-import { createApp } from '../src/app';
 import { applyServerLimits } from '../src/server-limits';
+import { testApp } from './harness';
 
 /** Postgres of this file's own (stopping the shared test cluster would break every other file). */
 describe('Postgres stopped under the API', () => {
@@ -34,14 +33,7 @@ describe('Postgres stopped under the API', () => {
     await migrate(url);
     // As main.ts makes it: idle connections are kept, so the outage also kills connections the pool holds.
     pool = createPool(url, { max: 4, idleTimeoutMillis: 0 });
-    const app = createApp({
-      config,
-      pool,
-      logger: createLogger('api', 'silent'),
-      verify: createTokenVerifier(config),
-      registry: createRegistry('api'),
-      bookSeq: () => currentBookSeq(pool),
-    });
+    const app = testApp(config, pool);
     server = await new Promise((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
       applyServerLimits(listening, config);

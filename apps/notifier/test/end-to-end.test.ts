@@ -1,15 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { connectNotifier, type BookPayload, type BookSnapshot, type NotificationPayload, type NotifierClient } from '@settle/contracts';
-import { createPool, setupRelaySlot, type Pool } from '@settle/db';
-import { startRelay, type Relay } from '@settle/relay';
-import { freePort } from '@settle/stack';
-import { createTestDatabase, testAddress, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
+import { createPool, type Pool } from '@settle/db';
+import type { Relay } from '@settle/relay';
+import { createTestDatabase, testAddress, testTxHash, type TestDatabase } from '@settle/testkit';
 import { startNotifier, type Notifier } from '../src/notifier';
-import { createTopics, JWT_SECRET, sleep, testConfig, waitFor } from './support';
+import { spawnApi, startPipelineRelay, type ApiProcess } from './pipeline';
+import { createTopics, sleep, testConfig, waitFor } from './support';
 
 /**
  * The whole path: HTTP → API (order + event + outbox in one transaction) → WAL → relay → Kafka → notifier →
@@ -21,91 +18,28 @@ describe('end to end: an order released over the API reaches its merchant socket
   let topic: string;
   let relay: Relay;
   let notifier: Notifier;
-  let api: ChildProcess;
-  let apiUrl: string;
-  const apiLog: string[] = [];
+  let api: ApiProcess;
 
   beforeAll(async () => {
     db = await createTestDatabase('notifier_e2e');
     pool = createPool(db.url, { max: 3 });
     ({ events: topic = '' } = await createTopics('e2e', [{ name: 'events', numPartitions: 3 }]));
-    const slot = `e2e_${randomBytes(5).toString('hex')}`;
-    await setupRelaySlot(pool, slot, 'settle_outbox_pub');
-    relay = await startRelay({
-      config: loadConfig({
-        LOG_LEVEL: 'error',
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-        ORDER_EVENTS_TOPIC: topic,
-        ORDER_EVENTS_PARTITIONS: '3',
-        RELAY_SLOT: slot,
-        RELAY_HEARTBEAT_MS: '250',
-      }),
-      port: null,
-    });
+    relay = await startPipelineRelay(pool, db.url, topic, 'e2e');
     notifier = await startNotifier({ config: testConfig(db.url, topic), port: 0, host: '127.0.0.1' });
-    const port = await freePort();
-    apiUrl = `http://127.0.0.1:${port}`;
-    api = spawn(process.execPath, [...(APP_NODE_FLAGS['api'] ?? []), '--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
-      env: {
-        PATH: process.env['PATH'],
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'warn',
-        PORT: String(port),
-        DATABASE_URL: db.url,
-        DEV_AUTH: '1',
-        JWT_SECRET,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    api.stdout?.on('data', (chunk: Buffer) => apiLog.push(chunk.toString()));
-    api.stderr?.on('data', (chunk: Buffer) => apiLog.push(chunk.toString()));
-    await waitFor(
-      async () => {
-        try {
-          return (await fetch(`${apiUrl}/health`)).ok;
-        } catch {
-          return false;
-        }
-      },
-      `the API (${apiLog.join('')})`,
-      60_000,
-    );
+    api = await spawnApi(db.url);
   }, 120_000);
 
   afterAll(async () => {
-    if (api !== undefined && api.exitCode === null) {
-      const exited = new Promise((resolve) => api.once('exit', resolve));
-      api.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-    }
+    await api?.stop();
     await notifier?.stop();
     await relay?.stop();
     await pool?.end();
     await db?.drop();
   });
 
-  async function call<T>(
-    method: string,
-    route: string,
-    token: string | undefined,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${apiUrl}${route}`, {
-      method,
-      headers: {
-        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...headers,
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: response.status, body: (await response.json()) as T };
-  }
-
-  const devToken = async (role: 'user' | 'merchant', id: string): Promise<string> =>
-    (await call<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role, id })).body.token;
+  const call = <T>(method: string, route: string, token: string | undefined, body?: unknown, headers?: Record<string, string>) =>
+    api.call<T>(method, route, token, body, headers);
+  const devToken = (role: 'user' | 'merchant', id: string): Promise<string> => api.devToken(role, id);
 
   function connect(
     token: string,

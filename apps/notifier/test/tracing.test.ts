@@ -1,22 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { KafkaMessage } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { connectNotifier, type NotificationPayload, type NotifierClient } from '@settle/contracts';
-import { createPool, registerWebhookEndpoint, setupRelaySlot, type Pool } from '@settle/db';
+import { createPool, registerWebhookEndpoint, type Pool } from '@settle/db';
 import { createKafka, headerText } from '@settle/kafka';
 import { parseTraceparent, startTracing, type Tracing } from '@settle/observability';
-import { startRelay, type Relay } from '@settle/relay';
-import { freePort } from '@settle/stack';
+import type { Relay } from '@settle/relay';
 import { createTestDatabase, testAddress, testStack, type TestDatabase } from '@settle/testkit';
 import { startNotifier, type Notifier } from '../src/notifier';
-import { createTopics, JWT_SECRET, sleep, testConfig, waitFor } from './support';
+import { spawnApi, startPipelineRelay, type ApiProcess } from './pipeline';
+import { createTopics, testConfig, waitFor } from './support';
 
 interface ExportedSpan {
   service: string;
@@ -107,11 +104,9 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
   let relay: Relay;
   let notifier: Notifier;
   let tracing: Tracing;
-  let api: ChildProcess;
-  let apiUrl: string;
+  let api: ApiProcess;
   let otlp: Awaited<ReturnType<typeof otlpReceiver>>;
   let hook: Awaited<ReturnType<typeof webhookReceiver>>;
-  const apiLog: string[] = [];
   const notifierLog: Array<Record<string, unknown>> = [];
   const consumed: KafkaMessage[] = [];
   let stopConsumer: () => Promise<void> = () => Promise.resolve();
@@ -122,20 +117,7 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
     db = await createTestDatabase('notifier_tracing');
     pool = createPool(db.url, { max: 3 });
     ({ events: topic = '' } = await createTopics('tracing', [{ name: 'events', numPartitions: 3 }]));
-    const slot = `tracing_${randomBytes(5).toString('hex')}`;
-    await setupRelaySlot(pool, slot, 'settle_outbox_pub');
-    relay = await startRelay({
-      config: loadConfig({
-        LOG_LEVEL: 'error',
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-        ORDER_EVENTS_TOPIC: topic,
-        ORDER_EVENTS_PARTITIONS: '3',
-        RELAY_SLOT: slot,
-        RELAY_HEARTBEAT_MS: '250',
-      }),
-      port: null,
-    });
+    relay = await startPipelineRelay(pool, db.url, topic, 'tracing');
     // The exporter reads the standard OTLP variables, as it would in a deployment.
     process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = otlp.url;
     tracing = await startTracing({ OTEL_TRACES_EXPORTER: 'otlp' }, 'notifier');
@@ -162,43 +144,11 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
     await consumer.run({ eachMessage: async ({ message }) => void consumed.push(message) });
     stopConsumer = () => consumer.disconnect();
 
-    const port = await freePort();
-    apiUrl = `http://127.0.0.1:${port}`;
-    api = spawn(process.execPath, [...(APP_NODE_FLAGS['api'] ?? []), '--import', 'tsx', path.join(repoRoot, 'apps/api/src/main.ts')], {
-      env: {
-        PATH: process.env['PATH'],
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'info',
-        PORT: String(port),
-        DATABASE_URL: db.url,
-        DEV_AUTH: '1',
-        JWT_SECRET,
-        OTEL_TRACES_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    api.stdout?.on('data', (chunk: Buffer) => apiLog.push(...chunk.toString().split('\n').filter(Boolean)));
-    api.stderr?.on('data', (chunk: Buffer) => apiLog.push(chunk.toString()));
-    await waitFor(
-      async () => {
-        try {
-          return (await fetch(`${apiUrl}/health`)).ok;
-        } catch {
-          return false;
-        }
-      },
-      () => `the API (${apiLog.join('\n')})`,
-      60_000,
-    );
+    api = await spawnApi(db.url, { LOG_LEVEL: 'info', OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url });
   }, 120_000);
 
   afterAll(async () => {
-    if (api !== undefined && api.exitCode === null) {
-      const exited = new Promise((resolve) => api.once('exit', resolve));
-      api.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000)]);
-    }
+    await api?.stop();
     await stopConsumer();
     await notifier?.stop();
     await tracing?.shutdown();
@@ -210,26 +160,9 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
     delete process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
   });
 
-  async function call<T>(
-    method: string,
-    route: string,
-    token: string | undefined,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: T; headers: Headers }> {
-    const response = await fetch(`${apiUrl}${route}`, {
-      method,
-      headers: {
-        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...headers,
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: response.status, body: (await response.json()) as T, headers: response.headers };
-  }
-  const devToken = async (role: 'user' | 'merchant', id: string): Promise<string> =>
-    (await call<{ token: string }>('POST', '/v1/dev/tokens', undefined, { role, id })).body.token;
+  const call = <T>(method: string, route: string, token: string | undefined, body?: unknown, headers?: Record<string, string>) =>
+    api.call<T>(method, route, token, body, headers);
+  const devToken = (role: 'user' | 'merchant', id: string): Promise<string> => api.devToken(role, id);
   const order = (merchantId: string) => ({
     type: 'buy',
     merchantId,
@@ -294,11 +227,10 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
       expect(notifierLog.find((line) => line['msg'] === 'event delivered to screens' && line['orderId'] === id)).toMatchObject({
         traceId: TRACE_ID,
       });
-      await waitFor(() => apiLog.some((line) => line.includes('"msg":"request"') && line.includes(`"status":201`)), 'the access-log line');
-      const access = JSON.parse(apiLog.find((line) => line.includes('"msg":"request"') && line.includes(`"status":201`)) ?? '{}') as Record<
-        string,
-        unknown
-      >;
+      await waitFor(() => api.log.some((line) => line.includes('"msg":"request"') && line.includes(`"status":201`)), 'the access-log line');
+      const access = JSON.parse(
+        api.log.find((line) => line.includes('"msg":"request"') && line.includes(`"status":201`)) ?? '{}',
+      ) as Record<string, unknown>;
       expect(access).toMatchObject({ requestId: TRACE_ID, traceId: TRACE_ID });
 
       // The exported spans: the API's server span under the caller's; under the API's, the notifier's consumer span

@@ -4,10 +4,18 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '@settle/config';
-import { applyTransition, createOrderRecord, createPool, setupRelaySlot, upsertAccount, type Pool } from '@settle/db';
+import { applyTransition, createPool, setupRelaySlot, upsertAccount, type Pool } from '@settle/db';
 import type { Actor, OrderView } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
-import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, uniqueSuffix, type TestDatabase } from '@settle/testkit';
+import {
+  createTestDatabase,
+  createTestTopics,
+  testStack,
+  testTxHash,
+  uniqueSuffix,
+  walkSellOrder,
+  type TestDatabase,
+} from '@settle/testkit';
 import { runCliInProcess, type CliResult } from './run-cli';
 import type { RelayFigures, StatusReport } from '../src/status';
 
@@ -32,33 +40,10 @@ describe('settle-ops status and audit', () => {
   const merchant: Actor = { role: 'merchant', id: 'm-status' };
   const hoursAgo = (hours: number): string => new Date(Date.now() - hours * 3_600_000).toISOString();
 
+  /** A SELL order through the write path to escrowed (at `now`). */
   async function sellOrder(label: string, now?: string): Promise<OrderView> {
-    const created = await createOrderRecord(
-      pool,
-      {
-        type: 'sell',
-        merchantId: merchant.id,
-        cryptoAmount: '100',
-        cryptoCurrency: 'USDT',
-        fiatAmount: '367.25',
-        fiatCurrency: 'AED',
-        rate: '3.6725',
-        paymentMethod: 'upi',
-      },
-      user,
-      { now },
-    );
-    if (created.kind !== 'applied') throw new Error('not created');
-    let order = created.order;
-    for (const [command, actor] of [
-      [{ action: 'accept', walletAddress: testAddress(`ops-status-${label}`) }, merchant],
-      [{ action: 'lock_escrow', txHash: testTxHash(`ops-status-escrow-${label}`) }, user],
-    ] as const) {
-      const result = await applyTransition(pool, { orderId: order.id, command, actor, now });
-      if (result.kind !== 'applied') throw new Error(`${command.action} not applied`);
-      order = result.order;
-    }
-    return order;
+    const walked = await walkSellOrder(pool, { user, merchant, label: `ops-status-${label}`, until: 'escrowed', now });
+    return walked.at(-1)!;
   }
 
   beforeAll(async () => {
@@ -124,14 +109,8 @@ describe('settle-ops status and audit', () => {
   const cli = (args: string[], overrides: NodeJS.ProcessEnv = {}): Promise<CliResult> => runCliInProcess(env(overrides), args);
 
   it('status shows the figures from the database, the relay and the consumer group', async () => {
-    const completed = await sellOrder('completed');
-    await applyTransition(pool, { orderId: completed.id, command: { action: 'mark_paid' }, actor: merchant });
-    const released = await applyTransition(pool, {
-      orderId: completed.id,
-      command: { action: 'confirm_and_release', txHash: testTxHash('ops-status-release') },
-      actor: user,
-    });
-    expect(released.kind).toBe('applied');
+    const completed = (await walkSellOrder(pool, { user, merchant, label: 'ops-status-completed' })).at(-1)!;
+    expect(completed.status).toBe('completed');
     // Disputed 26 h ago: its 24 h SLA passed 2 h ago.
     const disputed = await sellOrder('disputed', hoursAgo(27));
     const dispute = await applyTransition(pool, {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderEvent } from '@settle/contracts';
-import { applyTransition, createOrderRecord, createPool, setupRelaySlot, upsertAccount, type Pool } from '@settle/db';
+import { createPool, setupRelaySlot, type Pool } from '@settle/db';
 import type { Actor } from '@settle/domain';
-import { createTestDatabase, testAddress, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, testStack, walkSellOrder, type TestDatabase } from '@settle/testkit';
 import { type Relay, startRelay } from '../src/relay';
 import { createTopics, relayConfig, startCollecting, uniqueSlot, waitFor } from './helpers';
 
@@ -41,35 +41,16 @@ describe('payment details never reach Kafka', () => {
     const holder = 'Ana Privacy-Example';
     const user: Actor = { role: 'user', id: 'u-privacy' };
     const merchant: Actor = { role: 'merchant', id: 'm-privacy' };
-    await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
-    const created = await createOrderRecord(
-      pool,
-      {
-        type: 'sell',
-        merchantId: merchant.id,
-        cryptoAmount: '100',
-        cryptoCurrency: 'USDT',
-        fiatAmount: '367.25',
-        fiatCurrency: 'AED',
-        rate: '3.6725',
-        paymentMethod: 'bank_transfer',
-        paymentDetails: { iban, holder },
-      },
+    const walked = await walkSellOrder(pool, {
       user,
-    );
-    if (created.kind !== 'applied') throw new Error('not created');
-    expect(created.order.paymentDetails).toEqual({ iban, holder });
-    const id = created.order.id;
-    const steps: Array<[Parameters<typeof applyTransition>[1]['command'], Actor]> = [
-      [{ action: 'accept', walletAddress: testAddress('privacy-merchant') }, merchant],
-      [{ action: 'lock_escrow', txHash: testTxHash('privacy-escrow') }, user],
-      [{ action: 'mark_paid', paymentReference: 'UTR-42' }, merchant],
-      [{ action: 'confirm_and_release', txHash: testTxHash('privacy-release') }, user],
-    ];
-    for (const [command, actor] of steps) {
-      const result = await applyTransition(pool, { orderId: id, command, actor });
-      expect(result.kind).toBe('applied');
-    }
+      merchant,
+      label: 'privacy',
+      order: { paymentMethod: 'bank_transfer', paymentDetails: { iban, holder } },
+      paymentReference: 'UTR-42',
+    });
+    expect(walked.map((order) => order.status)).toEqual(['open', 'accepted', 'escrowed', 'payment_sent', 'completed']);
+    expect(walked[0]?.paymentDetails).toEqual({ iban, holder });
+    const id = walked[0]!.id;
 
     const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
     try {

@@ -2,11 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, repoRoot } from '@settle/config';
-import { applyTransition, createOrderRecord, createPool, setupRelaySlot, upsertAccount, type Pool } from '@settle/db';
+import { createPool, setupRelaySlot, type Pool } from '@settle/db';
 import type { Actor } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
 import { startRelay, type Relay } from '@settle/relay';
-import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, uniqueSuffix, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, createTestTopics, testStack, uniqueSuffix, walkSellOrder, type TestDatabase } from '@settle/testkit';
 
 const MAIN = path.join(repoRoot, 'examples/ledger-consumer/src/main.ts');
 
@@ -81,23 +81,8 @@ describe('the ledger consumer CLI: start, blocked, resolve', () => {
     const n = uniqueSuffix();
     const user: Actor = { role: 'user', id: `u-cli-${n}` };
     const merchant: Actor = { role: 'merchant', id: `m-cli-${n}` };
-    await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
-    const created = await createOrderRecord(
-      pool,
-      {
-        type: 'sell',
-        merchantId: merchant.id,
-        cryptoAmount: '100',
-        cryptoCurrency: 'USDT',
-        fiatAmount: '367.25',
-        fiatCurrency: 'AED',
-        rate: '3.6725',
-        paymentMethod: 'upi',
-      },
-      user,
-    );
-    if (created.kind !== 'applied') throw new Error('not created');
-    const id = created.order.id;
+    const [created] = await walkSellOrder(pool, { user, merchant, label: `cli-${n}`, until: 'open' });
+    const id = created!.id;
     await waitFor('the created event in the inbox', async () =>
       (await inbox(id)).some((row) => row.order_version === 1 && row.state === 'done'),
     );
@@ -113,14 +98,7 @@ describe('the ledger consumer CLI: start, blocked, resolve', () => {
     });
     expect(cli('blocked').stdout.trim()).toMatch(new RegExp(`^${id}  since \\S+  InvalidEventError: the message value is not JSON$`));
 
-    await applyTransition(pool, { orderId: id, command: { action: 'accept', walletAddress: testAddress(`cli-${n}`) }, actor: merchant });
-    await applyTransition(pool, { orderId: id, command: { action: 'lock_escrow', txHash: testTxHash(`cli-escrow-${n}`) }, actor: user });
-    await applyTransition(pool, { orderId: id, command: { action: 'mark_paid' }, actor: merchant });
-    await applyTransition(pool, {
-      orderId: id,
-      command: { action: 'confirm_and_release', txHash: testTxHash(`cli-release-${n}`) },
-      actor: user,
-    });
+    await walkSellOrder(pool, { user, merchant, label: `cli-${n}`, from: created });
     await waitFor('four held events', async () => (await inbox(id)).filter((row) => row.state === 'held').length === 4);
     const volume = async () =>
       (

@@ -7,10 +7,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, repoRoot } from '@settle/config';
-import { applyTransition, createOrderRecord, createPool, setupRelaySlot, upsertAccount, type Pool } from '@settle/db';
+import { createPool, setupRelaySlot, type Pool } from '@settle/db';
 import type { Actor } from '@settle/domain';
 import { startRelay, type Relay } from '@settle/relay';
-import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, uniqueSuffix, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, createTestTopics, testStack, uniqueSuffix, walkSellOrder, type TestDatabase } from '@settle/testkit';
 
 /** The consumer example of docs/integrating.md, as written there. */
 async function docsExample(): Promise<string> {
@@ -106,31 +106,8 @@ describe.each([
     const n = uniqueSuffix();
     const user: Actor = { role: 'user', id: `u-docs-${n}` };
     const merchant: Actor = { role: 'merchant', id: `m-docs-${n}` };
-    await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
-    const created = await createOrderRecord(
-      pool,
-      {
-        type: 'sell',
-        merchantId: merchant.id,
-        cryptoAmount: '100',
-        cryptoCurrency: 'USDT',
-        fiatAmount: '367.25',
-        fiatCurrency: 'AED',
-        rate: '3.6725',
-        paymentMethod: 'upi',
-      },
-      user,
-    );
-    if (created.kind !== 'applied') throw new Error('not created');
-    const id = created.order.id;
-    await applyTransition(pool, { orderId: id, command: { action: 'accept', walletAddress: testAddress(`docs-${n}`) }, actor: merchant });
-    await applyTransition(pool, { orderId: id, command: { action: 'lock_escrow', txHash: testTxHash(`docs-escrow-${n}`) }, actor: user });
-    await applyTransition(pool, { orderId: id, command: { action: 'mark_paid' }, actor: merchant });
-    await applyTransition(pool, {
-      orderId: id,
-      command: { action: 'confirm_and_release', txHash: testTxHash(`docs-release-${n}`) },
-      actor: user,
-    });
+    const [created] = await walkSellOrder(pool, { user, merchant, label: `docs-${n}` });
+    const id = created!.id;
 
     // From the workspace: beside the example workspace, so its imports resolve as they would in a service
     // depending on the kit. Packed: in a directory of its own, type-checked against the kit's declarations first.

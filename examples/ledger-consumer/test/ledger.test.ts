@@ -5,10 +5,10 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, repoRoot } from '@settle/config';
 import { createOrderEventConsumer, migrateInbox, type OrderEventConsumer } from '@settle/consumer';
-import { applyTransition, createOrderRecord, createPool, setupRelaySlot, upsertAccount, type Pool } from '@settle/db';
+import { createPool, setupRelaySlot, type Pool } from '@settle/db';
 import type { Actor } from '@settle/domain';
 import { startRelay, type Relay } from '@settle/relay';
-import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, uniqueSuffix, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, createTestTopics, testStack, uniqueSuffix, walkSellOrder, type TestDatabase } from '@settle/testkit';
 import { ledgerHandler, migrateLedger } from '../src/ledger';
 
 const run = promisify(execFile);
@@ -57,33 +57,13 @@ describe('examples/ledger-consumer: per-merchant completed volume per currency a
   async function trade(merchant: string, crypto: string, fiat: string, complete: boolean): Promise<void> {
     const n = uniqueSuffix();
     const user: Actor = { role: 'user', id: `u-ledger-${n}` };
-    await upsertAccount(pool, { kind: 'merchant', id: merchant });
-    const created = await createOrderRecord(
-      pool,
-      {
-        type: 'sell',
-        merchantId: merchant,
-        cryptoAmount: crypto,
-        cryptoCurrency: 'USDT',
-        fiatAmount: fiat,
-        fiatCurrency: 'AED',
-        rate: '3.6725',
-        paymentMethod: 'upi',
-      },
+    await walkSellOrder(pool, {
       user,
-    );
-    if (created.kind !== 'applied') throw new Error('not created');
-    const steps: Array<[Parameters<typeof applyTransition>[1]['command'], Actor]> = [
-      [
-        { action: 'accept', walletAddress: testAddress(`ledger-${n}`) },
-        { role: 'merchant', id: merchant },
-      ],
-      [{ action: 'lock_escrow', txHash: testTxHash(`ledger-escrow-${n}`) }, user],
-      [{ action: 'mark_paid' }, { role: 'merchant', id: merchant }],
-      [{ action: 'confirm_and_release', txHash: testTxHash(`ledger-release-${n}`) }, user],
-    ];
-    for (const [command, actor] of complete ? steps : steps.slice(0, 2))
-      await applyTransition(pool, { orderId: created.order.id, command, actor });
+      merchant: { role: 'merchant', id: merchant },
+      label: `ledger-${n}`,
+      order: { cryptoAmount: crypto, fiatAmount: fiat },
+      until: complete ? 'completed' : 'escrowed',
+    });
   }
 
   const totals = async () =>

@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyTransition, createOrderRecord, createPool, upsertAccount, type Pool } from '@settle/db';
+import { createPool, type Pool } from '@settle/db';
 import type { Actor } from '@settle/domain';
 import { createKafka, eventHeaders, headersAsText } from '@settle/kafka';
-import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, uniqueSuffix, type TestDatabase } from '@settle/testkit';
+import {
+  createTestDatabase,
+  createTestTopics,
+  testStack,
+  uniqueSuffix,
+  walkSellOrder,
+  type SellOrderStage,
+  type TestDatabase,
+} from '@settle/testkit';
 import {
   createOrderEventConsumer,
   migrateInbox,
@@ -29,38 +37,17 @@ let pool: Pool;
 let kafka: Kafka;
 let producer: Producer;
 
-/** Orders written through the real write path; returns their order_events rows in (order, version) order. */
+const STAGES: SellOrderStage[] = ['open', 'accepted', 'escrowed', 'payment_sent', 'completed'];
+
+/** Orders written through the real write path, each with `steps` events; returns their order_events rows in (order, version) order. */
 async function writeOrders(count: number, steps = 4): Promise<EventRow[]> {
   const ids: string[] = [];
   for (let index = 0; index < count; index += 1) {
     const n = uniqueSuffix();
     const user: Actor = { role: 'user', id: `u-${n}` };
     const merchant: Actor = { role: 'merchant', id: `m-${n}` };
-    await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
-    const created = await createOrderRecord(
-      pool,
-      {
-        type: 'sell',
-        merchantId: merchant.id,
-        cryptoAmount: '100',
-        cryptoCurrency: 'USDT',
-        fiatAmount: '367.25',
-        fiatCurrency: 'AED',
-        rate: '3.6725',
-        paymentMethod: 'upi',
-      },
-      user,
-    );
-    if (created.kind !== 'applied') throw new Error('not created');
-    const plan: Array<[Parameters<typeof applyTransition>[1]['command'], Actor]> = [
-      [{ action: 'accept', walletAddress: testAddress(`kit-${n}`) }, merchant],
-      [{ action: 'lock_escrow', txHash: testTxHash(`kit-escrow-${n}`) }, user],
-      [{ action: 'mark_paid' }, merchant],
-      [{ action: 'confirm_and_release', txHash: testTxHash(`kit-release-${n}`) }, user],
-    ];
-    for (const [command, actor] of plan.slice(0, steps - 1))
-      expect((await applyTransition(pool, { orderId: created.order.id, command, actor })).kind).toBe('applied');
-    ids.push(created.order.id);
+    const [created] = await walkSellOrder(pool, { user, merchant, label: `kit-${n}`, until: STAGES[steps - 1] });
+    ids.push(created!.id);
   }
   const rows = await pool.query<EventRow>(
     `SELECT id, order_id, order_version, type, actor_role, payload::text AS payload, occurred_at FROM order_events WHERE order_id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], order_id), order_version`,
