@@ -1,23 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTraceparent } from '@settle/contracts';
 import { parseTraceparent } from '@settle/observability';
-import { testAddress } from '@settle/testkit';
+import { buyOrderBody } from '@settle/testkit';
 import { startApi, type Harness } from './harness';
 import { startLoggedApp, type LoggedApp } from './logged-app';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
 
-const buyOrder = (merchantId: string) => ({
-  type: 'buy',
-  merchantId,
-  cryptoAmount: '100.00',
-  fiatAmount: '367.25',
-  fiatCurrency: 'AED',
-  rate: '3.6725',
-  paymentMethod: 'bank_transfer',
-  buyerWalletAddress: testAddress(`trace-buyer-${merchantId}`),
-});
+const buyOrder = (merchantId: string) => buyOrderBody(merchantId, 'trace');
 
 /** Tracing off (the default): the traceparent still travels from the request into the outbox row's headers. */
 describe('W3C traceparent from the HTTP request into the outbox', () => {

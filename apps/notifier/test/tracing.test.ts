@@ -10,7 +10,7 @@ import { createPool, registerWebhookEndpoint, type Pool } from '@settle/db';
 import { createKafka, headerText } from '@settle/kafka';
 import { parseTraceparent, startTracing, type Tracing } from '@settle/observability';
 import type { Relay } from '@settle/relay';
-import { createTestDatabase, testAddress, testStack, type TestDatabase } from '@settle/testkit';
+import { buyOrderBody, createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
 import { startNotifier, type Notifier } from '../src/notifier';
 import { spawnApi, startPipelineRelay, type ApiProcess } from './pipeline';
 import { createTopics, testConfig, waitFor } from './support';
@@ -163,16 +163,7 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
   const call = <T>(method: string, route: string, token: string | undefined, body?: unknown, headers?: Record<string, string>) =>
     api.call<T>(method, route, token, body, headers);
   const devToken = (role: 'user' | 'merchant', id: string): Promise<string> => api.devToken(role, id);
-  const order = (merchantId: string) => ({
-    type: 'buy',
-    merchantId,
-    cryptoAmount: '100.00',
-    fiatAmount: '367.25',
-    fiatCurrency: 'AED',
-    rate: '3.6725',
-    paymentMethod: 'bank_transfer',
-    buyerWalletAddress: testAddress(`tracing-buyer-${merchantId}`),
-  });
+  const order = (merchantId: string) => buyOrderBody(merchantId, 'tracing');
 
   function connect(token: string, shown: NotificationPayload[]): Promise<NotifierClient> {
     const client = connectNotifier({

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyTransition, createOrderRecord, createPool, upsertAccount, type Pool } from '@settle/db';
+import { createPool, type Pool } from '@settle/db';
 import type { Actor } from '@settle/domain';
 import { createKafka, headersAsText } from '@settle/kafka';
-import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, uniqueSuffix, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, createTestTopics, testStack, uniqueSuffix, walkSellOrder, type TestDatabase } from '@settle/testkit';
 import { runCliInProcess } from './run-cli';
 
 describe('settle-ops outbox republish', () => {
@@ -27,33 +27,8 @@ describe('settle-ops outbox republish', () => {
       const n = uniqueSuffix();
       const user: Actor = { role: 'user', id: `u-${n}` };
       const merchant: Actor = { role: 'merchant', id: `m-${n}` };
-      await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
-      const created = await createOrderRecord(
-        pool,
-        {
-          type: 'sell',
-          merchantId: merchant.id,
-          cryptoAmount: '100',
-          cryptoCurrency: 'USDT',
-          fiatAmount: '367.25',
-          fiatCurrency: 'AED',
-          rate: '3.6725',
-          paymentMethod: 'upi',
-        },
-        user,
-      );
-      if (created.kind !== 'applied') throw new Error('not created');
-      await applyTransition(pool, {
-        orderId: created.order.id,
-        command: { action: 'accept', walletAddress: testAddress(`rp-${n}`) },
-        actor: merchant,
-      });
-      await applyTransition(pool, {
-        orderId: created.order.id,
-        command: { action: 'lock_escrow', txHash: testTxHash(`rp-${n}`) },
-        actor: user,
-      });
-      orders.push(created.order.id);
+      const [created] = await walkSellOrder(pool, { user, merchant, label: `rp-${n}`, until: 'escrowed' });
+      orders.push(created!.id);
     }
   });
 

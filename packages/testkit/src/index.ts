@@ -133,5 +133,5 @@ async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>
 export { testAddress, testTxHash } from './chain-fixtures';
 export { importLegacyOrder } from './legacy-import';
 export type { LegacyOrder } from './legacy-import';
-export { walkSellOrder } from './orders';
+export { buyOrderBody, walkSellOrder } from './orders';
 export type { SellOrderStage, SellOrderWalk } from './orders';

@@ -71,3 +71,15 @@ export async function walkSellOrder(pool: Pool, walk: SellOrderWalk): Promise<Or
   }
   return views;
 }
+
+/** A POST /v1/orders body: a BUY of 100 USDT for 367.25 AED from `merchantId`, the buyer's wallet named by `label`. */
+export const buyOrderBody = (merchantId: string, label: string) => ({
+  type: 'buy',
+  merchantId,
+  cryptoAmount: '100.00',
+  fiatAmount: '367.25',
+  fiatCurrency: 'AED',
+  rate: '3.6725',
+  paymentMethod: 'bank_transfer',
+  buyerWalletAddress: testAddress(`${label}-buyer-${merchantId}`),
+});
