@@ -46,7 +46,13 @@ async function main(): Promise<void> {
   const stack = await startStack({ config, mode: 'persistent', onProgress: (line) => say(`  ${line}`) });
   running.stack = stack;
   const databaseUrl = stack.external.postgres ? stack.databaseUrl : await ensureDatabase(stack.databaseUrl, 'settle');
-  await prepareSystem(config, databaseUrl, stack.kafkaBrokers, (line) => say(`  ${line}`));
+  try {
+    await prepareSystem(config, databaseUrl, stack.kafkaBrokers, (line) => say(`  ${line}`));
+  } catch (error) {
+    // Postgres and Kafka are up by now: stop them rather than leave them behind.
+    process.stderr.write(`settle: ${error instanceof Error ? error.message : String(error)}\n`);
+    return shutdown('setup failed', 1);
+  }
 
   const tokens = config.DEV_AUTH ? await seedDemoAccounts(config, databaseUrl) : [];
 

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { KafkaMessage } from 'kafkajs';
+import type { Consumer, KafkaMessage } from 'kafkajs';
 import { signToken } from '@settle/auth';
 import { loadConfig, type Config } from '@settle/config';
 import { connectNotifier, type NotifierClient, type NotificationPayload } from '@settle/contracts';
@@ -418,20 +418,76 @@ interface Published {
   offset: bigint;
 }
 
-/** Every message on `topics` from the start until the consumer is stopped. */
+type Read = Array<{ partition: number; message: KafkaMessage }>;
+
+/**
+ * Every message on `topics` from the start, each once (by partition and offset) however often it was read. The
+ * checker's own consumer must not be what fails a run: kafkajs can give up after a broker restart (a CRASH it does not
+ * restart from) or stop fetching without a word (kafkajs issue #659), so `catchUp` replaces a consumer that is behind
+ * the topics' high-water marks and made no progress since the last call with a fresh one that reads from the start.
+ */
 async function readTopics(
   brokers: string[],
   topics: string[],
-): Promise<{ messages: Map<string, Array<{ partition: number; message: KafkaMessage }>>; stop: () => Promise<void> }> {
-  const consumer = createKafka({ brokers, clientId: 'settle-chaos-checker' }).consumer({
-    groupId: `settle-chaos-checker-${randomUUID()}`,
-    maxWaitTimeInMs: 200,
+  log: (line: string) => void,
+): Promise<{ messages: (topic: string) => Read; catchUp: () => Promise<void>; stop: () => Promise<void> }> {
+  const kafka = createKafka({
+    brokers,
+    clientId: 'settle-chaos-checker',
+    onLog: (level, message) => log(`[checker] kafkajs ${level}: ${message}`),
   });
-  const messages = new Map<string, Array<{ partition: number; message: KafkaMessage }>>(topics.map((topic) => [topic, []]));
-  await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ topic, partition, message }) => void messages.get(topic)?.push({ partition, message }) });
-  return { messages, stop: () => consumer.disconnect() };
+  const admin = kafka.admin();
+  await admin.connect();
+  const seen = new Map<string, Map<string, { partition: number; message: KafkaMessage }>>(topics.map((topic) => [topic, new Map()]));
+  let consumer: Consumer | undefined;
+  const start = async (): Promise<void> => {
+    const next = kafka.consumer({ groupId: `settle-chaos-checker-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    next.on(next.events.CRASH, ({ payload }) => {
+      log(`[checker] consumer crashed (${payload.error.message}); kafkajs restarts it: ${payload.restart}`);
+      if (!payload.restart) void replace();
+    });
+    await next.connect();
+    await next.subscribe({ topics, fromBeginning: true });
+    await next.run({
+      eachMessage: async ({ topic, partition, message }) =>
+        void seen.get(topic)?.set(`${partition}:${message.offset}`, { partition, message }),
+    });
+    consumer = next;
+  };
+  const replace = async (): Promise<void> => {
+    const old = consumer;
+    consumer = undefined;
+    await old?.disconnect().catch(() => undefined);
+    await start();
+  };
+  const readCount = (): number => [...seen.values()].reduce((sum, map) => sum + map.size, 0);
+  let lastCount = -1;
+  const behind = async (): Promise<boolean> => {
+    for (const topic of topics) {
+      for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
+        const read = [...(seen.get(topic)?.values() ?? [])].filter((entry) => entry.partition === partition).length;
+        // No producer writes transactions or compacts these topics: offsets 0..high-1 are the partition's messages.
+        if (read < Number(high)) return true;
+      }
+    }
+    return false;
+  };
+  await start();
+  return {
+    messages: (topic) => [...(seen.get(topic)?.values() ?? [])],
+    async catchUp() {
+      const count = readCount();
+      if (count === lastCount && consumer !== undefined && (await behind())) {
+        log(`[checker] consumer stalled behind the high-water marks at ${count} messages; a fresh one reads the topics again`);
+        await replace();
+      }
+      lastCount = count;
+    },
+    async stop() {
+      await consumer?.disconnect();
+      await admin.disconnect();
+    },
+  };
 }
 
 function published(messages: Array<{ partition: number; message: KafkaMessage }>): Published[] {
@@ -500,7 +556,7 @@ async function main(): Promise<number> {
     if (late.length > 0) throw new Error(`the apps did not become ready: ${late.join('; ')}`);
     const topic = system.config.ORDER_EVENTS_TOPIC;
     const dlt = `${topic}.dlt`;
-    const reader = await readTopics(system.brokers, [topic, dlt]);
+    const reader = await readTopics(system.brokers, [topic, dlt], (line) => void log.write(`${line}\n`));
     const screens = await Promise.all(
       MERCHANTS.map(
         async (merchant) =>
@@ -536,15 +592,21 @@ async function main(): Promise<number> {
 
     // Drained: every committed event is on the topic (or 3 minutes passed), then every screen reconnects once.
     const committed = (await system.pool.query<{ id: string; payload: OrderEvent }>('SELECT id, payload FROM order_events')).rows;
-    const onTopic = (): Set<string> => new Set(published(reader.messages.get(topic) ?? []).map((event) => event.eventId));
-    for (const deadline = Date.now() + 180_000; Date.now() < deadline && !committed.every((row) => onTopic().has(row.id));)
+    const onTopic = (): Set<string> => new Set(published(reader.messages(topic)).map((event) => event.eventId));
+    for (
+      let round = 1, deadline = Date.now() + 180_000;
+      Date.now() < deadline && !committed.every((row) => onTopic().has(row.id));
+      round += 1
+    ) {
       await sleep(500);
+      if (round % 20 === 0) await reader.catchUp();
+    }
     await sleep(3_000);
     await Promise.all(screens.map((screen) => screen.reconnect()));
     await sleep(2_000);
     await reader.stop();
 
-    const events = published(reader.messages.get(topic) ?? []);
+    const events = published(reader.messages(topic));
     const seen = new Set(events.map((event) => event.eventId));
     const missingFromKafka = committed.filter((row) => !seen.has(row.id)).length;
     let missingOnScreens = 0;
@@ -556,7 +618,7 @@ async function main(): Promise<number> {
       missingOnScreens += expected.filter((row) => !received.has(row.id)).length;
     }
     const committedIds = new Set(committed.map((row) => row.id));
-    const deadOnTopic = published(reader.messages.get(dlt) ?? []).filter((event) => committedIds.has(event.eventId)).length;
+    const deadOnTopic = published(reader.messages(dlt)).filter((event) => committedIds.has(event.eventId)).length;
     const deadRows = Number(
       (await system.pool.query<{ n: string }>('SELECT count(*) AS n FROM dead_letters WHERE event_id IN (SELECT id FROM order_events)'))
         .rows[0]?.n ?? 0,

@@ -126,17 +126,15 @@ describe('settle-ops status and audit', () => {
       [2, 4],
     ] as const) {
       const ackedAt = Date.now() - 60_000;
+      const eventId = randomUUID();
+      await pool.query(`INSERT INTO notification_payloads (event_id, payload, recipients) VALUES ($1, $2, ARRAY['merchant:m-status'])`, [
+        eventId,
+        JSON.stringify({ occurredAt: new Date(ackedAt - lag * 1000).toISOString() }),
+      ]);
       await pool.query(
-        `INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, payload, created_at, delivered_at)
-         VALUES ('merchant:m-status', $1, $2, $3, 1, 'order.created', $4, $5, $6)`,
-        [
-          seq,
-          randomUUID(),
-          completed.id,
-          JSON.stringify({ occurredAt: new Date(ackedAt - lag * 1000).toISOString() }),
-          new Date(ackedAt - 100),
-          new Date(ackedAt),
-        ],
+        `INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, created_at, delivered_at)
+         VALUES ('merchant:m-status', $1, $2, $3, 1, 'order.created', $4, $5)`,
+        [seq, eventId, completed.id, new Date(ackedAt - 100), new Date(ackedAt)],
       );
     }
     await pool.query(

@@ -197,10 +197,10 @@ describe('retention', () => {
       `INSERT INTO idempotency_keys (principal, key, request_hash, created_at) VALUES ('user:x', 'old-key-1', 'h', now() - interval '8 days'), ('user:x', 'new-key-1', 'h', now())`,
     );
     await pool.query(
-      `INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, payload, created_at, delivered_at) VALUES
-        ('merchant:m-ret', 1, gen_random_uuid(), gen_random_uuid(), 1, 'order.created', '{}', now() - interval '9 days', now() - interval '8 days'),
-        ('merchant:m-ret', 2, gen_random_uuid(), gen_random_uuid(), 2, 'order.accepted', '{}', now() - interval '9 days', NULL),
-        ('merchant:m-ret', 3, gen_random_uuid(), gen_random_uuid(), 3, 'order.completed', '{}', now() - interval '2 days', now() - interval '1 day')`,
+      `INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, created_at, delivered_at) VALUES
+        ('merchant:m-ret', 1, gen_random_uuid(), gen_random_uuid(), 1, 'order.created', now() - interval '9 days', now() - interval '8 days'),
+        ('merchant:m-ret', 2, gen_random_uuid(), gen_random_uuid(), 2, 'order.accepted', now() - interval '9 days', NULL),
+        ('merchant:m-ret', 3, gen_random_uuid(), gen_random_uuid(), 3, 'order.completed', now() - interval '2 days', now() - interval '1 day')`,
     );
     const result = await applyRetention(pool, { days: 7, webhookDeliveriesDays: 7, bookEventsDays: 7, deadLettersDays: 7 });
     expect(result.notifications).toBe(1);

@@ -1,4 +1,4 @@
-export { ensureDatabase, migrate, migrationsDir } from './migrate';
+export { ensureDatabase, ForeignMigrationsError, migrate, migrationsDir } from './migrate';
 export { createPool, inTransaction, isConnectionError, unavailableFromConnection } from './pool';
 export type { Pool, PoolClient, PoolOptions, Queryable } from './pool';
 export { inspectRelaySlot, recreateRelaySlot, setupRelaySlot } from './relay-slot';

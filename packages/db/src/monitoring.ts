@@ -29,7 +29,7 @@ SELECT
             'delivered', count(*)::int,
             'average', avg(latency),
             'p99', percentile_cont(0.99) WITHIN GROUP (ORDER BY latency))
-     FROM (SELECT extract(epoch FROM n.delivered_at - COALESCE(n.payload->>'occurredAt', p.payload->>'occurredAt', n.created_at::text)::timestamptz)::float8 AS latency
+     FROM (SELECT extract(epoch FROM n.delivered_at - COALESCE(p.payload->>'occurredAt', n.created_at::text)::timestamptz)::float8 AS latency
              FROM notifications n LEFT JOIN notification_payloads p ON p.event_id = n.event_id
             WHERE n.delivered_at > now() - interval '1 hour') AS d) AS delivery,
   (SELECT count(*)::int FROM orders WHERE completed_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS completed_today,

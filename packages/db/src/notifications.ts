@@ -133,10 +133,10 @@ async function findNotifications(
     delivered: boolean;
     created_at: Date;
   }>(
-    `SELECT n.recipient, n.event_id, n.seq, n.order_id, COALESCE(n.payload::json, p.payload) AS payload, n.delivered_at IS NOT NULL AS delivered, n.created_at
+    `SELECT n.recipient, n.event_id, n.seq, n.order_id, p.payload, n.delivered_at IS NOT NULL AS delivered, n.created_at
        FROM unnest($1::text[], $2::uuid[]) AS k(recipient, event_id)
        JOIN notifications n ON n.recipient = k.recipient AND n.event_id = k.event_id
-       LEFT JOIN notification_payloads p ON p.event_id = n.event_id`,
+       JOIN notification_payloads p ON p.event_id = n.event_id`,
     [items.map((item) => item.recipient), items.map((item) => item.eventId)],
   );
   return new Map(
@@ -164,8 +164,8 @@ export async function notificationsAfter(
   limit: number,
 ): Promise<Array<{ seq: number; payload: Record<string, unknown> }>> {
   const result = await db.query<{ seq: string; payload: Record<string, unknown> }>(
-    `SELECT n.seq, COALESCE(n.payload::json, p.payload) AS payload
-       FROM notifications n LEFT JOIN notification_payloads p ON p.event_id = n.event_id
+    `SELECT n.seq, p.payload
+       FROM notifications n JOIN notification_payloads p ON p.event_id = n.event_id
       WHERE n.recipient = $1 AND n.seq > $2 ORDER BY n.seq LIMIT $3`,
     [recipient, afterSeq, limit],
   );

@@ -13,7 +13,11 @@ CREATE TABLE webhook_endpoints (
   description text,
   enabled     boolean     NOT NULL DEFAULT true,
   created_at  timestamptz NOT NULL DEFAULT now(),
-  updated_at  timestamptz NOT NULL DEFAULT now()
+  updated_at  timestamptz NOT NULL DEFAULT now(),
+  -- Why the endpoint stopped receiving deliveries (e.g. its host came to resolve to a private address), shown to
+  -- its merchant in GET /v1/webhooks. NULL while it is enabled.
+  disabled_reason text,
+  disabled_at     timestamptz
 );
 CREATE INDEX webhook_endpoints_merchant_idx ON webhook_endpoints (merchant_id) WHERE enabled;
 
@@ -31,6 +35,9 @@ CREATE TABLE webhook_deliveries (
   source_timestamp   text        NOT NULL,
   source_key         text,
   source_value       bytea       NOT NULL,
+  -- Its Kafka headers as text: the delivery's dead letter carries them as a socket dead letter carries its
+  -- message's, so a replay's settle-replay-count survives the round trip and DLQ_MAX_REPLAYS can park it.
+  source_headers     jsonb       NOT NULL DEFAULT '{}',
   status             text        NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'dead')),
   attempts           integer     NOT NULL DEFAULT 0,
   next_attempt_at    timestamptz NOT NULL DEFAULT now(),
@@ -44,6 +51,9 @@ CREATE TABLE webhook_deliveries (
   UNIQUE (endpoint_id, event_id)
 );
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+-- Retention (the worker) deletes finished deliveries once their finish is older than RETENTION_WEBHOOK_DELIVERIES_DAYS;
+-- only finished rows have an entry, so a delivery gets one when it is delivered or dead, not on each retry.
+CREATE INDEX webhook_deliveries_finished_idx ON webhook_deliveries ((COALESCE(delivered_at, dead_at))) WHERE status IN ('delivered', 'dead');
 
 -- Every HTTP attempt, kept for the merchant's delivery log and for ops.
 CREATE TABLE webhook_attempts (
@@ -55,6 +65,14 @@ CREATE TABLE webhook_attempts (
   error       text,
   PRIMARY KEY (delivery_id, attempt)
 );
+
+-- Payloads are above the TOAST threshold; lz4 compresses several times faster than pglz (see 0003).
+DO $$
+BEGIN
+  ALTER TABLE webhook_deliveries ALTER COLUMN payload SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+  RAISE NOTICE 'lz4 is not available on this server; payloads keep the default compression';
+END $$;
 
 -- Down Migration
 DROP TABLE IF EXISTS webhook_attempts;
