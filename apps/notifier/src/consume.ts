@@ -1,7 +1,6 @@
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@settle/observability';
 import { backoffDelay, type BackoffPolicy } from '@settle/backoff';
-import { isRetryable } from './errors';
 
 export interface RetryInfo {
   topic: string;
@@ -124,7 +123,6 @@ export async function runPausingConsumer(options: PausingConsumerOptions): Promi
               offset: first.offset,
               attempt,
               delayMs,
-              retryable: isRetryable(error),
             },
             'processing failed; pausing the partition and retrying with backoff',
           );

@@ -19,20 +19,13 @@ import type { Producer } from 'kafkajs';
 import { Webhook } from 'standardwebhooks';
 import { backoffDelay } from '@settle/backoff';
 import { publishDeadLetters } from './dead-letters';
-import { describe, WebhookFailedError } from './errors';
+import { describe, retriesExhausted, webhookFailure, type WebhookAnswer } from './errors';
 import type { NotifierMetrics } from './metrics';
 
 export interface WebhookDispatcher {
   /** Look for due deliveries now (called after new ones were committed). */
   wake(): void;
   stop(): Promise<void>;
-}
-
-interface Answer {
-  statusCode: number | null;
-  error: string | null;
-  /** Why the endpoint's host may not be reached (it resolves to a non-public address); nothing was sent. */
-  refused?: string;
 }
 
 class AttemptTimeoutError extends Error {
@@ -74,9 +67,6 @@ function postTo(url: URL, address: ResolvedAddress, headers: Record<string, stri
   });
 }
 
-/** 5xx, 408, 429, timeouts and network errors are worth retrying; any other non-2xx is the receiver's final word. */
-export const retryableStatus = (status: number | null): boolean => status === null || status === 408 || status === 429 || status >= 500;
-
 /**
  * Sends due webhook deliveries, signed per Standard Webhooks (`webhook-id` = `msg_<delivery id>`, the same for
  * every attempt; `webhook-timestamp`; `webhook-signature` = v1 HMAC-SHA256), body `{type, timestamp, data}`.
@@ -108,7 +98,7 @@ export function startWebhookDispatcher(options: {
   let again = false;
   const allow = addressAllowList(config.WEBHOOK_ALLOWED_HOSTS);
 
-  async function send(delivery: DueWebhookDelivery, traceparent: string): Promise<Answer> {
+  async function send(delivery: DueWebhookDelivery, traceparent: string): Promise<WebhookAnswer> {
     const timestamp = new Date();
     const body = JSON.stringify({ type: delivery.eventType, timestamp: timestamp.toISOString(), data: delivery.payload });
     const id = `msg_${delivery.id}`;
@@ -156,19 +146,13 @@ export function startWebhookDispatcher(options: {
     const durationMs = Date.now() - startedAt.getTime();
     const number = delivery.attempts + 1;
     let outcome: WebhookOutcome;
-    if (answer.statusCode !== null && answer.statusCode >= 200 && answer.statusCode < 300) outcome = { kind: 'delivered' };
-    else if (answer.refused === undefined && retryableStatus(answer.statusCode) && number < config.WEBHOOK_MAX_ATTEMPTS)
+    // The decision reads only the failure's disposition, fixed by webhookFailure from the answer.
+    const failure = webhookFailure(delivery.url, answer);
+    if (failure === undefined) outcome = { kind: 'delivered' };
+    else if (failure.disposition === 'retryable' && number < config.WEBHOOK_MAX_ATTEMPTS)
       outcome = { kind: 'retry', delayMs: backoffDelay(number, backoff) };
     else {
-      const error =
-        answer.refused !== undefined
-          ? new WebhookFailedError('WebhookDestinationRefusedError', `${delivery.url} was not called: ${answer.refused}`)
-          : retryableStatus(answer.statusCode)
-            ? new WebhookFailedError(
-                'WebhookRetriesExhaustedError',
-                `${delivery.url} did not accept the delivery after ${number} attempts (last: ${answer.error ?? 'no answer'})`,
-              )
-            : new WebhookFailedError('WebhookRejectedError', `${delivery.url} rejected the delivery with HTTP ${answer.statusCode ?? '?'}`);
+      const error = failure.disposition === 'retryable' ? retriesExhausted(delivery.url, number, answer) : failure;
       const detail = describe(error);
       // Published before the outcome is recorded: if Kafka is down the delivery stays pending and is tried again.
       try {

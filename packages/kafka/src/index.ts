@@ -8,3 +8,5 @@ export { kafkaProbe } from './probe';
 export type { KafkaProbe } from './probe';
 export { EVENT_HEADERS, eventHeaders } from './event-headers';
 export type { EventSource } from './event-headers';
+export { ConsumerFailure, dispositionOf, PermanentFailure, RetryableFailure } from './failures';
+export type { Disposition } from './failures';
