@@ -21,7 +21,8 @@ import {
   type ProfileWallets,
 } from '@settle/domain';
 import type pg from 'pg';
-import { named, type Pool, type PoolClient, type Queryable } from '../pool';
+import { bindSql, namedSql } from '../named-sql';
+import type { Pool, PoolClient, Queryable } from '../pool';
 import { CREATED_COLUMNS, NUMERIC_COLUMNS, orderFromJsonRow, WRITTEN_COLUMNS, type OrderRow } from './rows';
 
 const INSERTED_COLUMNS = [...CREATED_COLUMNS, ...WRITTEN_COLUMNS];
@@ -33,15 +34,16 @@ export const ORDER_AGGREGATE = 'order';
 const MAX_ATTEMPTS = 10;
 
 /** The caller's stored Idempotency-Key (null parameters read nothing), as a column of both reads. */
-const IDEMPOTENCY_COLUMN = (principal: string, key: string): string => `(
-  SELECT json_build_object('requestHash', k.request_hash, 'status', k.response_status, 'body', k.response_body)
-    FROM idempotency_keys k WHERE k.principal = ${principal} AND k.key = ${key}
-) AS idempotency`;
+const IDEMPOTENCY_COLUMN = `(
+    SELECT json_build_object('requestHash', k.request_hash, 'status', k.response_status, 'body', k.response_body)
+      FROM idempotency_keys k WHERE k.principal = :key_principal AND k.key = :key
+  ) AS idempotency`;
 
 /** Profile wallets on `network` of the accounts matching `where`, as one JSON object keyed `kind:id`. */
-const WALLETS_COLUMN = (network: string, where: string): string => `(
-  SELECT coalesce(json_object_agg(w.kind || ':' || w.id, w.address), '{}'::json) FROM account_wallets w WHERE w.network = ${network} AND (${where})
-) AS profile_wallets`;
+const walletsColumn = (network: string, where: string): string => `(
+    SELECT coalesce(json_object_agg(w.kind || ':' || w.id, w.address), '{}'::json)
+      FROM account_wallets w WHERE w.network = ${network} AND (${where})
+  ) AS profile_wallets`;
 
 /**
  * Round trip 1 of a transition: the order, the profile wallets of its parties and of the actor, and the
@@ -49,62 +51,114 @@ const WALLETS_COLUMN = (network: string, where: string): string => `(
  * The order comes as one JSON column, with its NUMERIC columns again as text (exact): for a 50-column row
  * that costs the API far less CPU than pg's per-column result handling.
  */
-const READ_ORDER_SQL = `SELECT to_json(o) AS "order", ${NUMERIC_COLUMNS.map((name) => `o.${name}::text`).join(', ')},
-  ${WALLETS_COLUMN('o.network', `(w.kind = 'user' AND w.id = o.user_id) OR (w.kind = 'merchant' AND w.id IN (o.merchant_id, o.buyer_merchant_id)) OR (w.kind = $2 AND w.id = $3)`)},
-  ${IDEMPOTENCY_COLUMN('$4', '$5')}
-  FROM orders o WHERE o.id = $1`;
+const READ_ORDER = namedSql<'order_id' | 'actor_kind' | 'actor_id' | 'key_principal' | 'key'>(
+  'read_order',
+  `SELECT to_json(o) AS "order", ${NUMERIC_COLUMNS.map((name) => `o.${name}::text`).join(', ')},
+  ${walletsColumn(
+    'o.network',
+    `(w.kind = 'user' AND w.id = o.user_id)
+        OR (w.kind = 'merchant' AND w.id IN (o.merchant_id, o.buyer_merchant_id))
+        OR (w.kind = :actor_kind AND w.id = :actor_id)`,
+  )},
+  ${IDEMPOTENCY_COLUMN}
+  FROM orders o WHERE o.id = :order_id`,
+);
 
 /**
- * Round trip 1 of a create: the parties' profile wallets on the order's network ($5), the caller's stored
- * Idempotency-Key, and whether the addressed merchant ($6) exists.
+ * Round trip 1 of a create: the parties' profile wallets on the order's network, the caller's stored
+ * Idempotency-Key, and whether the addressed merchant exists.
  */
-const READ_PROFILES_SQL = `SELECT ${WALLETS_COLUMN('$5', '(w.kind, w.id) IN (SELECT * FROM unnest($1::text[], $2::text[]))')}, ${IDEMPOTENCY_COLUMN('$3', '$4')},
-  EXISTS (SELECT 1 FROM accounts WHERE kind = 'merchant' AND id = $6) AS addressed_known`;
+const READ_PROFILES = namedSql<'party_kinds' | 'party_ids' | 'network' | 'key_principal' | 'key' | 'addressed_merchant'>(
+  'read_profiles',
+  `SELECT ${walletsColumn(':network', '(w.kind, w.id) IN (SELECT * FROM unnest(:party_kinds::text[], :party_ids::text[]))')},
+  ${IDEMPOTENCY_COLUMN},
+  EXISTS (SELECT 1 FROM accounts WHERE kind = 'merchant' AND id = :addressed_merchant) AS addressed_known`,
+);
 
 /**
- * The event rows of a write: order_events and the outbox (Debezium outbox columns) carry the same event, the
- * Idempotency-Key's stored response, and an audit row when the change carries a reason (force actions, repairs).
- * Its 18 parameters (eventParams order) start at `$first`; `source` is the CTE whose row makes the write happen.
+ * The event rows of a write, after the CTE `source` whose row makes the write happen: order_events and the outbox
+ * (Debezium outbox columns) carry the same event, the Idempotency-Key's stored response (when there is a key), and an
+ * audit row when the change carries a reason (force actions, repairs). Parameters: EventValues.
  */
-const EVENT_CTES = (source: string, first: number): string => {
-  const p = (offset: number): string => `$${first + offset}`;
-  return `event AS (
+const EVENT_ROWS = `event AS (
     INSERT INTO order_events (id, order_id, order_version, type, actor_role, actor_id, payload, occurred_at)
-    SELECT ${p(0)}::uuid, ${p(1)}::uuid, ${p(2)}::integer, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::jsonb, ${p(7)}::timestamptz FROM ${source}
+    SELECT :event_id::uuid, :order_id::uuid, :order_version::integer, :event_type::text, :actor_role::text, :actor_id::text,
+           :payload::jsonb, :occurred_at::timestamptz
+      FROM source
     RETURNING id
   ), outbox AS (
     INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, order_version, created_at)
-    SELECT event.id, '${ORDER_AGGREGATE}', ${p(1)}::text, ${p(3)}::text, ${p(6)}::jsonb, ${p(8)}::jsonb, ${p(2)}::integer, ${p(7)}::timestamptz FROM event
+    SELECT event.id, '${ORDER_AGGREGATE}', :order_id::text, :event_type::text, :payload::jsonb, :headers::jsonb, :order_version::integer,
+           :occurred_at::timestamptz
+      FROM event
   ), stored AS (
     INSERT INTO idempotency_keys (principal, key, request_hash, order_id, response_status, response_body)
-    SELECT ${p(9)}::text, ${p(10)}::text, ${p(11)}::text, ${p(1)}::uuid, ${p(12)}::integer, ${p(13)}::jsonb FROM ${source} WHERE ${p(10)}::text IS NOT NULL
+    SELECT :key_principal::text, :key::text, :key_request_hash::text, :order_id::uuid, :key_status::integer, :key_body::jsonb
+      FROM source WHERE :key::text IS NOT NULL
   ), audit AS (
     INSERT INTO order_audit (order_id, order_version, event_id, action, actor_role, actor_id, reason, at)
-    SELECT ${p(1)}::uuid, ${p(2)}::integer, event.id, ${p(14)}::text, ${p(16)}::text, ${p(17)}::text, ${p(15)}::text, ${p(7)}::timestamptz FROM event WHERE ${p(15)}::text IS NOT NULL
+    SELECT :order_id::uuid, :order_version::integer, event.id, :audit_action::text, :audit_role::text, :audit_id::text, :audit_reason::text,
+           :occurred_at::timestamptz
+      FROM event WHERE :audit_reason::text IS NOT NULL
   )`;
-};
+
+/** The parameters of EVENT_ROWS. */
+type EventValues = Record<
+  | 'event_id'
+  | 'order_id'
+  | 'order_version'
+  | 'event_type'
+  | 'actor_role'
+  | 'actor_id'
+  | 'payload'
+  | 'occurred_at'
+  | 'headers'
+  | KeyParam
+  | 'audit_action'
+  | 'audit_reason'
+  | 'audit_role'
+  | 'audit_id',
+  unknown
+>;
+type KeyParam = 'key_principal' | 'key' | 'key_request_hash' | 'key_status' | 'key_body';
+
+/** `column = :column` for each written column: the parameters are the columns' own names (orderValues). */
+const SET_WRITTEN = WRITTEN_COLUMNS.map(([name]) => `${name} = :${name}`).join(',\n        ');
 
 /**
  * Round trip 2 of a transition, one statement and so one transaction: the order update (only if it is still
  * at the version that was read), the claims of its new tx hashes, its order_events and outbox rows and the
  * Idempotency-Key's stored response. Nothing is written unless the update applied.
  */
-const WRITE_TRANSITION_SQL = `WITH updated AS (
-    UPDATE orders SET ${WRITTEN_COLUMNS.map(([name], index) => `${name} = $${index + 5}`).join(', ')}
-     WHERE id = $1 AND order_version = $2
+const WRITE_TRANSITION = namedSql(
+  'write_transition',
+  `WITH source AS (
+    UPDATE orders
+       SET ${SET_WRITTEN}
+     WHERE id = :order_id AND order_version = :read_version
     RETURNING id, network
   ), hashes AS (
     INSERT INTO tx_hashes (network, hash, order_id, kind)
-    SELECT updated.network, h.hash, updated.id, h.kind FROM updated, unnest($3::text[], $4::text[]) AS h (hash, kind)
-  ), ${EVENT_CTES('updated', WRITTEN_COLUMNS.length + 5)}
-  SELECT count(*)::integer AS applied FROM updated`;
+    SELECT source.network, h.hash, source.id, h.kind FROM source, unnest(:hashes::text[], :hash_kinds::text[]) AS h (hash, kind)
+  ), ${EVENT_ROWS}
+  SELECT count(*)::integer AS applied FROM source`,
+);
 
 /** A create, one statement: the order row, its `order.created` event and outbox rows, the stored key. */
-const WRITE_CREATE_SQL = `WITH created AS (
-    INSERT INTO orders (${INSERTED_COLUMNS.map(([name]) => name).join(', ')}) VALUES (${INSERTED_COLUMNS.map((_, index) => `$${index + 1}`).join(', ')})
+const WRITE_CREATE = namedSql(
+  'write_create',
+  `WITH source AS (
+    INSERT INTO orders (${INSERTED_COLUMNS.map(([name]) => name).join(', ')})
+    VALUES (${INSERTED_COLUMNS.map(([name]) => `:${name}`).join(', ')})
     RETURNING id
-  ), ${EVENT_CTES('created', INSERTED_COLUMNS.length + 1)}
-  SELECT count(*)::integer AS applied FROM created`;
+  ), ${EVENT_ROWS}
+  SELECT count(*)::integer AS applied FROM source`,
+);
+
+/** The order's value for each of `columns`, keyed by column name (the parameters of SET_WRITTEN and WRITE_CREATE). */
+function orderValues(order: Order, columns: ReadonlyArray<readonly [string, (order: Order) => unknown]>): Record<string, unknown> {
+  return Object.fromEntries(columns.map(([name, value]) => [name, value(order)]));
+}
 
 export interface TransitionRequest {
   orderId: string;
@@ -139,6 +193,17 @@ interface StoredKey {
 
 const principalOf = (actor: Actor): string => `${actor.role}:${actor.id}`;
 
+/** The parameters of IDEMPOTENCY_COLUMN: the caller's key, or nulls (which read nothing). */
+const keyLookup = (actor: Actor, idempotency: Idempotency): { key_principal: string | null; key: string | null } =>
+  idempotency === undefined ? { key_principal: null, key: null } : { key_principal: principalOf(actor), key: idempotency.key };
+
+/** A transition that changes nothing still stores the caller's key with its response. */
+const STORE_KEY = namedSql<KeyParam | 'order_id'>(
+  'store_key',
+  `INSERT INTO idempotency_keys (principal, key, request_hash, order_id, response_status, response_body)
+   VALUES (:key_principal, :key, :key_request_hash, :order_id, :key_status, :key_body)`,
+);
+
 /** The stored response for this key and request, or undefined when the key is new; another body answers 422. */
 function replayOf(stored: StoredKey | null, idempotency: Idempotency): TransitionResult | undefined {
   if (idempotency === undefined || stored === null) return undefined;
@@ -151,36 +216,46 @@ function replayOf(stored: StoredKey | null, idempotency: Idempotency): Transitio
   return { kind: 'replayed', status: stored.status ?? 200, body: stored.body };
 }
 
-/** The key's parameters of a write: principal, key, request hash, response status and body (all null without a key). */
-function keyParams(actor: Actor, idempotency: Idempotency, status: number, bodyJson: string): unknown[] {
-  if (idempotency === undefined) return [null, null, null, null, null];
-  return [principalOf(actor), idempotency.key, idempotency.requestHash, status, bodyJson];
+/** The key's parameters of a write (all null without a key). */
+function keyValues(actor: Actor, idempotency: Idempotency, status: number, bodyJson: string): Record<KeyParam, unknown> {
+  if (idempotency === undefined) return { key_principal: null, key: null, key_request_hash: null, key_status: null, key_body: null };
+  return {
+    key_principal: principalOf(actor),
+    key: idempotency.key,
+    key_request_hash: idempotency.requestHash,
+    key_status: status,
+    key_body: bodyJson,
+  };
 }
 
-/** The event's parameters of a write, in EVENT_CTES order. */
-function eventParams(
+/** The parameters of EVENT_ROWS: the event, serialised whole, and what travels beside it. */
+function eventValues(
   event: OrderEvent,
   actor: Actor,
-  keys: unknown[],
+  keys: Record<KeyParam, unknown>,
   traceparent: string | undefined,
   audit: { action: string; reason: string; role: string; id: string } | null = null,
-): unknown[] {
-  return [
-    event.eventId,
-    event.orderId,
-    event.orderVersion,
-    event.type,
-    actor.role,
-    actor.id,
-    JSON.stringify(event),
-    event.occurredAt,
-    JSON.stringify({ orderNumber: event.orderNumber, actorRole: actor.role, ...(traceparent !== undefined ? { traceparent } : {}) }),
+): EventValues {
+  return {
+    event_id: event.eventId,
+    order_id: event.orderId,
+    order_version: event.orderVersion,
+    event_type: event.type,
+    actor_role: actor.role,
+    actor_id: actor.id,
+    payload: JSON.stringify(event),
+    occurred_at: event.occurredAt,
+    headers: JSON.stringify({
+      orderNumber: event.orderNumber,
+      actorRole: actor.role,
+      ...(traceparent !== undefined ? { traceparent } : {}),
+    }),
     ...keys,
-    audit?.action ?? null,
-    audit?.reason ?? null,
-    audit?.role ?? null,
-    audit?.id ?? null,
-  ];
+    audit_action: audit?.action ?? null,
+    audit_reason: audit?.reason ?? null,
+    audit_role: audit?.role ?? null,
+    audit_id: audit?.id ?? null,
+  };
 }
 
 /**
@@ -242,7 +317,7 @@ export async function createOrderRecord(
   const parties: Party[] = actor.role === 'user' || actor.role === 'merchant' ? [{ kind: actor.role, id: actor.id }] : [];
   const addressed: Party | undefined = input.merchantId === undefined ? undefined : { kind: 'merchant', id: input.merchantId };
   if (addressed !== undefined) parties.push(addressed);
-  const keyRead = options.idempotency === undefined ? [null, null] : [principalOf(actor), options.idempotency.key];
+  const keyRead = keyLookup(actor, options.idempotency);
   const network = networkOf(input, options.policy);
   return withRetries(
     pool,
@@ -252,13 +327,13 @@ export async function createOrderRecord(
         idempotency: StoredKey | null;
         addressed_known: boolean;
       }>(
-        named('read_profiles', READ_PROFILES_SQL, [
-          parties.map((p) => p.kind),
-          parties.map((p) => p.id),
+        bindSql(READ_PROFILES, {
+          party_kinds: parties.map((p) => p.kind),
+          party_ids: parties.map((p) => p.id),
           ...keyRead,
           network,
-          addressed?.id ?? null,
-        ]),
+          addressed_merchant: addressed?.id ?? null,
+        }),
       );
       const row = read.rows[0];
       const replay = replayOf(row?.idempotency ?? null, options.idempotency);
@@ -281,10 +356,10 @@ export async function createOrderRecord(
       const json = JSON.stringify(view);
       const written = await write(
         client,
-        named('write_create', WRITE_CREATE_SQL, [
-          ...INSERTED_COLUMNS.map(([, value]) => value(order)),
-          ...eventParams(event, actor, keyParams(actor, options.idempotency, 201, json), options.traceparent),
-        ]),
+        bindSql(WRITE_CREATE, {
+          ...orderValues(order, INSERTED_COLUMNS),
+          ...eventValues(event, actor, keyValues(actor, options.idempotency, 201, json), options.traceparent),
+        }),
       );
       return written ? ({ kind: 'applied', order: view, event, json } as const) : undefined;
     },
@@ -310,13 +385,13 @@ export async function applyTransition(pool: Pool, request: TransitionRequest): P
  */
 export async function applyTransitionWith(target: Pool | PoolClient, request: TransitionRequest): Promise<TransitionResult> {
   const actorKind = request.actor.role === 'user' || request.actor.role === 'merchant' ? request.actor.role : null;
-  const keyRead = request.idempotency === undefined ? [null, null] : [principalOf(request.actor), request.idempotency.key];
+  const keyRead = keyLookup(request.actor, request.idempotency);
   let last: Order | undefined;
   return withRetries(
     target,
     async (client) => {
       const read = await client.query<OrderRow>(
-        named('read_order', READ_ORDER_SQL, [request.orderId, actorKind, request.actor.id, ...keyRead]),
+        bindSql(READ_ORDER, { order_id: request.orderId, actor_kind: actorKind, actor_id: request.actor.id, ...keyRead }),
       );
       const row = read.rows[0];
       if (row === undefined) throw new SettleError('NOT_FOUND', `order ${request.orderId} was not found`);
@@ -346,14 +421,9 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
       if (decision.kind === 'unchanged') {
         const view = toView(decision.order, wallets);
         if (request.idempotency !== undefined) {
-          const [principal, key, requestHash, status, body] = keyParams(request.actor, request.idempotency, 200, JSON.stringify(view));
           const stored = await write(
             client,
-            named(
-              'store_key',
-              `INSERT INTO idempotency_keys (principal, key, request_hash, order_id, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6)`,
-              [principal, key, requestHash, before.id, status, body],
-            ),
+            bindSql(STORE_KEY, { ...keyValues(request.actor, request.idempotency, 200, JSON.stringify(view)), order_id: before.id }),
           );
           if (!stored) return undefined;
         }
@@ -375,20 +445,19 @@ export async function applyTransitionWith(target: Pool | PoolClient, request: Tr
       const hashes = newTxHashes(before, after);
       const written = await write(
         client,
-        named('write_transition', WRITE_TRANSITION_SQL, [
-          after.id,
-          before.orderVersion,
-          hashes.map(([hash]) => hash),
-          hashes.map(([, kind]) => kind),
-          ...WRITTEN_COLUMNS.map(([, value]) => value(after)),
-          ...eventParams(
+        bindSql(WRITE_TRANSITION, {
+          ...orderValues(after, WRITTEN_COLUMNS),
+          ...eventValues(
             event,
             request.actor,
-            keyParams(request.actor, request.idempotency, 200, json),
+            keyValues(request.actor, request.idempotency, 200, json),
             request.traceparent,
             auditOf(request, decision),
           ),
-        ]),
+          read_version: before.orderVersion,
+          hashes: hashes.map(([hash]) => hash),
+          hash_kinds: hashes.map(([, kind]) => kind),
+        }),
         before,
       );
       return written ? ({ kind: 'applied', order: view, event, json } as const) : undefined;
