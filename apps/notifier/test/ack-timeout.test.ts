@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
-import { connectClient, OrderStory, saveOrder, useNotifierFixture, tokenFor, waitFor } from './support';
+import { connectClient, OrderStory, useNotifierFixture, tokenFor, waitFor } from './support';
 
 describe('notifier: sockets that stop acknowledging', () => {
   const fx = useNotifierFixture('notifier_ack_timeout', { NOTIFIER_ACK_TIMEOUT_MS: '500' });
@@ -22,8 +22,7 @@ describe('notifier: sockets that stop acknowledging', () => {
       silent.once('connect_error', reject);
     });
 
-    const story = OrderStory.completedBuy('u-silent', 'm-silent');
-    await saveOrder(fx.pool, story.order);
+    const story = await OrderStory.completedBuy(fx.pool, 'u-silent', 'm-silent');
     await fx.producer.publish(fx.topic, story.events);
     await waitFor(() => received.length === 5, 'five notifications on the silent socket');
     expect(await disconnected).toBe('io server disconnect');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { connectNotifier, type BookPayload } from '@settle/contracts';
 import { currentBookSeq } from '@settle/db';
 import { testAddress } from '@settle/testkit';
-import { connectClient, OrderStory, saveOrder, sleep, useNotifierFixture, tokenFor, waitFor } from './support';
+import { connectClient, OrderStory, sleep, useNotifierFixture, tokenFor, waitFor } from './support';
 
 describe('order book broadcast and socket authorization', () => {
   const fx = useNotifierFixture('notifier_book');
@@ -43,10 +43,8 @@ describe('order book broadcast and socket authorization', () => {
       const rowsBefore = await count(`SELECT count(*) AS n FROM notifications`);
       const seqBefore = await currentBookSeq(fx.pool);
 
-      const first = OrderStory.create({ type: 'sell' }, { role: 'user', id: 'u-book-1' });
-      const second = OrderStory.create({ type: 'sell' }, { role: 'user', id: 'u-book-2' });
-      await saveOrder(fx.pool, first.order);
-      await saveOrder(fx.pool, second.order);
+      const first = await OrderStory.create(fx.pool, { type: 'sell' }, { role: 'user', id: 'u-book-1' });
+      const second = await OrderStory.create(fx.pool, { type: 'sell' }, { role: 'user', id: 'u-book-2' });
       await fx.producer.publish(fx.topic, [first.events[0]!, second.events[0]!]);
 
       await waitFor(() => books.every((received) => received.length >= 2), 'two book events on every socket', 30_000);
@@ -76,9 +74,12 @@ describe('order book broadcast and socket authorization', () => {
     const otherBook: BookPayload[] = [];
     other.socket.on('book', (payload) => otherBook.push(payload));
     try {
-      const story = OrderStory.create({ type: 'sell' }, { role: 'user', id: 'u-leaving' });
-      story.step({ action: 'accept', walletAddress: testAddress('notifier-test-taker') }, { role: 'merchant', id: 'm-taker' });
-      await saveOrder(fx.pool, story.order);
+      const story = await OrderStory.create(fx.pool, { type: 'sell' }, { role: 'user', id: 'u-leaving' });
+      await story.step(
+        fx.pool,
+        { action: 'accept', walletAddress: testAddress('notifier-test-taker') },
+        { role: 'merchant', id: 'm-taker' },
+      );
       await fx.producer.publish(fx.topic, story.events);
       await waitFor(() => otherBook.length === 2, 'entered and left the book');
       expect(otherBook.map((payload) => payload.onBook)).toEqual([true, false]);
@@ -123,8 +124,7 @@ describe('order book broadcast and socket authorization', () => {
   });
 
   it("a merchant cannot join another merchant's order room; a party and compliance can", async () => {
-    const story = OrderStory.create({ type: 'buy', merchantId: 'm-owner' }, { role: 'user', id: 'u-owner' });
-    await saveOrder(fx.pool, story.order);
+    const story = await OrderStory.create(fx.pool, { type: 'buy', merchantId: 'm-owner' }, { role: 'user', id: 'u-owner' });
     const owner = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-owner'));
     const intruder = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-intruder'));
     const compliance = await connectClient(fx.notifier.port, await tokenFor('compliance', 'c-1'));
@@ -136,8 +136,7 @@ describe('order book broadcast and socket authorization', () => {
       expect(await owner.joinOrder(story.order.id)).toEqual({ ok: true });
       expect(await compliance.joinOrder(story.order.id)).toEqual({ ok: true });
 
-      story.step({ action: 'accept' }, { role: 'merchant', id: 'm-owner' });
-      await saveOrder(fx.pool, story.order);
+      await story.step(fx.pool, { action: 'accept' }, { role: 'merchant', id: 'm-owner' });
       await fx.producer.publish(fx.topic, story.events.slice(1));
       // Compliance watches through the order room (seq 0: not an inbox message); the owner gets it once.
       await waitFor(() => compliance.shown.some((n) => n.type === 'order.accepted'), 'the watcher copy');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { connectNotifier, type BookPayload, type BookSnapshot, type NotificationPayload } from '@settle/contracts';
 import { toBookSummary } from '@settle/domain';
-import { OrderStory, saveOrder, sleep, useNotifierFixture, tokenFor, txHash, waitFor } from './support';
+import { OrderStory, sleep, useNotifierFixture, tokenFor, txHash, waitFor } from './support';
 
 describe('the contracts client helper (connectNotifier) against a real notifier', () => {
   const fx = useNotifierFixture('notifier_client');
@@ -19,8 +19,7 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
     client.socket.on('notification', (payload) => raw.push(payload));
     try {
       await new Promise<void>((resolve) => client.socket.once('synced', () => resolve()));
-      const story = OrderStory.create({ type: 'buy', merchantId: 'm-reconnect' }, { role: 'user', id: 'u-reconnect' });
-      await saveOrder(fx.pool, story.order);
+      const story = await OrderStory.create(fx.pool, { type: 'buy', merchantId: 'm-reconnect' }, { role: 'user', id: 'u-reconnect' });
       await fx.producer.publish(fx.topic, story.events);
       await waitFor(() => shown.length === 1, 'order.created');
 
@@ -28,9 +27,8 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
       const reconnected = new Promise<void>((resolve) => client.socket.io.once('reconnect', () => resolve()));
       client.socket.io.engine.close();
       const m = { role: 'merchant' as const, id: 'm-reconnect' };
-      story.step({ action: 'accept' }, m);
-      story.step({ action: 'lock_escrow', txHash: txHash() }, m);
-      await saveOrder(fx.pool, story.order);
+      await story.step(fx.pool, { action: 'accept' }, m);
+      await story.step(fx.pool, { action: 'lock_escrow', txHash: txHash() }, m);
       await fx.producer.publish(fx.topic, story.events.slice(1));
       await reconnected;
       await waitFor(() => shown.length === 3, 'the missed transitions');
@@ -58,8 +56,8 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
     });
     try {
       await new Promise<void>((resolve) => again.socket.once('synced', () => resolve()));
-      const story = OrderStory.create({ type: 'buy', merchantId: 'm-versions' }, { role: 'user', id: 'u-versions' });
-      story.step({ action: 'accept' }, { role: 'merchant', id: 'm-versions' });
+      const story = await OrderStory.create(fx.pool, { type: 'buy', merchantId: 'm-versions' }, { role: 'user', id: 'u-versions' });
+      await story.step(fx.pool, { action: 'accept' }, { role: 'merchant', id: 'm-versions' });
       const [created, accepted] = story.events;
       const payload = (event: typeof created, seq: number): NotificationPayload => ({
         ...(JSON.parse(JSON.stringify(event)) as Omit<NotificationPayload, 'seq'>),
@@ -93,7 +91,7 @@ describe('the contracts client helper (connectNotifier) against a real notifier'
     });
     try {
       await waitFor(() => snapshots.length === 1 && client.bookSeq() === 10, 'the snapshot on connect');
-      const story = OrderStory.create({ type: 'sell' }, { role: 'user', id: 'u-book-reader' });
+      const story = await OrderStory.create(fx.pool, { type: 'sell' }, { role: 'user', id: 'u-book-reader' });
       const delta = (seq: number): BookPayload => ({
         bookSeq: seq,
         type: 'order.created',

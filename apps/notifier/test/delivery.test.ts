@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deleteDeliveredNotifications } from '@settle/db';
-import { connectClient, OrderStory, saveOrder, sleep, useNotifierFixture, tokenFor, txHash, waitFor } from './support';
+import { connectClient, openTransaction, OrderStory, sleep, useNotifierFixture, tokenFor, txHash, waitFor } from './support';
 
 describe('notifier delivery: Kafka → notifications → sockets', () => {
   const fx = useNotifierFixture('notifier_delivery');
 
   async function publish(story: OrderStory, from = 0, to = story.events.length): Promise<void> {
-    await saveOrder(fx.pool, story.order);
     await fx.producer.publish(fx.topic, story.events.slice(from, to));
   }
 
@@ -16,7 +15,7 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
     const stranger = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-stranger'));
     const user = await connectClient(fx.notifier.port, await tokenFor('user', 'u-alpha'));
     try {
-      const story = OrderStory.completedBuy('u-alpha', 'm-alpha');
+      const story = await OrderStory.completedBuy(fx.pool, 'u-alpha', 'm-alpha');
       await publish(story);
       await waitFor(() => merchant.shown.some((n) => n.status === 'completed'), 'the completed notification');
       const completed = merchant.shown.find((n) => n.type === 'order.completed');
@@ -56,7 +55,7 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
 
   it('a client disconnected during several transitions reconnects with its lastSeq and receives exactly the missed ones, in order, once', async () => {
     const token = await tokenFor('merchant', 'm-bravo');
-    const story = OrderStory.create({ type: 'buy', merchantId: 'm-bravo' }, { role: 'user', id: 'u-bravo' });
+    const story = await OrderStory.create(fx.pool, { type: 'buy', merchantId: 'm-bravo' }, { role: 'user', id: 'u-bravo' });
     const first = await connectClient(fx.notifier.port, token);
     await publish(story);
     await waitFor(() => first.shown.length === 1, 'order.created');
@@ -65,9 +64,9 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
     first.close();
 
     const m = { role: 'merchant' as const, id: 'm-bravo' };
-    story.step({ action: 'accept' }, m);
-    story.step({ action: 'lock_escrow', txHash: txHash() }, m);
-    story.step({ action: 'mark_paid' }, { role: 'user', id: 'u-bravo' });
+    await story.step(fx.pool, { action: 'accept' }, m);
+    await story.step(fx.pool, { action: 'lock_escrow', txHash: txHash() }, m);
+    await story.step(fx.pool, { action: 'mark_paid' }, { role: 'user', id: 'u-bravo' });
     await publish(story, 1);
     await waitFor(
       async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE recipient = 'merchant:m-bravo'`)).rowCount === 4,
@@ -91,7 +90,7 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
   it('redelivering the same Kafka messages shows nothing twice and writes no second row', async () => {
     const client = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-charlie'));
     try {
-      const story = OrderStory.completedBuy('u-charlie', 'm-charlie');
+      const story = await OrderStory.completedBuy(fx.pool, 'u-charlie', 'm-charlie');
       await publish(story);
       await waitFor(() => client.shown.length === 5, 'five notifications');
       await waitFor(
@@ -111,7 +110,7 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
       await fx.producer.publish(fx.topic, story.events);
       await fx.producer.publish(fx.topic, story.events);
       // A marker event after the duplicates proves they were consumed before we look.
-      const marker = OrderStory.create({ type: 'buy', merchantId: 'm-charlie' }, { role: 'user', id: 'u-charlie' });
+      const marker = await OrderStory.create(fx.pool, { type: 'buy', merchantId: 'm-charlie' }, { role: 'user', id: 'u-charlie' });
       await publish(marker);
       await waitFor(() => client.shown.some((n) => n.orderId === marker.order.id), 'the marker');
 
@@ -144,7 +143,7 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
   });
 
   it('cleanup deletes delivered notifications older than 7 days and keeps undelivered and recent ones', async () => {
-    const story = OrderStory.completedBuy('u-cleanup', 'm-cleanup');
+    const story = await OrderStory.completedBuy(fx.pool, 'u-cleanup', 'm-cleanup');
     await publish(story);
     await waitFor(
       async () => (await fx.pool.query(`SELECT 1 FROM notifications WHERE order_id = $1`, [story.order.id])).rowCount === 10,
@@ -174,8 +173,8 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
   });
 
   it('cleanup deletes an old payload once no row of its event is left, and keeps the payloads undelivered rows still need', async () => {
-    const gone = OrderStory.create({ type: 'buy', merchantId: 'm-payload-gone' }, { role: 'user', id: 'u-payload-gone' });
-    const kept = OrderStory.create({ type: 'buy', merchantId: 'm-payload-kept' }, { role: 'user', id: 'u-payload-kept' });
+    const gone = await OrderStory.create(fx.pool, { type: 'buy', merchantId: 'm-payload-gone' }, { role: 'user', id: 'u-payload-gone' });
+    const kept = await OrderStory.create(fx.pool, { type: 'buy', merchantId: 'm-payload-kept' }, { role: 'user', id: 'u-payload-kept' });
     await publish(gone);
     await publish(kept);
     const events = [gone.events[0]!.eventId, kept.events[0]!.eventId];
@@ -213,10 +212,14 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
   it('poison messages (bad JSON, unknown type, schema-invalid) go to the DLT after one attempt while the valid events around them are delivered, also one whose order is not in the orders table', async () => {
     const client = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-poison'));
     try {
-      const good = OrderStory.create({ type: 'buy', merchantId: 'm-poison' }, { role: 'user', id: 'u-poison' });
-      await saveOrder(fx.pool, good.order);
+      const good = await OrderStory.create(fx.pool, { type: 'buy', merchantId: 'm-poison' }, { role: 'user', id: 'u-poison' });
       const event = good.events[0]!;
-      const unsaved = OrderStory.create({ type: 'buy', merchantId: 'm-poison' }, { role: 'user', id: 'u-poison' }).events[0]!;
+      // An event whose order never reached the orders table: written, then rolled back.
+      const rolledBack = await openTransaction(fx.pool);
+      const unsaved = (
+        await OrderStory.create(rolledBack.client, { type: 'buy', merchantId: 'm-poison' }, { role: 'user', id: 'u-poison' })
+      ).events[0]!;
+      await rolledBack.rollback();
       // All on one key, so they land in one partition and one chunk.
       await fx.producer.send({
         topic: fx.topic,

@@ -4,17 +4,7 @@ import { createKafka } from '@settle/kafka';
 import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
 import { AssignerProtocol, type Admin } from 'kafkajs';
 import { startNotifier, type Notifier } from '../src/notifier';
-import {
-  connectClient,
-  createTopics,
-  eventProducer,
-  type EventProducer,
-  OrderStory,
-  saveOrder,
-  testConfig,
-  tokenFor,
-  waitFor,
-} from './support';
+import { connectClient, createTopics, eventProducer, type EventProducer, OrderStory, testConfig, tokenFor, waitFor } from './support';
 
 describe('offset commits', () => {
   let db: TestDatabase;
@@ -57,8 +47,7 @@ describe('offset commits', () => {
   it('commits handled offsets at most once per interval and all of them on shutdown; the next member goes on from there', async () => {
     const first = await start('60000');
     const client = await connectClient(first.port, await tokenFor('merchant', 'm-offsets'));
-    const story = OrderStory.completedBuy('u-offsets', 'm-offsets');
-    await saveOrder(pool, story.order);
+    const story = await OrderStory.completedBuy(pool, 'u-offsets', 'm-offsets');
     await producer.publish(topic, story.events);
     await waitFor(() => client.shown.length === 5, 'five notifications');
     client.close();
@@ -71,8 +60,7 @@ describe('offset commits', () => {
 
     // A member that commits after every chunk starts at offset 5: it writes no row for the first five events.
     const second = await start('0');
-    const next = OrderStory.create({ type: 'buy', merchantId: 'm-offsets' }, { role: 'user', id: 'u-offsets' });
-    await saveOrder(pool, next.order);
+    const next = await OrderStory.create(pool, { type: 'buy', merchantId: 'm-offsets' }, { role: 'user', id: 'u-offsets' });
     await producer.publish(topic, next.events);
     await waitFor(async () => (await committed()) === '6', 'offset 6 committed right after the sixth event', 20_000);
     const rows = await pool.query<{ seq: string; order_id: string }>(
@@ -120,10 +108,9 @@ describe('offset commits', () => {
 
     // One notifier (two group members) handles an event on each of the 4 partitions; nothing is committed yet.
     const first = await start4();
-    const stories = [0, 1, 2, 3].map((index) =>
-      OrderStory.create({ type: 'buy', merchantId: `m-wide-${index}` }, { role: 'user', id: `u-wide-${index}` }),
-    );
-    for (const story of stories) await saveOrder(pool, story.order);
+    const stories: OrderStory[] = [];
+    for (const index of [0, 1, 2, 3])
+      stories.push(await OrderStory.create(pool, { type: 'buy', merchantId: `m-wide-${index}` }, { role: 'user', id: `u-wide-${index}` }));
     await producer.send({
       topic: wide,
       acks: -1,

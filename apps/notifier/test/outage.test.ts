@@ -5,7 +5,7 @@ import { createKafka, deadLetterTopic } from '@settle/kafka';
 import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
 import type { RetryInfo } from '../src/consume';
 import { startNotifier, type Notifier } from '../src/notifier';
-import { connectClient, createTopics, eventProducer, OrderStory, saveOrder, testConfig, tokenFor, waitFor } from './support';
+import { connectClient, createTopics, eventProducer, OrderStory, testConfig, tokenFor, waitFor } from './support';
 
 describe('a database outage during consumption', () => {
   let db: TestDatabase;
@@ -54,8 +54,7 @@ describe('a database outage during consumption', () => {
   it('pauses and retries with growing delays, then delivers everything, with nothing dead-lettered', async () => {
     const client = await connectClient(notifier.port, await tokenFor('merchant', 'm-outage'));
     try {
-      const story = OrderStory.completedBuy('u-outage', 'm-outage');
-      await saveOrder(pool, story.order);
+      const story = await OrderStory.completedBuy(pool, 'u-outage', 'm-outage');
 
       await setConnections(false);
       await producer.publish(topic, story.events);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectClient, OrderStory, saveOrder, tokenFor, useNotifierFixture, waitFor } from './support';
+import { connectClient, OrderStory, tokenFor, useNotifierFixture, waitFor } from './support';
 
 describe('notifier progress metrics', () => {
   const fx = useNotifierFixture('notifier_progress');
@@ -12,12 +12,11 @@ describe('notifier progress metrics', () => {
     const client = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-late'));
     try {
       const before = value(await scrape(), 'settle_notifier_last_progress_timestamp_seconds');
-      const story = OrderStory.create({ type: 'buy', merchantId: 'm-late' }, { role: 'user', id: 'u-late' });
+      const story = await OrderStory.create(fx.pool, { type: 'buy', merchantId: 'm-late' }, { role: 'user', id: 'u-late' });
       // An event committed 40 s before the notifier sees it (a relay or notifier that was behind).
       const event = story.events[0];
       if (event === undefined) throw new Error('the story has no event');
       event.occurredAt = new Date(Date.now() - 40_000).toISOString();
-      await saveOrder(fx.pool, story.order);
       await fx.producer.publish(fx.topic, story.events);
       await waitFor(() => client.shown.length === 1, 'the notification');
       await waitFor(async () => value(await scrape(), 'settle_notifier_delivery_latency_seconds_count') === 1, 'the ack to be recorded');

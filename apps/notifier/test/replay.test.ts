@@ -1,5 +1,6 @@
 import { io } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
+import type { OrderEvent } from '@settle/domain';
 import { OrderStory, sleep, tokenFor, useNotifierFixture, waitFor } from './support';
 
 describe('notifier: a reconnecting socket gets its replay before any live notification', () => {
@@ -11,14 +12,17 @@ describe('notifier: a reconnecting socket gets its replay before any live notifi
 
   it('live notifications stored during a replay of 400 missed ones arrive after it and after `synced`, every seq once, strictly increasing, no gap', async () => {
     const merchant = 'm-replay';
-    const created = (): OrderStory => OrderStory.create({ type: 'buy', merchantId: merchant }, { role: 'user', id: 'u-replay' });
+    const created = (): Promise<OrderStory> =>
+      OrderStory.create(fx.pool, { type: 'buy', merchantId: merchant }, { role: 'user', id: 'u-replay' });
+    const createdEvents = async (count: number): Promise<OrderEvent[]> => {
+      const events: OrderEvent[] = [];
+      for (let index = 0; index < count; index += 1) events.push((await created()).events[0]!);
+      return events;
+    };
     // Seen before: seqs 1..5. Missed while offline: 6..405.
-    await fx.producer.publish(
-      fx.topic,
-      Array.from({ length: 5 }, () => created().events[0]!),
-    );
+    await fx.producer.publish(fx.topic, await createdEvents(5));
     await waitFor(async () => (await count(`merchant:${merchant}`)) === 5, 'the first five rows');
-    const missed = Array.from({ length: 400 }, () => created().events[0]!);
+    const missed = await createdEvents(400);
     await fx.producer.publish(fx.topic, missed);
     await waitFor(async () => (await count(`merchant:${merchant}`)) === 405, 'the 400 missed rows');
 
@@ -27,7 +31,7 @@ describe('notifier: a reconnecting socket gets its replay before any live notifi
     let published = 0;
     const stream = (async () => {
       while (live) {
-        await fx.producer.publish(fx.topic, [created().events[0]!]);
+        await fx.producer.publish(fx.topic, await createdEvents(1));
         published += 1;
         await sleep(5);
       }

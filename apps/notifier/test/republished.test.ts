@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { EVENT_HEADERS } from '@settle/kafka';
-import { connectClient, OrderStory, saveOrder, tokenFor, useNotifierFixture, waitFor } from './support';
+import { connectClient, OrderStory, tokenFor, useNotifierFixture, waitFor } from './support';
 
 describe('re-published events (settle-ops outbox republish)', () => {
   const fixture = useNotifierFixture('notifier_republished');
 
   it('are skipped: no notification row, nothing shown; events after them are delivered as usual', async () => {
     const client = await connectClient(fixture.notifier.port, await tokenFor('merchant', 'm-republished'));
-    const again = OrderStory.completedBuy('u-republished', 'm-republished');
-    const fresh = OrderStory.create({ type: 'buy', merchantId: 'm-republished' }, { role: 'user', id: 'u-republished-2' });
-    await saveOrder(fixture.pool, again.order);
-    await saveOrder(fixture.pool, fresh.order);
+    const again = await OrderStory.completedBuy(fixture.pool, 'u-republished', 'm-republished');
+    const fresh = await OrderStory.create(
+      fixture.pool,
+      { type: 'buy', merchantId: 'm-republished' },
+      { role: 'user', id: 'u-republished-2' },
+    );
     await fixture.producer.send({
       topic: fixture.topic,
       acks: -1,

@@ -7,18 +7,7 @@ import { createPool, type Pool } from '@settle/db';
 import { createKafka } from '@settle/kafka';
 import { freePort } from '@settle/stack';
 import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
-import {
-  connectClient,
-  createTopics,
-  eventProducer,
-  JWT_SECRET,
-  OrderStory,
-  saveOrder,
-  sleep,
-  tokenFor,
-  waitFor,
-  type TestClient,
-} from './support';
+import { connectClient, createTopics, eventProducer, JWT_SECRET, OrderStory, sleep, tokenFor, waitFor, type TestClient } from './support';
 import { CONSUMERS_PER_PROCESS } from '../src/notifier';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
@@ -112,10 +101,9 @@ describe('two notifier processes in one consumer group with the Redis adapter', 
       const b = await connectClient(nodes[1]!.port, await tokenFor('merchant', 'm-node-b'));
       clients.push(a, b);
       // Many orders so their keys spread over all four partitions, i.e. over both nodes.
-      const stories = Array.from({ length: 12 }, (_, index) =>
-        OrderStory.completedBuy(`u-scale-${index}`, index % 2 === 0 ? 'm-node-a' : 'm-node-b'),
-      );
-      for (const story of stories) await saveOrder(pool, story.order);
+      const stories: OrderStory[] = [];
+      for (let index = 0; index < 12; index += 1)
+        stories.push(await OrderStory.completedBuy(pool, `u-scale-${index}`, index % 2 === 0 ? 'm-node-a' : 'm-node-b'));
       await producer.publish(
         topic,
         stories.flatMap((story) => story.events),

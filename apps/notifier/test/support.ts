@@ -3,19 +3,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { signToken } from '@settle/auth';
 import { loadConfig, type Config } from '@settle/config';
 import { connectNotifier, type NotificationPayload, type NotifierClient, type NotifierClientOptions } from '@settle/contracts';
-import { createPool, type Pool, type Queryable } from '@settle/db';
-import {
-  buildEvent,
-  createOrder,
-  decide,
-  orderNumber,
-  toView,
-  type Actor,
-  type Command,
-  type CreateOrderInput,
-  type Order,
-  type OrderEvent,
-} from '@settle/domain';
+import { applyTransitionWith, createOrderRecord, createPool, upsertAccount, type Pool, type PoolClient, type Queryable } from '@settle/db';
+import type { Actor, Command, CreateOrderInput, OrderEvent, OrderView } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
 import { createTestDatabase, createTestTopics, sleep, testAddress, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
 import type { Producer } from 'kafkajs';
@@ -79,32 +68,30 @@ export async function connectClient(port: number, token: string, options: Partia
 
 export { sleep, waitFor } from '@settle/testkit';
 
-const noWallets = (): null => null;
 let hashCounter = 0;
 export const txHash = (): string => testTxHash(`notifier-test-${randomUUID()}-${(hashCounter += 1)}`);
 
-/** An order's life built with the domain (createOrder/decide/toView/buildEvent), so events are realistic. */
+/**
+ * An order's life written through the one write path (createOrderRecord, then applyTransitionWith as each party
+ * acts), on a pool or on a client inside a transaction the test holds open. `events` are the events the write path
+ * stored, in order: the tests publish them to Kafka themselves, standing in for the relay.
+ */
 export class OrderStory {
-  order: Order;
-  readonly events: OrderEvent[] = [];
+  private constructor(
+    public order: OrderView,
+    readonly events: OrderEvent[],
+  ) {}
 
-  private constructor(order: Order, creator: Actor) {
-    this.order = order;
-    this.events.push(
-      buildEvent({
-        eventId: randomUUID(),
-        type: 'order.created',
-        order: toView(order, noWallets),
-        previousStatus: null,
-        actor: creator,
-        occurredAt: order.createdAt,
-      }),
-    );
-  }
-
-  static create(input: Partial<CreateOrderInput> & Pick<CreateOrderInput, 'type'>, creator: Actor): OrderStory {
-    const now = new Date().toISOString();
-    const order = createOrder(
+  /** Creates the order; the creator's and the addressed merchant's accounts are made (with a profile wallet) when missing. */
+  static async create(
+    db: Pool | PoolClient,
+    input: Partial<CreateOrderInput> & Pick<CreateOrderInput, 'type'>,
+    creator: Actor,
+  ): Promise<OrderStory> {
+    if (creator.role === 'user' || creator.role === 'merchant') await ensureAccount(db, creator.role, creator.id);
+    if (input.merchantId !== undefined) await ensureAccount(db, 'merchant', input.merchantId);
+    const created = await createOrderRecord(
+      db,
       {
         cryptoAmount: '100.00',
         cryptoCurrency: 'USDT',
@@ -116,79 +103,57 @@ export class OrderStory {
         ...input,
       },
       creator,
-      { id: randomUUID(), orderNumber: orderNumber(now, randomBytes(8)), now, profileWallet: () => testAddress('notifier-test-profile') },
     );
-    return new OrderStory(order, creator);
+    if (created.kind !== 'applied') throw new Error(`the order was not created (${created.kind})`);
+    return new OrderStory(created.order, [created.event]);
   }
 
-  /** Applies a command through the domain and records its event. */
-  step(command: Command, actor: Actor): OrderEvent {
-    const now = new Date().toISOString();
-    const decision = decide(this.order, command, actor, { now, profileWallet: () => testAddress('notifier-test-profile') });
-    if (decision.kind !== 'transition') throw new Error(`${command.action} changed nothing`);
-    this.order = decision.order;
-    const event = buildEvent({
-      eventId: randomUUID(),
-      type: decision.eventType,
-      order: toView(decision.order, noWallets),
-      previousStatus: decision.previousStatus,
-      actor,
-      occurredAt: now,
-    });
-    this.events.push(event);
-    return event;
+  /** Applies a command through the write path and records its event. */
+  async step(db: Pool | PoolClient, command: Command, actor: Actor): Promise<OrderEvent> {
+    if (actor.role === 'user' || actor.role === 'merchant') await ensureAccount(db, actor.role, actor.id);
+    const result = await applyTransitionWith(db, { orderId: this.order.id, command, actor });
+    if (result.kind !== 'applied') throw new Error(`${command.action} changed nothing (${result.kind})`);
+    this.order = result.order;
+    this.events.push(result.event);
+    return result.event;
   }
 
   /** A buy order of `user` addressed to `merchant`, taken to completed: created, accepted, escrowed, paid, completed. */
-  static completedBuy(user: string, merchant: string): OrderStory {
-    const story = OrderStory.create({ type: 'buy', merchantId: merchant }, { role: 'user', id: user });
+  static async completedBuy(db: Pool | PoolClient, user: string, merchant: string): Promise<OrderStory> {
+    const story = await OrderStory.create(db, { type: 'buy', merchantId: merchant }, { role: 'user', id: user });
     const m: Actor = { role: 'merchant', id: merchant };
-    story.step({ action: 'accept' }, m);
-    story.step({ action: 'lock_escrow', txHash: txHash() }, m);
-    story.step({ action: 'mark_paid' }, { role: 'user', id: user });
-    story.step({ action: 'confirm_and_release', txHash: txHash() }, m);
+    await story.step(db, { action: 'accept' }, m);
+    await story.step(db, { action: 'lock_escrow', txHash: txHash() }, m);
+    await story.step(db, { action: 'mark_paid' }, { role: 'user', id: user });
+    await story.step(db, { action: 'confirm_and_release', txHash: txHash() }, m);
     return story;
   }
 }
 
 /**
- * Writes the order's current state into the orders table (the API's table) so the notifier knows the order.
- * Only the columns the table requires; the API writes the full row through its own write path.
+ * A transaction on its own connection, left open: what is written on `client` stays invisible to other sessions
+ * (the notifier's) until `commit()`, and is gone after `rollback()`.
  */
-export async function saveOrder(db: Queryable, order: Order): Promise<void> {
-  await db.query(
-    `INSERT INTO orders (id, order_number, type, status, order_version, book_order, merchant_id, user_id, buyer_merchant_id,
-                         crypto_amount, crypto_currency, fiat_amount, fiat_currency, rate, payment_method, escrow_tx_hash,
-                         release_tx_hash, refund_tx_hash, completed_at, created_at, updated_at, network)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
-     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, order_version = EXCLUDED.order_version, merchant_id = EXCLUDED.merchant_id,
-       buyer_merchant_id = EXCLUDED.buyer_merchant_id, escrow_tx_hash = EXCLUDED.escrow_tx_hash, release_tx_hash = EXCLUDED.release_tx_hash,
-       refund_tx_hash = EXCLUDED.refund_tx_hash, completed_at = EXCLUDED.completed_at, updated_at = EXCLUDED.updated_at`,
-    [
-      order.id,
-      order.orderNumber,
-      order.type,
-      order.status,
-      order.orderVersion,
-      order.bookOrder,
-      order.merchantId,
-      order.userId,
-      order.buyerMerchantId,
-      order.cryptoAmount,
-      order.cryptoCurrency,
-      order.fiatAmount,
-      order.fiatCurrency,
-      order.rate,
-      order.paymentMethod,
-      order.escrowTxHash,
-      order.releaseTxHash,
-      order.refundTxHash,
-      order.completedAt,
-      order.createdAt,
-      order.updatedAt,
-      order.network,
-    ],
-  );
+export async function openTransaction(pool: Pool): Promise<{ client: PoolClient; commit(): Promise<void>; rollback(): Promise<void> }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+  } catch (error) {
+    client.release(true);
+    throw error;
+  }
+  const end = async (sql: string): Promise<void> => {
+    try {
+      await client.query(sql);
+    } finally {
+      client.release();
+    }
+  };
+  return { client, commit: () => end('COMMIT'), rollback: () => end('ROLLBACK') };
+}
+
+async function ensureAccount(db: Queryable, kind: 'user' | 'merchant', id: string): Promise<void> {
+  await upsertAccount(db, { kind, id, wallet: { network: 'tron', address: testAddress(`notifier-test-profile-${kind}-${id}`) } });
 }
 
 export type EventProducer = Producer & { publish(topic: string, events: OrderEvent[]): Promise<void> };

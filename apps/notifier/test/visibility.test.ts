@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createKafka, deadLetterTopic } from '@settle/kafka';
 import { testStack } from '@settle/testkit';
-import { connectClient, OrderStory, saveOrder, sleep, tokenFor, useNotifierFixture, waitFor } from './support';
+import { connectClient, openTransaction, OrderStory, sleep, tokenFor, useNotifierFixture, waitFor } from './support';
 
 /**
  * Logical decoding can hand the relay (and so Kafka) a committed transaction before other sessions see its rows.
- * These tests hold the order's row in an open transaction, so the notifier's sessions cannot see it while the
- * event is consumed: the same situation, made deterministic.
+ * These tests write the order through the write path in a transaction they hold open, so the notifier's sessions
+ * cannot see its row while the event is consumed: the same situation, made deterministic.
  */
 describe('notifier: events whose order row is not visible yet', () => {
   // A join check reads the orders table up to 5 times, 50, 100, 200 and 400 ms apart (750 ms in all).
@@ -27,31 +27,11 @@ describe('notifier: events whose order row is not visible yet', () => {
     }
   }
 
-  /** Inserts the order's row in a transaction left open; `commit()` makes it visible. */
-  async function pendingRow(story: OrderStory): Promise<{ commit(): Promise<void>; rollback(): Promise<void> }> {
-    const client = await fx.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await saveOrder(client, story.order);
-    } catch (error) {
-      client.release(true);
-      throw error;
-    }
-    const end = async (sql: string): Promise<void> => {
-      try {
-        await client.query(sql);
-      } finally {
-        client.release();
-      }
-    };
-    return { commit: () => end('COMMIT'), rollback: () => end('ROLLBACK') };
-  }
-
   it('the events of an order whose row is committed only later reach both parties once each, in order, and nothing goes to the DLT', async () => {
     const merchant = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-early'));
     const user = await connectClient(fx.notifier.port, await tokenFor('user', 'u-early'));
-    const story = OrderStory.completedBuy('u-early', 'm-early');
-    const row = await pendingRow(story);
+    const row = await openTransaction(fx.pool);
+    const story = await OrderStory.completedBuy(row.client, 'u-early', 'm-early');
     try {
       await fx.producer.publish(fx.topic, story.events);
       await waitFor(
@@ -76,8 +56,8 @@ describe('notifier: events whose order row is not visible yet', () => {
   });
 
   it('a party that asks to join the order room before the order row is visible is let in once the row is committed', async () => {
-    const story = OrderStory.create({ type: 'buy', merchantId: 'm-join' }, { role: 'user', id: 'u-join' });
-    const row = await pendingRow(story);
+    const row = await openTransaction(fx.pool);
+    const story = await OrderStory.create(row.client, { type: 'buy', merchantId: 'm-join' }, { role: 'user', id: 'u-join' });
     const merchant = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-join'));
     try {
       await fx.producer.publish(fx.topic, story.events);
@@ -94,10 +74,9 @@ describe('notifier: events whose order row is not visible yet', () => {
   });
 
   it('a join for an order whose row never becomes visible is answered "not found" after the bounded reads, as a non-party is', async () => {
-    const hidden = OrderStory.create({ type: 'buy', merchantId: 'm-hidden' }, { role: 'user', id: 'u-hidden' });
-    const visible = OrderStory.create({ type: 'buy', merchantId: 'm-visible' }, { role: 'user', id: 'u-visible' });
-    await saveOrder(fx.pool, visible.order);
-    const row = await pendingRow(hidden);
+    const visible = await OrderStory.create(fx.pool, { type: 'buy', merchantId: 'm-visible' }, { role: 'user', id: 'u-visible' });
+    const row = await openTransaction(fx.pool);
+    const hidden = await OrderStory.create(row.client, { type: 'buy', merchantId: 'm-hidden' }, { role: 'user', id: 'u-hidden' });
     const merchant = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-hidden'));
     const intruder = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-intruder'));
     try {

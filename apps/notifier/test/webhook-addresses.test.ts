@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { listWebhookEndpoints, registerWebhookEndpoint } from '@settle/db';
-import { OrderStory, saveOrder, useNotifierFixture, waitFor, type NotifierFixture } from './support';
+import { OrderStory, useNotifierFixture, waitFor, type NotifierFixture } from './support';
 
 /** A receiver on 127.0.0.1 answering 200, reached as http://localhost:<port>: a name that resolves to loopback. */
 async function localhostReceiver(): Promise<{
@@ -29,8 +29,7 @@ async function localhostReceiver(): Promise<{
 }
 
 async function publishCreated(fx: NotifierFixture, merchant: string): Promise<OrderStory> {
-  const story = OrderStory.create({ type: 'buy', merchantId: merchant }, { role: 'user', id: `u-of-${merchant}` });
-  await saveOrder(fx.pool, story.order);
+  const story = await OrderStory.create(fx.pool, { type: 'buy', merchantId: merchant }, { role: 'user', id: `u-of-${merchant}` });
   await fx.producer.publish(fx.topic, story.events);
   return story;
 }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { registerWebhookEndpoint, checkWebhookUrl } from '@settle/db';
-import { OrderStory, saveOrder, useNotifierFixture, waitFor } from './support';
+import { OrderStory, useNotifierFixture, waitFor } from './support';
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -39,8 +39,7 @@ describe('webhooks: Standard Webhooks signatures, retries and dead letters', () 
   });
 
   async function publishCreated(merchant: string): Promise<OrderStory> {
-    const story = OrderStory.create({ type: 'buy', merchantId: merchant }, { role: 'user', id: `u-of-${merchant}` });
-    await saveOrder(fx.pool, story.order);
+    const story = await OrderStory.create(fx.pool, { type: 'buy', merchantId: merchant }, { role: 'user', id: `u-of-${merchant}` });
     await fx.producer.publish(fx.topic, story.events);
     return story;
   }

@@ -309,7 +309,7 @@ async function withRetries<T>(
  * transaction), after one read of the parties' profiles and the caller's Idempotency-Key.
  */
 export async function createOrderRecord(
-  pool: Pool,
+  pool: Pool | PoolClient,
   input: CreateOrderInput,
   actor: Actor,
   options: { now?: string | undefined; policy?: OrderPolicy | undefined; idempotency?: Idempotency; traceparent?: string | undefined } = {},
