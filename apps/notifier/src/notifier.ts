@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Config } from '@settle/config';
 import { createPool, type Pool } from '@settle/db';
-import { createKafka, deadLetterTopic, ensureTopics, kafkaProbe, orderTopics } from '@settle/kafka';
+import { createKafka, deadLetterTopic, ensureTopics, kafkaProbe, orderTopics, type KafkaProbe } from '@settle/kafka';
 import {
   createLogger,
   createRegistry,
@@ -14,7 +14,9 @@ import {
   type Logger,
   type Tracing,
 } from '@settle/observability';
-import { Partitioners, type Consumer, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { BackoffPolicy } from '@settle/backoff';
 import { createClient } from 'redis';
 import { runPausingConsumer, type RetryInfo } from './consume';
 import { createNotifierMetrics, type NotifierMetrics } from './metrics';
@@ -49,19 +51,93 @@ export interface Notifier {
 /** Consumer group members per notifier process (see where they are started). */
 export const CONSUMERS_PER_PROCESS = 2;
 
+/** What the notifier's parts share from start to stop. */
+interface NotifierBase {
+  config: Config;
+  logger: Logger;
+  tracing: Tracing;
+  pool: Pool;
+  kafka: Kafka;
+  metrics: NotifierMetrics;
+  registry: Registry;
+  backoff: BackoffPolicy;
+}
+
 /**
  * Starts the notifier: HTTP server on NOTIFIER_PORT with socket.io (default path) and /metrics, /health, /ready;
  * the `settle-notifier` consumer of the order events topic; the webhook dispatcher; the dead-letter mirror.
  */
 export async function startNotifier(options: NotifierOptions): Promise<Notifier> {
+  // The hub needs the metrics and the connected-sockets gauge needs the hub.
+  const late: { hub?: SocketHub } = {};
+  const base = await connect(options, () => late.hub?.connectedSockets() ?? 0);
+  const { config, logger, kafka, pool, metrics } = base;
+  const brokers = kafkaProbe(kafka);
+  let events: OrderEventStreams | undefined;
+  const server = httpServer(base, brokers, () => events?.joined() ?? false);
+  const redis = await redisAdapter(config, logger);
+  const hub = createSocketHub(server, {
+    config,
+    pool,
+    metrics,
+    logger,
+    visibility: { backoff: base.backoff },
+    ...(redis !== undefined ? { adapter: redis.adapter } : {}),
+  });
+  late.hub = hub;
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const dispatcher = startWebhookDispatcher({
+    config,
+    pool,
+    producer,
+    topic: config.ORDER_EVENTS_TOPIC,
+    groupId: config.NOTIFIER_GROUP_ID,
+    metrics,
+    tracing: base.tracing,
+    logger: logger.child({ component: 'webhooks' }),
+  });
+  events = await consumeOrderEvents(base, hub, producer, dispatcher, options.onRetry);
+  const mirror = config.NOTIFIER_DLT_MIRROR ? await mirrorDeadLetters(base) : undefined;
+  const port = await listen(server, options.port ?? config.NOTIFIER_PORT, options.host ?? config.HOST ?? '0.0.0.0');
+  logger.info(
+    { port, topic: config.ORDER_EVENTS_TOPIC, groupId: config.NOTIFIER_GROUP_ID, redis: redis !== undefined },
+    'notifier listening',
+  );
+
+  const streams = events;
+  return {
+    port,
+    hub,
+    pool,
+    metrics,
+    pauseEvents: () => streams.pause(),
+    resumeEvents: () => streams.resume(),
+    async stop() {
+      await streams.stop();
+      await mirror?.stop();
+      await dispatcher.stop();
+      await hub.close();
+      await producer.disconnect();
+      await brokers.close();
+      await redis?.close();
+      await pool.end();
+      if (options.tracing === undefined) await base.tracing.shutdown();
+    },
+  };
+}
+
+/** The config checks, the tracer, the pool and the Kafka client (with the topics made sure of), the metrics. */
+async function connect(options: NotifierOptions, connectedSockets: () => number): Promise<NotifierBase> {
   const { config } = options;
   const logger = options.logger ?? createLogger('notifier', config.LOG_LEVEL);
   if (config.DATABASE_URL === undefined) throw new Error('DATABASE_URL is required for the notifier');
   if (config.KAFKA_BROKERS === undefined) throw new Error('KAFKA_BROKERS is required for the notifier');
-  const topic = config.ORDER_EVENTS_TOPIC;
-  const groupId = config.NOTIFIER_GROUP_ID;
   const tracing = options.tracing ?? (await startTracing(config, 'notifier', logger));
-
   const pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'settle-notifier' }, (error) =>
     logger.warn({ err: error }, 'idle database client failed'),
   );
@@ -70,96 +146,94 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     clientId: `${config.KAFKA_CLIENT_ID}-notifier`,
     onLog: (level, message, extra) => logger[level](extra, message),
   });
-  await ensureTopics(kafka, orderTopics(topic, config.ORDER_EVENTS_PARTITIONS));
-
+  await ensureTopics(kafka, orderTopics(config.ORDER_EVENTS_TOPIC, config.ORDER_EVENTS_PARTITIONS));
   const registry = createRegistry('notifier');
-  // The hub needs the metrics and the connected-sockets gauge needs the hub.
-  const late: { hub?: SocketHub } = {};
-  const metrics = createNotifierMetrics(registry, () => late.hub?.connectedSockets() ?? 0);
-  let joined = false;
+  return {
+    config,
+    logger,
+    tracing,
+    pool,
+    kafka,
+    registry,
+    metrics: createNotifierMetrics(registry, connectedSockets),
+    backoff: {
+      baseMs: config.NOTIFIER_RETRY_BASE_MS,
+      factor: config.NOTIFIER_RETRY_FACTOR,
+      capMs: config.NOTIFIER_RETRY_CAP_MS,
+      jitter: config.NOTIFIER_RETRY_JITTER,
+    },
+  };
+}
 
-  // Ready while Postgres and a Kafka broker answer and the consumer has joined its group; each probe asks again.
-  const brokers = kafkaProbe(kafka);
+/**
+ * The HTTP server socket.io attaches to: /metrics, /health and /ready (Postgres and a Kafka broker answer and the
+ * consumer has joined its group, asked again on each probe); anything else outside socket.io's path is a 404.
+ */
+function httpServer({ pool, registry }: NotifierBase, brokers: KafkaProbe, joined: () => boolean): http.Server {
   const dependencies = dependencyReadiness({ database: () => pool.query('SELECT 1'), kafka: () => brokers.check() });
   const ready = async (): Promise<HealthReport> => {
     const report = await dependencies();
-    return { ok: report.ok && joined, details: { ...report.details, consumer: joined ? 'joined' : 'joining' } };
+    return { ok: report.ok && joined(), details: { ...report.details, consumer: joined() ? 'joined' : 'joining' } };
   };
   const ops = opsRoutes({ registry, ready });
-  const server = http.createServer((request, response) => {
+  return http.createServer((request, response) => {
     if (ops(request, response)) return;
-    // socket.io answers its own path; anything else is not ours.
     const path = request.url?.split('?')[0];
     if (!path?.startsWith('/socket.io')) {
       response.writeHead(404, { 'content-type': 'application/problem+json' });
       response.end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no route ${path ?? ''}` }));
     }
   });
+}
 
-  const redis: Array<{ quit(): Promise<unknown> }> = [];
-  let adapter: ReturnType<typeof createAdapter> | undefined;
-  if (config.REDIS_URL !== undefined) {
-    const pub = createClient({ url: config.REDIS_URL });
-    const sub = pub.duplicate();
-    pub.on('error', (error: unknown) => logger.warn({ err: error }, 'redis publisher error'));
-    sub.on('error', (error: unknown) => logger.warn({ err: error }, 'redis subscriber error'));
-    await Promise.all([pub.connect(), sub.connect()]);
-    redis.push(pub, sub);
-    adapter = createAdapter(pub, sub, { key: config.NOTIFIER_REDIS_KEY });
-  }
-  const backoff = {
-    baseMs: config.NOTIFIER_RETRY_BASE_MS,
-    factor: config.NOTIFIER_RETRY_FACTOR,
-    capMs: config.NOTIFIER_RETRY_CAP_MS,
-    jitter: config.NOTIFIER_RETRY_JITTER,
+/** With REDIS_URL, the socket.io Redis adapter that lets several notifiers share rooms. */
+async function redisAdapter(
+  config: Config,
+  logger: Logger,
+): Promise<{ adapter: ReturnType<typeof createAdapter>; close(): Promise<void> } | undefined> {
+  if (config.REDIS_URL === undefined) return undefined;
+  const pub = createClient({ url: config.REDIS_URL });
+  const sub = pub.duplicate();
+  pub.on('error', (error: unknown) => logger.warn({ err: error }, 'redis publisher error'));
+  sub.on('error', (error: unknown) => logger.warn({ err: error }, 'redis subscriber error'));
+  await Promise.all([pub.connect(), sub.connect()]);
+  return {
+    adapter: createAdapter(pub, sub, { key: config.NOTIFIER_REDIS_KEY }),
+    close: async () => {
+      await Promise.all([pub, sub].map((client) => client.quit().catch(() => undefined)));
+    },
   };
-  const socketHub = createSocketHub(server, {
-    config,
-    pool,
-    metrics,
-    logger,
-    visibility: { backoff },
-    ...(adapter !== undefined ? { adapter } : {}),
-  });
-  late.hub = socketHub;
+}
 
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
+interface OrderEventStreams {
+  joined(): boolean;
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
 
-  const dispatcher: WebhookDispatcher = startWebhookDispatcher({
-    config,
-    pool,
-    producer,
-    topic,
-    groupId,
-    metrics,
-    tracing,
-    logger: logger.child({ component: 'webhooks' }),
-  });
-
-  // Two members of the group per process: kafkajs fetches again only when every batch of its last fetch is
-  // handled, so with one consumer the database and this process take turns; with two, one consumer's batches
-  // are written while the other's are emitted. Both feed the same processor (one writer, emits in order).
-  const handle = createProcessor({
-    pool,
-    producer,
-    hub: socketHub,
-    metrics,
-    logger,
-    tracing,
-    groupId,
-    onWebhooksQueued: () => dispatcher.wake(),
-  });
+/**
+ * The group's members in this process, feeding one processor. Two members per process: kafkajs fetches again only
+ * when every batch of its last fetch is handled, so with one consumer the database and this process take turns;
+ * with two, one consumer's batches are written while the other's are emitted (one writer, emits in order).
+ */
+async function consumeOrderEvents(
+  { config, pool, kafka, metrics, logger, tracing, backoff }: NotifierBase,
+  hub: SocketHub,
+  producer: Producer,
+  dispatcher: WebhookDispatcher,
+  onRetry: NotifierOptions['onRetry'],
+): Promise<OrderEventStreams> {
+  const topic = config.ORDER_EVENTS_TOPIC;
+  const groupId = config.NOTIFIER_GROUP_ID;
+  const handle = createProcessor({ pool, producer, hub, metrics, logger, tracing, groupId, onWebhooksQueued: () => dispatcher.wake() });
+  let joined = false;
   // Both members join at once, and heartbeat every second: a member learns of the other's join (a rebalance)
   // at its next heartbeat, so start-up does not wait out a long interval.
   const consumers: Consumer[] = Array.from({ length: CONSUMERS_PER_PROCESS }, () =>
     kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 250 }),
   );
-  const streams: Array<{ stop(): Promise<void> }> = await Promise.all(
+  const streams = await Promise.all(
     consumers.map(async (consumer, index) => {
       consumer.on(consumer.events.GROUP_JOIN, () => {
         joined = true;
@@ -181,49 +255,36 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
         onRetry: (info) => {
           metrics.retries.inc();
           metrics.retryDelay.observe(info.delayMs / 1000);
-          options.onRetry?.(info);
+          onRetry?.(info);
         },
       });
     }),
   );
-
-  let mirror: { stop(): Promise<void> } | undefined;
-  if (config.NOTIFIER_DLT_MIRROR) {
-    const mirrorConsumer = kafka.consumer({ groupId: `${groupId}-dlt-mirror`, maxWaitTimeInMs: 250 });
-    await mirrorConsumer.connect();
-    mirror = await runPausingConsumer({
-      consumer: mirrorConsumer,
-      topic: deadLetterTopic(topic),
-      logger: logger.child({ component: 'dlt-mirror' }),
-      backoff,
-      handle: createMirrorHandler(pool),
-      partitionsConsumedConcurrently: 1,
-    });
-  }
-
-  await new Promise<void>((resolve) =>
-    server.listen(options.port ?? config.NOTIFIER_PORT, options.host ?? config.HOST ?? '0.0.0.0', resolve),
-  );
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ port, topic, groupId, redis: config.REDIS_URL !== undefined }, 'notifier listening');
-
   return {
-    port,
-    hub: socketHub,
-    pool,
-    metrics,
-    pauseEvents: () => consumers.forEach((consumer) => consumer.pause([{ topic }])),
-    resumeEvents: () => consumers.forEach((consumer) => consumer.resume([{ topic }])),
-    async stop() {
+    joined: () => joined,
+    pause: () => consumers.forEach((consumer) => consumer.pause([{ topic }])),
+    resume: () => consumers.forEach((consumer) => consumer.resume([{ topic }])),
+    stop: async () => {
       await Promise.all(streams.map((stream) => stream.stop()));
-      await mirror?.stop();
-      await dispatcher.stop();
-      await socketHub.close();
-      await producer.disconnect();
-      await brokers.close();
-      await Promise.all(redis.map((client) => client.quit().catch(() => undefined)));
-      await pool.end();
-      if (options.tracing === undefined) await tracing.shutdown();
     },
   };
+}
+
+/** NOTIFIER_DLT_MIRROR: the dead-letter topic mirrored into the dead_letters table `settle-ops dlq` reads. */
+async function mirrorDeadLetters({ config, pool, kafka, logger, backoff }: NotifierBase): Promise<{ stop(): Promise<void> }> {
+  const consumer = kafka.consumer({ groupId: `${config.NOTIFIER_GROUP_ID}-dlt-mirror`, maxWaitTimeInMs: 250 });
+  await consumer.connect();
+  return runPausingConsumer({
+    consumer,
+    topic: deadLetterTopic(config.ORDER_EVENTS_TOPIC),
+    logger: logger.child({ component: 'dlt-mirror' }),
+    backoff,
+    handle: createMirrorHandler(pool),
+    partitionsConsumedConcurrently: 1,
+  });
+}
+
+async function listen(server: http.Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return (server.address() as AddressInfo).port;
 }

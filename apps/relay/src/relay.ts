@@ -1,6 +1,6 @@
 import type { Config } from '@settle/config';
-import { createPool } from '@settle/db';
-import { createKafka, kafkaProbe } from '@settle/kafka';
+import { createPool, type Pool } from '@settle/db';
+import { createKafka, kafkaProbe, type KafkaProbe } from '@settle/kafka';
 import {
   createLogger,
   createRegistry,
@@ -10,17 +10,20 @@ import {
   startOpsServer,
   type OpsServer,
 } from '@settle/observability';
+import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { sleep } from './backoff';
 import { startBacklogGauge } from './backlog';
-import { becomeLeader } from './election';
+import { becomeLeader, type Leadership } from './election';
 import { RelayError } from './errors';
 import { startWalHousekeeping } from './heartbeat';
-import { formatLsn, type Lsn } from './lsn';
-import { createRelayMetrics, type LatencySample } from './metrics';
-import { createTopicRouter, parseTopicRoutes } from './outbox-message';
+import { createRelayMetrics, type LatencySample, type RelayMetrics } from './metrics';
+import { createTopicRouter, parseTopicRoutes, type TopicRouter } from './outbox-message';
 import { runPollRelay } from './poll-relay';
+import { RelayState, type RelayStatus } from './state';
 import { runWalRelay } from './wal-relay';
+
+export type { RelayRole, RelayStatus } from './state';
 
 export interface StartRelayOptions {
   /** DATABASE_URL and KAFKA_BROKERS are required; RELAY_* tune the relay. */
@@ -39,19 +42,6 @@ export interface StartRelayOptions {
   onCommitToAck?: (sample: LatencySample) => void;
 }
 
-export type RelayRole = 'starting' | 'standby' | 'active' | 'stopped';
-
-export interface RelayStatus {
-  role: RelayRole;
-  mode: 'wal' | 'poll';
-  /** Active and streaming (WAL) or polling (poll mode). */
-  streaming: boolean;
-  /** The last failure not yet cleared by progress. */
-  problem: { code: RelayError['code']; message: string; retryable: boolean } | null;
-  /** WAL mode: the position last acknowledged to Postgres. */
-  watermark: string | null;
-}
-
 export interface Relay {
   /** Port of the ops server, or null when none was started. */
   readonly port: number | null;
@@ -64,24 +54,58 @@ export interface Relay {
 /** Most bytes of one produce request; below Kafka's default 1 MB record-batch limit with room to spare. */
 const BATCH_BYTES = 900_000;
 
+/** What one relay process holds for its whole life. */
+interface RelayParts {
+  config: Config & { DATABASE_URL: string; KAFKA_BROKERS: string[] };
+  options: StartRelayOptions;
+  logger: Logger;
+  registry: Registry;
+  metrics: RelayMetrics;
+  route: TopicRouter;
+  pool: Pool;
+  kafka: Kafka;
+  brokers: KafkaProbe;
+  state: RelayState;
+}
+
 /**
  * Starts a relay instance: serves /metrics, /health, /ready, competes for the advisory lock, and while active
  * streams the outbox to Kafka (RELAY_MODE=wal) or polls it (RELAY_MODE=poll). Returns at once; a standby keeps
  * waiting for the lock in the background.
  */
 export async function startRelay(options: StartRelayOptions): Promise<Relay> {
+  const parts = connect(options);
+  const server = await serveOps(parts);
+  const stopping = new AbortController();
+  const loop = leadUntilStopped(parts, stopping.signal);
+  let stopped: Promise<void> | undefined;
+  return {
+    port: server?.port ?? null,
+    registry: parts.registry,
+    status: () => parts.state.snapshot(),
+    stop() {
+      stopped ??= (async () => {
+        stopping.abort();
+        await loop;
+        parts.state.status.role = 'stopped';
+        await server?.close();
+        await parts.brokers.close();
+        await parts.pool.end();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** The pool, the Kafka client, the metrics and the state the relay keeps from start to stop. */
+function connect(options: StartRelayOptions): RelayParts {
   const { config } = options;
   if (config.DATABASE_URL === undefined || config.KAFKA_BROKERS === undefined) {
     throw new Error('the relay needs DATABASE_URL and KAFKA_BROKERS');
   }
-  const databaseUrl = config.DATABASE_URL;
   const logger = options.logger ?? createLogger('relay', config.LOG_LEVEL);
   const registry = createRegistry('relay');
   const metrics = createRelayMetrics(registry, options.onCommitToAck);
-  const route = createTopicRouter(config.ORDER_EVENTS_TOPIC, parseTopicRoutes(config.RELAY_TOPIC_ROUTES));
-  const pool = createPool(databaseUrl, { max: 4, applicationName: 'settle-relay' }, (error) =>
-    logger.warn({ err: error }, 'idle Postgres client failed'),
-  );
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS,
     clientId: `${config.KAFKA_CLIENT_ID}-relay`,
@@ -89,166 +113,142 @@ export async function startRelay(options: StartRelayOptions): Promise<Relay> {
     // and logged there, so its own lines are warnings at most.
     onLog: (level, message, extra) => logger[level === 'debug' ? 'debug' : 'warn']({ kafka: extra }, message),
   });
+  return {
+    config: { ...config, DATABASE_URL: config.DATABASE_URL, KAFKA_BROKERS: config.KAFKA_BROKERS },
+    options,
+    logger,
+    registry,
+    metrics,
+    route: createTopicRouter(config.ORDER_EVENTS_TOPIC, parseTopicRoutes(config.RELAY_TOPIC_ROUTES)),
+    pool: createPool(config.DATABASE_URL, { max: 4, applicationName: 'settle-relay' }, (error) =>
+      logger.warn({ err: error }, 'idle Postgres client failed'),
+    ),
+    kafka,
+    // Asked on every readiness probe: a stream that has nothing to send would not notice Kafka going away.
+    brokers: kafkaProbe(kafka),
+    state: new RelayState(config.RELAY_MODE, logger, metrics),
+  };
+}
 
-  const state: RelayStatus = { role: 'starting', mode: config.RELAY_MODE, streaming: false, problem: null, watermark: null };
-  let lastLogged = { message: '', at: 0 };
-  const fail = (error: RelayError): void => {
-    state.problem = { code: error.code, message: error.message, retryable: error.retryable };
-    // The same lasting problem (a missing slot) is logged when it starts and then once a minute.
-    const now = Date.now();
-    if (error.message === lastLogged.message && now - lastLogged.at < 60_000) return;
-    lastLogged = { message: error.message, at: now };
-    if (error.retryable) logger.warn({ err: error, code: error.code }, 'relay failure; restarting from the slot');
-    else logger.error({ err: error, code: error.code }, 'relay cannot proceed until this is fixed');
-  };
-  const progressed = (watermark: Lsn | null): void => {
-    if (watermark !== null) state.watermark = formatLsn(watermark);
-    if (state.problem !== null) {
-      logger.info({ cleared: state.problem.code }, 'relay recovered');
-      state.problem = null;
-    }
-  };
-  const setStreaming = (streaming: boolean): void => {
-    state.streaming = streaming;
-    metrics.streaming.set(streaming ? 1 : 0);
-  };
-
-  const health = (): HealthReport => ({
-    ok: state.problem === null || state.problem.retryable,
-    details: { ...state, slot: config.RELAY_SLOT },
-  });
-  // Asked on every probe: a stream that has nothing to send would not notice Postgres or Kafka going away.
-  const brokers = kafkaProbe(kafka);
+/** /metrics, /health (the relay can go on by itself) and /ready (active, streaming, Postgres and Kafka answer). */
+async function serveOps({ config, options, registry, pool, brokers, state }: RelayParts): Promise<OpsServer | null> {
+  const port = options.port === undefined ? config.RELAY_PORT : options.port;
+  if (port === null) return null;
   const dependencies = dependencyReadiness({ database: () => pool.query('SELECT 1'), kafka: () => brokers.check() });
+  const health = (): HealthReport => ({ ok: state.healthy(), details: { ...state.status, slot: config.RELAY_SLOT } });
   const ready = async (): Promise<HealthReport> => {
     const report = await dependencies();
-    return {
-      ok: report.ok && state.role === 'active' && state.streaming && (state.problem === null || state.problem.retryable),
-      details: { ...state, slot: config.RELAY_SLOT, ...report.details },
-    };
+    return { ok: report.ok && state.ready(), details: { ...state.status, slot: config.RELAY_SLOT, ...report.details } };
   };
-  const port = options.port === undefined ? config.RELAY_PORT : options.port;
-  let server: OpsServer | null = null;
-  if (port !== null) server = await startOpsServer({ port, host: config.HOST, registry, health, ready });
+  return startOpsServer({ port, host: config.HOST, registry, health, ready });
+}
 
-  const stopping = new AbortController();
-  let stopped: Promise<void> | undefined;
-  const loop = (async (): Promise<void> => {
-    while (!stopping.signal.aborted) {
+/** Waits for the advisory lock, relays while holding it, and goes back to waiting when it is lost, until stopped. */
+async function leadUntilStopped(parts: RelayParts, stopping: AbortSignal): Promise<void> {
+  const { config, logger, metrics, state } = parts;
+  try {
+    while (!stopping.aborted) {
       const leadership = await becomeLeader(
-        { databaseUrl, key: config.RELAY_SLOT, pollMs: config.RELAY_STANDBY_POLL_MS, logger },
-        stopping.signal,
+        { databaseUrl: config.DATABASE_URL, key: config.RELAY_SLOT, pollMs: config.RELAY_STANDBY_POLL_MS, logger },
+        stopping,
         () => {
-          state.role = 'standby';
+          state.status.role = 'standby';
         },
       );
-      if (leadership === null) break;
-      state.role = 'active';
+      if (leadership === null) return;
+      state.status.role = 'active';
       metrics.active.set(1);
       logger.info({ mode: config.RELAY_MODE, slot: config.RELAY_SLOT }, 'this relay is active');
-      const active = AbortSignal.any([stopping.signal, leadership.lost]);
-      const housekeeping =
-        config.RELAY_MODE === 'wal'
-          ? startWalHousekeeping({
-              pool,
-              slot: config.RELAY_SLOT,
-              heartbeatMs: config.RELAY_HEARTBEAT_MS,
-              lagIntervalMs: options.lagIntervalMs ?? 2_000,
-              metrics,
-              logger,
-            })
-          : null;
-      const backlog = startBacklogGauge({ pool, mode: config.RELAY_MODE, intervalMs: options.lagIntervalMs ?? 2_000, metrics, logger });
-      try {
-        if (config.RELAY_MODE === 'wal') {
-          await runWalRelay(
-            {
-              databaseUrl,
-              pool,
-              slot: config.RELAY_SLOT,
-              publication: config.RELAY_PUBLICATION,
-              kafka,
-              route,
-              maxInFlight: config.RELAY_MAX_IN_FLIGHT,
-              batchSize: config.RELAY_BATCH_SIZE,
-              batchBytes: BATCH_BYTES,
-              sendTimeoutMs: config.RELAY_SEND_TIMEOUT_MS,
-              statusIntervalMs: options.statusIntervalMs ?? 1_000,
-              drainTimeoutMs: 5_000,
-              slotRecheckMs: options.slotRecheckMs ?? 5_000,
-              logger,
-              metrics,
-              onStreaming: () => setStreaming(true),
-              onProgress: (watermark) => progressed(watermark),
-              onFailure: (error) => {
-                setStreaming(false);
-                fail(error);
-              },
-              onSlotOk: () => {
-                if (state.problem?.code === 'SLOT_MISSING' || state.problem?.code === 'SLOT_NOT_SET_UP') progressed(null);
-              },
-            },
-            active,
-          );
-        } else {
-          await runPollRelay(
-            {
-              pool,
-              kafka,
-              route,
-              batchSize: config.RELAY_BATCH_SIZE,
-              pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
-              sendTimeoutMs: config.RELAY_SEND_TIMEOUT_MS,
-              logger,
-              metrics,
-              onPolling: () => setStreaming(true),
-              onProgress: () => {
-                setStreaming(true);
-                metrics.progressed();
-                progressed(null);
-              },
-              onFailure: (error) => {
-                setStreaming(false);
-                fail(error);
-              },
-            },
-            active,
-          );
-        }
-      } finally {
-        await housekeeping?.stop();
-        await backlog.stop();
-        setStreaming(false);
-        metrics.active.set(0);
-        await leadership.release();
-      }
-      if (leadership.lost.aborted && !stopping.signal.aborted) {
-        state.role = 'standby';
-        fail(leadership.lost.reason instanceof RelayError ? leadership.lost.reason : new RelayError('LOCK_LOST', 'lost the advisory lock'));
-        await sleep(1_000, stopping.signal);
+      await relayWhileLeader(parts, leadership, AbortSignal.any([stopping, leadership.lost]));
+      if (leadership.lost.aborted && !stopping.aborted) {
+        state.status.role = 'standby';
+        state.fail(
+          leadership.lost.reason instanceof RelayError ? leadership.lost.reason : new RelayError('LOCK_LOST', 'lost the advisory lock'),
+        );
+        await sleep(1_000, stopping);
       }
     }
-  })().catch((error: unknown) => {
+  } catch (error) {
     // Every expected failure is handled inside the loop; reaching here is a bug, and it must be visible.
     logger.fatal({ err: error }, 'the relay loop crashed');
-    fail(new RelayError('REPLICATION_FAILED', 'the relay loop crashed', { cause: error }));
-    state.problem = { code: 'REPLICATION_FAILED', message: `the relay loop crashed: ${String(error)}`, retryable: false };
-  });
+    state.crashed(error);
+  }
+}
 
-  return {
-    port: server?.port ?? null,
-    registry,
-    status: () => ({ ...state, problem: state.problem === null ? null : { ...state.problem } }),
-    stop() {
-      stopped ??= (async () => {
-        stopping.abort();
-        await loop;
-        state.role = 'stopped';
-        await server?.close();
-        await brokers.close();
-        await pool.end();
-      })();
-      return stopped;
+/** One term as the active relay: the housekeeping and backlog gauges beside the stream (or poll) until `active` ends. */
+async function relayWhileLeader(parts: RelayParts, leadership: Leadership, active: AbortSignal): Promise<void> {
+  const { config, options, pool, metrics, logger, state } = parts;
+  const lagIntervalMs = options.lagIntervalMs ?? 2_000;
+  const housekeeping =
+    config.RELAY_MODE === 'wal'
+      ? startWalHousekeeping({ pool, slot: config.RELAY_SLOT, heartbeatMs: config.RELAY_HEARTBEAT_MS, lagIntervalMs, metrics, logger })
+      : null;
+  const backlog = startBacklogGauge({ pool, mode: config.RELAY_MODE, intervalMs: lagIntervalMs, metrics, logger });
+  try {
+    await (config.RELAY_MODE === 'wal' ? streamWal(parts, active) : pollOutbox(parts, active));
+  } finally {
+    await housekeeping?.stop();
+    await backlog.stop();
+    state.setStreaming(false);
+    metrics.active.set(0);
+    await leadership.release();
+  }
+}
+
+/** RELAY_MODE=wal: the outbox inserts from the replication slot (wal-relay.ts). */
+function streamWal({ config, options, pool, kafka, route, logger, metrics, state }: RelayParts, active: AbortSignal): Promise<void> {
+  return runWalRelay(
+    {
+      databaseUrl: config.DATABASE_URL,
+      pool,
+      slot: config.RELAY_SLOT,
+      publication: config.RELAY_PUBLICATION,
+      kafka,
+      route,
+      maxInFlight: config.RELAY_MAX_IN_FLIGHT,
+      batchSize: config.RELAY_BATCH_SIZE,
+      batchBytes: BATCH_BYTES,
+      sendTimeoutMs: config.RELAY_SEND_TIMEOUT_MS,
+      statusIntervalMs: options.statusIntervalMs ?? 1_000,
+      drainTimeoutMs: 5_000,
+      slotRecheckMs: options.slotRecheckMs ?? 5_000,
+      logger,
+      metrics,
+      onStreaming: () => state.setStreaming(true),
+      onProgress: (watermark) => state.progressed(watermark),
+      onFailure: (error) => {
+        state.setStreaming(false);
+        state.fail(error);
+      },
+      onSlotOk: () => state.slotFound(),
     },
-  };
+    active,
+  );
+}
+
+/** RELAY_MODE=poll: unpublished outbox rows, polled (poll-relay.ts). */
+function pollOutbox({ config, pool, kafka, route, logger, metrics, state }: RelayParts, active: AbortSignal): Promise<void> {
+  return runPollRelay(
+    {
+      pool,
+      kafka,
+      route,
+      batchSize: config.RELAY_BATCH_SIZE,
+      pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
+      sendTimeoutMs: config.RELAY_SEND_TIMEOUT_MS,
+      logger,
+      metrics,
+      onPolling: () => state.setStreaming(true),
+      onProgress: () => {
+        state.setStreaming(true);
+        metrics.progressed();
+        state.progressed(null);
+      },
+      onFailure: (error) => {
+        state.setStreaming(false);
+        state.fail(error);
+      },
+    },
+    active,
+  );
 }
