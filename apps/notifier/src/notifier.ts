@@ -68,13 +68,12 @@ interface NotifierBase {
  * the `settle-notifier` consumer of the order events topic; the webhook dispatcher; the dead-letter mirror.
  */
 export async function startNotifier(options: NotifierOptions): Promise<Notifier> {
-  // The hub needs the metrics and the connected-sockets gauge needs the hub.
-  const late: { hub?: SocketHub } = {};
+  // Made after what reads them: the connected-sockets gauge reads the hub, /ready the consumers.
+  const late: { hub?: SocketHub; events?: OrderEventStreams } = {};
   const base = await connect(options, () => late.hub?.connectedSockets() ?? 0);
   const { config, logger, kafka, pool, metrics } = base;
   const brokers = kafkaProbe(kafka);
-  let events: OrderEventStreams | undefined;
-  const server = httpServer(base, brokers, () => events?.joined() ?? false);
+  const server = httpServer(base, brokers, () => late.events?.joined() ?? false);
   const redis = await redisAdapter(config, logger);
   const hub = createSocketHub(server, {
     config,
@@ -101,7 +100,8 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     tracing: base.tracing,
     logger: logger.child({ component: 'webhooks' }),
   });
-  events = await consumeOrderEvents(base, hub, producer, dispatcher, options.onRetry);
+  const streams = await consumeOrderEvents(base, hub, producer, dispatcher, options.onRetry);
+  late.events = streams;
   const mirror = config.NOTIFIER_DLT_MIRROR ? await mirrorDeadLetters(base) : undefined;
   const port = await listen(server, options.port ?? config.NOTIFIER_PORT, options.host ?? config.HOST ?? '0.0.0.0');
   logger.info(
@@ -109,7 +109,6 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
     'notifier listening',
   );
 
-  const streams = events;
   return {
     port,
     hub,
