@@ -6,7 +6,7 @@ import { connectNotifier, type NotificationPayload, type NotifierClient, type No
 import { applyTransitionWith, createOrderRecord, createPool, upsertAccount, type Pool, type PoolClient, type Queryable } from '@settle/db';
 import type { Actor, Command, CreateOrderInput, OrderEvent, OrderView } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
-import { createTestDatabase, createTestTopics, sleep, testAddress, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, createTestTopics, testAddress, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
 import type { Producer } from 'kafkajs';
 import { startNotifier, type Notifier } from '../src/notifier';
 
@@ -174,20 +174,8 @@ export async function eventProducer(): Promise<EventProducer> {
   });
 }
 
-/**
- * createTestTopics, retried: when several files create topics at the same instant the broker sometimes answers
- * the leader wait with "does not host this topic-partition" for a moment.
- */
-export async function createTopics(prefix: string, specs: Parameters<typeof createTestTopics>[1]): Promise<Record<string, string>> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await createTestTopics(prefix, specs);
-    } catch (error) {
-      if (attempt >= 5) throw error;
-      await sleep(500 * attempt);
-    }
-  }
-}
+/** The test file's own topics (testkit createTestTopics, which retries a broker still electing leaders). */
+export { createTestTopics as createTopics } from '@settle/testkit';
 
 /** A notifier on a database and a topic of its own, with a producer standing in for the relay. */
 export interface NotifierFixture {
@@ -202,7 +190,7 @@ export interface NotifierFixture {
 export async function startNotifierFixture(dbPrefix: string, configExtra: Record<string, string> = {}): Promise<NotifierFixture> {
   const db = await createTestDatabase(dbPrefix);
   const pool = createPool(db.url, { max: 3 });
-  const { events: topic = '' } = await createTopics('notifier', [{ name: 'events', numPartitions: 3 }]);
+  const { events: topic = '' } = await createTestTopics('notifier', [{ name: 'events', numPartitions: 3 }]);
   const notifier = await startNotifier({ config: testConfig(db.url, topic, configExtra), port: 0, host: '127.0.0.1' });
   const producer = await eventProducer();
   return { db, pool, topic, notifier, producer };

@@ -1,32 +1,14 @@
-import type { Kafka } from 'kafkajs';
 import { inspectRelaySlot, type Pool } from '@settle/db';
-import type { Logger } from '@settle/observability';
 import { RelayBackoff, sleep } from './backoff';
 import { databaseError, RelayError } from './errors';
 import { type Lsn, parseLsn } from './lsn';
-import type { RelayMetrics } from './metrics';
-import type { TopicRouter } from './outbox-message';
-import { streamFromSlot } from './wal-stream';
+import { streamFromSlot, type WalStreamOptions } from './wal-stream';
 
-export interface WalRelayOptions {
-  databaseUrl: string;
+/** The stream's options (each session gets them), plus what the relay needs across sessions. */
+export interface WalRelayOptions extends WalStreamOptions {
   pool: Pool;
-  slot: string;
-  publication: string;
-  kafka: Kafka;
-  route: TopicRouter;
-  maxInFlight: number;
-  batchSize: number;
-  batchBytes: number;
-  sendTimeoutMs: number;
-  statusIntervalMs: number;
-  drainTimeoutMs: number;
   /** How often a missing slot is looked for again. */
   slotRecheckMs: number;
-  logger: Logger;
-  metrics: RelayMetrics;
-  onStreaming(): void;
-  onProgress(watermark: Lsn): void;
   /** Every failure, classified; non-retryable ones (a lost slot) make /health fail. */
   onFailure(error: RelayError): void;
   onSlotOk(): void;

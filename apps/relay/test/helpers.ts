@@ -5,7 +5,7 @@ import type { Consumer } from 'kafkajs';
 import { type Config, loadConfig, repoRoot } from '@settle/config';
 import type { Pool, PoolClient, Queryable } from '@settle/db';
 import { createKafka } from '@settle/kafka';
-import { createTestTopics, uniqueSuffix } from '@settle/testkit';
+import { uniqueSuffix } from '@settle/testkit';
 
 /** A message as a downstream consumer sees it. */
 export interface Consumed {
@@ -28,20 +28,8 @@ export interface Written {
   payload: Record<string, unknown>;
 }
 
-/**
- * createTestTopics, retried: when several files create topics at the same instant the broker sometimes answers
- * the leader wait with "does not host this topic-partition" for a moment.
- */
-export async function createTopics(prefix: string, specs: Parameters<typeof createTestTopics>[1]): Promise<Record<string, string>> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await createTestTopics(prefix, specs);
-    } catch (error) {
-      if (attempt >= 5) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-    }
-  }
-}
+/** The test file's own topics (testkit createTestTopics, which retries a broker still electing leaders). */
+export { createTestTopics as createTopics } from '@settle/testkit';
 
 /** A slot name no other test file uses. */
 export function uniqueSlot(prefix: string): string {

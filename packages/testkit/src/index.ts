@@ -106,7 +106,10 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   };
 }
 
-/** Topic names of this test file's own, created on the test broker. */
+/**
+ * Topic names of this test file's own, created on the test broker. Retried: when several files create topics at the
+ * same instant the broker sometimes answers the leader wait with "does not host this topic-partition" for a moment.
+ */
 export async function createTestTopics(
   prefix: string,
   specs: Array<Omit<TopicSpec, 'topic'> & { name: string }>,
@@ -114,11 +117,16 @@ export async function createTestTopics(
   const suffix = uniqueSuffix();
   const names = Object.fromEntries(specs.map((spec) => [spec.name, `${prefix}.${suffix}.${spec.name}`]));
   const kafka = createKafka({ brokers: inject('kafkaBrokers'), clientId: 'settle-test-admin' });
-  await ensureTopics(
-    kafka,
-    specs.map((spec) => ({ topic: names[spec.name] ?? spec.name, numPartitions: spec.numPartitions ?? 3 })),
-  );
-  return names;
+  const topics = specs.map((spec) => ({ topic: names[spec.name] ?? spec.name, numPartitions: spec.numPartitions ?? 3 }));
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await ensureTopics(kafka, topics);
+      return names;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await sleep(500 * attempt);
+    }
+  }
 }
 
 async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
