@@ -1,5 +1,7 @@
 export { StackError } from './errors';
-export { defaultCacheDir, ensureKafkaJars, startKafkaBroker, waitForKafka } from './kafka';
+export { ensureKafkaJars, startKafkaBroker, waitForKafka } from './kafka';
+export { defaultCacheDir, ensureMavenJars } from './maven';
+export type { MavenJarsOptions } from './maven';
 export type { KafkaBrokerOptions, RunningKafka } from './kafka';
 export { freePort, portInUse } from './ports';
 export { redact, startEmbeddedPostgres, waitForPostgres, withDatabase } from './postgres';

@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '@settle/config';
 import { Kafka, logLevel } from 'kafkajs';
 import { StackError } from './errors';
+import { defaultCacheDir, ensureMavenJars, exists } from './maven';
 import { portInUse } from './ports';
 import { commandExists, guardChild, waitForExit } from './processes';
 
@@ -38,51 +38,19 @@ export interface RunningKafka {
   stop(): Promise<void>;
 }
 
-/** The cache directory shared by `npm start`, tests and benches. @default ~/.cache/settle */
-export function defaultCacheDir(): string {
-  return path.join(os.homedir(), '.cache', 'settle');
-}
-
 /**
  * Fetches the broker jars named in infra/kafka/pom.xml from Maven Central once (keyed by the pom's hash)
  * and returns the directory that holds them.
  */
 export async function ensureKafkaJars(cacheDir = defaultCacheDir(), onProgress?: (message: string) => void): Promise<string> {
-  const pom = await fs.readFile(path.join(KAFKA_INFRA, 'pom.xml'));
-  const hash = createHash('sha256').update(pom).digest('hex').slice(0, 12);
-  const libs = path.join(cacheDir, `kafka-libs-${hash}`);
-  const marker = path.join(libs, '.complete');
-  if (await exists(marker)) return libs;
-
-  if (!commandExists('mvn', ['-v'])) {
-    throw new StackError(
-      'Maven (mvn) is needed once to fetch the Kafka broker jars: install it (e.g. `apt-get install maven`) or set KAFKA_BROKERS to an existing cluster',
-    );
-  }
-  onProgress?.('fetching Kafka broker jars from Maven Central (first run only)…');
-  const staging = `${libs}.tmp-${process.pid}`;
-  await fs.rm(staging, { recursive: true, force: true });
-  const result = spawnSync(
-    'mvn',
-    [
-      '-B',
-      '-q',
-      '-f',
-      path.join(KAFKA_INFRA, 'pom.xml'),
-      'dependency:copy-dependencies',
-      `-DoutputDirectory=${staging}`,
-      '-DincludeScope=runtime',
-    ],
-    { encoding: 'utf8' },
-  );
-  if (result.status !== 0) {
-    const reason = `${result.stdout}\n${result.stderr}`.split('\n').find((line) => line.includes('ERROR')) ?? `exit ${result.status}`;
-    throw new StackError(`mvn could not fetch the Kafka jars: ${reason.trim()}`);
-  }
-  await fs.writeFile(path.join(staging, '.complete'), new Date().toISOString());
-  await fs.rm(libs, { recursive: true, force: true });
-  await fs.rename(staging, libs);
-  return libs;
+  return ensureMavenJars({
+    pom: path.join(KAFKA_INFRA, 'pom.xml'),
+    name: 'kafka',
+    purpose: 'the Kafka broker',
+    withoutMaven: 'set KAFKA_BROKERS to an existing cluster',
+    cacheDir,
+    onProgress,
+  });
 }
 
 /** Starts a single-node KRaft Kafka broker with `java`, formatting its storage on first use. */
@@ -205,11 +173,4 @@ export async function waitForKafka(brokers: string[], timeoutMs = 60_000, gaveUp
       ? 'the broker process exited during start-up'
       : `Kafka at ${brokers.join(',')} did not answer within ${timeoutMs} ms: ${String(lastError)}`,
   );
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs
-    .access(file)
-    .then(() => true)
-    .catch(() => false);
 }
