@@ -1,25 +1,12 @@
-import { auditTrail, type AuditEntry, type Pool } from '@settle/db';
+import { auditTrail, type AuditEntry } from '@settle/db';
 import { type Command, InvalidArgumentError } from 'commander';
+import { positiveInt, since, UUID } from './arguments';
+import type { CommandDeps } from './command-deps';
 import { table } from './output';
-
-export interface AuditDeps {
-  getPool: () => Pool;
-  print: (text: string) => void;
-  /** Parses `--since` (an ISO time or a duration back from now), as `dlq list` does. */
-  since: (value: string) => Date;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function orderId(value: string): string {
   if (!UUID.test(value)) throw new InvalidArgumentError(`an order id is a UUID, got "${value}"`);
   return value;
-}
-
-function limit(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('limit must be a positive whole number');
-  return number;
 }
 
 function subject(entry: AuditEntry): string {
@@ -29,13 +16,13 @@ function subject(entry: AuditEntry): string {
 }
 
 /** `settle-ops audit [--order <id>] [--since <when>] [--limit n] [--json]`: who did what, newest last. */
-export function registerAuditCommand(program: Command, deps: AuditDeps): void {
+export function registerAuditCommand(program: Command, deps: Pick<CommandDeps, 'getPool' | 'print'>): void {
   program
     .command('audit')
     .description('who did what: order transitions, force actions and repairs, dead-letter replays, parks and resolves; newest last')
     .option('--order <id>', 'only this order', orderId)
-    .option('--since <when>', 'since an ISO time or a duration back from now (30m, 2h, 7d)', (value) => deps.since(value))
-    .option('--limit <n>', 'the newest this many entries', limit, 200)
+    .option('--since <when>', 'since an ISO time or a duration back from now (30m, 2h, 7d)', (value) => since(value))
+    .option('--limit <n>', 'the newest this many entries', positiveInt('limit'), 200)
     .option('--json', 'JSON output')
     .action(async (options: { order?: string; since?: Date; limit: number; json?: boolean }) => {
       const entries = await auditTrail(deps.getPool(), { orderId: options.order, since: options.since, limit: options.limit });

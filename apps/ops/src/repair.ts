@@ -1,9 +1,10 @@
-import { orderPolicy, type Config } from '@settle/config';
+import { orderPolicy, type OrderRulesConfig } from '@settle/config';
 import { applyTransition, findStuckOrders, type Pool } from '@settle/db';
 import { isSettleError, SYSTEM_ACTOR } from '@settle/domain';
 import { idOnlyTracing } from '@settle/observability';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { UUID } from './arguments';
 import type { CommandDeps } from './command-deps';
 import { table } from './output';
 
@@ -18,8 +19,6 @@ export interface RepairRow {
   result: string;
 }
 
-export type RepairDeps = CommandDeps;
-
 /**
  * Finds stuck orders (domain `diagnose`) and, with `apply`, repairs each through the one write path as the system:
  * the order change, its event and outbox row, and an order_audit row with who asked and why. Never a blind UPDATE.
@@ -31,7 +30,7 @@ export async function repairStuckOrders(
     orderId?: string | undefined;
     by: string;
     reason: string;
-    config: Config;
+    config: OrderRulesConfig;
     onStart?: (total: number) => void;
     onProgress?: (done: number, row: RepairRow) => void;
   },
@@ -76,10 +75,8 @@ export async function repairStuckOrders(
   return rows;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** `settle-ops repair [--dry-run | --apply] [--order <id>] [--reason <text>] [--by <who>] [--json]`. */
-export function registerRepairCommand(program: Command, deps: RepairDeps): void {
+export function registerRepairCommand(program: Command, deps: CommandDeps): void {
   program
     .command('repair')
     .description('find orders whose state and evidence disagree and repair them through the write path (audited); a dry run unless --apply')

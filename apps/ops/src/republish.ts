@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { localStack } from '@settle/config';
 import {
   advanceRepublishRun,
   countRepublishEvents,
@@ -12,18 +11,12 @@ import {
   type RepublishEvent,
   type RepublishFilter,
 } from '@settle/db';
-import { createKafka, EVENT_HEADERS, eventHeaders } from '@settle/kafka';
+import { EVENT_HEADERS, eventHeaders } from '@settle/kafka';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { Partitioners, type Message, type Producer } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
+import { rate, since, UUID } from './arguments';
 import type { CommandDeps } from './command-deps';
-
-export interface RepublishDeps extends CommandDeps {
-  since: (value: string) => Date;
-  rate: (value: string) => number;
-  /** Registers something to close when the command ends. */
-  onClose: (close: () => Promise<void>) => void;
-}
 
 export interface RepublishSummary {
   runId: string | null;
@@ -117,10 +110,8 @@ export async function republishEvents(
   return { runId: run.id, topic: options.topic, total: run.total, sent, resumed: unfinished !== undefined, dryRun: false };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** `settle-ops outbox republish --since <time> [--until] [--order <id>] [--type] [--dry-run] [--rate N/s] --reason …`. */
-export function registerRepublishCommand(program: Command, deps: RepublishDeps): void {
+export function registerRepublishCommand(program: Command, deps: CommandDeps): void {
   program
     .command('outbox')
     .description('the events the relay published')
@@ -131,13 +122,13 @@ export function registerRepublishCommand(program: Command, deps: RepublishDeps):
     .requiredOption(
       '--since <when>',
       'events that occurred at or after an ISO time or a duration back from now (30m, 2h, 7d); an unfinished run is resumed when run again with the same filter, so give an ISO time to resume',
-      deps.since,
+      (value) => since(value),
     )
-    .option('--until <when>', 'and before this time', deps.since)
+    .option('--until <when>', 'and before this time', (value) => since(value))
     .option('--order <id>', 'only this order')
     .option('--type <eventType>', 'only this event type, e.g. order.completed')
     .option('--dry-run', 'count what would be re-sent; send nothing')
-    .option('--rate <n/s>', 'at most this many messages per second', deps.rate)
+    .option('--rate <n/s>', 'at most this many messages per second', rate)
     .option('--reason <text>', 'why (written to the audit row; required unless --dry-run)')
     .option('--by <who>', 'who re-publishes (default: the OS user)')
     .option('--restart', 'ignore an unfinished run of the same filter and start from the first event')
@@ -162,17 +153,7 @@ export function registerRepublishCommand(program: Command, deps: RepublishDeps):
         if (!dryRun && (options.reason === undefined || options.reason.trim() === ''))
           deps.usage('--reason is required: say why these events are re-published (it is audited)');
         const config = deps.getConfig();
-        let producer: Producer | undefined;
-        if (!dryRun) {
-          producer = createKafka({ brokers: localStack(config).kafkaBrokers, clientId: 'settle-ops' }).producer({
-            idempotent: true,
-            maxInFlightRequests: 1,
-            createPartitioner: Partitioners.DefaultPartitioner,
-          });
-          await producer.connect();
-          const connected = producer;
-          deps.onClose(() => connected.disconnect());
-        }
+        const producer = dryRun ? undefined : await deps.connectProducer();
         const bar =
           options.json === true || dryRun
             ? undefined

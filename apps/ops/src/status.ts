@@ -1,7 +1,8 @@
-import { localStack, type Config } from '@settle/config';
+import { localStack } from '@settle/config';
 import { findStuckOrders, monitoringFigures, type MonitoringFigures, type Pool } from '@settle/db';
 import { createKafka } from '@settle/kafka';
 import type { Command } from 'commander';
+import type { CommandDeps } from './command-deps';
 import { table } from './output';
 
 /** A figure, or why it could not be read (a dependency that is down is part of the status, not an error). */
@@ -29,11 +30,7 @@ export interface StatusReport {
   consumerGroup: Maybe<ConsumerLag>;
 }
 
-export interface StatusDeps {
-  getPool: () => Pool;
-  getConfig: () => Config;
-  print: (text: string) => void;
-}
+export type StatusDeps = Pick<CommandDeps, 'getPool' | 'getConfig' | 'print'>;
 
 /** How long each dependency may take to answer before it is shown as not answering. */
 const DEPENDENCY_TIMEOUT_MS = 5_000;
