@@ -1,4 +1,4 @@
-import type { Config } from '@settle/config';
+import type { KafkaConfig, RelaySlotConfig } from '@settle/config';
 import { createPool, migrate, setupRelaySlot } from '@settle/db';
 import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
 
@@ -6,7 +6,12 @@ import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
  * Everything the apps need before they start, idempotent: migrations, the relay's replication slot (created
  * here once, never by the relay; see apps/relay/README.md) and the topics.
  */
-export async function prepareSystem(config: Config, databaseUrl: string, brokers: string[], say: (line: string) => void): Promise<void> {
+export async function prepareSystem(
+  config: RelaySlotConfig & Pick<KafkaConfig, 'KAFKA_CLIENT_ID' | 'ORDER_EVENTS_TOPIC' | 'ORDER_EVENTS_PARTITIONS'>,
+  databaseUrl: string,
+  brokers: string[],
+  say: (line: string) => void,
+): Promise<void> {
   const migrations = await migrate(databaseUrl);
   say(`migrations: ${migrations.length === 0 ? 'up to date' : `applied ${migrations.join(', ')}`}`);
   if (config.RELAY_MODE === 'wal') {

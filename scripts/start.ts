@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { signToken } from '@settle/auth';
-import { dataDir, loadConfig, type Config } from '@settle/config';
+import { dataDir, loadConfig, type AuthConfig, type Config, type LocalStackConfig } from '@settle/config';
 import { createPool, ensureDatabase, upsertAccount } from '@settle/db';
 import { redact, startStack, StackError, type RunningStack } from '@settle/stack';
 import { prepareSystem } from './prepare';
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   say('Press Ctrl-C to stop.');
 }
 
-async function devSecret(config: Config): Promise<string> {
+async function devSecret(config: Pick<LocalStackConfig, 'SETTLE_DATA_DIR'>): Promise<string> {
   const file = path.join(dataDir(config), 'jwt-secret');
   try {
     return (await fs.readFile(file, 'utf8')).trim();
@@ -132,7 +132,10 @@ const DEMO_ACCOUNTS = [
 }>;
 
 /** Seeds two merchants, two users and a compliance officer; returns one line per account with its token. */
-async function seedDemoAccounts(config: Config, databaseUrl: string): Promise<string[]> {
+async function seedDemoAccounts(
+  config: Pick<AuthConfig, 'JWT_SECRET' | 'JWT_ISSUER' | 'JWT_AUDIENCE'>,
+  databaseUrl: string,
+): Promise<string[]> {
   const pool = createPool(databaseUrl, { max: 1, applicationName: 'settle-start' });
   try {
     const lines: string[] = [];
@@ -150,7 +153,10 @@ async function seedDemoAccounts(config: Config, databaseUrl: string): Promise<st
   }
 }
 
-function describeApps(apps: string[], config: Config): string[] {
+function describeApps(
+  apps: string[],
+  config: Pick<Config, 'PORT' | 'NOTIFIER_PORT' | 'RELAY_PORT' | 'WORKER_PORT' | 'ORDER_EVENTS_TOPIC'>,
+): string[] {
   const where: Record<string, string> = {
     api: `http://localhost:${config.PORT}  (merchant desk /, docs /docs, OpenAPI /openapi.json)`,
     notifier: `http://localhost:${config.NOTIFIER_PORT}  (socket.io)`,

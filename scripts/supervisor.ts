@@ -50,7 +50,11 @@ const describeExit = (code: number | null, signal: NodeJS.Signals | null): strin
   signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
 
 /** The environment the supervised apps run with: the stack's addresses and the local development settings. */
-export function appEnvironment(config: Config, databaseUrl: string, brokers: string[]): NodeJS.ProcessEnv {
+export function appEnvironment(
+  config: Pick<Config, 'NODE_ENV' | 'DEV_AUTH' | 'JWT_SECRET' | 'WEBHOOK_ALLOWED_HOSTS' | 'PORT' | 'NOTIFIER_PORT'>,
+  databaseUrl: string,
+  brokers: string[],
+): NodeJS.ProcessEnv {
   return {
     ...process.env,
     DATABASE_URL: databaseUrl,

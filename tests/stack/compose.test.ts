@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { APP_NODE_FLAGS, checkProductionProfile, CONFIG_VARIABLES, loadConfig, repoRoot } from '@settle/config';
+import { APP_NODE_FLAGS, APP_VARIABLES, CONFIG_VARIABLES, parseAppConfig, repoRoot, type AppName } from '@settle/config';
 
 interface Service {
   image?: string;
@@ -30,6 +30,10 @@ const envExample = Object.fromEntries(
 );
 /** Variables the image reads itself (not the apps' config): which app to start and its node flags. */
 const IMAGE_VARIABLES = ['SETTLE_APP', 'NODE_FLAGS'];
+/** The settings every app service gets (the `&app-env` block, which `migrate` sets as its own). */
+const SHARED_VARIABLES = Object.keys(services['migrate']?.environment ?? {});
+/** The entry point a service runs: `migrate` runs scripts/setup.ts, the others their app. */
+const appOf = (name: string): AppName => (name === 'migrate' ? 'setup' : (name as AppName));
 const environmentOf = (service: Service): Record<string, string> => ({
   ...(service.env_file === undefined ? {} : envExample),
   ...Object.fromEntries(Object.entries(service.environment ?? {}).map(([key, value]) => [key, String(value)])),
@@ -47,19 +51,37 @@ describe('docker-compose.yml against the apps', () => {
     }
   });
 
-  it('gives every app what it needs in production once a verification key is in .env, and refuses as committed', () => {
+  it("sets on each service, beyond the shared block and .env, only variables its own app's schema reads", () => {
+    expect(SHARED_VARIABLES.sort()).toEqual(['DATABASE_URL', 'HOST', 'KAFKA_BROKERS']);
     for (const [name, service] of built) {
-      const env = environmentOf(service);
-      // As committed, .env.example has no key: every app that verifies tokens refuses to start, in one line.
-      if (name === 'api' || name === 'notifier')
-        expect(() => checkProductionProfile(loadConfig(env)), name).toThrow(/refusing to start in production: .*(JWT_SECRET|key)/);
-      const config = checkProductionProfile(loadConfig({ ...env, JWT_SECRET: randomBytes(48).toString('base64') }));
-      expect(config.DEV_AUTH, name).toBe(false);
-      expect(config.DATABASE_URL, name).toBe('postgres://postgres:settle@postgres:5432/settle');
-      expect(config.KAFKA_BROKERS, name).toEqual(['kafka:9092']);
-      // Inside a container an app must listen on every interface for its published port to reach it.
-      expect(config.HOST, name).toBe('0.0.0.0');
+      const own = Object.keys(service.environment ?? {}).filter((key) => !SHARED_VARIABLES.includes(key) && !IMAGE_VARIABLES.includes(key));
+      expect(
+        own.filter((key) => !APP_VARIABLES[appOf(name)].includes(key)),
+        `${name} sets variables ${appOf(name)} does not read`,
+      ).toEqual([]);
     }
+    expect(Object.keys(services['notifier']?.environment ?? {})).toContain('REDIS_URL');
+    expect(APP_VARIABLES.relay).not.toContain('REDIS_URL');
+  });
+
+  it("parses every app's environment with its own schema in production once a verification key is in .env, and refuses as committed", () => {
+    for (const [name, service] of built) {
+      const app = appOf(name);
+      const env = environmentOf(service);
+      const reads = (variable: string): boolean => APP_VARIABLES[app].includes(variable);
+      // As committed, .env.example has no key: every app that verifies tokens refuses to start, in one line; the others start.
+      if (reads('JWT_SECRET')) expect(() => parseAppConfig(app, env), name).toThrow(/refusing to start in production: .*(JWT_SECRET|key)/);
+      else expect(parseAppConfig(app, env).NODE_ENV, name).toBe('production');
+      const config: Record<string, unknown> = parseAppConfig(app, { ...env, JWT_SECRET: randomBytes(48).toString('base64') });
+      expect(config['DATABASE_URL'], name).toBe('postgres://postgres:settle@postgres:5432/settle');
+      if (reads('DEV_AUTH')) expect(config['DEV_AUTH'], name).toBe(false);
+      if (reads('KAFKA_BROKERS')) expect(config['KAFKA_BROKERS'], name).toEqual(['kafka:9092']);
+      else expect(config, name).not.toHaveProperty('KAFKA_BROKERS');
+      // Inside a container an app must listen on every interface for its published port to reach it.
+      if (name !== 'migrate') expect(config['HOST'], name).toBe('0.0.0.0');
+    }
+    expect(APP_VARIABLES.worker).not.toContain('KAFKA_BROKERS');
+    expect(APP_VARIABLES.relay).toContain('KAFKA_BROKERS');
   });
 
   it('starts each app from its entry point with its node flags, restarts it, and checks its /ready port', () => {

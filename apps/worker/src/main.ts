@@ -1,10 +1,10 @@
-import { loadConfig, orderPolicy } from '@settle/config';
+import { loadAppConfig, orderPolicy } from '@settle/config';
 import { createPool } from '@settle/db';
 import { createLogger, createRegistry, onShutdown, startOpsServer, startTracing } from '@settle/observability';
 import { retentionPolicy } from './retention';
 import { startWorker } from './worker';
 
-const config = loadConfig();
+const config = loadAppConfig('worker');
 const logger = createLogger('worker', config.LOG_LEVEL);
 if (config.DATABASE_URL === undefined) {
   logger.fatal('DATABASE_URL is not set: run the worker through `npm start`, or set DATABASE_URL');

@@ -1,4 +1,4 @@
-import type { Config } from '@settle/config';
+import type { WorkerConfig } from '@settle/config';
 import {
   deleteDeliveredNotifications,
   deleteEmittedBookEvents,
@@ -24,7 +24,7 @@ export interface RetentionPolicy {
 /** The retention policy the environment configures. */
 export function retentionPolicy(
   config: Pick<
-    Config,
+    WorkerConfig,
     'RETENTION_DAYS' | 'RETENTION_WEBHOOK_DELIVERIES_DAYS' | 'RETENTION_BOOK_EVENTS_DAYS' | 'RETENTION_DEAD_LETTERS_DAYS'
   >,
 ): RetentionPolicy {

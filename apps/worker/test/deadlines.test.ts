@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { loadConfig, orderPolicy } from '@settle/config';
+import { orderPolicy, parseAppConfig } from '@settle/config';
 import { applyTransition, createOrderRecord, createPool, upsertAccount, type Pool } from '@settle/db';
 import type { Actor } from '@settle/domain';
 import { createLogger } from '@settle/observability';
@@ -23,7 +23,7 @@ const statusOf = async (id: string): Promise<{ status: string; timer_at: Date | 
 
 describe('deadlines configured per payment method', () => {
   it('a 1 s UPI payment window escalates an unpaid escrow to a dispute whose 2 s SLA deadline is on the order; bank transfer keeps its 4 h', async () => {
-    const config = loadConfig({ TIMER_PAYMENT_WINDOW: 'upi=1s', TIMER_DISPUTE_SLA: '2s' });
+    const config = parseAppConfig('worker', { TIMER_PAYMENT_WINDOW: 'upi=1s', TIMER_DISPUTE_SLA: '2s' });
     const policy = orderPolicy(config);
     const user: Actor = { role: 'user', id: 'u-deadline' };
     const merchant: Actor = { role: 'merchant', id: 'm-deadline' };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { loadConfig } from '@settle/config';
+import { parseAppConfig } from '@settle/config';
 import { createPool, upsertAccount, type Pool } from '@settle/db';
 import { createLogger } from '@settle/observability';
 import { createTestDatabase, importLegacyOrder, testTxHash, type TestDatabase } from '@settle/testkit';
@@ -51,7 +51,7 @@ describe('the reconciler', () => {
       registry,
       intervalMs: 60_000,
       batchSize: 1,
-      retention: retentionPolicy(loadConfig({})),
+      retention: retentionPolicy(parseAppConfig('worker', {})),
       retentionEveryMs: 3_600_000,
       reconcileEveryMs: 0,
     });

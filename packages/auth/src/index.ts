@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
-import type { Config } from '@settle/config';
+import type { AuthConfig } from '@settle/config';
 import { ROLES, SettleError, type Role } from '@settle/domain';
 
 /** The verified identity behind a request or socket. */
@@ -17,8 +17,8 @@ export type TokenVerifier = (token: string) => Promise<Principal>;
 const SYMMETRIC = ['HS256'];
 const ASYMMETRIC = ['RS256', 'ES256', 'EdDSA'];
 
-export type VerifierConfig = Pick<Config, 'JWT_SECRET' | 'JWKS_URL' | 'JWT_ISSUER'> &
-  Partial<Pick<Config, 'JWT_PUBLIC_KEY' | 'JWT_AUDIENCE'>>;
+export type VerifierConfig = Pick<AuthConfig, 'JWT_SECRET' | 'JWKS_URL' | 'JWT_ISSUER'> &
+  Partial<Pick<AuthConfig, 'JWT_PUBLIC_KEY' | 'JWT_AUDIENCE'>>;
 
 /**
  * Verifies Settle JWTs with the keys of JWKS_URL, else JWT_PUBLIC_KEY (RS256, ES256, EdDSA), else HS256 with
@@ -77,7 +77,7 @@ export function createTokenVerifier(config: VerifierConfig): TokenVerifier {
 
 /** Signs an HS256 token for local use (dev tokens, tests, `settle-ops token`). @default ttl 12 h */
 export async function signToken(
-  config: Pick<Config, 'JWT_SECRET' | 'JWT_ISSUER'> & Partial<Pick<Config, 'JWT_AUDIENCE'>>,
+  config: Pick<AuthConfig, 'JWT_SECRET' | 'JWT_ISSUER'> & Partial<Pick<AuthConfig, 'JWT_AUDIENCE'>>,
   principal: { role: Role; id: string },
   ttlSeconds = 12 * 3600,
 ): Promise<string> {

@@ -1,14 +1,15 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type Config, dataDir } from '@settle/config';
+import { dataDir, type DatabaseConfig, type KafkaConfig, type LocalStackConfig } from '@settle/config';
 import { startKafkaBroker, waitForKafka } from './kafka';
 import { freePort } from './ports';
 import { redact, startEmbeddedPostgres, waitForPostgres } from './postgres';
 import { postgresDataDir } from './postgres-reach';
 
 export interface StackOptions {
-  config: Config;
+  /** DATABASE_URL / KAFKA_BROKERS name an external Postgres / Kafka; otherwise the local stack part says where it runs. */
+  config: DatabaseConfig & Pick<KafkaConfig, 'KAFKA_BROKERS'> & LocalStackConfig;
   /**
    * `persistent` (npm start): state under SETTLE_DATA_DIR on the configured ports.
    * `ephemeral` (tests, benches): throwaway directories on free ports, deleted on stop.
