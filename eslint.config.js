@@ -2,6 +2,18 @@
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
+/** Import a package by its public entry only, and another workspace by its package name. */
+const PUBLIC_ENTRY_ONLY = [
+  {
+    group: ['@settle/*/*', '!@settle/contracts/browser'],
+    message: 'Import a Settle package by its public entry (@settle/<name>, or @settle/contracts/browser in the browser) only.',
+  },
+  {
+    group: ['**/packages/*/src/**', '**/apps/*/src/**'],
+    message: 'Import another workspace by its package name, not a relative path.',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.settle/**', 'apps/web/dist/**', 'coverage/**'] },
   ...tseslint.configs.recommendedTypeChecked,
@@ -32,26 +44,44 @@ export default tseslint.config(
     rules: {
       // Dependencies point down and go through a package's public entry: no deep imports, no reaching
       // into another workspace by relative path.
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['@settle/*/*', '!@settle/contracts/browser'],
-              message: 'Import a Settle package by its public entry (@settle/<name>, or @settle/contracts/browser in the browser) only.',
-            },
-            {
-              group: ['**/packages/*/src/**', '**/apps/*/src/**'],
-              message: 'Import another workspace by its package name, not a relative path.',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: PUBLIC_ENTRY_ONLY }],
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-self-import': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+    },
+  },
+  {
+    // The bottom of the layers: the wire schemas import nothing of ours, and the domain only them.
+    files: ['packages/wire/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...PUBLIC_ENTRY_ONLY,
+            { group: ['@settle/*'], message: '@settle/wire is the lowest layer: it imports no Settle package.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/domain/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...PUBLIC_ENTRY_ONLY,
+            {
+              group: ['@settle/*', '!@settle/wire'],
+              message: 'The domain imports only @settle/wire: dependencies point down (apps → packages → domain → wire).',
+            },
+          ],
+        },
+      ],
     },
   },
 );

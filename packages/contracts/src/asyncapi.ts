@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type EventType } from '@settle/domain';
+import { EVENT_TYPES, type EventType } from '@settle/wire';
 import { cloudEventType, dataSchemaUri, eventJsonSchema, schemaName } from './event-schemas';
 import { bookPayload, notificationPayload } from './socket';
 import { z } from './zod';

@@ -1,5 +1,8 @@
-import { EVENT_TYPES, fiatMinorUnits, NETWORKS, ORDER_TYPES, PARTY_KINDS, PAYMENT_METHODS, ROLES, STATUSES } from '@settle/domain';
+import { fiatMinorUnits } from '@settle/domain';
 import { z } from './zod';
+
+// The schemas of the wire values the domain builds, defined once in @settle/wire.
+export { actor, eventType, isoTime, network, orderType, party, paymentMethod, role, status, uuid } from '@settle/wire';
 
 const MAX_DIGITS = 30;
 
@@ -27,9 +30,6 @@ export const fiatCurrency = z
   .regex(/^[A-Z]{3}$/, 'fiatCurrency must be a three-letter ISO 4217 code such as AED or INR')
   .refine((code) => fiatMinorUnits(code) !== undefined, 'fiatCurrency must be an ISO 4217 fiat currency code such as AED or INR')
   .openapi({ example: 'AED', description: 'ISO 4217 code; fiatAmount has at most its minor units of decimals' });
-
-/** The chain an order's escrow lives on. */
-export const network = z.enum(NETWORKS).openapi({ description: 'EVM: ethereum, bsc, polygon; or tron' });
 
 /** An identifier of a party (user or merchant). */
 export const partyId = z
@@ -72,20 +72,6 @@ export const wellFormedString = (what: string) =>
 
 export const shortText = (what: string, max = 1000) =>
   wellFormedString(what).trim().min(1, `${what} must not be empty`).max(max, `${what} is at most ${max} characters`);
-
-export const uuid = z.uuid({ error: 'must be a UUID' });
-export const isoTime = z.string().openapi({ format: 'date-time', example: '2026-11-25T10:00:00.000Z' });
-
-export const orderType = z.enum(ORDER_TYPES);
-export const status = z.enum(STATUSES);
-export const paymentMethod = z.enum(PAYMENT_METHODS);
-export const role = z.enum(ROLES);
-export const eventType = z.enum(EVENT_TYPES);
-
-export const party = z.object({ kind: z.enum(PARTY_KINDS), id: z.string() }).openapi('Party');
-export const actor = z
-  .object({ role: z.enum([...ROLES, 'system']), id: z.string() })
-  .openapi('Actor', { description: 'who made the change: from the verified token, or the system' });
 
 /** A W3C Trace Context `traceparent` (version 00 layout, lower-case hex, ids not all zero). */
 const TRACEPARENT = /^[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;

@@ -1,4 +1,5 @@
-import { EVENT_TYPES, TRANSITIONS, type EventType, type Status } from '@settle/domain';
+import { TRANSITIONS } from '@settle/domain';
+import { EVENT_TYPES, type EventType, type Status } from '@settle/wire';
 import { orderEvent } from './orders';
 import { z } from './zod';
 

@@ -1,144 +1,22 @@
+import { bookSummary, orderEvent, orderView } from '@settle/wire';
 import { z } from './zod';
 import {
-  actor,
   currency,
   decimalString,
-  eventType,
   fiatCurrency,
-  isoTime,
   network,
   orderType,
-  party,
   partyId,
   paymentMethod,
   shortText,
   status,
   txHash,
-  uuid,
   walletAddress,
 } from './common';
 
-const nullableTime = isoTime.nullable();
-
-export const disputeSchema = z
-  .object({
-    reason: z.string(),
-    openedBy: z.union([party, z.literal('system')]),
-    evidence: z.array(z.string()),
-    openedAt: isoTime,
-    resolution: z.enum(['release', 'refund']).nullable(),
-    note: z.string().nullable(),
-    resolvedBy: z.string().nullable(),
-    resolvedAt: nullableTime,
-  })
-  .openapi('Dispute');
-
-export const forcedSchema = z
-  .object({ action: z.enum(['force_cancel', 'force_complete']), reason: z.string(), by: z.string(), at: isoTime })
-  .openapi('Forced', { description: 'a compliance force action that ended the order, with who and why' });
-
-/** An order as every client sees it (REST responses and event snapshots). */
-export const orderView = z
-  .object({
-    id: uuid,
-    orderNumber: z.string().openapi({ example: 'BM-261125-7KQ2M9XD' }),
-    type: orderType,
-    status,
-    minimalStatus: status,
-    orderVersion: z.number().int().positive(),
-    network,
-    bookOrder: z.boolean(),
-    merchantId: z.string().nullable(),
-    userId: z.string().nullable(),
-    buyerMerchantId: z.string().nullable(),
-    seller: party.nullable(),
-    buyer: party.nullable(),
-    recipientWallet: z
-      .string()
-      .nullable()
-      .openapi({ description: "where released crypto goes (always the buyer's wallet); fixed when the escrow is locked" }),
-    cryptoAmount: z.string(),
-    cryptoCurrency: z.string(),
-    fiatAmount: z.string(),
-    fiatCurrency: z.string(),
-    rate: z.string(),
-    feeBps: z.number().int(),
-    paymentMethod,
-    paymentDetails: z.record(z.string(), z.unknown()).nullable(),
-    paymentReference: z.string().nullable(),
-    buyerWalletAddress: z.string().nullable(),
-    acceptorWalletAddress: z.string().nullable(),
-    escrowTxHash: z.string().nullable(),
-    escrowFunder: party.nullable(),
-    escrowFunderWallet: z.string().nullable(),
-    escrowRecipientWallet: z
-      .string()
-      .nullable()
-      .openapi({ description: 'the recipient wallet frozen when the escrow was locked (null before)' }),
-    releaseTxHash: z.string().nullable(),
-    refundTxHash: z.string().nullable(),
-    extensionCount: z.number().int(),
-    extensionRequestedBy: party.nullable(),
-    cancelRequestedBy: party.nullable(),
-    cancelReason: z.string().nullable(),
-    dispute: disputeSchema.nullable(),
-    forced: forcedSchema.nullable(),
-    expiresAt: nullableTime,
-    paymentDeadline: nullableTime,
-    timerAt: nullableTime.openapi({ description: "the current status's deadline: expiry, escalation, or a dispute's compliance SLA" }),
-    createdAt: isoTime,
-    acceptedAt: nullableTime,
-    escrowedAt: nullableTime,
-    paymentSentAt: nullableTime,
-    paymentConfirmedAt: nullableTime,
-    completedAt: nullableTime,
-    cancelledAt: nullableTime,
-    expiredAt: nullableTime,
-    disputedAt: nullableTime,
-    updatedAt: isoTime,
-  })
-  .openapi('Order');
-export type OrderViewDto = z.infer<typeof orderView>;
-
-/** The order snapshot every event carries: the view without payment details (shown to the parties over REST only). */
-export const eventOrderView = orderView.omit({ paymentDetails: true }).openapi('EventOrder');
-
-export const bookSummary = z
-  .object({
-    id: uuid,
-    orderNumber: z.string(),
-    type: orderType,
-    network,
-    status,
-    orderVersion: z.number().int(),
-    cryptoAmount: z.string(),
-    cryptoCurrency: z.string(),
-    fiatAmount: z.string(),
-    fiatCurrency: z.string(),
-    rate: z.string(),
-    paymentMethod,
-    createdAt: isoTime,
-    expiresAt: nullableTime,
-  })
-  .openapi('BookOrder', { description: 'the public summary of an open book order: no parties, wallets or payment details' });
-
-/** The value of every message on the order events topic, and of `order_events.payload`. */
-export const orderEvent = z
-  .object({
-    eventId: uuid,
-    type: eventType,
-    orderId: uuid,
-    orderNumber: z.string(),
-    orderVersion: z.number().int().positive(),
-    status,
-    minimalStatus: status,
-    previousStatus: status.nullable(),
-    actor,
-    occurredAt: isoTime,
-    order: eventOrderView,
-  })
-  .openapi('OrderEvent');
-export type OrderEventDto = z.infer<typeof orderEvent>;
+// The order view, the event's order snapshot, the book summary and the order event are defined once, in @settle/wire.
+export { bookSummary, disputeSchema, eventOrderView, forcedSchema, orderEvent, orderView } from '@settle/wire';
+export type { OrderEvent as OrderEventDto, OrderView as OrderViewDto } from '@settle/wire';
 
 // ---- request bodies -------------------------------------------------------------------------------------
 

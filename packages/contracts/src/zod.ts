@@ -1,7 +1,2 @@
-import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
-
-// Adds `.openapi()` to zod schemas so OpenAPI/AsyncAPI documents are generated from the same schemas.
-extendZodWithOpenApi(z);
-
-export { z };
+// The one zod, extended with `.openapi()` by @settle/wire (whose schemas carry their OpenAPI names).
+export { z } from '@settle/wire';

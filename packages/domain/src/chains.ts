@@ -1,10 +1,7 @@
+import type { Network } from '@settle/wire';
 import bs58check from 'bs58check';
 import { getAddress, isAddress } from 'viem';
 import { SettleError } from './errors';
-
-/** The networks an order's escrow can live on. EVM chains share one address and hash form. */
-export const NETWORKS = ['ethereum', 'bsc', 'polygon', 'tron'] as const;
-export type Network = (typeof NETWORKS)[number];
 
 const EVM_NETWORKS: ReadonlySet<Network> = new Set(['ethereum', 'bsc', 'polygon']);
 export const isEvm = (network: Network): boolean => EVM_NETWORKS.has(network);

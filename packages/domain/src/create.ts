@@ -1,10 +1,11 @@
 import { assertAmountsAddUp } from './amounts';
-import { canonicalAddress, type Network } from './chains';
+import type { Network, OrderType, PaymentMethod } from '@settle/wire';
+import { canonicalAddress } from './chains';
 import { SettleError } from './errors';
 import { DEFAULT_POLICY, type OrderPolicy } from './policy';
 import { sides } from './sides';
 import { addMinutes } from './timers';
-import type { Actor, Order, OrderType, PaymentMethod } from './types';
+import type { Actor, Order } from './types';
 import type { ProfileWallets } from './wallet';
 
 export interface CreateOrderInput {

@@ -1,60 +1,19 @@
-import type { EventType } from './transitions';
-import type { Actor, Order, Status } from './types';
+import type { BookSummary, EventOrder, EventType, OrderEvent, OrderView, Status } from '@settle/wire';
+import type { Actor, Order } from './types';
 import { recipientWallet, type ProfileWallets } from './wallet';
 
-/** An order as its parties see it over REST: the row plus the derived fields. */
-export type OrderView = Order & { minimalStatus: Status; recipientWallet: string | null };
-
-/**
- * The order snapshot in every event (order_events, outbox, Kafka, sockets, webhooks): the view without the
- * payment details, which only the parties read, over REST.
- */
-export type EventOrder = Omit<OrderView, 'paymentDetails'>;
-
-/** The public face of an open book order: what any merchant may see before accepting. */
-export interface BookSummary {
-  id: string;
-  orderNumber: string;
-  type: Order['type'];
-  network: Order['network'];
-  status: Status;
-  orderVersion: number;
-  cryptoAmount: string;
-  cryptoCurrency: string;
-  fiatAmount: string;
-  fiatCurrency: string;
-  rate: string;
-  paymentMethod: Order['paymentMethod'];
-  createdAt: string;
-  expiresAt: string | null;
-}
-
-/** One per transition, in order_events and in the outbox (same transaction). */
-export interface OrderEvent {
-  eventId: string;
-  type: EventType;
-  orderId: string;
-  orderNumber: string;
-  /** The version after the change; `(orderId, orderVersion)` is unique and orders events per order. */
-  orderVersion: number;
-  status: Status;
-  minimalStatus: Status;
-  previousStatus: Status | null;
-  actor: Actor;
-  occurredAt: string;
-  order: EventOrder;
-}
-
+/** An order as its parties see it over REST: the order plus the derived fields. */
 export function toView(order: Order, profileWallet: ProfileWallets): OrderView {
   return { ...order, minimalStatus: order.status, recipientWallet: recipientWallet(order, profileWallet) };
 }
 
-/** The event snapshot of a view: everything but the payment details. */
+/** The event snapshot of a view: everything but the payment details, which only the parties read, over REST. */
 export function toEventOrder(view: OrderView): EventOrder {
   const { paymentDetails: _private, ...shared } = view;
   return shared;
 }
 
+/** The public face of an open book order: what any merchant may see before accepting. */
 export function toBookSummary(order: Pick<Order, keyof BookSummary>): BookSummary {
   return {
     id: order.id,
@@ -74,6 +33,7 @@ export function toBookSummary(order: Pick<Order, keyof BookSummary>): BookSummar
   };
 }
 
+/** The event of one transition, for order_events and the outbox (same transaction); the write path serialises it whole. */
 export function buildEvent(input: {
   eventId: string;
   type: EventType;

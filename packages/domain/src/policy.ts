@@ -1,4 +1,4 @@
-import type { Network } from './chains';
+import type { Network } from '@settle/wire';
 import { DEFAULT_TIMERS, type TimerSettings } from './timers';
 
 /** The configured rules an order is made under: timers, networks, currencies and fees. */

@@ -1,6 +1,5 @@
-import type { OrderEvent } from './events';
+import type { OrderEvent, Party } from '@settle/wire';
 import { partiesOf } from './sides';
-import type { Party } from './types';
 
 /** A private recipient of notifications: a user, a merchant, or the compliance desk. */
 export type Recipient = Party | { kind: 'compliance'; id: 'compliance' };

@@ -1,4 +1,5 @@
-import type { Actor, Order, Party } from './types';
+import type { Party } from '@settle/wire';
+import type { Actor, Order } from './types';
 
 /** Parties are equal when kind and id match. */
 export function sameParty(a: Party | null | undefined, b: Party | null | undefined): boolean {

@@ -1,4 +1,4 @@
-import { STATUSES, type Status } from './types';
+import { STATUSES, type Status } from '@settle/wire';
 
 /** Legacy status names older clients still send or show, mapped to the 8 statuses. */
 export const LEGACY_STATUS_ALIASES: Readonly<Record<string, Status>> = {

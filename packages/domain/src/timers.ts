@@ -1,4 +1,5 @@
-import type { Order, PaymentMethod } from './types';
+import type { PaymentMethod } from '@settle/wire';
+import type { Order } from './types';
 
 /** Timer windows in minutes; each configurable. */
 export interface TimerSettings {

@@ -1,26 +1,11 @@
+import type { Dispute, EventType, Party, Status } from '@settle/wire';
 import { canonicalAddress, canonicalTxHash } from './chains';
 import { SettleError } from './errors';
 import { DEFAULT_POLICY, type OrderPolicy } from './policy';
 import { actorParty, canSee, counterpartyOf, creatorOf, isParty, sameParty, sides } from './sides';
 import { addMinutes, isDue } from './timers';
-import type { Actor, Dispute, Order, Party, Status } from './types';
+import type { Actor, Order } from './types';
 import { recipientWallet, type ProfileWallets } from './wallet';
-
-export const EVENT_TYPES = [
-  'order.created',
-  'order.accepted',
-  'order.escrow_locked',
-  'order.payment_sent',
-  'order.completed',
-  'order.cancelled',
-  'order.expired',
-  'order.disputed',
-  'order.dispute_resolved',
-  'order.cancel_requested',
-  'order.extension_requested',
-  'order.extension_granted',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Who may take an action, relative to the order. */
 export type Who = 'creator' | 'counterparty' | 'party' | 'seller' | 'buyer' | 'funder' | 'compliance' | 'system';

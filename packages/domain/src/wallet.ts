@@ -1,5 +1,6 @@
+import type { Party } from '@settle/wire';
 import { sides } from './sides';
-import type { Order, Party } from './types';
+import type { Order } from './types';
 
 /** Looks up a party's profile wallet address on the order's network; null when it has none. */
 export type ProfileWallets = (party: Party) => string | null;
