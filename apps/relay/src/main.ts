@@ -1,9 +1,9 @@
 /** The relay process (`npm start` spawns it): config from the environment, then startRelay until a signal. */
-import { loadConfig } from '@settle/config';
+import { loadAppConfig } from '@settle/config';
 import { createLogger, onShutdown } from '@settle/observability';
 import { startRelay } from './relay';
 
-const config = loadConfig();
+const config = loadAppConfig('relay');
 const logger = createLogger('relay', config.LOG_LEVEL);
 try {
   const relay = await startRelay({ config, logger });

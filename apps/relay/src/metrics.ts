@@ -5,6 +5,7 @@ export interface RelayMetrics {
   published: Counter<'topic'>;
   commitToAck: Histogram;
   batchSize: Histogram;
+  statusReports: Counter;
   slotLag: Gauge;
   inFlight: Gauge;
   slotMissing: Gauge;
@@ -59,6 +60,11 @@ export function createRelayMetrics(registry: Registry, onCommitToAck?: (sample: 
       name: 'settle_relay_batch_size_events',
       help: 'Events per Kafka produce request',
       buckets: [1, 10, 50, 100, 500, 1000, 2000, 5000],
+      registers,
+    }),
+    statusReports: new Counter({
+      name: 'settle_relay_status_reports_total',
+      help: 'Standby status updates sent to Postgres (the acknowledged position, at most every RELAY_STATUS_INTERVAL_MS)',
       registers,
     }),
     slotLag: new Gauge({

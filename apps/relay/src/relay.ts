@@ -1,4 +1,4 @@
-import type { Config } from '@settle/config';
+import type { RelayConfig } from '@settle/config';
 import { createPool, type Pool } from '@settle/db';
 import { createKafka, kafkaProbe, type KafkaProbe } from '@settle/kafka';
 import {
@@ -27,13 +27,13 @@ export type { RelayRole, RelayStatus } from './state';
 
 export interface StartRelayOptions {
   /** DATABASE_URL and KAFKA_BROKERS are required; RELAY_* tune the relay. */
-  config: Config;
+  config: RelayConfig;
   /** @default createLogger('relay', config.LOG_LEVEL) */
   logger?: Logger;
   /** Port of /metrics, /health, /ready; 0 picks a free one, null serves none. @default config.RELAY_PORT */
   port?: number | null;
-  /** How often the watermark is re-sent to Postgres without news. @default 1000 */
-  statusIntervalMs?: number;
+  /** How often an unchanged watermark is reported to Postgres again. @default 1000 */
+  statusKeepaliveMs?: number;
   /** How often a missing slot is looked for again. @default 5000 */
   slotRecheckMs?: number;
   /** How often the slot lag and outbox backlog gauges are refreshed. @default 2000 */
@@ -56,7 +56,7 @@ const BATCH_BYTES = 900_000;
 
 /** What one relay process holds for its whole life. */
 interface RelayParts {
-  config: Config & { DATABASE_URL: string; KAFKA_BROKERS: string[] };
+  config: RelayConfig & { DATABASE_URL: string; KAFKA_BROKERS: string[] };
   options: StartRelayOptions;
   logger: Logger;
   registry: Registry;
@@ -209,7 +209,9 @@ function streamWal({ config, options, pool, kafka, route, logger, metrics, state
       batchSize: config.RELAY_BATCH_SIZE,
       batchBytes: BATCH_BYTES,
       sendTimeoutMs: config.RELAY_SEND_TIMEOUT_MS,
-      statusIntervalMs: options.statusIntervalMs ?? 1_000,
+      lingerMs: config.RELAY_LINGER_MS,
+      reportIntervalMs: config.RELAY_STATUS_INTERVAL_MS,
+      statusKeepaliveMs: options.statusKeepaliveMs ?? 1_000,
       drainTimeoutMs: 5_000,
       slotRecheckMs: options.slotRecheckMs ?? 5_000,
       logger,

@@ -6,6 +6,7 @@ import { formatLsn, type Lsn, parseLsn } from './lsn';
 import type { RelayMetrics } from './metrics';
 import { type OutboundRecord, type OutboxRow, toOutboundRecord, type TopicRouter } from './outbox-message';
 import { Publisher } from './publisher';
+import { ReadBursts } from './read-bursts';
 import { type StreamEntry, Watermark } from './watermark';
 
 /** Prefix of the relay's heartbeat messages (`pg_logical_emit_message`). */
@@ -23,8 +24,16 @@ export interface WalStreamOptions {
   /** Upper bound of one produce request (Kafka's default message.max.bytes is 1 MB per partition batch). */
   batchBytes: number;
   sendTimeoutMs: number;
-  /** How often the acknowledged position is reported to Postgres even without a keepalive request. */
-  statusIntervalMs: number;
+  /**
+   * How long events may gather before they are sent (RELAY_LINGER_MS). While events keep arriving in small reads,
+   * the replication socket is read at most this often and what a read brought goes out in one produce request. 0 sends
+   * every event as soon as it is decoded.
+   */
+  lingerMs: number;
+  /** The acknowledged position is reported to Postgres at most this often (RELAY_STATUS_INTERVAL_MS). */
+  reportIntervalMs: number;
+  /** How often an unchanged position is reported again, so Postgres sees the relay alive without a keepalive request. */
+  statusKeepaliveMs: number;
   /** How long a graceful stop waits for in-flight events to be acknowledged. */
   drainTimeoutMs: number;
   logger: Logger;
@@ -72,7 +81,15 @@ export async function streamFromSlot(options: WalStreamOptions, start: Lsn, sign
 class WalSession {
   private readonly watermark: Watermark;
   private readonly ready: Pending[] = [];
+  private readyBytes = 0;
   private inFlight = 0;
+  /** Non-null while events gather and are sent at the end of each read (RELAY_LINGER_MS > 0). */
+  private bursts: ReadBursts | null = null;
+  /** Sends what gathered if no read ends within the linger (a safety net; reads usually end first). */
+  private lingerTimer: NodeJS.Timeout | null = null;
+  /** Ends the socket's linger early when the session stops. */
+  private endLinger: (() => void) | null = null;
+  private reportTimer: NodeJS.Timeout | null = null;
   private transaction: { entry: StreamEntry; commitLsn: string } | null = null;
   private failure: RelayError | null = null;
   private stopping = false;
@@ -118,7 +135,11 @@ class WalSession {
       }
       this.publisher = publisher;
       const service = new LogicalReplicationService(
-        { connectionString: options.databaseUrl, application_name: 'settle-relay' },
+        {
+          connectionString: options.databaseUrl,
+          application_name: 'settle-relay',
+          ...(options.lingerMs > 0 ? ReadBursts.clientOptions() : {}),
+        },
         // No automatic acknowledgement of "last received", and flow control so a slow handler pauses the socket.
         { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
       );
@@ -129,6 +150,11 @@ class WalSession {
       });
       service.on('start', () => {
         options.logger.info({ slot: options.slot, from: formatLsn(this.watermark.lsn) }, 'streaming from the replication slot');
+        if (options.lingerMs > 0) {
+          const bursts = new ReadBursts();
+          if (bursts.attach(service)) this.bursts = bursts;
+          else options.logger.warn('pg-logical-replication has changed: the relay sends every event at once (no linger)');
+        }
         options.onStreaming();
       });
       service.on('data', (lsn: string, message: Pgoutput.Message) => this.onMessage(lsn, message));
@@ -137,7 +163,7 @@ class WalSession {
         .subscribe(plugin, options.slot)
         .then(() => this.halt(new RelayError('REPLICATION_FAILED', 'the replication stream ended')))
         .catch((error: unknown) => this.halt(databaseError(error, 'REPLICATION_FAILED', 'START_REPLICATION')));
-      const statusTimer = setInterval(() => this.report(false), 100);
+      const statusTimer = setInterval(() => this.report(false), Math.min(100, options.statusKeepaliveMs));
       const sender = this.sendLoop();
       await this.halted;
       clearInterval(statusTimer);
@@ -160,13 +186,31 @@ class WalSession {
     this.stopping = true;
     this.failure = reason;
     this.wakeSender?.();
+    this.endLinger?.();
     this.settle?.();
   }
 
+  /**
+   * The `data` handler. The library waits for it before handing over the next message, and keeps the socket
+   * paused meanwhile: waiting here for capacity (at RELAY_MAX_IN_FLIGHT) or for the linger stops reading.
+   */
   private async onMessage(lsn: string, message: Pgoutput.Message): Promise<void> {
     // Once stopping, nothing more is taken in: this handler never resolves, so the library's queue stalls here
     // and no later commit can be counted without its rows.
     if (this.stopping) return new Promise<void>(() => undefined);
+    this.handle(lsn, message);
+    if (this.inFlight >= this.options.maxInFlight) {
+      this.wakeSender?.();
+      await this.waitForCapacity();
+      return;
+    }
+    if (this.bursts === null || !(await this.bursts.ended()) || this.stopping) return;
+    this.flush();
+    await this.linger();
+  }
+
+  /** Takes one decoded message into the stream: a transaction's begin, rows and commit, or a heartbeat. */
+  private handle(lsn: string, message: Pgoutput.Message): void {
     try {
       switch (message.tag) {
         case 'begin': {
@@ -182,11 +226,16 @@ class WalSession {
           if (this.transaction === null) throw new RelayError('REPLICATION_FAILED', 'an outbox insert arrived outside a transaction');
           const record = toOutboundRecord(message.new as OutboxRow, this.transaction.commitLsn, this.options.route);
           this.transaction.entry.pending += 1;
-          this.ready.push({ record, entry: this.transaction.entry, bytes: approximateSize(record) });
+          const bytes = approximateSize(record);
+          this.ready.push({ record, entry: this.transaction.entry, bytes });
+          this.readyBytes += bytes;
           this.inFlight += 1;
           this.options.metrics.inFlight.set(this.inFlight);
-          this.wakeSender?.();
-          if (this.inFlight >= this.options.maxInFlight) await this.waitForCapacity();
+          if (this.bursts === null || this.ready.length >= this.options.batchSize || this.readyBytes >= this.options.batchBytes) {
+            this.flush();
+          } else {
+            this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);
+          }
           return;
         }
         case 'commit': {
@@ -214,6 +263,27 @@ class WalSession {
 
   private waitForCapacity(): Promise<void> {
     return new Promise((resolve) => this.capacityWaiters.push(resolve));
+  }
+
+  /** Lets the sender take what is ready (it sends at once when idle, otherwise right after the current ack). */
+  private flush(): void {
+    if (this.lingerTimer !== null) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+    }
+    this.wakeSender?.();
+  }
+
+  /** Leaves the socket unread for RELAY_LINGER_MS (the library keeps it paused until the handler returns). */
+  private linger(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.endLinger?.(), this.options.lingerMs);
+      this.endLinger = () => {
+        clearTimeout(timer);
+        this.endLinger = null;
+        resolve();
+      };
+    });
   }
 
   /** Sends ready events in order, one produce request at a time, and acknowledges them in the watermark. */
@@ -247,7 +317,9 @@ class WalSession {
       bytes += item.bytes;
       count += 1;
     }
-    return this.ready.splice(0, count);
+    const batch = this.ready.splice(0, count);
+    this.readyBytes -= bytes;
+    return batch;
   }
 
   private acknowledged(batch: Pending[]): void {
@@ -294,9 +366,27 @@ class WalSession {
       this.lastProgress = watermark;
       this.options.metrics.progressed(this.watermark.timeUs);
       this.options.onProgress(watermark);
-      // Report at once: every acknowledged byte not yet reported is re-sent after a crash.
-      this.report(false);
+      this.scheduleReport();
     }
+  }
+
+  /**
+   * Reports the watermark now, or once RELAY_STATUS_INTERVAL_MS has passed since the last report: each report is a
+   * message the walsender reads and acts on, and a steady load moves the watermark hundreds of times a second. What
+   * is reported is always the watermark of that moment, so never ahead of Kafka; a crash re-sends at most the events
+   * acknowledged within one interval.
+   */
+  private scheduleReport(): void {
+    if (this.reportTimer !== null) return;
+    const wait = this.lastReportedAt + this.options.reportIntervalMs - Date.now();
+    if (wait <= 0) {
+      this.report(false);
+      return;
+    }
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = null;
+      this.report(true);
+    }, wait);
   }
 
   /**
@@ -309,9 +399,13 @@ class WalSession {
     const watermark = this.watermark.lsn;
     if (service === null || watermark === 0n) return;
     const now = Date.now();
-    if (!force && watermark === this.lastReported && now - this.lastReportedAt < this.options.statusIntervalMs) return;
+    if (!force) {
+      const since = now - this.lastReportedAt;
+      if (since < (watermark === this.lastReported ? this.options.statusKeepaliveMs : this.options.reportIntervalMs)) return;
+    }
     this.lastReported = watermark;
     this.lastReportedAt = now;
+    this.options.metrics.statusReports.inc();
     service.acknowledge(formatLsn(watermark - 1n)).catch((error: unknown) => {
       this.halt(databaseError(error, 'REPLICATION_FAILED', 'sending the standby status update'));
     });
@@ -328,6 +422,9 @@ class WalSession {
     if (this.failure === null && this.inFlight > 0) {
       options.logger.info({ inFlight: this.inFlight }, 'draining in-flight events before stopping');
     }
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
+    if (this.reportTimer !== null) clearTimeout(this.reportTimer);
+    this.endLinger?.();
     // A last report so a restart re-sends as little as possible.
     this.report(true);
     const waiters = this.capacityWaiters;

@@ -4,6 +4,8 @@ export interface TopicSpec {
   topic: string;
   /** @default 6 */
   numPartitions?: number;
+  /** Topic-level settings (`message.timestamp.type` …); only applied when the topic is created. @default none */
+  config?: Record<string, string>;
 }
 
 /** The dead-letter topic of `topic`. */
@@ -27,7 +29,12 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[], timeoutMs 
     try {
       await admin.createTopics({
         waitForLeaders: false,
-        topics: missing.map((spec) => ({ topic: spec.topic, numPartitions: spec.numPartitions ?? 6, replicationFactor: 1 })),
+        topics: missing.map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.numPartitions ?? 6,
+          replicationFactor: 1,
+          configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
       });
     } catch (error) {
       // Another process created one of them first: the wait below still checks every topic.

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, type Pool, setupRelaySlot } from '@settle/db';
+import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
+import { parseLsn } from '../src/lsn';
+import { type Relay, startRelay } from '../src/relay';
+import { commitRows, confirmedFlush, createTopics, relayConfig, startCollecting, uniqueSlot, waitFor, type Written } from './helpers';
+
+/** One relay on a database, slot and topic of its own. */
+async function relayOn(
+  name: string,
+  env: Record<string, string>,
+): Promise<{ db: TestDatabase; pool: Pool; relay: Relay; topic: string; slot: string }> {
+  const db = await createTestDatabase(name);
+  const pool = createPool(db.url, { max: 2 });
+  const { orders: topic = '' } = await createTopics(name, [{ name: 'orders', numPartitions: 2 }]);
+  const slot = uniqueSlot(name);
+  await setupRelaySlot(pool, slot, 'settle_outbox_pub');
+  const relay = await startRelay({
+    config: relayConfig({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+      ORDER_EVENTS_TOPIC: topic,
+      RELAY_SLOT: slot,
+      ...env,
+    }),
+    port: null,
+  });
+  await waitFor(() => relay.status().streaming, 'the relay to stream');
+  return { db, pool, relay, topic, slot };
+}
+
+/** A counter's total, or a histogram's count of observations. */
+async function metric(relay: Relay, name: string): Promise<number> {
+  const values = (await relay.registry.getSingleMetric(name)?.get())?.values ?? [];
+  const counted = values.filter((value) => {
+    const series = (value as { metricName?: string }).metricName;
+    return series === undefined || series === `${name}_count`;
+  });
+  return counted.reduce((sum, value) => sum + value.value, 0);
+}
+
+/** Commits `count` single-row transactions for two keys, one every `everyMs`. */
+async function trickle(pool: Pool, count: number, everyMs: number): Promise<Written[]> {
+  const keys = [randomUUID(), randomUUID()];
+  const versions = new Map<string, number>();
+  const written: Written[] = [];
+  for (let index = 0; index < count; index += 1) {
+    written.push(...(await commitRows(pool, [keys[index % 2] ?? ''], versions)));
+    await sleep(everyMs);
+  }
+  return written;
+}
+
+describe('WAL relay at a steady trickle, lingering (RELAY_LINGER_MS=200)', () => {
+  let setup: Awaited<ReturnType<typeof relayOn>>;
+
+  beforeAll(async () => {
+    setup = await relayOn('relay_linger', { RELAY_LINGER_MS: '200' });
+  });
+
+  afterAll(async () => {
+    await setup?.relay.stop();
+    await setup?.pool.end();
+    await setup?.db.drop();
+  });
+
+  it('sends the transactions that arrive within a linger in one produce request, every one of them, in commit order', async () => {
+    const { pool, relay, topic } = setup;
+    const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
+    try {
+      const requestsBefore = await metric(relay, 'settle_relay_batch_size_events');
+      const publishedBefore = await metric(relay, 'settle_relay_published_events_total');
+      const began = Date.now();
+      const written = await trickle(pool, 50, 20);
+      const elapsed = Date.now() - began;
+      await waitFor(
+        async () => (await metric(relay, 'settle_relay_published_events_total')) - publishedBefore >= 50,
+        'the relay to publish',
+      );
+      // Without the linger each of the 50 transactions (20 ms apart, acknowledged in a few ms) is a request of its own.
+      const requests = (await metric(relay, 'settle_relay_batch_size_events')) - requestsBefore;
+      expect(requests).toBeGreaterThan(0);
+      expect(requests).toBeLessThanOrEqual(Math.ceil(elapsed / 200) + 2);
+      await waitFor(
+        () => collector.messages.length >= written.length,
+        () => `every row in Kafka: ${collector.messages.length}/${written.length}`,
+        30_000,
+      );
+      expect(collector.messages.map((message) => message.id)).toEqual(written.map((row) => row.id));
+    } finally {
+      await collector.stop();
+    }
+  });
+
+  it('sends a lone event within the linger, without waiting for more', async () => {
+    const { pool, topic } = setup;
+    const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
+    try {
+      await waitFor(() => collector.messages.length >= 50, 'the earlier rows to be read back', 30_000);
+      const [row] = await commitRows(pool, [randomUUID()], new Map());
+      await waitFor(() => collector.messages.some((message) => message.id === row?.id), 'the lone event in Kafka', 10_000);
+    } finally {
+      await collector.stop();
+    }
+  });
+});
+
+describe('WAL relay position reports (RELAY_STATUS_INTERVAL_MS=250)', () => {
+  let setup: Awaited<ReturnType<typeof relayOn>>;
+
+  beforeAll(async () => {
+    setup = await relayOn('relay_reports', { RELAY_LINGER_MS: '0', RELAY_STATUS_INTERVAL_MS: '250' });
+  });
+
+  afterAll(async () => {
+    await setup?.relay.stop();
+    await setup?.pool.end();
+    await setup?.db.drop();
+  });
+
+  it('reports the acknowledged position at most once per interval under load, and the slot catches up with the last ack', async () => {
+    const { pool, relay, topic, slot } = setup;
+    const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
+    try {
+      const reportsBefore = await metric(relay, 'settle_relay_status_reports_total');
+      const publishedBefore = await metric(relay, 'settle_relay_published_events_total');
+      const began = Date.now();
+      const written = await trickle(pool, 100, 10);
+      await waitFor(
+        async () => (await metric(relay, 'settle_relay_published_events_total')) - publishedBefore >= 100,
+        'the relay to publish',
+      );
+      const elapsed = Date.now() - began;
+      // Each of the 100 transactions moves the position; one report per interval (plus the first at once) is the bound.
+      const reports = (await metric(relay, 'settle_relay_status_reports_total')) - reportsBefore;
+      expect(reports).toBeGreaterThan(0);
+      expect(reports).toBeLessThanOrEqual(Math.ceil(elapsed / 250) + 2);
+      await waitFor(() => collector.messages.length >= written.length, 'every row in Kafka', 30_000);
+      const lastCommit = parseLsn(collector.messages.at(-1)?.headers['commitLsn'] ?? '0/0');
+      await waitFor(
+        async () => parseLsn((await confirmedFlush(pool, slot)) ?? '0/0') > lastCommit,
+        'confirmed_flush_lsn to pass the last commit',
+        5_000,
+      );
+    } finally {
+      await collector.stop();
+    }
+  });
+});
