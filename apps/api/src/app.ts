@@ -10,6 +10,7 @@ import { accessLog, traceRequests } from './access-log';
 import { authenticate } from './auth';
 import { jsonBody } from './body';
 import { deskRoutes } from './desk';
+import { orderResponses } from './http';
 import { recordRequestDurations } from './metrics';
 import { openApiDocument } from './openapi';
 import { notFoundRoute, problemHandler } from './problem';
@@ -37,15 +38,38 @@ export interface AppDependencies {
   tracing?: Tracing | undefined;
 }
 
+/**
+ * The API's departures from stock Express 5 for speed. Each has the same behaviour as the Express path it replaces
+ * (the tests run both), and each is kept for the gain bench:api measures against that path in the same run
+ * (apps/api/README.md). All on unless an option turns one off; only bench/api does.
+ */
+export interface ExpressBends {
+  /** node:http builds requests and responses with the app's prototypes (src/server.ts). @default true */
+  appPrototypes: boolean;
+  /** A plain UTF-8 JSON body is read by src/body.ts; off, express.json reads every body. @default true */
+  fastJsonBody: boolean;
+  /** Order responses are written with writeHead/end (src/http.ts); off, with Express's res.send. @default true */
+  directJsonResponse: boolean;
+}
+
+/** Every bend on: the API as shipped. */
+export const ALL_BENDS: Readonly<ExpressBends> = { appPrototypes: true, fastJsonBody: true, directJsonResponse: true };
+
+export interface AppOptions {
+  /** Bends to turn off for a measurement or a test. @default ALL_BENDS */
+  expressBends?: Partial<ExpressBends> | undefined;
+}
+
 /** Paths that need a bearer token. */
 const AUTHENTICATED = ['/v1', '/api'];
 
 const swaggerDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 /** The Express app: JSON in, JSON or problem+json out; routes are thin over packages/db. */
-export function createApp(deps: AppDependencies): Express {
+export function createApp(deps: AppDependencies, options: AppOptions = {}): Express {
+  const bends = { ...ALL_BENDS, ...options.expressBends };
   const app = express();
-  serveWithAppPrototypes(app);
+  if (bends.appPrototypes) serveWithAppPrototypes(app);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   recordRequestDurations(app, deps.registry);
@@ -58,14 +82,14 @@ export function createApp(deps: AppDependencies): Express {
   app.use(securityHeaders(deps.config, [DOCS_SCRIPT]));
   app.use(noStoreUnder(AUTHENTICATED));
   app.use(limits.anonymous);
-  app.use(jsonBody());
+  app.use(jsonBody({ fastPath: bends.fastJsonBody }));
 
   // The API's routes first: they are what nearly every request is for, and Express tries layers in order.
   if (deps.config.DEV_AUTH) app.use(devRoutes(deps.pool, deps.config));
   app.use(authenticate(deps.verify, AUTHENTICATED));
   app.use(limits.principal);
   const policy = orderPolicy(deps.config);
-  app.use(orderRoutes(deps.pool, deps.bookSeq, policy));
+  app.use(orderRoutes(deps.pool, deps.bookSeq, policy, orderResponses({ direct: bends.directJsonResponse })));
   app.use(accountRoutes(deps.pool, policy));
   app.use(webhookRoutes(deps.pool, deps.config));
   app.use(notificationRoutes(deps.pool));

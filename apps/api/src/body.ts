@@ -6,9 +6,21 @@ import { checkInput } from './validation';
 
 const LIMIT_BYTES = 64 * 1024;
 const WITH_BODY = new Set(['POST', 'PATCH', 'PUT']);
+const NOT_UTF8 = 'the request body is not valid UTF-8: send the JSON encoded as UTF-8, or name its charset in Content-Type';
+/** body-parser's `type` of an error its verify hook threw. */
+const NOT_UTF8_TYPE = 'entity.verify.failed';
 
-/** express.json with our limit: the path for what the fast path below leaves to it (compressed or non-UTF-8 bodies). */
-const libraryParser = express.json({ limit: LIMIT_BYTES, strict: true });
+/**
+ * express.json with our limit. Its verify hook sees the bytes before they are decoded: bytes that are not UTF-8 in
+ * a UTF-8 body (compressed or not) are refused, where the decoder would turn them into U+FFFD silently.
+ */
+const libraryParser = express.json({
+  limit: LIMIT_BYTES,
+  strict: true,
+  verify: (_request, _response, bytes, encoding) => {
+    if (encoding === 'utf-8' && !isUtf8(bytes)) throw Object.assign(new Error(NOT_UTF8), { type: NOT_UTF8_TYPE });
+  },
+});
 
 /** The media type and charset of a Content-Type header; undefined when the header does not parse. */
 function mediaType(header: string): { type: string; charset: string | undefined } | undefined {
@@ -21,17 +33,16 @@ function mediaType(header: string): { type: string; charset: string | undefined 
 }
 
 /**
- * JSON request bodies. A POST, PATCH or PUT with a body must be `application/json` (else 415). A plain
- * UTF-8 body is read and parsed here. Compressed bodies, other charsets and unusual headers go to
- * express.json, which has the same limit and strictness. Either way the parsed body then passes
- * `checkInput` (depth, well-formed text) before any route sees it; bytes that do not decode (corrupt gzip,
+ * JSON request bodies. A POST, PATCH or PUT with a body must be `application/json` (else 415). The parsed body then
+ * passes `checkInput` (depth, well-formed text) before any route sees it; bytes that do not decode (corrupt gzip,
  * invalid UTF-8) are a 400.
  *
- * Why not express.json for everything: a transition's body is a few dozen bytes. For such a body,
- * body-parser's generic pipeline (type-is, raw-body, iconv-lite, on-finished) cost about as much CPU
- * as the order's write path. bench/api measures it.
+ * `fastPath` (the fastJsonBody bend): a plain UTF-8 body is read and parsed here, with express.json's limit,
+ * strictness, empty-body and byte-order-mark rules; compressed bodies and other charsets go to express.json. A
+ * transition's body is a few dozen bytes, and body-parser's generic pipeline (type-is, raw-body, iconv-lite,
+ * on-finished) costs more per request than reading it here. Off, express.json reads every body.
  */
-export function jsonBody(): RequestHandler {
+export function jsonBody({ fastPath }: { fastPath: boolean }): RequestHandler {
   return (request, response, next) => {
     const headers = request.headers;
     const length = headers['content-length'];
@@ -47,9 +58,14 @@ export function jsonBody(): RequestHandler {
       return;
     }
     const encoding = headers['content-encoding'];
-    if ((encoding !== undefined && encoding.toLowerCase() !== 'identity') || (media.charset !== undefined && media.charset !== 'utf-8')) {
+    const plainUtf8 =
+      (encoding === undefined || encoding.toLowerCase() === 'identity') && (media.charset === undefined || media.charset === 'utf-8');
+    if (!fastPath || !plainUtf8) {
       libraryParser(request, response, (error?: unknown) => {
-        if (error !== undefined) return next(error);
+        if (error !== undefined) {
+          const invalid = (error as { type?: unknown }).type === NOT_UTF8_TYPE;
+          return next(invalid ? new SettleError('INVALID_INPUT', NOT_UTF8, { cause: error }) : error);
+        }
         try {
           checkInput(request.body, 'body');
         } catch (invalid) {
@@ -64,6 +80,8 @@ export function jsonBody(): RequestHandler {
     readJson(request, next);
   };
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Reads the body (at most 64 KB) and parses it as a JSON object or array, as body-parser's strict mode does. */
 function readJson(request: Parameters<RequestHandler>[0], next: (error?: unknown) => void): void {
@@ -90,17 +108,14 @@ function readJson(request: Parameters<RequestHandler>[0], next: (error?: unknown
   request.once('end', () => {
     if (done) return;
     const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-    // toString would turn invalid bytes into U+FFFD silently: the client meant some other text.
-    if (!isUtf8(bytes)) {
-      finish(
-        new SettleError(
-          'INVALID_INPUT',
-          'the request body is not valid UTF-8: send the JSON encoded as UTF-8, or name its charset in Content-Type',
-        ),
-      );
+    let text: string;
+    try {
+      // Fatal: invalid bytes are the client's mistake, not U+FFFD. A byte order mark is dropped, as express.json does.
+      text = UTF8.decode(bytes);
+    } catch (error) {
+      finish(new SettleError('INVALID_INPUT', NOT_UTF8, { cause: error }));
       return;
     }
-    const text = bytes.toString('utf8');
     if (text.length === 0) {
       request.body = {};
       finish();

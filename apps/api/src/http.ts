@@ -37,6 +37,18 @@ export function ifMatchVersion(request: Request): number | undefined {
   );
 }
 
+/**
+ * Whether `If-None-Match` names the representation tagged `etag` (RFC 9110 13.1.2): `*`, or a list of entity tags
+ * compared weakly (`W/"3"` matches `"3"`). A request's `Cache-Control: no-cache`, which fetch adds to every conditional
+ * request, is for caches on the way and does not change the answer here (Express's req.fresh would answer 200).
+ */
+export function noneMatch(request: Request, etag: string): boolean {
+  const header = request.get('if-none-match');
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
 /** An Idempotency-Key's value: 8–128 of these characters. */
 const KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
 
@@ -73,34 +85,52 @@ export function idempotencyOf(request: Request, body: unknown, required: boolean
   return { key, requestHash };
 }
 
+/** Writes JSON text with its status and ETag; headers set earlier on `response` (Location, Idempotent-Replayed) are kept. */
+type SendJson = (response: Response, status: number, json: string, etag: string) => void;
+
 /**
- * Sends JSON text straight through node:http. Order responses are the API's hot path, and Express's
- * res.json (content-type lookup, ETag hashing, freshness check) costs more CPU than the rest of a response;
- * headers set earlier on `response` (Location, Idempotent-Replayed) are kept.
+ * Straight through node:http (the directJsonResponse bend). Express's res.send, which res.json ends in, sets the
+ * same Content-Type, Content-Length and ETag, then checks the request's freshness; the order routes answer
+ * If-None-Match before they send, so that check never changes an order response.
  */
-function sendJson(response: Response, status: number, json: string, etag: string): void {
+const writeJson: SendJson = (response, status, json, etag) => {
   response
     .writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), ETag: etag })
     .end(json);
+};
+
+/** Express's path: res.send with the same JSON text (res.json would stringify the order again). */
+const expressJson: SendJson = (response, status, json, etag) => {
+  response.status(status).set({ 'Content-Type': 'application/json', ETag: etag }).send(json);
+};
+
+export interface OrderResponses {
+  /** Sends an order with its version as ETag (`json`: the order already as JSON text). */
+  sendOrder: (response: Response, status: number, order: OrderView, json?: string) => void;
+  /** Sends a transition's outcome; a replay answers with the stored status and body. */
+  sendTransition: (response: Response, result: TransitionResult, successStatus?: number) => void;
 }
 
-/** Sends an order with its version as ETag (`json`: the order already as JSON text). */
-export function sendOrder(response: Response, status: number, order: OrderView, json = JSON.stringify(order)): void {
-  sendJson(response, status, json, `"${order.orderVersion}"`);
-}
-
-/** Sends a transition's outcome; a replay answers with the stored status and body. */
-export function sendTransition(response: Response, result: TransitionResult, successStatus = 200): void {
-  if (result.kind === 'replayed') {
-    const body = result.body as OrderView;
-    response.setHeader('Idempotent-Replayed', 'true');
-    sendJson(response, result.status, JSON.stringify(body), `"${body.orderVersion}"`);
-    return;
-  }
-  if (result.kind === 'unchanged') {
-    sendOrder(response, 200, result.order);
-    return;
-  }
-  if (successStatus === 201) response.location(`/v1/orders/${result.order.id}`);
-  sendOrder(response, successStatus, result.order, result.json);
+/** How order responses are written: through node:http directly, or (`direct: false`) through Express's res.send. */
+export function orderResponses({ direct }: { direct: boolean }): OrderResponses {
+  const sendJson = direct ? writeJson : expressJson;
+  const sendOrder: OrderResponses['sendOrder'] = (response, status, order, json = JSON.stringify(order)) =>
+    sendJson(response, status, json, `"${order.orderVersion}"`);
+  return {
+    sendOrder,
+    sendTransition: (response, result, successStatus = 200) => {
+      if (result.kind === 'replayed') {
+        const body = result.body as OrderView;
+        response.setHeader('Idempotent-Replayed', 'true');
+        sendJson(response, result.status, JSON.stringify(body), `"${body.orderVersion}"`);
+        return;
+      }
+      if (result.kind === 'unchanged') {
+        sendOrder(response, 200, result.order);
+        return;
+      }
+      if (successStatus === 201) response.location(`/v1/orders/${result.order.id}`);
+      sendOrder(response, successStatus, result.order, result.json);
+    },
+  };
 }

@@ -8,7 +8,7 @@ import { createPool, currentBookSeq, upsertAccount, type Pool } from '@settle/db
 import type { OrderView } from '@settle/domain';
 import { createLogger, createRegistry } from '@settle/observability';
 import { createTestDatabase, testAddress, testTxHash, type TestDatabase } from '@settle/testkit';
-import { createApp, type AppDependencies } from '../src/app';
+import { ALL_BENDS, createApp, type AppDependencies, type AppOptions, type ExpressBends } from '../src/app';
 import { applyServerLimits } from '../src/server-limits';
 
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -35,26 +35,42 @@ export interface Harness {
 }
 
 /** The app as main.ts wires it (a silent logger, the config's token verifier, a registry of its own), plus `deps`. */
-export function testApp(config: Config, pool: Pool, deps: Partial<AppDependencies> = {}): Express {
-  return createApp({
-    config,
-    pool,
-    logger: createLogger('api', 'silent'),
-    verify: createTokenVerifier(config),
-    registry: createRegistry('api'),
-    bookSeq: () => currentBookSeq(pool),
-    ...deps,
-  });
+export function testApp(config: Config, pool: Pool, deps: Partial<AppDependencies> = {}, options: AppOptions = {}): Express {
+  return createApp(
+    {
+      config,
+      pool,
+      logger: createLogger('api', 'silent'),
+      verify: createTokenVerifier(config),
+      registry: createRegistry('api'),
+      bookSeq: () => currentBookSeq(pool),
+      ...deps,
+    },
+    options,
+  );
 }
+
+/** Every Express bend off: stock Express 5's own paths. */
+export const NO_BENDS: ExpressBends = { appPrototypes: false, fastJsonBody: false, directJsonResponse: false };
+
+/** The API as shipped and on stock Express 5, for describe.each: each bend's behaviour is tested in both. */
+export const BEND_SETTINGS: Array<[string, ExpressBends]> = [
+  ['with the Express bends', ALL_BENDS],
+  ['on stock Express 5 (every bend off)', NO_BENDS],
+];
 
 /** Property tests send thousands of requests a minute with one token; rate-limit tests set their own limits. */
 const GENEROUS_LIMITS = { API_RATE_LIMIT_PRINCIPAL: '1000000', API_RATE_LIMIT_ANONYMOUS: '1000000' };
 
 /**
  * The API in-process on its own test database, on a free port, with main.ts's server limits; `env` adds settings
- * (e.g. fees, timers), `deps` shared rate-limit counters.
+ * (e.g. fees, timers), `deps` shared rate-limit counters, `options` the Express bends to turn off.
  */
-export async function startApi(env: Record<string, string> = {}, deps: Pick<AppDependencies, 'redis'> = {}): Promise<Harness> {
+export async function startApi(
+  env: Record<string, string> = {},
+  deps: Pick<AppDependencies, 'redis'> = {},
+  options: AppOptions = {},
+): Promise<Harness> {
   const db = await createTestDatabase('api');
   const config = loadConfig({
     ...process.env,
@@ -66,7 +82,7 @@ export async function startApi(env: Record<string, string> = {}, deps: Pick<AppD
     ...env,
   });
   const pool = createPool(db.url, { max: 40 });
-  const app = testApp(config, pool, deps);
+  const app = testApp(config, pool, deps, options);
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     applyServerLimits(listening, config);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notificationFeed, notificationPayload, orderEvent, type NotificationFeed, type NotificationPayload } from '@settle/contracts';
 import { markNotificationsDelivered, storeNotifications, type NotificationInput } from '@settle/db';
-import { audienceOf, recipientKey, type OrderEvent } from '@settle/domain';
+import { audienceOf, recipientKey } from '@settle/domain';
 import { testAddress, testTxHash } from '@settle/testkit';
 import { startApi, type Harness } from './harness';
 
@@ -48,7 +48,7 @@ async function notifyOutbox(): Promise<void> {
   const outbox = await api.pool.query<{ payload: unknown }>(`SELECT payload FROM outbox ORDER BY created_at, order_version`);
   const inputs: NotificationInput[] = outbox.rows.flatMap((row) => {
     const event = orderEvent.parse(row.payload);
-    return audienceOf(event as unknown as OrderEvent).recipients.map((recipient) => ({
+    return audienceOf(event).recipients.map((recipient) => ({
       recipient: recipientKey(recipient),
       eventId: event.eventId,
       orderId: event.orderId,

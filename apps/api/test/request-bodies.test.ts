@@ -1,22 +1,12 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type Harness } from './harness';
+import { BEND_SETTINGS, startApi, type Harness } from './harness';
 
-// apps/api/src/body.ts reads plain UTF-8 JSON itself and leaves compressed or non-UTF-8 bodies to express.json:
-// both paths must accept what they should and refuse the rest with a problem document, changing nothing.
+// apps/api/src/body.ts reads plain UTF-8 JSON itself (the fastJsonBody bend) and leaves compressed or other-charset
+// bodies to express.json; with the bend off express.json reads them all. Either way the API must accept what it
+// should and refuse the rest with the same problem document, changing nothing.
 
 type Body = NonNullable<RequestInit['body']>;
-
-let api: Harness;
-let user: string;
-beforeAll(async () => {
-  api = await startApi();
-  user = await api.token('user', 'u-bodies');
-  await api.token('merchant', 'm-bodies');
-});
-afterAll(async () => {
-  await api.close();
-});
 
 const CREATE = {
   type: 'sell',
@@ -29,21 +19,49 @@ const CREATE = {
   paymentMethod: 'upi',
 };
 
-async function post(
-  body: Body,
-  headers: Record<string, string>,
-): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
-  const response = await fetch(`${api.url}/v1/orders`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${user}`, ...headers },
-    body,
-    duplex: 'half',
+/** A body of `chunks` pieces of `size` bytes (spaces), streamed: no Content-Length, so only its reader can refuse it. */
+const streamOf = (chunks: number, size: number): ReadableStream<Uint8Array> =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < chunks; i += 1) controller.enqueue(new Uint8Array(size).fill(0x20));
+      controller.close();
+    },
   });
-  return { status: response.status, type: response.headers.get('content-type'), json: (await response.json()) as Record<string, unknown> };
-}
 
-describe('JSON request bodies', () => {
-  it('a gzip-compressed body is decoded (by express.json) and creates the order', async () => {
+/** `{"reason":"<bytes that are not UTF-8>"}`, as a client with the wrong encoding would send it. */
+const NOT_UTF8 = Buffer.concat([Buffer.from('{"reason":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]);
+
+describe.each(BEND_SETTINGS)('JSON request bodies %s', (_setting, expressBends) => {
+  let api: Harness;
+  let user: string;
+  beforeAll(async () => {
+    api = await startApi({}, {}, { expressBends });
+    user = await api.token('user', 'u-bodies');
+    await api.token('merchant', 'm-bodies');
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  async function post(
+    body: Body,
+    headers: Record<string, string>,
+    path = '/v1/orders',
+  ): Promise<{ status: number; type: string | null; json: Record<string, unknown> }> {
+    const response = await fetch(`${api.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user}`, ...headers },
+      body,
+      duplex: 'half',
+    });
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      json: (await response.json()) as Record<string, unknown>,
+    };
+  }
+
+  it('a gzip-compressed body is decoded and creates the order', async () => {
     const created = await post(gzipSync(JSON.stringify(CREATE)), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
     expect(created.status).toBe(201);
     expect(created.json['cryptoAmount']).toBe('10');
@@ -64,34 +82,53 @@ describe('JSON request bodies', () => {
     expect(created.json['rate']).toBe('3.673');
   });
 
-  it('refuses other charsets, encodings, non-object JSON and oversized streams, changing nothing', async () => {
+  it('a UTF-16 body that names its charset, and a UTF-8 body after a byte order mark, each create the order', async () => {
+    const utf16 = await post(Buffer.from(JSON.stringify({ ...CREATE, paymentDetails: { holder: 'Zoë 😀' } }), 'utf16le'), {
+      'content-type': 'application/json; charset=utf-16le',
+    });
+    expect(utf16.status).toBe(201);
+    expect(utf16.json['paymentDetails']).toEqual({ holder: 'Zoë 😀' });
+    const marked = await post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(CREATE))]), {
+      'content-type': 'application/json',
+    });
+    expect(marked.status).toBe(201);
+    expect(marked.json['fiatAmount']).toBe('36.73');
+  });
+
+  it('refuses other media types, charsets and encodings, bytes that are not UTF-8, non-object JSON and oversized bodies, changing nothing', async () => {
     const before = await api.counts();
-    const cases: Array<[Body | (() => Body), Record<string, string>, number, RegExp]> = [
-      [JSON.stringify(CREATE), { 'content-type': 'application/json; charset=latin1' }, 415, /UTF-8/],
-      [JSON.stringify(CREATE), { 'content-type': 'application/json', 'content-encoding': 'br-nonsense' }, 415, /UTF-8/],
-      ['   \n ', { 'content-type': 'application/json' }, 400, /not valid JSON/],
-      ['"just a string"', { 'content-type': 'application/json' }, 400, /not valid JSON/],
-      ['{"type": "sell",', { 'content-type': 'application/json' }, 400, /not valid JSON/],
+    const text = JSON.stringify(CREATE);
+    const cases: Array<[string, () => Body, Record<string, string>, number, RegExp]> = [
+      ['no content type', () => Buffer.from(text), {}, 415, /application\/json/],
+      ['text/plain', () => text, { 'content-type': 'text/plain' }, 415, /application\/json/],
+      ['latin1', () => text, { 'content-type': 'application/json; charset=latin1' }, 415, /UTF-8/],
+      ['an unknown encoding', () => text, { 'content-type': 'application/json', 'content-encoding': 'br-nonsense' }, 415, /UTF-8/],
+      ['not UTF-8', () => NOT_UTF8, { 'content-type': 'application/json' }, 400, /not valid UTF-8/],
       [
-        () =>
-          new ReadableStream<Uint8Array>({
-            start(controller) {
-              for (let i = 0; i < 80; i += 1) controller.enqueue(new Uint8Array(1024).fill(0x20));
-              controller.close();
-            },
-          }),
+        'not UTF-8, gzipped',
+        () => gzipSync(NOT_UTF8),
+        { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        400,
+        /not valid UTF-8/,
+      ],
+      ['whitespace', () => '   \n ', { 'content-type': 'application/json' }, 400, /not valid JSON/],
+      ['a string', () => '"just a string"', { 'content-type': 'application/json' }, 400, /not valid JSON/],
+      ['cut short', () => '{"type": "sell",', { 'content-type': 'application/json' }, 400, /not valid JSON/],
+      ['a lone surrogate', () => '{"type":"sell","rate":"\\ud800"}', { 'content-type': 'application/json' }, 400, /body\.rate/],
+      ['nested 17 deep', () => `{"a":${'['.repeat(16)}${']'.repeat(16)}}`, { 'content-type': 'application/json' }, 400, /nest at most 16/],
+      [
+        '70 KB with its length',
+        () => JSON.stringify({ ...CREATE, pad: 'x'.repeat(70_000) }),
         { 'content-type': 'application/json' },
         413,
         /64 KB/,
       ],
+      ['80 KB streamed', () => streamOf(80, 1024), { 'content-type': 'application/json' }, 413, /64 KB/],
     ];
-    for (const [body, headers, status, detail] of cases) {
-      const answer = await post(typeof body === 'function' ? body() : body, headers);
-      expect({ headers, status: answer.status, type: answer.type }).toEqual({
-        headers,
-        status,
-        type: 'application/problem+json; charset=utf-8',
-      });
+    for (const [what, body, headers, status, detail] of cases) {
+      const answer = await post(body(), headers);
+      expect({ what, status: answer.status, type: answer.type }).toEqual({ what, status, type: 'application/problem+json; charset=utf-8' });
+      expect(answer.json).toMatchObject({ status, type: expect.stringMatching(/^https:\/\/settle\.dev\/problems\//) as unknown });
       expect(answer.json['detail']).toMatch(detail);
     }
     expect(await api.counts()).toEqual(before);

@@ -21,7 +21,7 @@ import { applyTransition, createOrderRecord, getOrder, listBook, listOrderEvents
 import { SettleError, type Command, type OrderPolicy } from '@settle/domain';
 import { traceOf } from '../access-log';
 import { actorOf } from '../auth';
-import { idempotencyOf, ifMatchVersion, sendOrder, sendTransition } from '../http';
+import { idempotencyOf, ifMatchVersion, noneMatch, type OrderResponses } from '../http';
 import { parse } from '../validation';
 
 /** One order action over HTTP: its path, body schema and how the body becomes a domain command. */
@@ -125,7 +125,8 @@ const orderId = (request: Request): string => parse(uuid, request.params['id'], 
 /** An absent body (no Content-Type) is an empty object: many actions take no fields. */
 const bodyOf = (request: Request): unknown => request.body ?? {};
 
-export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>, policy: OrderPolicy): Router {
+export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>, policy: OrderPolicy, responses: OrderResponses): Router {
+  const { sendOrder, sendTransition } = responses;
   const router = Router();
 
   router.post('/v1/orders', async (request, response) => {
@@ -155,7 +156,7 @@ export function orderRoutes(pool: Pool, bookSeq: () => Promise<number>, policy: 
     // Another merchant sees an open book order as its public summary, like the book shows it.
     const { kind, order } = await getOrder(pool, orderId(request), actorOf(request));
     const etag = `"${order.orderVersion}"`;
-    if (request.get('if-none-match') === etag) {
+    if (noneMatch(request, etag)) {
       response.status(304).set('ETag', etag).end();
       return;
     }
