@@ -1,9 +1,10 @@
 /**
  * Checks the Debezium baseline end to end on the ephemeral stack, at both of the bench's settings (Debezium's
- * defaults, then poll.interval.ms 20): commits a backlog of outbox rows to a pre-created slot, starts Debezium,
- * times the drain, then reads the topic back and requires every row exactly once, with key = aggregateid, value =
- * the payload's JSON text and header id = the outbox id; then that a missing publication is refused with its
- * reason. Exits 1 on any mismatch.
+ * defaults, then poll.interval.ms 20), in bench:relay's order: on a pre-created slot, live rows while Debezium runs,
+ * a stop, a backlog of BENCH_EVENTS rows, a restart on the same slot and a timed drain. Then it reads both topics
+ * back and requires every row exactly once (none repeated by the restart), with key = aggregateid, value = the
+ * payload's JSON text and header id = the outbox id; last, that a missing publication is refused with its reason.
+ * Exits 1 on any mismatch.
  *
  *   node scripts/with-node.mjs node --import tsx bench/relay/debezium-smoke.ts      (BENCH_EVENTS, default 10000)
  */
@@ -14,7 +15,7 @@ import { loadConfig } from '@settle/config';
 import { createPool, ensureDatabase, migrate, type Pool } from '@settle/db';
 import { createKafka, ensureTopics } from '@settle/kafka';
 import { startStack } from '@settle/stack';
-import { DEBEZIUM_DEFAULTS, DEBEZIUM_LOW_LATENCY, dropDebeziumSlot, startDebezium } from './debezium';
+import { DEBEZIUM_DEFAULTS, DEBEZIUM_LOW_LATENCY, dropDebeziumSlot, type RunningDebezium, startDebezium } from './debezium';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 10_000);
 const PARTITIONS = 6;
@@ -22,10 +23,10 @@ const PUBLICATION = 'settle_outbox_pub';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-/** bench/relay/run.ts's rows: `$1` rows whose order_version runs from `$2 + 1`, ~330-byte payloads. */
+/** bench/relay/run.ts's rows (~330-byte payloads): `$1` rows of aggregatetype `$3` whose order_version runs from `$2 + 1`. */
 const INSERT_SQL = `
 INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, order_version)
-SELECT gen_random_uuid(), 'order', 'order-' || ((($2::int + n) % 1000)), 'order.updated',
+SELECT gen_random_uuid(), $3::text, 'order-' || ((($2::int + n) % 1000)), 'order.updated',
        jsonb_build_object('orderId', 'order-' || ((($2::int + n) % 1000)), 'orderVersion', $2::int + n, 'status', 'PAID',
                           'amount', '1234.50', 'currency', 'EUR', 'asset', 'USDT', 'cryptoAmount', '1337.000000',
                           'buyer', md5(n::text), 'seller', md5((n + 1)::text), 'paymentReference', md5((n + 2)::text),
@@ -38,9 +39,22 @@ interface Sent {
   payload: string;
 }
 
+/** Commits `count` rows of `aggregatetype` from order_version `offset + 1`, 5,000 per transaction. */
+async function writeRows(pool: Pool, count: number, offset: number, aggregatetype: string): Promise<void> {
+  for (let done = 0; done < count; done += 5_000)
+    await pool.query(INSERT_SQL, [Math.min(5_000, count - done), offset + done, aggregatetype]);
+}
+
 async function main(): Promise<void> {
   const stack = await startStack({ config: loadConfig({ LOG_LEVEL: 'warn', ...process.env }), mode: 'ephemeral', onProgress: say });
   let failed = false;
+  const report = (what: string, problems: string[]): void => {
+    say(
+      `  ${what}: ${problems.length === 0 ? 'every row once, with key, value and id header as in the outbox' : `${problems.length} problems:`}`,
+    );
+    for (const problem of problems.slice(0, 10)) say(`    ${problem}`);
+    if (problems.length > 0) failed = true;
+  };
   try {
     const suffix = randomBytes(4).toString('hex');
     const url = await ensureDatabase(stack.databaseUrl, `debezium_smoke_${suffix}`);
@@ -52,45 +66,59 @@ async function main(): Promise<void> {
         { name: 'defaults', settings: DEBEZIUM_DEFAULTS },
         { name: 'poll.interval.ms=20', settings: DEBEZIUM_LOW_LATENCY },
       ];
+      const live = Math.ceil(EVENTS / 10);
       for (const [index, run] of runs.entries()) {
+        // As the bench runs it: rows routed by aggregatetype; live rows while Debezium runs, a stop, a backlog, a restart.
         const slot = `debezium_smoke_${suffix}_${index}`;
-        // Routed by aggregatetype, as the bench does: every row here is an 'order'.
         const prefix = `debezium-smoke.${suffix}.${index}`;
-        const topic = `${prefix}.order`;
-        await ensureTopics(kafka, [{ topic, numPartitions: PARTITIONS }]);
-        // The slot first, then the backlog: a slot Debezium created itself would start after these rows.
+        await ensureTopics(kafka, [
+          { topic: `${prefix}.live`, numPartitions: PARTITIONS },
+          { topic: `${prefix}.backlog`, numPartitions: PARTITIONS },
+        ]);
         await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
-        const offset = index * EVENTS;
-        for (let done = 0; done < EVENTS; done += 5_000) await pool.query(INSERT_SQL, [Math.min(5_000, EVENTS - done), offset + done]);
+        const start = (): Promise<RunningDebezium> =>
+          startDebezium({
+            databaseUrl: url,
+            brokers: stack.kafkaBrokers,
+            topic: `${prefix}.\${routedByValue}`,
+            slot,
+            publication: PUBLICATION,
+            settings: run.settings,
+            onProgress: (line) => say(`  ${line}`),
+            onLog: (line) => process.stderr.write(`  [debezium] ${line}\n`),
+          });
 
+        const liveOffset = index * (EVENTS + live);
+        let debezium = await start();
+        await writeRows(pool, live, liveOffset, 'live');
+        await waitForCount(kafka, `${prefix}.live`, live, () => debezium.failure());
+        await debezium.stop();
+        const behind = await pool.query<{ bytes: string }>(
+          `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint AS bytes FROM pg_replication_slots WHERE slot_name = $1`,
+          [slot],
+        );
+        say(`  after the stop the slot's confirmed position is ${behind.rows[0]?.bytes ?? '?'} bytes behind the WAL`);
+
+        const backlogOffset = liveOffset + live;
+        await writeRows(pool, EVENTS, backlogOffset, 'backlog');
         const began = Date.now();
-        const debezium = await startDebezium({
-          databaseUrl: url,
-          brokers: stack.kafkaBrokers,
-          topic: `${prefix}.\${routedByValue}`,
-          slot,
-          publication: PUBLICATION,
-          settings: run.settings,
-          onProgress: (line) => say(`  ${line}`),
-          onLog: (line) => process.stderr.write(`  [debezium] ${line}\n`),
-        });
+        debezium = await start();
         const streaming = Date.now();
-        const { first, half, drained } = await waitForCount(kafka, topic, EVENTS, () => debezium.failure());
+        const { first, half, drained } = await waitForCount(kafka, `${prefix}.backlog`, EVENTS, () => debezium.failure());
         await debezium.stop();
         await dropDebeziumSlot(pool, slot);
 
-        const problems = await verify(kafka, topic, await sentRows(pool, offset));
         const rate = (events: number, ms: number): string => Math.round((events * 1000) / Math.max(1, ms)).toLocaleString('en-US');
         say(
-          `debezium ${run.name}: ${EVENTS} events drained ${((drained - began) / 1000).toFixed(2)} s after the start ` +
+          `debezium ${run.name}: ${EVENTS} backlog events drained ${((drained - began) / 1000).toFixed(2)} s after the restart ` +
             `(streaming after ${streaming - began} ms, first event in Kafka ${first - streaming} ms later, then ${rate(EVENTS, drained - first)} events/s; ` +
             `second half ${rate(EVENTS - Math.ceil(EVENTS / 2), drained - half)} events/s)`,
         );
-        say(
-          `  ${problems.length === 0 ? 'every row once, with key, value and id header as in the outbox' : `${problems.length} problems:`}`,
+        report(`${live} live events`, await verify(kafka, `${prefix}.live`, await sentRows(pool, liveOffset, live)));
+        report(
+          `${EVENTS} backlog events after the restart`,
+          await verify(kafka, `${prefix}.backlog`, await sentRows(pool, backlogOffset, EVENTS)),
         );
-        for (const problem of problems.slice(0, 10)) say(`  ${problem}`);
-        if (problems.length > 0) failed = true;
       }
 
       const refused = await startDebezium({
@@ -120,10 +148,10 @@ async function main(): Promise<void> {
   if (failed) process.exit(1);
 }
 
-async function sentRows(pool: Pool, offset: number): Promise<Map<string, Sent>> {
+async function sentRows(pool: Pool, offset: number, count: number): Promise<Map<string, Sent>> {
   const rows = await pool.query<Sent & { id: string }>(
     `SELECT id, aggregateid, payload::text AS payload FROM outbox WHERE order_version > $1 AND order_version <= $2`,
-    [offset, offset + EVENTS],
+    [offset, offset + count],
   );
   return new Map(rows.rows.map((row) => [row.id, { aggregateid: row.aggregateid, payload: row.payload }]));
 }

@@ -71,8 +71,9 @@ export interface RunningDebezium {
   /** The java process, for reading its CPU time from /proc. */
   pid: number;
   /**
-   * Stops Debezium (it commits its offsets and closes the producer) and deletes its offsets. Leaves the slot: drop it
-   * with dropDebeziumSlot. Rejects when Debezium had exited by itself, with its last stderr lines.
+   * Stops Debezium (it commits its offsets and closes the producer). Keeps the slot and the offsets, so a later start on
+   * the same slot resumes after the last event Kafka acknowledged, as a restarted Debezium does (dropDebeziumSlot drops
+   * both). Rejects when Debezium had exited by itself, with its last stderr lines.
    */
   stop(): Promise<void>;
   /** Why Debezium exited by itself after it started streaming, or undefined while it runs. */
@@ -83,9 +84,12 @@ export interface RunningDebezium {
 export async function startDebezium(options: DebeziumOptions): Promise<RunningDebezium> {
   const progress = options.onProgress ?? (() => undefined);
   const classpath = await ensureDebezium(progress);
+  const url = new URL(options.databaseUrl);
+  const offsets = offsetsFile(url.port || '5432', decodeURIComponent(url.pathname.slice(1)), options.slot);
+  await fs.mkdir(path.dirname(offsets), { recursive: true });
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'settle-debezium-'));
   const propertiesFile = path.join(scratch, 'debezium.properties');
-  await fs.writeFile(propertiesFile, propertiesText(options, scratch), { mode: 0o600 });
+  await fs.writeFile(propertiesFile, propertiesText(options, url, offsets), { mode: 0o600 });
   const args = [...(options.jvmFlags ?? JVM_FLAGS), '-cp', classpath, MAIN_CLASS, propertiesFile];
 
   // Its own process group, like the broker: a Ctrl-C to the bench must not stop it before the bench's own stop().
@@ -151,22 +155,35 @@ function telling(tail: string[]): string {
 }
 
 /**
- * Drops Debezium's slot once its java process is gone; waits (up to 10 s) while the walsender still holds it.
- * Does nothing when the slot does not exist.
+ * Drops Debezium's slot and its offsets once its java process is gone (`db` is a connection to the slot's database);
+ * waits up to 10 s while the walsender still holds the slot. Does nothing when neither exists.
  */
 export async function dropDebeziumSlot(db: Queryable, slot: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const found = await db.query<{ active: boolean }>(`SELECT active FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
     const state = found.rows[0];
-    if (state === undefined) return;
+    if (state === undefined) break;
     if (!state.active) {
       await db.query(`SELECT pg_drop_replication_slot($1)`, [slot]);
-      return;
+      break;
     }
     if (Date.now() > deadline) throw new Error(`replication slot ${slot} is still in use 10 s after Debezium stopped`);
     await sleep(100);
   }
+  const server = await db.query<{ port: string; database: string }>(
+    `SELECT current_setting('port') AS port, current_database() AS database`,
+  );
+  const where = server.rows[0];
+  if (where !== undefined) await fs.rm(offsetsFile(where.port, where.database, slot), { force: true });
+}
+
+/**
+ * Where Debezium keeps its offsets for `slot`: one file per server port, database and slot, kept across stop and
+ * start like a deployed Debezium's offset store, so a restart neither skips nor repeats events.
+ */
+function offsetsFile(port: string, database: string, slot: string): string {
+  return path.join(os.tmpdir(), 'settle-debezium', `${port}-${database}-${slot}.offsets`);
 }
 
 /**
@@ -202,14 +219,13 @@ export async function ensureDebezium(progress: (line: string) => void = () => un
 }
 
 /** The connector, outbox router and producer settings as DebeziumRelay's properties file; `settings` override them. */
-function propertiesText(options: DebeziumOptions, scratch: string): string {
-  const url = new URL(options.databaseUrl);
+function propertiesText(options: DebeziumOptions, url: URL, offsets: string): string {
   const properties: Record<string, string> = {
     name: 'settle-bench-debezium',
     'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
     'topic.prefix': 'settle_bench',
     'offset.storage': 'org.apache.kafka.connect.storage.FileOffsetBackingStore',
-    'offset.storage.file.filename': path.join(scratch, 'offsets.dat'),
+    'offset.storage.file.filename': offsets,
     'database.hostname': url.hostname || '127.0.0.1',
     'database.port': url.port || '5432',
     'database.user': decodeURIComponent(url.username),
