@@ -122,11 +122,12 @@ export async function startDebezium(options: DebeziumOptions): Promise<RunningDe
     void exited.then(() => resolve(false));
   });
   const timeoutMs = options.startTimeoutMs ?? 120_000;
-  const outcome = await Promise.race([streaming, sleep(timeoutMs, 'timeout' as const)]);
+  const outcome = await Promise.race([streaming, sleep(timeoutMs, 'timeout' as const, { ref: false })]);
+  // java has read its properties by now (they hold the password): nothing else needs them.
+  await fs.rm(scratch, { recursive: true, force: true });
   if (outcome !== true) {
     child.kill('SIGKILL');
     await exited;
-    await fs.rm(scratch, { recursive: true, force: true });
     throw crash(outcome === 'timeout' ? `did not start streaming within ${timeoutMs} ms` : 'exited before it streamed');
   }
   progress(`debezium: streaming from slot ${options.slot} (pid ${pid}) ${Date.now() - started} ms after java started`);
@@ -142,7 +143,6 @@ export async function startDebezium(options: DebeziumOptions): Promise<RunningDe
         if (!(await waitForExit(pid, 30_000))) child.kill('SIGKILL');
         await exited;
       }
-      await fs.rm(scratch, { recursive: true, force: true });
       if (failed !== undefined) throw failed;
     },
   };
