@@ -194,7 +194,7 @@ export async function ensureDebezium(progress: (line: string) => void = () => un
   const libs = await ensureMavenJars({
     pom: POM,
     name: 'debezium',
-    purpose: 'the Debezium baseline of bench:relay',
+    jars: 'the Debezium jars (the baseline of bench:relay)',
     onProgress: (line) => progress(`debezium: ${line}`),
   });
   const hash = createHash('sha256')

@@ -46,7 +46,7 @@ export async function ensureKafkaJars(cacheDir = defaultCacheDir(), onProgress?:
   return ensureMavenJars({
     pom: path.join(KAFKA_INFRA, 'pom.xml'),
     name: 'kafka',
-    purpose: 'the Kafka broker',
+    jars: 'the Kafka broker jars',
     withoutMaven: 'set KAFKA_BROKERS to an existing cluster',
     cacheDir,
     onProgress,

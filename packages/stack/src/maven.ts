@@ -11,8 +11,8 @@ export interface MavenJarsOptions {
   pom: string;
   /** Prefix of the cache directory, `<name>-libs-<hash of the pom>`. */
   name: string;
-  /** What the jars are for, in progress lines and errors, e.g. 'the Kafka broker'. */
-  purpose: string;
+  /** The jars as progress lines and errors name them, e.g. 'the Kafka broker jars'. */
+  jars: string;
   /** What to do instead when mvn is missing, appended to the error. */
   withoutMaven?: string;
   /** @default ~/.cache/settle */
@@ -41,10 +41,10 @@ export async function ensureMavenJars(options: MavenJarsOptions): Promise<string
   if (!commandExists('mvn', ['-v'])) {
     const instead = options.withoutMaven === undefined ? '' : ` or ${options.withoutMaven}`;
     throw new StackError(
-      `Maven (mvn) is needed once to fetch the jars of ${options.purpose}: install it (e.g. \`apt-get install maven\`)${instead}`,
+      `Maven (mvn) is needed once to fetch ${options.jars}: install it (e.g. \`apt-get install maven\`)${instead}`,
     );
   }
-  options.onProgress?.(`fetching the jars of ${options.purpose} from Maven Central (first run only)…`);
+  options.onProgress?.(`fetching ${options.jars} from Maven Central (first run only)…`);
   // Fetched into a staging directory and renamed, so an interrupted fetch is never taken for a complete one.
   const staging = `${libs}.tmp-${process.pid}`;
   await fs.rm(staging, { recursive: true, force: true });
@@ -55,7 +55,7 @@ export async function ensureMavenJars(options: MavenJarsOptions): Promise<string
   );
   if (result.status !== 0) {
     const reason = `${result.stdout}\n${result.stderr}`.split('\n').find((line) => line.includes('ERROR')) ?? `exit ${result.status}`;
-    throw new StackError(`mvn could not fetch the jars of ${options.purpose}: ${reason.trim()}`);
+    throw new StackError(`mvn could not fetch ${options.jars}: ${reason.trim()}`);
   }
   await fs.writeFile(path.join(staging, '.complete'), new Date().toISOString());
   await fs.rm(libs, { recursive: true, force: true });
