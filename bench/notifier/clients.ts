@@ -4,15 +4,19 @@
  */
 import { signToken } from '@settle/auth';
 import { io, type Socket } from 'socket.io-client';
+import { profileWindow } from './profile';
 
 type Command =
   | { cmd: 'connect'; url: string; secret: string; ids: string[]; concurrency: number }
   | { cmd: 'expect'; kind: 'notification' | 'book'; count: number }
   | { cmd: 'collect' }
+  | { cmd: 'profile'; dir: string; name: string }
+  | { cmd: 'profile-stop' }
   | { cmd: 'close' };
 
 const now = (): number => performance.timeOrigin + performance.now();
 const sockets: Socket[] = [];
+let stopProfile: (() => Promise<string>) | undefined;
 let expected: { kind: 'notification' | 'book'; count: number; seen: number; first: number; last: number } | undefined;
 const completedAt = new Map<string, number>();
 
@@ -61,6 +65,15 @@ process.on('message', (message: Command) => {
         expected = { kind: message.kind, count: message.count, seen: 0, first: 0, last: 0 };
         process.send?.({ type: 'expecting' });
         break;
+      case 'profile':
+        stopProfile = await profileWindow(message.dir, message.name);
+        process.send?.({ type: 'profiling' });
+        break;
+      case 'profile-stop':
+        await stopProfile?.();
+        stopProfile = undefined;
+        process.send?.({ type: 'profiled' });
+        break;
       case 'collect':
         process.send?.({ type: 'times', entries: [...completedAt.entries()] });
         break;
@@ -74,6 +87,4 @@ process.on('message', (message: Command) => {
     process.send?.({ type: 'error', error: String(error) });
   });
 });
-// A normal exit, so that --cpu-prof (BENCH_NOTIFIER_PROFILE) writes its profile.
-process.on('SIGTERM', () => process.exit(0));
 process.send?.({ type: 'ready' });

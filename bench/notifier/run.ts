@@ -1,20 +1,23 @@
 /**
- * bench/notifier — (a) heap per socket with 10,000 sockets on one notifier process; (b) deliveries per second to
- * those sockets through the whole pipeline (Kafka → one transaction per chunk → socket.io → client ack), against
- * a baseline measured in the same run: the same emits straight from socket.io (no Kafka, no database); plus a
- * book broadcast fan-out; (c) end to end HTTP release → socket event p50/p99 with 1,000 sockets and 200
- * releases/s (API in its own process, WAL relay, notifier).
+ * bench/notifier — (a) heap per socket with 10,000 sockets on one notifier process; (b) private deliveries per second
+ * to those sockets through the whole pipeline (a Kafka backlog → one writer's group commit → socket.io → client ack →
+ * delivered_at), against a baseline measured in the same run: socket.io alone making the same emits with acks to the
+ * same sockets and clients (no Kafka, no database), in alternating rounds; plus a book broadcast fan-out; (c) end to
+ * end HTTP release → socket event p50/p99 with 1,000 sockets and 200 releases/s (API in its own process, WAL relay,
+ * notifier).
  *
  *   npm run bench:notifier        (embedded Postgres + Kafka; DATABASE_URL / KAFKA_BROKERS to use others)
- *   BENCH_SOCKETS=2000 BENCH_EVENTS=5000 BENCH_E2E_SECONDS=5 npm run bench:notifier
+ *   BENCH_SOCKETS=2000 BENCH_EVENTS=5000 BENCH_ROUNDS=1 BENCH_E2E_SECONDS=5 npm run bench:notifier
  *
- * (a) and (b): the notifier runs in this process (node --expose-gc), the clients in a child process. (b) first
- * drains a backlog (events produced while the notifier does not fetch, so the producer's CPU is outside the
- * window), then measures events produced while it consumes; each figure comes with the CPU per delivery of every
- * process (this one, the clients, Postgres, Kafka). BENCH_NOTIFIER_PROFILE=<dir> profiles the client process,
- * BENCH_PG_SAMPLE=1 samples pg_stat_activity during the drain; BENCH_E2E_PROFILE=<dir> profiles (c)'s services;
- * PG_STAT_STATEMENTS=1 (embedded Postgres) prints the statements Postgres spent its time on while (c) released.
- * (c): API, relay and notifier each in their own process; this process only sends HTTP and measures.
+ * (a) and (b): the notifier runs in this process (node --expose-gc), the clients in a child process. Each (b) figure
+ * comes with the CPU per delivery of every process (the notifier, the clients, Postgres, Kafka): on two cores that,
+ * not the wall-clock rate, decides how far a rate can go. The backlog is produced while the notifier does not fetch,
+ * so the producer's CPU is outside the window; events produced while it consumes are measured once after the rounds.
+ * BENCH_NOTIFIER_PROFILE=<dir> writes CPU profiles of the notifier and of the clients for the first round's two
+ * windows (<dir>/baseline-*.cpuprofile, <dir>/drain-*.cpuprofile); PG_STAT_STATEMENTS=1 (embedded Postgres) prints
+ * the statements Postgres spent its time on during the first drain and while (c) released; BENCH_E2E_PROFILE=<dir>
+ * profiles (c)'s services. (c): API, relay and notifier each in their own process; this process only sends HTTP and
+ * measures.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -33,8 +36,9 @@ const BENCH_BUYER_WALLET = 'TYa9gFzQgP7rguMEUAL8cb2HKVosQtGPJQ';
 import { startNotifier, type Notifier } from '@settle/notifier';
 import { freePort, startStack } from '@settle/stack';
 import { ConnectionPool } from '../api/client';
-import { cpuBetween, cpuSnapshot, wakeupCostUs } from '../cpu';
+import { cpuBetween, cpuSnapshot, wakeupCostUs, type CpuSnapshot } from '../cpu';
 import { reportFigures, type Figure } from '../summary';
+import { profileWindow } from './profile';
 
 const SOCKETS = Number(process.env['BENCH_SOCKETS'] ?? 10_000);
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 20_000);
@@ -42,7 +46,10 @@ const BOOK_EVENTS = Number(process.env['BENCH_BOOK_EVENTS'] ?? 5);
 const E2E_SOCKETS = Number(process.env['BENCH_E2E_SOCKETS'] ?? 1_000);
 const E2E_RATE = Number(process.env['BENCH_E2E_RATE'] ?? 200);
 const E2E_SECONDS = Number(process.env['BENCH_E2E_SECONDS'] ?? 10);
-const GOALS = { heapPerSocketKb: 15, deliveriesPerSecond: 20_000, p50Ms: 20, p99Ms: 100 };
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
+const PROFILE_DIR = process.env['BENCH_NOTIFIER_PROFILE'];
+/** The book broadcast keeps the old absolute goal; private deliveries are measured against socket.io alone. */
+const GOALS = { heapPerSocketKb: 15, deliveriesPerSecond: 20_000, pipelineShare: 0.5, p50Ms: 20, p99Ms: 100 };
 const here = path.dirname(fileURLToPath(import.meta.url));
 const secret = `bench-secret-${randomUUID()}`;
 const now = (): number => performance.timeOrigin + performance.now();
@@ -51,14 +58,8 @@ type Reply = { type: string; [key: string]: unknown };
 
 /** The client process and a way to wait for its next reply of a type. */
 function startClients(): { child: ChildProcess; send(message: object): void; next(type: string, timeoutMs?: number): Promise<Reply> } {
-  const profile = process.env['BENCH_NOTIFIER_PROFILE'];
   const child = fork(path.join(here, 'clients.ts'), [], {
-    execArgv: [
-      ...(profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
-      '--import',
-      'tsx',
-      '--max-old-space-size=4096',
-    ],
+    execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
     stdio: 'inherit',
   });
   const waiting: Array<{ type: string; resolve: (reply: Reply) => void }> = [];
@@ -176,12 +177,12 @@ const profileFlags = (app: string): string[] => {
 };
 
 /** The statements Postgres spent the most time on since the last reset (pg_stat_statements). */
-async function printStatements(pool: Pool): Promise<void> {
+async function printStatements(pool: Pool, when: string): Promise<void> {
   const top = await pool.query<{ calls: string; exec_ms: number; plan_ms: number; query: string }>(
     `SELECT calls, total_exec_time AS exec_ms, total_plan_time AS plan_ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query
        FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time + total_plan_time DESC LIMIT 8`,
   );
-  console.log('    Postgres statements while releasing (exec + planning, CPU waits included):');
+  console.log(`    Postgres statements ${when} (exec + planning, CPU waits included):`);
   for (const row of top.rows) {
     const calls = Number(row.calls);
     console.log(
@@ -197,6 +198,82 @@ const ratio = (measured: number, goal: number, higherIsBetter: boolean): string 
   const r = higherIsBetter ? measured / goal : goal / measured;
   return `${fmt(r, 2)}× goal ${r >= 1 ? '(met)' : '(missed)'}`;
 };
+
+type Clients = ReturnType<typeof startClients>;
+
+/** One measured window: deliveries, wall time from its start to the last receipt, and the CPU it cost per delivery. */
+interface Phase {
+  count: number;
+  ms: number;
+  rate: number;
+  cpu: string;
+}
+
+/**
+ * Runs `start` and waits until the clients received `count` messages of `kind`; with `profile` (`<dir>/<name>`), the
+ * notifier (this process) and the clients write CPU profiles of the window.
+ */
+async function measure(
+  clients: Clients,
+  kind: 'notification' | 'book',
+  count: number,
+  profile: string | undefined,
+  start: () => Promise<void>,
+): Promise<Phase> {
+  clients.send({ cmd: 'expect', kind, count });
+  await clients.next('expecting');
+  const stopProfile = profile === undefined ? undefined : await profileWindow(path.dirname(profile), `${path.basename(profile)}-notifier`);
+  if (profile !== undefined) {
+    clients.send({ cmd: 'profile', dir: path.dirname(profile), name: `${path.basename(profile)}-clients` });
+    await clients.next('profiling');
+  }
+  const before = cpuSnapshot({ clients: clients.child.pid });
+  const started = now();
+  await start();
+  const received = await clients.next('received', 600_000);
+  const ms = Number(received['last']) - started;
+  const after = cpuSnapshot({ clients: clients.child.pid });
+  if (profile !== undefined) {
+    clients.send({ cmd: 'profile-stop' });
+    await clients.next('profiled');
+    await stopProfile?.();
+  }
+  return { count, ms, rate: count / (ms / 1000), cpu: cpuPerDelivery(before, after, count) };
+}
+
+/** `CPU 480 µs per delivery: notifier 210, Postgres 160, clients 95, Kafka 15` (this process is the notifier). */
+function cpuPerDelivery(before: CpuSnapshot, after: CpuSnapshot, deliveries: number): string {
+  const names: Record<string, string> = { self: 'notifier', postgres: 'Postgres', kafka: 'Kafka' };
+  const used = [...after]
+    .map(([role, ms]) => [role, ms - (before.get(role) ?? 0)] as const)
+    .filter(([, ms]) => ms > 0)
+    .sort((a, b) => b[1] - a[1]);
+  const processes = used.filter(([role]) => role !== 'stolen by the hypervisor');
+  const totalUs = (processes.reduce((sum, [, ms]) => sum + ms, 0) * 1000) / deliveries;
+  const parts = used.map(([role, ms]) => `${names[role] ?? role} ${fmt((ms * 1000) / deliveries, 0)}`);
+  return `CPU ${fmt(totalUs, 0)} µs per delivery: ${parts.join(', ')}`;
+}
+
+type ServerSocket = NonNullable<ReturnType<Notifier['hub']['io']['sockets']['sockets']['get']>>;
+
+/** The notifier's sockets of a recipient, found once per recipient (the baseline emits to them directly). */
+function serverSockets(notifier: Notifier): (recipient: string) => ServerSocket[] {
+  const namespace = notifier.hub.io.of('/');
+  const found = new Map<string, ServerSocket[]>();
+  return (recipient) => {
+    let sockets = found.get(recipient);
+    if (sockets === undefined) {
+      sockets = [...(namespace.adapter.rooms.get(recipient) ?? [])].flatMap((id) => namespace.sockets.get(id) ?? []);
+      found.set(recipient, sockets);
+    }
+    return sockets;
+  };
+}
+
+async function resetStatements(pool: Pool): Promise<void> {
+  await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  await pool.query('SELECT pg_stat_statements_reset()');
+}
 
 async function main(): Promise<void> {
   const figures: Figure[] = [];
@@ -258,29 +335,8 @@ async function main(): Promise<void> {
       met: perSocketKb <= GOALS.heapPerSocketKb,
     });
 
-    // (b) baseline: the same number of emits straight from socket.io (no Kafka, no database, no acks stored).
-    const events = orderEvents(EVENTS, (i) => ids[i % SOCKETS] as string);
-    clients.send({ cmd: 'expect', kind: 'notification', count: EVENTS });
-    await clients.next('expecting');
-    const rawCpu = cpuSnapshot({ clients: clients.child.pid });
-    const rawStart = now();
-    for (const [index, event] of events.entries()) {
-      // The same emit the pipeline makes (room broadcast with an ack timeout), without Kafka and the database.
-      const { order, ...rest } = event;
-      notifier.hub.io
-        .to(`merchant:${ids[index % SOCKETS]}`)
-        .timeout(config.NOTIFIER_ACK_TIMEOUT_MS)
-        .emit('notification', { ...rest, order: order, seq: index + 1 }, () => undefined);
-      if (index % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
-    }
-    const raw = await clients.next('received');
-    const rawRate = EVENTS / ((Number(raw['last']) - rawStart) / 1000);
-    const rawUse = cpuBetween(rawCpu, cpuSnapshot({ clients: clients.child.pid }), Number(raw['last']) - rawStart);
-
-    // (b) the pipeline: events on Kafka → notifier → sockets (acked, delivered_at written). First a backlog: the
-    // events are produced while the notifier does not fetch, then it drains them (the producer's CPU is not in the
-    // window); then the same number of fresh events produced while the notifier consumes them.
-    await insertOrders(pool, events);
+    // (b) rounds of the baseline (socket.io alone) and the pipeline (a Kafka backlog drained), alternating, so a
+    // machine that gets busier or quieter during the run moves both; then events produced while consuming.
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const produce = async (batch: OrderEvent[]): Promise<void> => {
@@ -292,85 +348,77 @@ async function main(): Promise<void> {
         });
       }
     };
-    notifier.pauseEvents();
-    await produce(events);
-    clients.send({ cmd: 'expect', kind: 'notification', count: EVENTS });
-    await clients.next('expecting');
-    const drainCpu = cpuSnapshot({ clients: clients.child.pid });
-    const drainStart = now();
-    const pgSamples = new Map<string, number>();
-    const sampler =
-      process.env['BENCH_PG_SAMPLE'] === undefined
-        ? undefined
-        : setInterval(() => {
-            void pool
-              .query<{ q: string; w: string | null }>(
-                `SELECT left(query, 60) AS q, wait_event AS w FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND datname = current_database()`,
-              )
-              .then((r) => {
-                for (const row of r.rows)
-                  pgSamples.set(
-                    `${row.w ?? 'cpu'} | ${row.q.replace(/\s+/g, ' ')}`,
-                    (pgSamples.get(`${row.w ?? 'cpu'} | ${row.q.replace(/\s+/g, ' ')}`) ?? 0) + 1,
-                  );
-              });
-          }, 20);
-    notifier.resumeEvents();
-    const drained = await clients.next('received', 600_000);
-    const drainMs = Number(drained['last']) - drainStart;
-    const drainRate = EVENTS / (drainMs / 1000);
-    if (sampler !== undefined) {
-      clearInterval(sampler);
-      for (const [k, v] of [...pgSamples].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  pg ${v} ${k}`);
+    const socketsOf = serverSockets(notifier);
+    const rounds: Array<{ baseline: Phase; drain: Phase }> = [];
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      const profiled = round === 1 ? PROFILE_DIR : undefined;
+      const baselineEvents = orderEvents(EVENTS, (i) => ids[i % SOCKETS] as string);
+      const baseline = await measure(clients, 'notification', EVENTS, profiled && `${profiled}/baseline`, async () => {
+        for (const [index, event] of baselineEvents.entries()) {
+          // What the pipeline does for a live notification (Inboxes.deliver): one emit with an ack callback to each of
+          // the recipient's sockets, with the same payload; no Kafka, no database, nothing recorded of the ack.
+          if (index > 0 && index % 250 === 0) await new Promise((resolve) => setImmediate(resolve));
+          const payload = { ...event, seq: index + 1 };
+          for (const socket of socketsOf(`merchant:${ids[index % SOCKETS]}`)) socket.emit('notification', payload, () => undefined);
+        }
+      });
+      const drainEvents = orderEvents(EVENTS, (i) => ids[i % SOCKETS] as string);
+      await insertOrders(pool, drainEvents);
+      notifier.pauseEvents();
+      await produce(drainEvents);
+      const statements = base.PG_STAT_STATEMENTS;
+      if (statements) await resetStatements(pool);
+      const drain = await measure(clients, 'notification', EVENTS, profiled && `${profiled}/drain`, () => {
+        notifier?.resumeEvents();
+        return Promise.resolve();
+      });
+      rounds.push({ baseline, drain });
+      console.log(
+        `\n(b) round ${round}: ${fmt(EVENTS, 0)} private notifications to ${fmt(SOCKETS, 0)} sockets (each event also writes the user's row: ${fmt(EVENTS * 2, 0)} rows), load average ${loadavg()
+          .map((x) => fmt(x, 2))
+          .join(' ')}`,
+      );
+      console.log(`    socket.io alone (same emits, acks, sockets and clients): ${fmt(baseline.rate, 0)} deliveries/s; ${baseline.cpu}`);
+      console.log(`    pipeline, Kafka backlog drained into the sockets:       ${fmt(drain.rate, 0)} deliveries/s; ${drain.cpu}`);
+      console.log(`    pipeline / socket.io alone: ${fmt(drain.rate / baseline.rate, 2)}× (goal ≥ 0.5×)`);
+      if (statements) await printStatements(pool, 'while draining');
     }
-    const drainUse = cpuBetween(drainCpu, cpuSnapshot({ clients: clients.child.pid }), drainMs);
+    const overall = (phases: Phase[]): number =>
+      phases.reduce((sum, phase) => sum + phase.count, 0) / phases.reduce((sum, phase) => sum + phase.ms / 1000, 0);
+    const drainRate = overall(rounds.map((round) => round.drain));
+    const rawRate = overall(rounds.map((round) => round.baseline));
+    const drainRatio = drainRate / rawRate;
+    console.log(
+      `\n(b) all ${ROUNDS} rounds: pipeline ${fmt(drainRate, 0)} deliveries/s, socket.io alone ${fmt(rawRate, 0)} deliveries/s → ${fmt(drainRatio, 2)}× (goal ≥ ${fmt(GOALS.pipelineShare, 2)}×: ${drainRatio >= GOALS.pipelineShare ? 'met' : 'missed'}); per round ${rounds.map((round) => fmt(round.drain.rate / round.baseline.rate, 2)).join(', ')}`,
+    );
 
     const liveEvents = orderEvents(EVENTS, (i) => ids[i % SOCKETS] as string);
     await insertOrders(pool, liveEvents);
-    clients.send({ cmd: 'expect', kind: 'notification', count: EVENTS });
-    await clients.next('expecting');
-    const liveCpu = cpuSnapshot({ clients: clients.child.pid });
-    const produceStart = now();
-    await produce(liveEvents);
-    const produced = now();
-    const piped = await clients.next('received', 600_000);
-    const pipeMs = Number(piped['last']) - produceStart;
-    const pipeRate = EVENTS / (pipeMs / 1000);
-    const liveUse = cpuBetween(liveCpu, cpuSnapshot({ clients: clients.child.pid }), pipeMs);
+    let produced = 0;
+    const live = await measure(clients, 'notification', EVENTS, undefined, async () => {
+      const started = now();
+      await produce(liveEvents);
+      produced = now() - started;
+    });
     console.log(
-      `\n(b) ${fmt(EVENTS, 0)} private notifications to ${fmt(SOCKETS, 0)} sockets (each event also writes the user's row: ${fmt(EVENTS * 2, 0)} rows), load average ${loadavg()
-        .map((x) => fmt(x, 2))
-        .join(' ')}`,
-    );
-    console.log(`    pipeline, backlog on Kafka drained into the sockets: ${fmt(drainRate, 0)} deliveries/s (${fmt(drainMs / 1000, 2)} s)`);
-    console.log(`      CPU ${fmt((drainUse.totalMs / EVENTS) * 1000, 0)} µs per delivery: ${drainUse.text}`);
-    console.log(
-      `    pipeline, produced while consuming: ${fmt(pipeRate, 0)} deliveries/s from first produce to last receipt (produced in ${fmt((produced - produceStart) / 1000, 2)} s)`,
-    );
-    console.log(`      CPU ${fmt((liveUse.totalMs / EVENTS) * 1000, 0)} µs per delivery: ${liveUse.text}`);
-    console.log(
-      `    baseline (socket.io alone, same run): ${fmt(rawRate, 0)} deliveries/s → backlog drain is ${fmt(drainRate / rawRate, 2)}× the baseline`,
-    );
-    console.log(`      CPU ${fmt((rawUse.totalMs / EVENTS) * 1000, 0)} µs per delivery: ${rawUse.text}`);
-    console.log(
-      `    goal ≥ ${fmt(GOALS.deliveriesPerSecond, 0)}/s: backlog ${ratio(drainRate, GOALS.deliveriesPerSecond, true)}; produced while consuming ${ratio(pipeRate, GOALS.deliveriesPerSecond, true)}`,
+      `    pipeline, produced while consuming: ${fmt(live.rate, 0)} deliveries/s from first produce to last receipt (produced in ${fmt(produced / 1000, 2)} s); ${live.cpu} (this process's includes the producer)`,
     );
     figures.push(
       {
         name: 'private deliveries/s, backlog drained into the sockets',
         value: drainRate,
         unit: 'deliveries/s',
-        baseline: { name: 'socket.io alone, same emits', value: rawRate },
-        goal: `≥ ${fmt(GOALS.deliveriesPerSecond, 0)}/s`,
-        met: drainRate >= GOALS.deliveriesPerSecond,
+        baseline: { name: 'socket.io alone, same emits and acks', value: rawRate },
+        goal: `≥ ${fmt(GOALS.pipelineShare * 100, 0)} % of socket.io alone`,
+        met: drainRatio >= GOALS.pipelineShare,
       },
       {
         name: 'private deliveries/s, produced while consuming',
-        value: pipeRate,
+        value: live.rate,
         unit: 'deliveries/s',
-        baseline: { name: 'socket.io alone, same emits', value: rawRate },
-        goal: `≥ ${fmt(GOALS.deliveriesPerSecond, 0)}/s`,
-        met: pipeRate >= GOALS.deliveriesPerSecond,
+        baseline: { name: 'socket.io alone, same emits and acks', value: rawRate },
+        goal: `≥ ${fmt(GOALS.pipelineShare * 100, 0)} % of socket.io alone`,
+        met: live.rate / rawRate >= GOALS.pipelineShare,
       },
     );
 
@@ -492,10 +540,7 @@ async function main(): Promise<void> {
     const sentAt = new Map<string, number>();
     const httpMs: number[] = [];
     const inflight: Array<Promise<void>> = [];
-    if (base.PG_STAT_STATEMENTS) {
-      await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-      await pool.query('SELECT pg_stat_statements_reset()');
-    }
+    if (base.PG_STAT_STATEMENTS) await resetStatements(pool);
     const releaseCpu = cpuSnapshot(e2eRoles());
     const start = now();
     for (const [index, entry] of ready.entries()) {
@@ -573,7 +618,7 @@ async function main(): Promise<void> {
       `    split: API decision → notifier row (WAL, relay, Kafka, consume, insert) p50 ${fmt(parts?.relay[0] ?? NaN)} ms p99 ${fmt(parts?.relay[1] ?? NaN)} ms; row → client ack (delivered_at) p50 ${fmt(parts?.delivery[0] ?? NaN)} ms p99 ${fmt(parts?.delivery[1] ?? NaN)} ms`,
     );
     console.log(`    CPU while releasing (${os.cpus().length} cores): ${releaseUse.text}`);
-    if (base.PG_STAT_STATEMENTS) await printStatements(pool);
+    if (base.PG_STAT_STATEMENTS) await printStatements(pool, 'while releasing');
     console.log(`    (the seed aimed at an average under 10 s: p50 is ${fmt(10_000 / p50, 0)}× better)`);
     reportFigures('notifier', figures);
     apiHttp.close();
