@@ -301,6 +301,8 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
     }));
   const inputs: NotificationInput[] = audiences.flatMap(({ item, audience, traceparent }) => {
     const payload = notificationOf(item.event, traceparent);
+    // The message's value is the event the payload was validated from: it is stored as it came.
+    const json = item.message.value ?? undefined;
     return audience.recipients.map((recipient) => ({
       recipient: recipientKey(recipient),
       eventId: item.event.eventId,
@@ -308,6 +310,7 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
       orderVersion: item.event.orderVersion,
       type: item.event.type,
       payload,
+      ...(json !== undefined ? { json } : {}),
     }));
   });
 

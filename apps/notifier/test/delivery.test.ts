@@ -87,6 +87,34 @@ describe('notifier delivery: Kafka → notifications → sockets', () => {
     }
   });
 
+  it('a replayed notification is the message the live socket got, the traceparent of its Kafka message included', async () => {
+    const token = await tokenFor('merchant', 'm-replayed');
+    const live = await connectClient(fx.notifier.port, token);
+    const story = await OrderStory.create(fx.pool, { type: 'buy', merchantId: 'm-replayed' }, { role: 'user', id: 'u-replayed' });
+    await story.step(fx.pool, { action: 'accept' }, { role: 'merchant', id: 'm-replayed' });
+    const traceparent = `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01`;
+    const [created, accepted] = story.events;
+    if (created === undefined || accepted === undefined) throw new Error('the story has two events');
+    await fx.producer.send({
+      topic: fx.topic,
+      acks: -1,
+      messages: [
+        { key: created.orderId, value: JSON.stringify(created) },
+        { key: accepted.orderId, value: JSON.stringify(accepted), headers: { ce_traceparent: traceparent } },
+      ],
+    });
+    await waitFor(() => live.raw.length === 2, 'both notifications, live');
+    live.close();
+    const replayed = await connectClient(fx.notifier.port, token, { lastSeq: 0 });
+    try {
+      expect(replayed.raw).toEqual(live.raw);
+      expect(replayed.raw.map((n) => n.traceparent)).toEqual([undefined, traceparent]);
+      expect(replayed.raw[0]).not.toHaveProperty('traceparent');
+    } finally {
+      replayed.close();
+    }
+  });
+
   it('redelivering the same Kafka messages shows nothing twice and writes no second row', async () => {
     const client = await connectClient(fx.notifier.port, await tokenFor('merchant', 'm-charlie'));
     try {

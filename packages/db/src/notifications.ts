@@ -1,3 +1,4 @@
+import { bindSql, namedSql } from './named-sql';
 import { named, type Pool, type Queryable } from './pool';
 
 /** One private notification to write: the socket payload without its seq. */
@@ -8,7 +9,13 @@ export interface NotificationInput {
   orderId: string;
   orderVersion: number;
   type: string;
+  /** The socket payload without its seq: the order event, plus the change's `traceparent` when it had one. */
   payload: Record<string, unknown>;
+  /**
+   * The order event as JSON (the payload without its traceparent), when the caller holds it already: the Kafka
+   * message's value, validated. Stored as it is; without it the payload is serialized.
+   */
+  json?: Buffer;
 }
 
 export interface StoredNotification {
@@ -25,151 +32,166 @@ export interface StoredNotification {
 }
 
 /**
+ * Writes a group of notifications in one statement. The rows come as arrays of scalars, so the planner knows how
+ * many there are (for json_to_recordset it assumes 100 and, on a table under ~30k rows, checked 40 rows for
+ * existence by scanning the whole table). The payloads, ~1.5 KB of JSON each and the bulk of the bytes, come as one
+ * binary `bytea` (node-postgres sends a Buffer parameter in binary format: no escaping on either side) with each
+ * event's start and length: as one JSON document Postgres parsed it three times (binding the parameter,
+ * json_to_recordset, the column's input) and spilled the record set to a temporary file, ~80 µs of the database's
+ * CPU per event; this way each payload is checked once, by the json column's input.
+ */
+const STORE_NOTIFICATIONS = namedSql<
+  | 'recipients'
+  | 'eventIds'
+  | 'orderIds'
+  | 'versions'
+  | 'types'
+  | 'payloads'
+  | 'payloadEvents'
+  | 'starts'
+  | 'lengths'
+  | 'traceparents'
+  | 'now'
+>(
+  'store_notifications',
+  `WITH input AS (
+     SELECT x.r AS recipient, x.e AS event_id, x.o AS order_id, x.v AS order_version, x.t AS type, x.i AS ord
+       FROM unnest(:recipients::text[], :eventIds::uuid[], :orderIds::uuid[], :versions::int[], :types::text[]) WITH ORDINALITY AS x(r, e, o, v, t, i)
+   ), fresh AS (
+     SELECT * FROM input i
+      WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.recipient = i.recipient AND n.event_id = i.event_id)
+   ), audience AS (
+     SELECT event_id, array_agg(recipient ORDER BY ord) AS recipients FROM input GROUP BY event_id
+   ), payloads AS (
+     INSERT INTO notification_payloads (event_id, payload, traceparent, recipients, created_at)
+     SELECT p.e, convert_from(substring(:payloads::bytea FROM p.start FOR p.length), 'UTF8')::json, p.tp, a.recipients, :now
+       FROM unnest(:payloadEvents::uuid[], :starts::int[], :lengths::int[], :traceparents::text[]) AS p(e, start, length, tp)
+       JOIN audience a ON a.event_id = p.e
+      WHERE EXISTS (SELECT 1 FROM fresh f WHERE f.event_id = p.e)
+     ON CONFLICT (event_id) DO NOTHING
+   ), counts AS (
+     SELECT recipient, count(*)::bigint AS n FROM fresh GROUP BY recipient
+   ), bumped AS (
+     INSERT INTO notification_recipients AS r (recipient, last_seq)
+     SELECT recipient, n FROM counts ORDER BY recipient
+     ON CONFLICT (recipient) DO UPDATE SET last_seq = r.last_seq + EXCLUDED.last_seq, updated_at = now()
+     RETURNING r.recipient, r.last_seq
+   )
+   INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, created_at)
+   SELECT i.recipient, b.last_seq - c.n + row_number() OVER (PARTITION BY i.recipient ORDER BY i.ord), i.event_id, i.order_id, i.order_version, i.type, :now
+     FROM fresh i JOIN bumped b ON b.recipient = i.recipient JOIN counts c ON c.recipient = i.recipient
+   ON CONFLICT (recipient, event_id) DO NOTHING
+   RETURNING recipient, seq, event_id`,
+);
+
+const keyOf = (recipient: string, eventId: string): string => `${recipient}\u0000${eventId}`;
+
+/**
  * Writes one row per (recipient, event) inside the caller's transaction, with per-recipient increasing seqs in input
  * order, and each event's payload once (`notification_payloads`). Rows that already exist (a redelivered message)
- * are returned as they are, never written twice. The
- * recipients' counter rows are bumped and the rows inserted in ONE statement, so the counter locks (which
- * serialise notifiers writing to the same recipient) are held only from there to the commit: call it last.
+ * are returned as they are, never written twice. The recipients' counter rows are bumped and the rows inserted in ONE
+ * statement, so the counter locks (which serialise notifiers writing to the same recipient) are held only from there
+ * to the commit: call it last.
  */
 export async function storeNotifications(client: Queryable, inputs: NotificationInput[]): Promise<StoredNotification[]> {
   const unique = new Map<string, NotificationInput>();
-  for (const input of inputs) unique.set(`${input.recipient}\u0000${input.eventId}`, input);
+  for (const input of inputs) unique.set(keyOf(input.recipient, input.eventId), input);
   const items = [...unique.values()];
   if (items.length === 0) return [];
-  const keyOf = (recipient: string, eventId: string): string => `${recipient}\u0000${eventId}`;
 
   // Rows that exist already (a redelivered message) are skipped inside the statement, so the normal case is one
   // round trip; only when fewer rows came back than were asked for are the others read.
   const now = new Date();
-  // The rows come as arrays of scalars: the planner knows how many there are (for json_to_recordset it assumes 100
-  // and, on a table under ~30k rows, checked 40 rows for existence by scanning the whole table: 8 of a 12 ms
-  // statement). The payloads come as one JSON document (`json`: validated once, no jsonb built) instead of arrays
-  // of JSON strings that the driver would escape element by element. The payload is the same for every recipient
-  // of an event: it is sent and stored once per event (notification_payloads), the recipients' rows stay small.
-  const payloadIndex = new Map<string, number>();
-  const payloadList: Array<{ e: string; p: Record<string, unknown>; r: string[] }> = [];
+  const payloads: Buffer[] = [];
+  const payloadEvents: string[] = [];
+  const starts: number[] = [];
+  const lengths: number[] = [];
+  const traceparents: Array<string | null> = [];
+  const seen = new Set<string>();
+  let start = 1;
   for (const item of items) {
-    let p = payloadIndex.get(item.eventId);
-    if (p === undefined) {
-      p = payloadList.length;
-      payloadIndex.set(item.eventId, p);
-      payloadList.push({ e: item.eventId, p: item.payload, r: [] });
-    }
-    payloadList[p]?.r.push(item.recipient);
+    if (seen.has(item.eventId)) continue;
+    seen.add(item.eventId);
+    const { traceparent, ...event } = item.payload;
+    const json = item.json ?? Buffer.from(JSON.stringify(event));
+    payloads.push(json);
+    payloadEvents.push(item.eventId);
+    starts.push(start);
+    lengths.push(json.length);
+    traceparents.push(typeof traceparent === 'string' ? traceparent : null);
+    start += json.length;
   }
-  const inserted = await client.query<{ recipient: string; seq: string; event_id: string; order_id: string }>(
-    named(
-      'store_notifications',
-      `WITH input AS (
-       SELECT x.r AS recipient, x.e AS event_id, x.o AS order_id, x.v AS order_version, x.t AS type, x.i AS ord
-         FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[]) WITH ORDINALITY AS x(r, e, o, v, t, i)
-     ), fresh AS (
-       SELECT * FROM input i
-        WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.recipient = i.recipient AND n.event_id = i.event_id)
-     ), payloads AS (
-       INSERT INTO notification_payloads (event_id, payload, recipients, created_at)
-       SELECT x.e, x.p, x.r, $7 FROM json_to_recordset($6::json) AS x(e uuid, p json, r text[])
-        WHERE EXISTS (SELECT 1 FROM fresh f WHERE f.event_id = x.e)
-       ON CONFLICT (event_id) DO NOTHING
-     ), counts AS (
-       SELECT recipient, count(*)::bigint AS n FROM fresh GROUP BY recipient
-     ), bumped AS (
-       INSERT INTO notification_recipients AS r (recipient, last_seq)
-       SELECT recipient, n FROM counts ORDER BY recipient
-       ON CONFLICT (recipient) DO UPDATE SET last_seq = r.last_seq + EXCLUDED.last_seq, updated_at = now()
-       RETURNING r.recipient, r.last_seq
-     )
-     INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, created_at)
-     SELECT i.recipient, b.last_seq - c.n + row_number() OVER (PARTITION BY i.recipient ORDER BY i.ord), i.event_id, i.order_id, i.order_version, i.type, $7
-       FROM fresh i JOIN bumped b ON b.recipient = i.recipient JOIN counts c ON c.recipient = i.recipient
-     ON CONFLICT (recipient, event_id) DO NOTHING
-     RETURNING recipient, seq, event_id, order_id`,
-      [
-        items.map((item) => item.recipient),
-        items.map((item) => item.eventId),
-        items.map((item) => item.orderId),
-        items.map((item) => item.orderVersion),
-        items.map((item) => item.type),
-        JSON.stringify(payloadList),
-        now,
-      ],
-    ),
+  const inserted = await client.query<{ recipient: string; seq: string; event_id: string }>(
+    bindSql(STORE_NOTIFICATIONS, {
+      recipients: items.map((item) => item.recipient),
+      eventIds: items.map((item) => item.eventId),
+      orderIds: items.map((item) => item.orderId),
+      versions: items.map((item) => item.orderVersion),
+      types: items.map((item) => item.type),
+      payloads: Buffer.concat(payloads, start - 1),
+      payloadEvents,
+      starts,
+      lengths,
+      traceparents,
+      now,
+    }),
   );
-  const created = new Map<string, StoredNotification>();
-  const payloads = new Map(items.map((item) => [keyOf(item.recipient, item.eventId), item.payload]));
-  for (const row of inserted.rows) {
-    const key = keyOf(row.recipient, row.event_id);
-    created.set(key, {
-      recipient: row.recipient,
-      seq: Number(row.seq),
-      eventId: row.event_id,
-      orderId: row.order_id,
-      payload: payloads.get(key) ?? {},
-      fresh: true,
-      delivered: false,
-      createdAt: now,
-    });
-  }
+  const seqs = new Map<string, number>();
+  for (const row of inserted.rows) seqs.set(keyOf(row.recipient, row.event_id), Number(row.seq));
   // Redelivered, or written by another notifier meanwhile (a rebalance overlap): read those back as existing.
-  const missing = items.filter((item) => !created.has(keyOf(item.recipient, item.eventId)));
-  const existing = missing.length > 0 ? await findNotifications(client, missing) : new Map<string, StoredNotification>();
-  return items.flatMap((item) => {
+  const missing = seqs.size < items.length ? items.filter((item) => !seqs.has(keyOf(item.recipient, item.eventId))) : [];
+  const existing = missing.length > 0 ? await findNotifications(client, missing) : new Map<string, ExistingRow>();
+  return items.flatMap((item): StoredNotification[] => {
     const key = keyOf(item.recipient, item.eventId);
-    const row = created.get(key) ?? existing.get(key);
-    return row === undefined ? [] : [row];
+    const seq = seqs.get(key);
+    const base = { recipient: item.recipient, eventId: item.eventId, orderId: item.orderId, payload: item.payload };
+    if (seq !== undefined) return [{ ...base, seq, fresh: true, delivered: false, createdAt: now }];
+    const row = existing.get(key);
+    return row === undefined ? [] : [{ ...base, ...row, fresh: false }];
   });
 }
 
+type ExistingRow = Pick<StoredNotification, 'seq' | 'delivered' | 'createdAt'>;
+
+/** The stored rows of (recipient, event) pairs; their payload is the caller's (an event's payload never changes). */
 async function findNotifications(
   client: Queryable,
   items: Array<Pick<NotificationInput, 'recipient' | 'eventId'>>,
-): Promise<Map<string, StoredNotification>> {
-  const result = await client.query<{
-    recipient: string;
-    event_id: string;
-    seq: string;
-    order_id: string;
-    payload: Record<string, unknown>;
-    delivered: boolean;
-    created_at: Date;
-  }>(
-    `SELECT n.recipient, n.event_id, n.seq, n.order_id, p.payload, n.delivered_at IS NOT NULL AS delivered, n.created_at
+): Promise<Map<string, ExistingRow>> {
+  const result = await client.query<{ recipient: string; event_id: string; seq: string; delivered: boolean; created_at: Date }>(
+    `SELECT n.recipient, n.event_id, n.seq, n.delivered_at IS NOT NULL AS delivered, n.created_at
        FROM unnest($1::text[], $2::uuid[]) AS k(recipient, event_id)
-       JOIN notifications n ON n.recipient = k.recipient AND n.event_id = k.event_id
-       JOIN notification_payloads p ON p.event_id = n.event_id`,
+       JOIN notifications n ON n.recipient = k.recipient AND n.event_id = k.event_id`,
     [items.map((item) => item.recipient), items.map((item) => item.eventId)],
   );
   return new Map(
     result.rows.map((row) => [
-      `${row.recipient}\u0000${row.event_id}`,
-      {
-        recipient: row.recipient,
-        seq: Number(row.seq),
-        eventId: row.event_id,
-        orderId: row.order_id,
-        payload: row.payload,
-        fresh: false,
-        delivered: row.delivered,
-        createdAt: row.created_at,
-      },
+      keyOf(row.recipient, row.event_id),
+      { seq: Number(row.seq), delivered: row.delivered, createdAt: row.created_at },
     ]),
   );
 }
 
-/** A recipient's notifications with seq above `afterSeq`, in seq order. */
+/**
+ * A recipient's notifications with seq above `afterSeq`, in seq order, each with the socket payload without its seq:
+ * the stored event plus the change's traceparent (a separate column since migration 0006; older rows carry it inside).
+ */
 export async function notificationsAfter(
   db: Queryable,
   recipient: string,
   afterSeq: number,
   limit: number,
 ): Promise<Array<{ seq: number; payload: Record<string, unknown> }>> {
-  const result = await db.query<{ seq: string; payload: Record<string, unknown> }>(
-    `SELECT n.seq, p.payload
+  const result = await db.query<{ seq: string; payload: Record<string, unknown>; traceparent: string | null }>(
+    `SELECT n.seq, p.payload, p.traceparent
        FROM notifications n JOIN notification_payloads p ON p.event_id = n.event_id
       WHERE n.recipient = $1 AND n.seq > $2 ORDER BY n.seq LIMIT $3`,
     [recipient, afterSeq, limit],
   );
-  return result.rows.map((row) => ({ seq: Number(row.seq), payload: row.payload }));
+  return result.rows.map((row) => ({
+    seq: Number(row.seq),
+    payload: row.traceparent === null ? row.payload : { ...row.payload, traceparent: row.traceparent },
+  }));
 }
 
 /** The highest seq handed out to a recipient (0 when it never had a notification). */
