@@ -1,375 +1,501 @@
 /**
- * `npm run bench:relay`: the WAL relay against its baselines, in one run on the same broker and database server.
+ * `npm run bench:relay`: our WAL relay against Debezium 3.6.1.Final embedded, the poll relay and a raw kafkajs
+ * producer, on the same Postgres server, outbox table, messages and Kafka broker, in alternating rounds.
  *
- *   (a) raw kafkajs producer: the same messages (same key, value and headers) sent as fast as one idempotent
- *       producer with acks -1 goes — the limit on this machine;
- *   (b) WAL relay: sustained events/s while writers commit batches of outbox rows (on a small machine the writers
- *       are usually the limit, so it also prints how far behind the last commit the last ack came);
- *   (c) poll relay (RELAY_MODE=poll) on the same load, backlog and steady rate;
- *   (d) commit→Kafka-ack latency p50/p99 at a steady 2,000 events/s, split into Postgres + walsender and relay + Kafka;
- *   (e) time to drain a 100,000-event backlog after a restart; its drain rate is the relay's capacity, which the
- *       summary compares with (a) and with the poll relay's.
+ * Each contender runs as a process of its own, on a database of its own (same migrations), and for each round:
+ *   steady  2,000 single-row transactions/s for BENCH_STEADY_SECONDS (after a 3 s warm-up): commit → Kafka ack (the
+ *           broker's LogAppendTime) and commit → visible to one kafkajs consumer, p50/p99 over every event; CPU per
+ *           1k events of the contender's process and of the broker (/proc);
+ *   drain   BENCH_EVENTS rows committed while it is stopped, then started: seconds from process start until Kafka has
+ *           them all, events/s from the first to the last, CPU per 1k events of the contender (from its start, and
+ *           while draining) and of the broker.
+ * The raw producer sends the same messages (drain) and a paced stream at the same rate straight from this process
+ * (steady): the floor of what any relay can do through the same consumer. The summary checks issue #18's goals.
  *
+ * Sizes: BENCH_EVENTS (100000), BENCH_STEADY_SECONDS (15), BENCH_ROUNDS (2), BENCH_CONTENDERS (keys, comma-separated:
+ * settle_latency, debezium_20ms, settle_throughput, debezium_defaults, poll). RELAY_* variables reach our relay's
+ * processes (e.g. RELAY_LINGER_MS=10 to try another latency setting; a contender's own settings win).
  * Starts its own ephemeral stack (embedded Postgres + Kafka) unless DATABASE_URL / KAFKA_BROKERS are set.
- * Sizes: BENCH_EVENTS (default 100000) for (a)–(c) and (e), BENCH_LATENCY_SECONDS (default 15) for (d).
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Partitioners } from 'kafkajs';
-import { type Config, loadConfig } from '@settle/config';
-import { createPool, ensureDatabase, migrate, type Pool, setupRelaySlot } from '@settle/db';
+import { type Kafka, Partitioners } from 'kafkajs';
+import { loadConfig } from '@settle/config';
 import { createKafka, ensureTopics } from '@settle/kafka';
-import { createLogger } from '@settle/observability';
-import {
-  createTopicRouter,
-  type LatencySample,
-  type OutboundRecord,
-  type OutboxRow,
-  type Relay,
-  startRelay,
-  toOutboundRecord,
-} from '@settle/relay';
+import { createTopicRouter, type OutboundRecord, type OutboxRow, toOutboundRecord } from '@settle/relay';
 import { startStack } from '@settle/stack';
-import { wakeupCostUs } from '../cpu';
-import { reportFigures } from '../summary';
+import { waitFor } from '@settle/testkit';
+import { cpuSnapshot, type CpuSnapshot, wakeupCostUs } from '../cpu';
+import { reportFigures, type Figure } from '../summary';
+import { type Contender, type Lane, laneFor, contenders } from './contenders';
+import { steadyLoad, writeBacklog } from './load';
+import { percentiles, Visibility } from './visibility';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 100_000);
-const LATENCY_SECONDS = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 15);
-const LATENCY_RATE = 2_000;
+const STEADY_SECONDS = Number(process.env['BENCH_STEADY_SECONDS'] ?? 15);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
+const ONLY = process.env['BENCH_CONTENDERS']?.split(',').map((key) => key.trim());
+const RATE = 2_000;
+const WARM_UP_SECONDS = 3;
 const PARTITIONS = 6;
-const ROWS_PER_TRANSACTION = 100;
-const WRITERS = 2;
-/** Same per-request byte budget as the relay (below Kafka's 1 MB record-batch limit). */
-const BATCH_BYTES = 900_000;
+/** The relay's request limits, for the raw producer's batches. */
 const BATCH_EVENTS = 5_000;
+const BATCH_BYTES = 900_000;
+const RAW = 'raw';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-/** Inserts `count` outbox rows server-side (payloads of a realistic order event's size), in one statement. */
-const INSERT_SQL = `
-INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, order_version)
-SELECT gen_random_uuid(), 'order', 'order-' || ((($2::int + n) % 1000)), 'order.updated',
-       jsonb_build_object('orderId', 'order-' || ((($2::int + n) % 1000)), 'orderVersion', $2::int + n, 'status', 'PAID',
-                          'amount', '1234.50', 'currency', 'EUR', 'asset', 'USDT', 'cryptoAmount', '1337.000000',
-                          'buyer', md5(n::text), 'seller', md5((n + 1)::text), 'paymentReference', md5((n + 2)::text),
-                          'note', repeat('x', 120)),
-       $2::int + n
-  FROM generate_series(1, $1::int) AS n`;
+interface Steady {
+  events: number;
+  recordBatches: number;
+  cpuMs: number;
+  brokerMs: number;
+  postgresMs: number;
+  ack: { p50: number; p99: number };
+  visible: { p50: number; p99: number };
+}
+
+interface Drain {
+  /** From process start (or the first send) until Kafka had every event. */
+  totalMs: number;
+  /** From the first event in Kafka to the last. */
+  drainMs: number;
+  cpuFromStartMs: number;
+  cpuDrainingMs: number;
+  brokerMs: number;
+}
+
+interface Result {
+  steady: Steady;
+  drain: Drain;
+}
 
 async function main(): Promise<void> {
-  const base = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
-  say(
-    `relay benchmark: this machine: an idle Node timer wakeup costs ${(await wakeupCostUs()).toFixed(0)} µs of CPU (bench/cpu.ts wakeupCostUs)`,
-  );
-  say('relay benchmark: starting the stack…');
-  const stack = await startStack({ config: base, mode: 'ephemeral', onProgress: (line) => say(`  ${line}`) });
+  say(`relay benchmark: an idle Node timer wakeup costs ${(await wakeupCostUs()).toFixed(0)} µs of CPU here (bench/cpu.ts wakeupCostUs)`);
+  const stack = await startStack({
+    config: loadConfig({ LOG_LEVEL: 'warn', ...process.env }),
+    mode: 'ephemeral',
+    onProgress: (line) => say(`  ${line}`),
+  });
+  const suffix = randomBytes(3).toString('hex');
+  const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: 'relay-bench' });
+  const admin = kafka.admin();
+  await admin.connect();
+  const lanes = new Map<string, Lane>();
+  let visibility: Visibility | undefined;
   try {
-    const logger = createLogger('relay-bench', 'error');
-    const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: 'relay-bench' });
-    const suffix = randomBytes(4).toString('hex');
-    const config = (databaseUrl: string, topic: string, extra: Record<string, string> = {}): Config =>
-      loadConfig({
-        LOG_LEVEL: 'error',
-        DATABASE_URL: databaseUrl,
-        KAFKA_BROKERS: stack.kafkaBrokers.join(','),
-        ORDER_EVENTS_TOPIC: topic,
-        RELAY_SLOT: `bench_${suffix}`,
-        ...extra,
-      });
-    const database = async (name: string): Promise<{ url: string; pool: Pool }> => {
-      const url = await ensureDatabase(stack.databaseUrl, `${name}_${suffix}`);
-      await migrate(url);
-      return { url, pool: createPool(url, { max: 8 }) };
-    };
-    const topicFor = async (name: string): Promise<string> => {
-      const topic = `bench.${suffix}.${name}`;
-      await ensureTopics(kafka, [{ topic, numPartitions: PARTITIONS }]);
-      return topic;
-    };
-
-    const load = (): string =>
-      os
-        .loadavg()
-        .map((value) => value.toFixed(1))
-        .join(' ');
-    say(`  machine: ${os.cpus().length} cores, load average ${load()}; ${EVENTS} events per run, ${PARTITIONS} partitions`);
-    say('  (other processes on this machine change the figures; compare the ratios, which are measured side by side)\n');
-
-    const wal = await database('bench_wal');
-    const slot = `bench_${suffix}`;
-    await setupRelaySlot(wal.pool, slot, 'settle_outbox_pub');
-    const walTopic = await topicFor('wal');
-    const walConfig = config(wal.url, walTopic);
-    let relay = await startRelay({ config: walConfig, logger, port: null });
-    await waitUntil(() => relay.status().streaming, 30_000, 'the WAL relay to stream');
-    // Warm-up: JIT-compile the decode → encode → produce path before anything is timed.
-    await sustained(relay, wal.pool, Math.min(EVENTS, 20_000));
-
-    // (a) raw producer with the very messages the relay produced: same keys, values and headers.
-    const sample = await wal.pool.query<OutboxRow>(
-      `SELECT id, aggregatetype, aggregateid, type, payload::text AS payload, headers::text AS headers, order_version, created_at FROM outbox LIMIT $1`,
-      [EVENTS],
+    const chosen = contenders().filter((contender) => ONLY === undefined || ONLY.includes(contender.key));
+    for (const contender of chosen) lanes.set(contender.key, await laneFor(stack.databaseUrl, contender.key, suffix, stack.kafkaBrokers));
+    // The raw producer's database has no slot: its rows load Postgres like a contender's, and nobody relays them.
+    const rawLane = await laneFor(stack.databaseUrl, RAW, suffix, stack.kafkaBrokers);
+    lanes.set(RAW, rawLane);
+    await writeBacklog(rawLane.pool, EVENTS, 1);
+    const prefixes = [...lanes.values()].map((lane) => lane.prefix);
+    await ensureTopics(
+      kafka,
+      prefixes.flatMap((prefix) =>
+        ['order', 'backlog'].map((kind) => ({
+          topic: `${prefix}.${kind}`,
+          numPartitions: PARTITIONS,
+          // The broker stamps each record when it appends it, which with acks=all on one broker is the ack.
+          config: { 'message.timestamp.type': 'LogAppendTime' },
+        })),
+      ),
     );
-    const route = createTopicRouter(await topicFor('raw'));
-    const records = sample.rows.map((row) => toOutboundRecord(row, '0/16B3748', route));
-    while (records.length < EVENTS) records.push(...records.slice(0, EVENTS - records.length));
-    await rawProducer(kafka, records.slice(0, 10_000));
-    const rawFirst = await rawProducer(kafka, records);
-    const averageBytes = Math.round(records.reduce((sum, record) => sum + size(record), 0) / records.length);
-    say(
-      `(a) raw kafkajs:   ${rate(rawFirst)} events/s (idempotent, acks -1, one request in flight, ~${averageBytes} B per message incl. headers)`,
-    );
-
-    // (b) WAL relay while writers commit batches of ROWS_PER_TRANSACTION rows.
-    const walRun = await sustained(relay, wal.pool, EVENTS);
-    say(
-      `(b) WAL relay:     ${rate(walRun.relayRate)} events/s sustained while writers committed ${rate(walRun.writeRate)} events/s ` +
-        `(${ROWS_PER_TRANSACTION} rows per transaction); last ack ${walRun.lagMs} ms after the last commit`,
-    );
-
-    // (e) backlog: stop the relay, commit EVENTS rows, start a new relay, time until all are acknowledged.
-    await relay.stop();
-    const walBacklog = await backlog(wal.pool, EVENTS, () => startRelay({ config: walConfig, logger, port: null }));
-    say(
-      `(e) WAL backlog:   ${EVENTS} events drained ${(walBacklog.totalMs / 1000).toFixed(2)} s after the restart ` +
-        `(start-up ${walBacklog.startupMs} ms, then ${rate(walBacklog.drainRate)} events/s)`,
-    );
-
-    // (d) latency at a steady 2,000 events/s, one row per transaction, exact percentiles from every event.
-    const samples: LatencySample[] = [];
-    relay = await startRelay({ config: walConfig, logger, port: null, onCommitToAck: (sample) => samples.push(sample) });
-    await waitUntil(() => relay.status().streaming, 30_000, 'the WAL relay to stream');
-    await steadyLoad(wal.pool, LATENCY_RATE, 2);
-    await sleep(500);
-    samples.length = 0;
-    const steady = await steadyLoad(wal.pool, LATENCY_RATE, LATENCY_SECONDS);
-    await waitUntil(() => samples.length >= steady, 30_000, 'the steady load to be acknowledged');
-    const walLatency = percentiles(samples.map((sample) => sample.commitToAckMs));
-    const inRelay = percentiles(samples.map((sample) => sample.receivedToAckMs));
-    const delivery = percentiles(samples.map((sample) => sample.commitToAckMs - sample.receivedToAckMs));
-    say(
-      `(d) WAL latency:   commit→Kafka ack at ${rate(LATENCY_RATE)} events/s for ${LATENCY_SECONDS} s (${samples.length} events, one per transaction): ` +
-        `p50 ${walLatency.p50.toFixed(1)} ms, p99 ${walLatency.p99.toFixed(1)} ms, max ${walLatency.max.toFixed(1)} ms`,
+    for (const contender of chosen) await contender.prepare(lanes.get(contender.key) as Lane);
+    visibility = await Visibility.start(
+      stack.kafkaBrokers,
+      prefixes.map((prefix) => `${prefix}.order`),
     );
     say(
-      `                   = commit→received from the WAL (Postgres fsync + walsender) p50 ${delivery.p50.toFixed(1)} / p99 ${delivery.p99.toFixed(1)} ms` +
-        ` + received→Kafka ack (relay + Kafka) p50 ${inRelay.p50.toFixed(1)} / p99 ${inRelay.p99.toFixed(1)} ms`,
+      `  ${os.cpus().length} cores, load average ${loadAverage()}; ${EVENTS} events per backlog, ${RATE}/s for ${STEADY_SECONDS} s steady, ${ROUNDS} rounds, ${PARTITIONS} partitions\n`,
     );
-    await relay.stop();
-    await wal.pool.query(`SELECT pg_drop_replication_slot($1)`, [slot]);
 
-    // (c) poll mode: the same writers, the same backlog, the same steady load.
-    const poll = await database('bench_poll');
-    const pollConfig = config(poll.url, await topicFor('poll'), { RELAY_MODE: 'poll', RELAY_POLL_INTERVAL_MS: '100' });
-    const pollLatencies: number[] = [];
-    let pollRelay = await startRelay({
-      config: pollConfig,
-      logger,
-      port: null,
-      onCommitToAck: (sample) => pollLatencies.push(sample.commitToAckMs),
-    });
-    await waitUntil(() => pollRelay.status().streaming, 30_000, 'the poll relay to poll');
-    await sustained(pollRelay, poll.pool, Math.min(EVENTS, 20_000));
-    const pollRun = await sustained(pollRelay, poll.pool, EVENTS);
-    say(
-      `(c) poll relay:    ${rate(pollRun.relayRate)} events/s sustained while writers committed ${rate(pollRun.writeRate)} events/s; ` +
-        `last ack ${pollRun.lagMs} ms after the last commit`,
-    );
-    pollLatencies.length = 0;
-    const pollSteady = await steadyLoad(poll.pool, LATENCY_RATE, Math.min(LATENCY_SECONDS, 10));
-    await waitUntil(() => pollLatencies.length >= pollSteady, 30_000, 'the poll relay to catch up');
-    const pollLatency = percentiles(pollLatencies);
-    say(
-      `    poll latency:  created_at→Kafka ack at ${rate(LATENCY_RATE)} events/s: p50 ${pollLatency.p50.toFixed(1)} ms, p99 ${pollLatency.p99.toFixed(1)} ms`,
-    );
-    await pollRelay.stop();
-    const pollBacklog = await backlog(poll.pool, EVENTS, async () => {
-      pollRelay = await startRelay({ config: pollConfig, logger, port: null });
-      return pollRelay;
-    });
-    say(
-      `    poll backlog:  ${EVENTS} events drained ${(pollBacklog.totalMs / 1000).toFixed(2)} s after the restart (then ${rate(pollBacklog.drainRate)} events/s)`,
-    );
-    await pollRelay.stop();
-
-    // (a) again: the machine's load moves; the better of the two runs is the limit.
-    const rawSecond = await rawProducer(kafka, records);
-    const rawRate = Math.max(rawFirst, rawSecond);
-    say(`(a) raw kafkajs:   ${rate(rawSecond)} events/s on a second run; limit taken as ${rate(rawRate)} events/s`);
-
-    say('');
-    say(`summary (load average now ${load()})`);
-    say(
-      `  WAL relay capacity (backlog drain) ${rate(walBacklog.drainRate)} events/s = ${((walBacklog.drainRate / rawRate) * 100).toFixed(0)} % of raw kafkajs` +
-        `   (goal ≥ 20,000 events/s or ≥ 50 %)`,
-    );
-    say(`  WAL relay / poll relay (backlog drain): ${(walBacklog.drainRate / pollBacklog.drainRate).toFixed(2)}×`);
-    say(`  p99 commit→ack at 2,000 events/s: ${walLatency.p99.toFixed(1)} ms   (goal ≤ 50 ms; Debezium Server publishes 440 ms)`);
-    say(`  100k backlog drained in: ${(walBacklog.totalMs / 1000).toFixed(2)} s after a restart   (goal ≤ 10 s)`);
-    reportFigures('relay', [
-      {
-        name: 'WAL relay capacity (100k backlog drain)',
-        value: walBacklog.drainRate,
-        unit: 'events/s',
-        baseline: { name: 'raw kafkajs producer', value: rawRate },
-        goal: '≥ 20,000 events/s or ≥ 50 % of raw kafkajs',
-        met: walBacklog.drainRate >= 20_000 || walBacklog.drainRate / rawRate >= 0.5,
-      },
-      {
-        name: 'WAL relay capacity vs the poll relay',
-        value: walBacklog.drainRate,
-        unit: 'events/s',
-        baseline: { name: 'poll relay (RELAY_MODE=poll)', value: pollBacklog.drainRate },
-        goal: '(reported)',
-        met: true,
-      },
-      { name: 'p99 commit→Kafka ack at 2,000 events/s', value: walLatency.p99, unit: 'ms', goal: '≤ 50 ms', met: walLatency.p99 <= 50 },
-      {
-        name: '100k backlog drained after a restart',
-        value: walBacklog.totalMs / 1000,
-        unit: 's',
-        goal: '≤ 10 s',
-        met: walBacklog.totalMs <= 10_000,
-      },
-    ]);
-    await Promise.all([wal.pool.end(), poll.pool.end()]);
+    const results = new Map<string, Result[]>();
+    let seq = 1;
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      for (const contender of chosen) {
+        const lane = lanes.get(contender.key) as Lane;
+        const result = await runContender(contender, lane, admin, visibility, seq);
+        seq += EVENTS + RATE * (STEADY_SECONDS + WARM_UP_SECONDS + 5);
+        say(`round ${round} ${contender.name}: ${describe(result)}`);
+        push(results, contender.key, result);
+      }
+      const raw = await runRaw(kafka, admin, visibility, rawLane, seq);
+      seq += EVENTS + RATE * (STEADY_SECONDS + WARM_UP_SECONDS + 5);
+      say(`round ${round} raw kafkajs producer: ${describe(raw)}`);
+      push(results, RAW, raw);
+      say('');
+    }
+    summarise(chosen, results);
   } finally {
+    await visibility?.stop().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    for (const contender of contenders()) {
+      const lane = lanes.get(contender.key);
+      if (lane !== undefined) await contender.cleanUp(lane);
+    }
+    for (const lane of lanes.values()) await lane.pool.end();
     await stack.stop();
   }
 }
 
-/**
- * Writers commit `events` rows in transactions of ROWS_PER_TRANSACTION while the relay runs. Returns the relay's
- * rate (first commit to last Kafka ack), the writers' rate, and how long after the last commit the last ack came.
- */
-async function sustained(relay: Relay, pool: Pool, events: number): Promise<{ relayRate: number; writeRate: number; lagMs: number }> {
-  const start = await published(relay);
-  const began = Date.now();
-  let next = 0;
-  const writers = Array.from({ length: WRITERS }, async () => {
-    while (next < events) {
-      const offset = next;
-      next += ROWS_PER_TRANSACTION;
-      await pool.query(INSERT_SQL, [Math.min(ROWS_PER_TRANSACTION, events - offset), offset]);
-    }
+/** One round of one contender: steady load (warm-up first), stop, backlog, start, drain, stop. */
+async function runContender(
+  contender: Contender,
+  lane: Lane,
+  admin: ReturnType<Kafka['admin']>,
+  visibility: Visibility,
+  firstSeq: number,
+): Promise<Result> {
+  let running = await contender.start(lane);
+  let seq = firstSeq;
+  const load = async (seconds: number): Promise<number> => {
+    const sent = await steadyLoad(lane.pool, { perSecond: RATE, seconds, firstSeq: seq }, visibility.committed);
+    seq += sent;
+    await waitFor(
+      () => visibility.count >= sent,
+      () => `${contender.name} to deliver ${sent} events (${visibility.count} seen)`,
+      120_000,
+    );
+    return sent;
+  };
+  visibility.open();
+  await load(WARM_UP_SECONDS);
+  visibility.close();
+
+  visibility.open();
+  const roles = { contender: running.pid };
+  const before = cpuSnapshot(roles);
+  const events = await load(STEADY_SECONDS);
+  const after = cpuSnapshot(roles);
+  const window = visibility.close();
+  const steady: Steady = {
+    events,
+    recordBatches: window.recordBatches,
+    cpuMs: used(before, after, 'contender'),
+    brokerMs: used(before, after, 'kafka'),
+    postgresMs: used(before, after, 'postgres'),
+    ack: percentiles(window.toAck),
+    visible: percentiles(window.toVisible),
+  };
+  await running.stop();
+
+  const topic = `${lane.prefix}.backlog`;
+  const base = await messagesIn(admin, topic);
+  await writeBacklog(lane.pool, EVENTS, seq);
+  const drain = await timeDrain(admin, topic, base, async () => {
+    running = await contender.start(lane);
+    return running.pid;
   });
-  await Promise.all(writers);
-  const written = Date.now();
-  await waitUntil(async () => (await published(relay)) - start >= events, 300_000, 'the relay to publish the run', 5);
-  const done = Date.now();
-  return { relayRate: (events * 1000) / (done - began), writeRate: (events * 1000) / (written - began), lagMs: done - written };
-}
-
-/** Commits `events` rows with no relay running, starts one, and times start-up and drain. */
-async function backlog(
-  pool: Pool,
-  events: number,
-  start: () => Promise<Relay>,
-): Promise<{ totalMs: number; startupMs: number; drainRate: number }> {
-  await writeRows(pool, events, 10_000_000);
-  const began = Date.now();
-  const relay = await start();
-  let firstAck = 0;
-  await waitUntil(
-    async () => {
-      const count = await published(relay);
-      if (firstAck === 0 && count > 0) firstAck = Date.now();
-      return count >= events;
-    },
-    300_000,
-    'the backlog to drain',
-    5,
-  );
-  const done = Date.now();
-  await relay.stop();
-  return { totalMs: done - began, startupMs: firstAck - began, drainRate: (events * 1000) / Math.max(1, done - firstAck) };
+  await running.stop();
+  return { steady, drain };
 }
 
 /**
- * Commits single-row transactions at `perSecond` for `seconds` from a few paced writers (a slow database makes
- * them fall behind rather than pile up connections); returns how many were committed.
+ * Calls `start`, then waits until `topic` holds EVENTS more messages than `base`. Times from the call, from the
+ * first new message to the last, and the CPU of the started process (from its start and while draining) and broker.
  */
-async function steadyLoad(pool: Pool, perSecond: number, seconds: number): Promise<number> {
-  const writers = 8;
+async function timeDrain(
+  admin: ReturnType<Kafka['admin']>,
+  topic: string,
+  base: number,
+  start: () => Promise<number | null>,
+): Promise<Drain> {
   const began = Date.now();
-  let sent = 0;
-  await Promise.all(
-    Array.from({ length: writers }, async (_, writer) => {
-      for (let index = 0; ; index += 1) {
-        const due = began + ((index * writers + writer) * 1000) / perSecond;
-        if (due - began >= seconds * 1000) return;
-        const wait = due - Date.now();
-        if (wait > 0) await sleep(wait);
-        await pool.query(INSERT_SQL, [1, 20_000_000 + index * writers + writer]);
-        sent += 1;
-      }
-    }),
+  const before = cpuSnapshot({});
+  const pid = await start();
+  const roles = { contender: pid ?? undefined };
+  let first: { at: number; cpu: CpuSnapshot } | undefined;
+  await waitFor(
+    async () => {
+      const count = (await messagesIn(admin, topic)) - base;
+      if (first === undefined && count > 0) first = { at: Date.now(), cpu: cpuSnapshot(roles) };
+      return count >= EVENTS;
+    },
+    `${EVENTS} events in ${topic}`,
+    600_000,
   );
-  return sent;
+  const done = Date.now();
+  const after = cpuSnapshot(roles);
+  const firstSeen = first ?? { at: began, cpu: before };
+  return {
+    totalMs: done - began,
+    drainMs: Math.max(1, done - firstSeen.at),
+    cpuFromStartMs: after.get('contender') ?? 0,
+    cpuDrainingMs: used(firstSeen.cpu, after, 'contender'),
+    brokerMs: used(before, after, 'kafka'),
+  };
 }
 
-async function writeRows(pool: Pool, events: number, offset: number): Promise<void> {
-  for (let done = 0; done < events; done += 5_000) await pool.query(INSERT_SQL, [Math.min(5_000, events - done), offset + done]);
-}
-
-async function rawProducer(kafka: ReturnType<typeof createKafka>, records: OutboundRecord[]): Promise<number> {
+/**
+ * The floor: the relay's messages (the rows of `lane`'s outbox as the relay turns them into messages) sent by one
+ * idempotent producer in this process. While it sends at the steady rate, the same single-row transactions are
+ * committed into `lane`'s outbox (which no slot reads), so the machine carries the database load a relay's run has.
+ */
+async function runRaw(
+  kafka: Kafka,
+  admin: ReturnType<Kafka['admin']>,
+  visibility: Visibility,
+  lane: Lane,
+  firstSeq: number,
+): Promise<Result> {
+  const prefix = lane.prefix;
+  const rows = await lane.pool.query<OutboxRow>(
+    `SELECT id, aggregatetype, aggregateid, type, payload::text AS payload, headers::text AS headers, order_version, created_at
+       FROM outbox WHERE aggregatetype = 'backlog' LIMIT $1`,
+    [EVENTS],
+  );
+  const route = createTopicRouter(`${prefix}.order`, { backlog: `${prefix}.backlog` });
+  const records = rows.rows.map((row) => toOutboundRecord(row, '0/16B3748', route));
+  while (records.length < EVENTS && records.length > 0) records.push(...records.slice(0, EVENTS - records.length));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
-    // Warm-up: metadata and producer id.
-    await producer.send({ topic: records[0]?.topic ?? '', acks: -1, messages: records.slice(0, 10).map((record) => record.message) });
-    const began = Date.now();
-    let index = 0;
-    while (index < records.length) {
-      let bytes = 0;
-      let end = index;
-      while (end < records.length && end - index < BATCH_EVENTS) {
-        const record = records[end];
-        if (record === undefined || (end > index && bytes + size(record) > BATCH_BYTES)) break;
-        bytes += size(record);
-        end += 1;
+    // Steady: every message due by now goes out as soon as the previous request is acknowledged (no linger).
+    const template = records[0];
+    if (template === undefined) throw new Error('no outbox rows to copy for the raw producer');
+    const paced = async (seconds: number, seqFrom: number): Promise<number> => {
+      const began = Date.now();
+      let sent = 0;
+      const total = RATE * seconds;
+      while (sent < total) {
+        const due = Math.min(total, Math.floor(((Date.now() - began) * RATE) / 1000));
+        if (due <= sent) {
+          await sleep(1);
+          continue;
+        }
+        const now = Date.now();
+        const messages = [];
+        for (; sent < due; sent += 1) {
+          const seq = seqFrom + sent;
+          visibility.committed(seq, now);
+          const value = JSON.stringify({ ...(JSON.parse(template.message.value) as object), seq });
+          messages.push({ ...template.message, key: `order-${seq % 1000}`, value });
+        }
+        await producer.send({ topic: `${prefix}.order`, acks: -1, messages });
       }
-      await producer.send({
-        topic: records[index]?.topic ?? '',
-        acks: -1,
-        messages: records.slice(index, end).map((record) => record.message),
-      });
-      index = end;
-    }
-    return (records.length * 1000) / (Date.now() - began);
+      await waitFor(() => visibility.count >= total, 'the raw producer events to be visible', 60_000);
+      return total;
+    };
+    const withDatabaseLoad = async (seconds: number, seqFrom: number): Promise<number> => {
+      const [sent] = await Promise.all([
+        paced(seconds, seqFrom),
+        steadyLoad(lane.pool, { perSecond: RATE, seconds, firstSeq: seqFrom }, () => undefined),
+      ]);
+      return sent;
+    };
+    visibility.open();
+    await withDatabaseLoad(WARM_UP_SECONDS, firstSeq);
+    visibility.close();
+    visibility.open();
+    const before = cpuSnapshot({});
+    const events = await withDatabaseLoad(STEADY_SECONDS, firstSeq + RATE * WARM_UP_SECONDS);
+    const after = cpuSnapshot({});
+    const window = visibility.close();
+    const steady: Steady = {
+      events,
+      recordBatches: window.recordBatches,
+      cpuMs: Number.NaN,
+      brokerMs: used(before, after, 'kafka'),
+      postgresMs: Number.NaN,
+      ack: percentiles(window.toAck),
+      visible: percentiles(window.toVisible),
+    };
+
+    const topic = `${prefix}.backlog`;
+    const base = await messagesIn(admin, topic);
+    const drain = await timeDrain(admin, topic, base, async () => {
+      let index = 0;
+      while (index < records.length) {
+        let bytes = 0;
+        let end = index;
+        while (end < records.length && end - index < BATCH_EVENTS) {
+          const record = records[end] as OutboundRecord;
+          const size = recordBytes(record);
+          if (end > index && bytes + size > BATCH_BYTES) break;
+          bytes += size;
+          end += 1;
+        }
+        await producer.send({ topic, acks: -1, messages: records.slice(index, end).map((record) => record.message) });
+        index = end;
+      }
+      return null;
+    });
+    return { steady, drain: { ...drain, cpuFromStartMs: Number.NaN, cpuDrainingMs: Number.NaN } };
   } finally {
     await producer.disconnect();
   }
 }
 
-async function published(relay: Relay): Promise<number> {
-  const metric = await relay.registry.getSingleMetric('settle_relay_published_events_total')?.get();
-  return (metric?.values ?? []).reduce((sum, value) => sum + value.value, 0);
-}
-
-function size(record: OutboundRecord): number {
+function recordBytes(record: OutboundRecord): number {
   let bytes = record.message.key.length + Buffer.byteLength(record.message.value) + 70;
   for (const [name, value] of Object.entries(record.message.headers)) bytes += name.length + value.length + 2;
   return bytes;
 }
 
-function percentiles(values: number[]): { p50: number; p99: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN };
+/** Messages in `topic` so far (the sum of its partitions' high-water marks). */
+async function messagesIn(admin: ReturnType<Kafka['admin']>, topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
 }
 
-function rate(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
+function used(before: CpuSnapshot, after: CpuSnapshot, role: string): number {
+  return (after.get(role) ?? 0) - (before.get(role) ?? 0);
 }
 
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
+function push(results: Map<string, Result[]>, key: string, result: Result): void {
+  results.set(key, [...(results.get(key) ?? []), result]);
+}
+
+const perThousand = (ms: number, events: number): number => ms / events;
+const seconds = (ms: number): string => (ms / 1000).toFixed(2);
+
+function describe({ steady, drain }: Result): string {
+  return (
+    `steady: ${rate((steady.recordBatches * 1000) / steady.events)} record batches per 1k events, ack p50/p99 ${steady.ack.p50.toFixed(0)}/${steady.ack.p99.toFixed(0)} ms, visible p50/p99 ${steady.visible.p50.toFixed(0)}/${steady.visible.p99.toFixed(0)} ms, ` +
+    `CPU per 1k: relay ${cpu(perThousand(steady.cpuMs, steady.events))} s, broker ${cpu(perThousand(steady.brokerMs, steady.events))} s, Postgres ${cpu(perThousand(steady.postgresMs, steady.events))} s; ` +
+    `drain: ${seconds(drain.totalMs)} s from start, ${rate(EVENTS / (drain.drainMs / 1000))}/s, CPU per 1k: relay ${cpu(perThousand(drain.cpuFromStartMs, EVENTS))} s from start, ` +
+    `${cpu(perThousand(drain.cpuDrainingMs, EVENTS))} s draining, broker ${cpu(perThousand(drain.brokerMs, EVENTS))} s`
+  );
+}
+
+const cpu = (seconds: number): string => (Number.isNaN(seconds) ? '–' : seconds.toFixed(3));
+const rate = (value: number): string => Math.round(value).toLocaleString('en-US');
+const loadAverage = (): string =>
+  os
+    .loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ');
+
+/** Mean of a figure over the rounds, and its range as text. */
+function over(results: Result[], figure: (result: Result) => number): { mean: number; text: string } {
+  const values = results.map(figure).filter((value) => !Number.isNaN(value));
+  if (values.length === 0) return { mean: Number.NaN, text: '–' };
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  return { mean, text: low === high ? fmt(low) : `${fmt(low)}–${fmt(high)}` };
+}
+
+function fmt(value: number): string {
+  if (value >= 100) return rate(value);
+  if (value >= 10) return value.toFixed(1);
+  return value < 1 ? value.toFixed(3) : value.toFixed(2);
+}
+
+/** The table of issue #18 (ranges over the rounds) and the goals, each checked on the rounds' means. */
+function summarise(chosen: Contender[], results: Map<string, Result[]>): void {
+  const rows: Array<[string, (result: Result) => number]> = [
+    ['100k backlog drained, s from process start', (result) => result.drain.totalMs / 1000],
+    ['drain events/s', (result) => EVENTS / (result.drain.drainMs / 1000)],
+    ['relay CPU per 1k events, draining (from start), s', (result) => perThousand(result.drain.cpuFromStartMs, EVENTS)],
+    ['relay CPU per 1k events, draining (first to last event), s', (result) => perThousand(result.drain.cpuDrainingMs, EVENTS)],
+    ['broker CPU per 1k events, draining, s', (result) => perThousand(result.drain.brokerMs, EVENTS)],
+    [`record batches per 1k events, steady ${rate(RATE)}/s`, (result) => (result.steady.recordBatches * 1000) / result.steady.events],
+    [`relay CPU per 1k events, steady ${rate(RATE)}/s, s`, (result) => perThousand(result.steady.cpuMs, result.steady.events)],
+    [`broker CPU per 1k events, steady ${rate(RATE)}/s, s`, (result) => perThousand(result.steady.brokerMs, result.steady.events)],
+    [`Postgres CPU per 1k events, steady ${rate(RATE)}/s, s`, (result) => perThousand(result.steady.postgresMs, result.steady.events)],
+    ['commit → ack p50, ms', (result) => result.steady.ack.p50],
+    ['commit → ack p99, ms', (result) => result.steady.ack.p99],
+    ['commit → visible p50, ms', (result) => result.steady.visible.p50],
+    ['commit → visible p99, ms', (result) => result.steady.visible.p99],
+  ];
+  const columns: Array<[string, string]> = [
+    ...chosen.map((contender): [string, string] => [contender.key, contender.name]),
+    [RAW, 'raw kafkajs producer'],
+  ];
+  say(`summary (${ROUNDS} rounds; ranges over the rounds; load average now ${loadAverage()})`);
+  for (const [key, name] of columns) {
+    const runs = results.get(key) ?? [];
+    say(`  ${name}`);
+    for (const [label, figure] of rows) say(`    ${label.padEnd(62)} ${over(runs, figure).text}`);
   }
+
+  const mean = (key: string, figure: (result: Result) => number): number => over(results.get(key) ?? [], figure).mean;
+  const relayCpu = (result: Result): number => perThousand(result.steady.cpuMs, result.steady.events);
+  const brokerCpu = (result: Result): number => perThousand(result.steady.brokerMs, result.steady.events);
+  const visibleP99 = (result: Result): number => result.steady.visible.p99;
+  const drainRate = (result: Result): number => EVENTS / (result.drain.drainMs / 1000);
+  const figures: Figure[] = [];
+  const goal = (figure: Figure): void => {
+    figures.push(figure);
+    const baseline = figure.baseline === undefined ? '' : ` vs ${figure.baseline.name} ${fmt(figure.baseline.value)}`;
+    say(`  ${figure.met ? 'met    ' : 'NOT met'} ${figure.name}: ${fmt(figure.value)} ${figure.unit}${baseline} (goal ${figure.goal})`);
+  };
+  say('goals (issue #18, on the means of the rounds)');
+  if (results.has('settle_latency')) {
+    const floor = mean(RAW, visibleP99);
+    goal({
+      name: 'latency setting: commit → visible p99',
+      value: mean('settle_latency', visibleP99),
+      unit: 'ms',
+      baseline: { name: 'raw kafkajs producer', value: floor },
+      goal: '≤ 1.5× the raw producer',
+      met: mean('settle_latency', visibleP99) <= 1.5 * floor,
+    });
+    if (results.has('debezium_20ms')) {
+      for (const [what, figure] of [
+        ['relay', relayCpu],
+        ['broker', brokerCpu],
+      ] as const) {
+        goal({
+          name: `latency setting: ${what} CPU per 1k events at ${rate(RATE)}/s`,
+          value: mean('settle_latency', figure),
+          unit: 's',
+          baseline: { name: 'Debezium, 20 ms poll', value: mean('debezium_20ms', figure) },
+          goal: '≤ Debezium tuned for latency',
+          met: mean('settle_latency', figure) <= mean('debezium_20ms', figure),
+        });
+      }
+    }
+  }
+  if (results.has('settle_throughput') && results.has('debezium_defaults')) {
+    for (const [what, figure] of [
+      ['relay', relayCpu],
+      ['broker', brokerCpu],
+    ] as const) {
+      goal({
+        name: `throughput setting: ${what} CPU per 1k events at ${rate(RATE)}/s`,
+        value: mean('settle_throughput', figure),
+        unit: 's',
+        baseline: { name: 'Debezium, defaults', value: mean('debezium_defaults', figure) },
+        goal: '≤ Debezium defaults',
+        met: mean('settle_throughput', figure) <= mean('debezium_defaults', figure),
+      });
+    }
+    goal({
+      name: 'throughput setting: commit → visible p99',
+      value: mean('settle_throughput', visibleP99),
+      unit: 'ms',
+      baseline: { name: 'Debezium, defaults', value: mean('debezium_defaults', visibleP99) },
+      goal: '≤ Debezium defaults',
+      met: mean('settle_throughput', visibleP99) <= mean('debezium_defaults', visibleP99),
+    });
+  }
+  const debeziumDrain = Math.max(mean('debezium_defaults', drainRate) || 0, mean('debezium_20ms', drainRate) || 0);
+  if (results.has('settle_latency') && debeziumDrain > 0) {
+    goal({
+      name: 'drain events/s',
+      value: mean('settle_latency', drainRate),
+      unit: 'events/s',
+      baseline: { name: 'Debezium (the faster setting)', value: debeziumDrain },
+      goal: '≥ 1.5× Debezium',
+      met: mean('settle_latency', drainRate) >= 1.5 * debeziumDrain,
+    });
+  }
+  if (results.has('settle_latency') && results.has('poll')) {
+    goal({
+      name: 'drain events/s vs the poll relay',
+      value: mean('settle_latency', drainRate),
+      unit: 'events/s',
+      baseline: { name: 'poll relay', value: mean('poll', drainRate) },
+      goal: '(reported)',
+      met: true,
+    });
+  }
+  reportFigures('relay', figures);
 }
 
 main().catch((error: unknown) => {

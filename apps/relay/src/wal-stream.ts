@@ -6,7 +6,6 @@ import { formatLsn, type Lsn, parseLsn } from './lsn';
 import type { RelayMetrics } from './metrics';
 import { type OutboundRecord, type OutboxRow, toOutboundRecord, type TopicRouter } from './outbox-message';
 import { Publisher } from './publisher';
-import { ReadBursts } from './read-bursts';
 import { type StreamEntry, Watermark } from './watermark';
 
 /** Prefix of the relay's heartbeat messages (`pg_logical_emit_message`). */
@@ -25,9 +24,8 @@ export interface WalStreamOptions {
   batchBytes: number;
   sendTimeoutMs: number;
   /**
-   * How long events may gather before they are sent (RELAY_LINGER_MS). While events keep arriving in small reads,
-   * the replication socket is read at most this often and what a read brought goes out in one produce request. 0 sends
-   * every event as soon as it is decoded.
+   * How long the first event of a produce request that is not full waits for more (RELAY_LINGER_MS), as Kafka's
+   * linger.ms. 0 sends as soon as anything is ready.
    */
   lingerMs: number;
   /** The acknowledged position is reported to Postgres at most this often (RELAY_STATUS_INTERVAL_MS). */
@@ -83,12 +81,10 @@ class WalSession {
   private readonly ready: Pending[] = [];
   private readyBytes = 0;
   private inFlight = 0;
-  /** Non-null while events gather and are sent at the end of each read (RELAY_LINGER_MS > 0). */
-  private bursts: ReadBursts | null = null;
-  /** Sends what gathered if no read ends within the linger (a safety net; reads usually end first). */
+  /** Runs out the linger of the first ready event; null when nothing lingers. */
   private lingerTimer: NodeJS.Timeout | null = null;
-  /** Ends the socket's linger early when the session stops. */
-  private endLinger: (() => void) | null = null;
+  /** The ready events have lingered long enough (or fill a request): the sender takes them as soon as it is free. */
+  private sendDue = false;
   private reportTimer: NodeJS.Timeout | null = null;
   private transaction: { entry: StreamEntry; commitLsn: string } | null = null;
   private failure: RelayError | null = null;
@@ -135,11 +131,7 @@ class WalSession {
       }
       this.publisher = publisher;
       const service = new LogicalReplicationService(
-        {
-          connectionString: options.databaseUrl,
-          application_name: 'settle-relay',
-          ...(options.lingerMs > 0 ? ReadBursts.clientOptions() : {}),
-        },
+        { connectionString: options.databaseUrl, application_name: 'settle-relay' },
         // No automatic acknowledgement of "last received", and flow control so a slow handler pauses the socket.
         { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
       );
@@ -150,11 +142,6 @@ class WalSession {
       });
       service.on('start', () => {
         options.logger.info({ slot: options.slot, from: formatLsn(this.watermark.lsn) }, 'streaming from the replication slot');
-        if (options.lingerMs > 0) {
-          const bursts = new ReadBursts();
-          if (bursts.attach(service)) this.bursts = bursts;
-          else options.logger.warn('pg-logical-replication has changed: the relay sends every event at once (no linger)');
-        }
         options.onStreaming();
       });
       service.on('data', (lsn: string, message: Pgoutput.Message) => this.onMessage(lsn, message));
@@ -186,13 +173,12 @@ class WalSession {
     this.stopping = true;
     this.failure = reason;
     this.wakeSender?.();
-    this.endLinger?.();
     this.settle?.();
   }
 
   /**
    * The `data` handler. The library waits for it before handing over the next message, and keeps the socket
-   * paused meanwhile: waiting here for capacity (at RELAY_MAX_IN_FLIGHT) or for the linger stops reading.
+   * paused meanwhile: waiting here for capacity (at RELAY_MAX_IN_FLIGHT) stops reading.
    */
   private async onMessage(lsn: string, message: Pgoutput.Message): Promise<void> {
     // Once stopping, nothing more is taken in: this handler never resolves, so the library's queue stalls here
@@ -200,13 +186,9 @@ class WalSession {
     if (this.stopping) return new Promise<void>(() => undefined);
     this.handle(lsn, message);
     if (this.inFlight >= this.options.maxInFlight) {
-      this.wakeSender?.();
+      this.flush();
       await this.waitForCapacity();
-      return;
     }
-    if (this.bursts === null || !(await this.bursts.ended()) || this.stopping) return;
-    this.flush();
-    await this.linger();
   }
 
   /** Takes one decoded message into the stream: a transaction's begin, rows and commit, or a heartbeat. */
@@ -231,9 +213,9 @@ class WalSession {
           this.readyBytes += bytes;
           this.inFlight += 1;
           this.options.metrics.inFlight.set(this.inFlight);
-          if (this.bursts === null || this.ready.length >= this.options.batchSize || this.readyBytes >= this.options.batchBytes) {
+          if (this.options.lingerMs === 0 || this.ready.length >= this.options.batchSize || this.readyBytes >= this.options.batchBytes) {
             this.flush();
-          } else {
+          } else if (!this.sendDue) {
             this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);
           }
           return;
@@ -265,32 +247,26 @@ class WalSession {
     return new Promise((resolve) => this.capacityWaiters.push(resolve));
   }
 
-  /** Lets the sender take what is ready (it sends at once when idle, otherwise right after the current ack). */
+  /** Lets the sender take what is ready: at once when it is idle, otherwise right after the current ack. */
   private flush(): void {
     if (this.lingerTimer !== null) {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = null;
     }
+    this.sendDue = true;
     this.wakeSender?.();
   }
 
-  /** Leaves the socket unread for RELAY_LINGER_MS (the library keeps it paused until the handler returns). */
-  private linger(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.endLinger?.(), this.options.lingerMs);
-      this.endLinger = () => {
-        clearTimeout(timer);
-        this.endLinger = null;
-        resolve();
-      };
-    });
-  }
-
-  /** Sends ready events in order, one produce request at a time, and acknowledges them in the watermark. */
+  /**
+   * Sends ready events in order, one produce request at a time, and acknowledges them in the watermark. Events are
+   * taken once they are due (lingered, or filling a request); what arrives while a request is in flight goes with the
+   * next one, right after the ack. A graceful stop sends what is ready without waiting.
+   */
   private async sendLoop(): Promise<void> {
     for (;;) {
       if (this.stopping && (this.failure !== null || this.ready.length === 0)) return;
-      if (this.ready.length === 0) {
+      if (this.ready.length === 0 || !(this.sendDue || this.stopping)) {
+        if (this.ready.length === 0) this.sendDue = false;
         await new Promise<void>((resolve) => {
           this.wakeSender = resolve;
         });
@@ -298,6 +274,7 @@ class WalSession {
         continue;
       }
       const batch = this.takeBatch();
+      if (this.ready.length === 0) this.sendDue = false;
       try {
         await this.requirePublisher().publish(batch.map((item) => item.record));
       } catch (error) {
@@ -424,7 +401,6 @@ class WalSession {
     }
     if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
     if (this.reportTimer !== null) clearTimeout(this.reportTimer);
-    this.endLinger?.();
     // A last report so a restart re-sends as little as possible.
     this.report(true);
     const waiters = this.capacityWaiters;

@@ -60,9 +60,9 @@ const relaySettings = z.object({
   /** Most events per Kafka produce request. @default 5000 */
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).default(5_000),
   /**
-   * How long the WAL relay lets events gather before a produce request that is not full is sent, and reads the
-   * replication socket at most this often while events keep arriving. 0 sends as soon as anything is ready. The
-   * latency setting is the default; a linger like Debezium's poll interval (500) is the throughput setting. @default 5
+   * How long the first event of a WAL relay produce request that is not full waits for more (Kafka's linger.ms). 0
+   * sends as soon as anything is ready. The latency setting is the default; a linger like Debezium's poll interval
+   * (500) is the throughput setting. @default 5
    */
   RELAY_LINGER_MS: z.coerce.number().int().min(0).max(10_000).default(5),
   /** The acknowledged WAL position is reported to Postgres at most this often (never ahead of Kafka's acks). @default 20 */
