@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { orderPolicy, parseAppConfig } from '@settle/config';
-import { applyTransition, createOrderRecord, createPool, upsertAccount, type Pool } from '@settle/db';
+import { applyTransition, createOrderRecord, upsertAccount } from '@settle/db';
 import type { Actor } from '@settle/domain';
 import { createLogger } from '@settle/observability';
-import { createTestDatabase, testAddress, testTxHash, type TestDatabase } from '@settle/testkit';
+import { useTestDatabase, testAddress, testTxHash } from '@settle/testkit';
 import { retentionPolicy, startWorker } from '../src/index';
 
-let db: TestDatabase;
-let pool: Pool;
-beforeAll(async () => {
-  db = await createTestDatabase('deadlines');
-  pool = createPool(db.url, { max: 5 });
-});
-afterAll(async () => {
-  await pool.end();
-  await db.drop();
-});
+const database = useTestDatabase('deadlines', { max: 5 });
 
 const statusOf = async (id: string): Promise<{ status: string; timer_at: Date | null; disputed_at: Date | null }> =>
-  (await pool.query(`SELECT status, timer_at, disputed_at FROM orders WHERE id = $1`, [id])).rows[0];
+  (await database.pool.query(`SELECT status, timer_at, disputed_at FROM orders WHERE id = $1`, [id])).rows[0];
 
 describe('deadlines configured per payment method', () => {
   it('a 1 s UPI payment window escalates an unpaid escrow to a dispute whose 2 s SLA deadline is on the order; bank transfer keeps its 4 h', async () => {
@@ -27,11 +18,11 @@ describe('deadlines configured per payment method', () => {
     const policy = orderPolicy(config);
     const user: Actor = { role: 'user', id: 'u-deadline' };
     const merchant: Actor = { role: 'merchant', id: 'm-deadline' };
-    await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
+    await upsertAccount(database.pool, { kind: 'merchant', id: merchant.id });
     const orders: Record<'upi' | 'bank_transfer', string> = { upi: '', bank_transfer: '' };
     for (const paymentMethod of ['upi', 'bank_transfer'] as const) {
       const created = await createOrderRecord(
-        pool,
+        database.pool,
         {
           type: 'sell',
           merchantId: merchant.id,
@@ -46,13 +37,13 @@ describe('deadlines configured per payment method', () => {
         { policy },
       );
       if (created.kind !== 'applied') throw new Error('not created');
-      await applyTransition(pool, {
+      await applyTransition(database.pool, {
         orderId: created.order.id,
         command: { action: 'accept', walletAddress: testAddress(`deadline-${paymentMethod}`) },
         actor: merchant,
         policy,
       });
-      const locked = await applyTransition(pool, {
+      const locked = await applyTransition(database.pool, {
         orderId: created.order.id,
         command: { action: 'lock_escrow', txHash: testTxHash(`deadline-${paymentMethod}`) },
         actor: user,
@@ -67,7 +58,7 @@ describe('deadlines configured per payment method', () => {
 
     const registry = new Registry();
     const worker = startWorker({
-      pool,
+      pool: database.pool,
       logger: createLogger('worker', 'silent'),
       registry,
       intervalMs: 50,

@@ -1,40 +1,33 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { parseAppConfig } from '@settle/config';
-import { createPool, upsertAccount, type Pool } from '@settle/db';
+import { upsertAccount } from '@settle/db';
 import { createLogger } from '@settle/observability';
-import { createTestDatabase, importLegacyOrder, testTxHash, type TestDatabase } from '@settle/testkit';
+import { useTestDatabase, importLegacyOrder, testTxHash } from '@settle/testkit';
 import { retentionPolicy, startWorker } from '../src/index';
 
-let db: TestDatabase;
-let pool: Pool;
+const database = useTestDatabase('reconciler', { max: 3 });
 beforeAll(async () => {
-  db = await createTestDatabase('reconciler');
-  pool = createPool(db.url, { max: 3 });
-  await upsertAccount(pool, { kind: 'merchant', id: 'm-stuck' });
-});
-afterAll(async () => {
-  await pool.end();
-  await db.drop();
+  await upsertAccount(database.pool, { kind: 'merchant', id: 'm-stuck' });
 });
 
 describe('the reconciler', () => {
   it('reports stuck orders by kind as a metric and a log line, and changes nothing itself', async () => {
-    await importLegacyOrder(pool, {
+    await importLegacyOrder(database.pool, {
       status: 'payment_sent',
       merchantId: 'm-stuck',
       userId: 'u-stuck-1',
       escrowTxHash: testTxHash('stuck-e1'),
       releaseTxHash: testTxHash('stuck-r1'),
     });
-    await importLegacyOrder(pool, {
+    await importLegacyOrder(database.pool, {
       status: 'payment_sent',
       merchantId: 'm-stuck',
       userId: 'u-stuck-2',
       escrowTxHash: testTxHash('stuck-e2'),
       releaseTxHash: testTxHash('stuck-r2'),
     });
-    await importLegacyOrder(pool, {
+    await importLegacyOrder(database.pool, {
       status: 'escrowed',
       merchantId: 'm-stuck',
       userId: 'u-stuck-3',
@@ -46,7 +39,7 @@ describe('the reconciler', () => {
     const logger = createLogger('worker', 'warn', { write: (line: string) => void lines.push(line) });
     // Timers are not swept here (a huge interval after the first round); the reconciler runs on the first round.
     const worker = startWorker({
-      pool,
+      pool: database.pool,
       logger,
       registry,
       intervalMs: 60_000,
@@ -65,7 +58,7 @@ describe('the reconciler', () => {
       expect(await value('refund_recorded')).toBe(1);
       expect(await value('timer_overdue')).toBe(0);
       expect(lines.some((line) => line.includes('stuck orders found') && line.includes('"stuck":3'))).toBe(true);
-      const statuses = await pool.query(`SELECT status, count(*)::int AS n FROM orders GROUP BY status ORDER BY status`);
+      const statuses = await database.pool.query(`SELECT status, count(*)::int AS n FROM orders GROUP BY status ORDER BY status`);
       expect(statuses.rows).toEqual([
         { status: 'escrowed', n: 1 },
         { status: 'payment_sent', n: 2 },

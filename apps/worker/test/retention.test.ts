@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createPool,
   currentBookSeq,
   enqueueWebhookDeliveries,
   markBookEventsEmitted,
@@ -11,22 +10,12 @@ import {
   registerWebhookEndpoint,
   resolveDeadLetter,
   storeBookEvents,
-  type Pool,
 } from '@settle/db';
 import { createLogger } from '@settle/observability';
-import { createTestDatabase, type TestDatabase } from '@settle/testkit';
+import { useTestDatabase } from '@settle/testkit';
 import { applyRetention, RETENTION_TABLES, startWorker, type RetentionPolicy } from '../src/index';
 
-let db: TestDatabase;
-let pool: Pool;
-beforeAll(async () => {
-  db = await createTestDatabase('retention');
-  pool = createPool(db.url, { max: 8 });
-});
-afterAll(async () => {
-  await pool.end();
-  await db.drop();
-});
+const database = useTestDatabase('retention', { max: 8 });
 
 const policy: RetentionPolicy = { days: 7, webhookDeliveriesDays: 7, bookEventsDays: 7, deadLettersDays: 7 };
 const daysAgo = (days: number): Date => new Date(Date.now() - days * 86_400_000);
@@ -42,7 +31,7 @@ async function delivery(
 ): Promise<string> {
   const eventId = randomUUID();
   offset += 1;
-  await enqueueWebhookDeliveries(pool, [
+  await enqueueWebhookDeliveries(database.pool, [
     {
       merchantIds: [merchantId],
       eventId,
@@ -59,7 +48,7 @@ async function delivery(
       },
     },
   ]);
-  const row = await pool.query<{ id: string }>(`SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2`, [
+  const row = await database.pool.query<{ id: string }>(`SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2`, [
     endpointId,
     eventId,
   ]);
@@ -68,14 +57,14 @@ async function delivery(
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     const last = attempt === attempts;
     await recordWebhookAttempt(
-      pool,
+      database.pool,
       { id, attempt },
       { startedAt: new Date(), durationMs: 12, statusCode: last && outcome === 'delivered' ? 200 : 503, error: null },
       last && outcome !== 'pending' ? { kind: outcome } : { kind: 'retry', delayMs: 60_000 },
     );
   }
   const at = daysAgo(finishedDaysAgo);
-  await pool.query(
+  await database.pool.query(
     `UPDATE webhook_deliveries SET created_at = $2::timestamptz - interval '1 hour',
             delivered_at = CASE WHEN delivered_at IS NOT NULL THEN $2::timestamptz END, dead_at = CASE WHEN dead_at IS NOT NULL THEN $2::timestamptz END
       WHERE id = $1`,
@@ -88,7 +77,7 @@ let dltOffset = 0;
 /** A mirrored dead letter that reached the DLT `daysAgo`. */
 async function deadLetter(reachedDaysAgo: number): Promise<number> {
   dltOffset += 1;
-  return mirrorDeadLetter(pool, {
+  return mirrorDeadLetter(database.pool, {
     dltTopic: 'settle.order.events.dlt',
     dltPartition: 0,
     dltOffset: String(dltOffset),
@@ -118,13 +107,13 @@ async function deadLetter(reachedDaysAgo: number): Promise<number> {
 /** A dead letter resolved `resolvedDaysAgo` (with its audit rows: one replay before the resolve). */
 async function resolvedLetter(resolvedDaysAgo: number): Promise<number> {
   const id = await deadLetter(resolvedDaysAgo + 1);
-  await pool.query(
+  await database.pool.query(
     `INSERT INTO dead_letter_audit (dead_letter_id, action, actor, reason) VALUES ($1, 'replay', 'ops:alice', 'first try')`,
     [id],
   );
-  await resolveDeadLetter(pool, id, 'ops:alice', 'fixed upstream');
-  await pool.query(`UPDATE dead_letters SET resolved_at = $2 WHERE id = $1`, [id, daysAgo(resolvedDaysAgo)]);
-  await pool.query(`UPDATE dead_letter_audit SET at = $2 WHERE dead_letter_id = $1`, [id, daysAgo(resolvedDaysAgo)]);
+  await resolveDeadLetter(database.pool, id, 'ops:alice', 'fixed upstream');
+  await database.pool.query(`UPDATE dead_letters SET resolved_at = $2 WHERE id = $1`, [id, daysAgo(resolvedDaysAgo)]);
+  await database.pool.query(`UPDATE dead_letter_audit SET at = $2 WHERE dead_letter_id = $1`, [id, daysAgo(resolvedDaysAgo)]);
   return id;
 }
 
@@ -136,13 +125,13 @@ async function bookEvents(count: number, emitted: boolean, ageDays: number): Pro
     orderVersion: index + 1,
     payload: { onBook: true },
   }));
-  const stored = await storeBookEvents(pool, inputs);
+  const stored = await storeBookEvents(database.pool, inputs);
   if (emitted)
     await markBookEventsEmitted(
-      pool,
+      database.pool,
       stored.map((event) => event.eventId),
     );
-  await pool.query(
+  await database.pool.query(
     `UPDATE book_events SET created_at = $2::timestamptz, emitted_at = CASE WHEN emitted_at IS NOT NULL THEN $2::timestamptz + interval '1 second' END WHERE event_id = ANY($1::uuid[])`,
     [stored.map((event) => event.eventId), daysAgo(ageDays)],
   );
@@ -158,7 +147,7 @@ async function deletedByTable(registry: Registry): Promise<Record<string, number
 
 describe('retention of webhook deliveries, book events and dead letters', () => {
   it('a worker round deletes exactly the old finished rows of each table, in batches, and counts them per table in the metric', async () => {
-    const endpoint = await registerWebhookEndpoint(pool, { merchantId: 'm-ret', url: 'https://merchant.example/hooks' });
+    const endpoint = await registerWebhookEndpoint(database.pool, { merchantId: 'm-ret', url: 'https://merchant.example/hooks' });
     // Old and finished: deleted with their attempts (2 + 3 + 1 + 1 = 7 attempts).
     const oldDelivered = [
       await delivery(endpoint.id, 'm-ret', 'delivered', 2, 8),
@@ -169,23 +158,23 @@ describe('retention of webhook deliveries, book events and dead letters', () => 
     const oldPending = await delivery(endpoint.id, 'm-ret', 'pending', 2, 40);
     const recentDelivered = await delivery(endpoint.id, 'm-ret', 'delivered', 1, 6);
     const recentDead = await delivery(endpoint.id, 'm-ret', 'dead', 4, 1);
-    await pool.query(`UPDATE webhook_deliveries SET created_at = now() - interval '30 days' WHERE id = $1`, [recentDelivered]);
+    await database.pool.query(`UPDATE webhook_deliveries SET created_at = now() - interval '30 days' WHERE id = $1`, [recentDelivered]);
 
     const oldEmitted = await bookEvents(5, true, 8);
     const oldUnemitted = await bookEvents(1, false, 20);
     const recentEmitted = await bookEvents(2, true, 2);
-    const seqBefore = await currentBookSeq(pool);
+    const seqBefore = await currentBookSeq(database.pool);
 
     const oldResolved = [await resolvedLetter(8), await resolvedLetter(9), await resolvedLetter(15)];
     const recentResolved = await resolvedLetter(2);
     const oldOpen = await deadLetter(30);
     const oldParked = await deadLetter(30);
-    await pool.query(`UPDATE dead_letters SET status = 'parked' WHERE id = $1`, [oldParked]);
+    await database.pool.query(`UPDATE dead_letters SET status = 'parked' WHERE id = $1`, [oldParked]);
 
     const registry = new Registry();
     // A batch of 2 rows: every table needs several statements, so a loop that stopped after one batch would leave rows.
     const worker = startWorker({
-      pool,
+      pool: database.pool,
       logger: createLogger('worker', 'silent'),
       registry,
       intervalMs: 50,
@@ -212,7 +201,7 @@ describe('retention of webhook deliveries, book events and dead letters', () => 
       'webhook_deliveries',
     ]);
 
-    const deliveries = await pool.query<{ id: string; attempts: number }>(
+    const deliveries = await database.pool.query<{ id: string; attempts: number }>(
       `SELECT d.id, (SELECT count(*) FROM webhook_attempts a WHERE a.delivery_id = d.id)::int AS attempts FROM webhook_deliveries d ORDER BY d.id`,
     );
     expect(deliveries.rows).toEqual(
@@ -222,51 +211,51 @@ describe('retention of webhook deliveries, book events and dead letters', () => 
         { id: recentDead, attempts: 4 },
       ].sort((a, b) => a.id.localeCompare(b.id)),
     );
-    const orphanAttempts = await pool.query(`SELECT 1 FROM webhook_attempts WHERE delivery_id = ANY($1::uuid[])`, [
+    const orphanAttempts = await database.pool.query(`SELECT 1 FROM webhook_attempts WHERE delivery_id = ANY($1::uuid[])`, [
       [...oldDelivered, ...oldDead],
     ]);
     expect(orphanAttempts.rowCount).toBe(0);
 
-    const books = await pool.query<{ event_id: string }>(`SELECT event_id FROM book_events ORDER BY book_seq`);
+    const books = await database.pool.query<{ event_id: string }>(`SELECT event_id FROM book_events ORDER BY book_seq`);
     expect(books.rows.map((row) => row.event_id)).toEqual([...oldUnemitted, ...recentEmitted].map((event) => event.eventId));
     expect(oldEmitted).toHaveLength(5);
 
-    const letters = await pool.query<{ id: string; status: string }>(`SELECT id, status FROM dead_letters ORDER BY id`);
+    const letters = await database.pool.query<{ id: string; status: string }>(`SELECT id, status FROM dead_letters ORDER BY id`);
     expect(letters.rows).toEqual([
       { id: String(recentResolved), status: 'resolved' },
       { id: String(oldOpen), status: 'open' },
       { id: String(oldParked), status: 'parked' },
     ]);
-    const audit = await pool.query<{ dead_letter_id: string }>(`SELECT DISTINCT dead_letter_id FROM dead_letter_audit`);
+    const audit = await database.pool.query<{ dead_letter_id: string }>(`SELECT DISTINCT dead_letter_id FROM dead_letter_audit`);
     expect(audit.rows).toEqual([{ dead_letter_id: String(recentResolved) }]);
     expect(oldResolved).toHaveLength(3);
 
     // The book sequence goes on where it stood: no seq is handed out twice, a kept event keeps its seq.
-    expect(await currentBookSeq(pool)).toBe(seqBefore);
+    expect(await currentBookSeq(database.pool)).toBe(seqBefore);
     const [next] = await bookEvents(1, false, 0);
     expect(next?.bookSeq).toBe(seqBefore + 1);
-    const again = await storeBookEvents(pool, [
+    const again = await storeBookEvents(database.pool, [
       { eventId: recentEmitted[0]?.eventId ?? '', orderId: randomUUID(), orderVersion: 1, payload: {} },
     ]);
     expect(again[0]).toMatchObject({ bookSeq: recentEmitted[0]?.bookSeq, fresh: false, emitted: true });
 
     // A second round finds nothing more to delete.
-    const second = await applyRetention(pool, policy);
+    const second = await applyRetention(database.pool, policy);
     expect(second).toMatchObject({ webhookDeliveries: 0, webhookAttempts: 0, bookEvents: 0, deadLetters: 0, deadLetterAudit: 0 });
   });
 
   it('each table follows its own retention: a longer one keeps rows a shorter one deletes', async () => {
-    const endpoint = await registerWebhookEndpoint(pool, { merchantId: 'm-ret2', url: 'https://merchant.example/hooks2' });
+    const endpoint = await registerWebhookEndpoint(database.pool, { merchantId: 'm-ret2', url: 'https://merchant.example/hooks2' });
     const delivered = await delivery(endpoint.id, 'm-ret2', 'delivered', 1, 10);
     const [book] = await bookEvents(1, true, 10);
     const letter = await resolvedLetter(10);
 
-    const keep = await applyRetention(pool, { days: 7, webhookDeliveriesDays: 30, bookEventsDays: 30, deadLettersDays: 30 });
+    const keep = await applyRetention(database.pool, { days: 7, webhookDeliveriesDays: 30, bookEventsDays: 30, deadLettersDays: 30 });
     expect(keep).toMatchObject({ webhookDeliveries: 0, bookEvents: 0, deadLetters: 0 });
-    const drop = await applyRetention(pool, { days: 30, webhookDeliveriesDays: 9, bookEventsDays: 9, deadLettersDays: 9 });
+    const drop = await applyRetention(database.pool, { days: 30, webhookDeliveriesDays: 9, bookEventsDays: 9, deadLettersDays: 9 });
     expect(drop).toMatchObject({ webhookDeliveries: 1, webhookAttempts: 1, bookEvents: 1, deadLetters: 1, deadLetterAudit: 2 });
-    expect((await pool.query(`SELECT 1 FROM webhook_deliveries WHERE id = $1`, [delivered])).rowCount).toBe(0);
-    expect((await pool.query(`SELECT 1 FROM book_events WHERE event_id = $1`, [book?.eventId])).rowCount).toBe(0);
-    expect((await pool.query(`SELECT 1 FROM dead_letters WHERE id = $1`, [letter])).rowCount).toBe(0);
+    expect((await database.pool.query(`SELECT 1 FROM webhook_deliveries WHERE id = $1`, [delivered])).rowCount).toBe(0);
+    expect((await database.pool.query(`SELECT 1 FROM book_events WHERE event_id = $1`, [book?.eventId])).rowCount).toBe(0);
+    expect((await database.pool.query(`SELECT 1 FROM dead_letters WHERE id = $1`, [letter])).rowCount).toBe(0);
   });
 });

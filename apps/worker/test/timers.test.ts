@@ -1,21 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyTransition, createOrderRecord, createPool, upsertAccount, type Pool } from '@settle/db';
 import { isSettleError, SYSTEM_ACTOR, type Actor, type OrderView } from '@settle/domain';
 import { parseTraceparent } from '@settle/observability';
-import { createTestDatabase, testAddress, testTxHash, type TestDatabase } from '@settle/testkit';
+import { useTestDatabase, testAddress, testTxHash } from '@settle/testkit';
 import { applyRetention, overdueDisputes, sweepTimers } from '../src/index';
 
-let db: TestDatabase;
-let pool: Pool;
-beforeAll(async () => {
-  db = await createTestDatabase('worker');
-  pool = createPool(db.url, { max: 20 });
-});
-afterAll(async () => {
-  await pool.end();
-  await db.drop();
-});
+const database = useTestDatabase('worker', { max: 20 });
 
 const minutesAgo = (minutes: number): string => new Date(Date.now() - minutes * 60_000).toISOString();
 let counter = 0;
@@ -28,9 +19,9 @@ async function dueOrder(
   counter += 1;
   const user: Actor = { role: 'user', id: `u-w${counter}` };
   const merchant: Actor = { role: 'merchant', id: `m-w${counter}` };
-  await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
+  await upsertAccount(database.pool, { kind: 'merchant', id: merchant.id });
   const created = await createOrderRecord(
-    pool,
+    database.pool,
     {
       type: 'sell',
       merchantId: merchant.id,
@@ -53,7 +44,7 @@ async function dueOrder(
   ];
   for (const [reached, command, actor] of steps) {
     if (order.status === status) break;
-    const result = await applyTransition(pool, { orderId: order.id, command, actor, now: at });
+    const result = await applyTransition(database.pool, { orderId: order.id, command, actor, now: at });
     if (result.kind !== 'applied') throw new Error('step not applied');
     order = result.order;
     if (reached === status) break;
@@ -62,7 +53,8 @@ async function dueOrder(
 }
 
 async function eventsOf(orderId: string): Promise<Array<{ type: string; actor_role: string }>> {
-  return (await pool.query(`SELECT type, actor_role FROM order_events WHERE order_id = $1 ORDER BY order_version`, [orderId])).rows;
+  return (await database.pool.query(`SELECT type, actor_role FROM order_events WHERE order_id = $1 ORDER BY order_version`, [orderId]))
+    .rows;
 }
 
 describe('the timer engine', () => {
@@ -75,13 +67,13 @@ describe('the timer engine', () => {
 
     let fired = { expire: 0, escalate: 0 };
     for (let round = 0; round < 10; round += 1) {
-      const result = await sweepTimers(pool, { batchSize: 1000 });
+      const result = await sweepTimers(database.pool, { batchSize: 1000 });
       fired = { expire: fired.expire + result.fired.expire, escalate: fired.escalate + result.fired.escalate };
       if (result.fired.expire + result.fired.escalate === 0) break;
     }
     expect(fired.expire).toBeGreaterThanOrEqual(2);
     expect(fired.escalate).toBeGreaterThanOrEqual(2);
-    const status = async (id: string) => (await pool.query(`SELECT status, dispute FROM orders WHERE id = $1`, [id])).rows[0];
+    const status = async (id: string) => (await database.pool.query(`SELECT status, dispute FROM orders WHERE id = $1`, [id])).rows[0];
     expect(await status(open.order.id)).toMatchObject({ status: 'expired' });
     expect(await status(accepted.order.id)).toMatchObject({ status: 'expired' });
     expect(await status(escrowed.order.id)).toMatchObject({
@@ -93,7 +85,7 @@ describe('the timer engine', () => {
     expect((await eventsOf(open.order.id)).at(-1)).toEqual({ type: 'order.expired', actor_role: 'system' });
     expect((await eventsOf(paid.order.id)).at(-1)).toEqual({ type: 'order.disputed', actor_role: 'system' });
     // Each timer transition is a trace of its own: its traceparent goes out with the event.
-    const outbox = await pool.query<{ aggregateid: string; type: string; traceparent: string | null }>(
+    const outbox = await database.pool.query<{ aggregateid: string; type: string; traceparent: string | null }>(
       `SELECT DISTINCT ON (aggregateid) aggregateid, type, headers->>'traceparent' AS traceparent FROM outbox WHERE aggregateid = ANY($1) ORDER BY aggregateid, order_version DESC`,
       [[escrowed.order.id, paid.order.id]],
     );
@@ -105,7 +97,7 @@ describe('the timer engine', () => {
 
   it('two workers sweeping the same backlog fire each timer exactly once', async () => {
     const orders = await Promise.all(Array.from({ length: 60 }, () => dueOrder('open')));
-    const other = createPool(db.url, { max: 4 });
+    const other = createPool(database.url, { max: 4 });
     try {
       const sweepUntilDone = async (target: Pool): Promise<number> => {
         let total = 0;
@@ -115,14 +107,14 @@ describe('the timer engine', () => {
           if (result.fired.expire + result.fired.escalate + result.lost === 0) return total;
         }
       };
-      const [a, b] = await Promise.all([sweepUntilDone(pool), sweepUntilDone(other)]);
+      const [a, b] = await Promise.all([sweepUntilDone(database.pool), sweepUntilDone(other)]);
       expect(a + b).toBeGreaterThanOrEqual(orders.length);
       expect(a).toBeGreaterThan(0);
       expect(b).toBeGreaterThan(0);
     } finally {
       await other.end();
     }
-    const counts = await pool.query<{ n: number }>(
+    const counts = await database.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM order_events WHERE type = 'order.expired' AND order_id = ANY($1::uuid[]) GROUP BY order_id`,
       [orders.map((entry) => entry.order.id)],
     );
@@ -145,8 +137,8 @@ describe('the timer engine', () => {
         }
       };
       const [timer, party] = await Promise.all([
-        attempt(() => applyTransition(pool, { orderId: order.id, command: { action: 'expire' }, actor: SYSTEM_ACTOR })),
-        attempt(() => applyTransition(pool, { orderId: order.id, command: { action: 'cancel', reason: 'race' }, actor: user })),
+        attempt(() => applyTransition(database.pool, { orderId: order.id, command: { action: 'expire' }, actor: SYSTEM_ACTOR })),
+        attempt(() => applyTransition(database.pool, { orderId: order.id, command: { action: 'cancel', reason: 'race' }, actor: user })),
       ]);
       expect([timer, party].sort()).toEqual([409, 'ok'].sort());
       if (timer === 'ok') outcomes.timer += 1;
@@ -158,27 +150,27 @@ describe('the timer engine', () => {
 
   it('a party that acted first leaves nothing due: the sweep writes nothing', async () => {
     const { order, merchant } = await dueOrder('open');
-    await applyTransition(pool, {
+    await applyTransition(database.pool, {
       orderId: order.id,
       command: { action: 'accept', walletAddress: testAddress('worker-first-accept') },
       actor: merchant,
     });
-    await sweepTimers(pool, { batchSize: 1000 });
-    const row = await pool.query(`SELECT status FROM orders WHERE id = $1`, [order.id]);
+    await sweepTimers(database.pool, { batchSize: 1000 });
+    const row = await database.pool.query(`SELECT status FROM orders WHERE id = $1`, [order.id]);
     expect(row.rows[0]).toEqual({ status: 'accepted' });
   });
 
   it('counts disputes past the 24 h compliance SLA without touching them', async () => {
     const { order, user } = await dueOrder('escrowed', minutesAgo(3 * 24 * 60));
-    await applyTransition(pool, {
+    await applyTransition(database.pool, {
       orderId: order.id,
       command: { action: 'dispute', reason: 'sla' },
       actor: user,
       now: minutesAgo(2 * 24 * 60),
     });
-    expect(await overdueDisputes(pool)).toBeGreaterThanOrEqual(1);
-    expect(await overdueDisputes(pool, minutesAgo(2 * 24 * 60))).toBe(0);
-    const row = await pool.query(`SELECT status FROM orders WHERE id = $1`, [order.id]);
+    expect(await overdueDisputes(database.pool)).toBeGreaterThanOrEqual(1);
+    expect(await overdueDisputes(database.pool, minutesAgo(2 * 24 * 60))).toBe(0);
+    const row = await database.pool.query(`SELECT status FROM orders WHERE id = $1`, [order.id]);
     expect(row.rows[0]).toEqual({ status: 'disputed' });
   });
 });
@@ -187,31 +179,31 @@ describe('retention', () => {
   it('deletes outbox rows, idempotency keys and delivered notifications older than 7 days and keeps the rest', async () => {
     const old = randomUUID();
     const recent = randomUUID();
-    await pool.query(
+    await database.pool.query(
       `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, created_at) VALUES
         ($1, 'order', 'a', 'order.created', '{}', now() - interval '8 days'),
         ($2, 'order', 'a', 'order.created', '{}', now() - interval '6 days')`,
       [old, recent],
     );
-    await pool.query(
+    await database.pool.query(
       `INSERT INTO idempotency_keys (principal, key, request_hash, created_at) VALUES ('user:x', 'old-key-1', 'h', now() - interval '8 days'), ('user:x', 'new-key-1', 'h', now())`,
     );
-    await pool.query(
+    await database.pool.query(
       `INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, created_at, delivered_at) VALUES
         ('merchant:m-ret', 1, gen_random_uuid(), gen_random_uuid(), 1, 'order.created', now() - interval '9 days', now() - interval '8 days'),
         ('merchant:m-ret', 2, gen_random_uuid(), gen_random_uuid(), 2, 'order.accepted', now() - interval '9 days', NULL),
         ('merchant:m-ret', 3, gen_random_uuid(), gen_random_uuid(), 3, 'order.completed', now() - interval '2 days', now() - interval '1 day')`,
     );
-    const result = await applyRetention(pool, { days: 7, webhookDeliveriesDays: 7, bookEventsDays: 7, deadLettersDays: 7 });
+    const result = await applyRetention(database.pool, { days: 7, webhookDeliveriesDays: 7, bookEventsDays: 7, deadLettersDays: 7 });
     expect(result.notifications).toBe(1);
-    const notifications = await pool.query(`SELECT seq FROM notifications WHERE recipient = 'merchant:m-ret' ORDER BY seq`);
+    const notifications = await database.pool.query(`SELECT seq FROM notifications WHERE recipient = 'merchant:m-ret' ORDER BY seq`);
     // The old delivered one goes; the old undelivered one waits for replay; the recent one stays.
     expect(notifications.rows).toEqual([{ seq: '2' }, { seq: '3' }]);
     expect(result.outbox).toBeGreaterThanOrEqual(1);
     expect(result.idempotencyKeys).toBeGreaterThanOrEqual(1);
-    const left = await pool.query(`SELECT id FROM outbox WHERE id = ANY($1::uuid[])`, [[old, recent]]);
+    const left = await database.pool.query(`SELECT id FROM outbox WHERE id = ANY($1::uuid[])`, [[old, recent]]);
     expect(left.rows).toEqual([{ id: recent }]);
-    const keys = await pool.query(`SELECT key FROM idempotency_keys WHERE principal = 'user:x' ORDER BY key`);
+    const keys = await database.pool.query(`SELECT key FROM idempotency_keys WHERE principal = 'user:x' ORDER BY key`);
     expect(keys.rows).toEqual([{ key: 'new-key-1' }]);
   });
 });

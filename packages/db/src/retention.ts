@@ -1,11 +1,12 @@
+import { deleteInBatches } from './batches';
 import type { Queryable } from './pool';
 
-// Each statement deletes at most one batch and commits on its own, so a large backlog is never one long
-// transaction holding row locks; SKIP LOCKED leaves rows another session is changing (a replay resetting a dead
-// delivery, an ops resolve) to the next round instead of waiting on them. The batch's keys are collected into an
-// array first: `= ANY(array)` probes the primary key, where a join with the batch was planned as a hash join over
-// the whole table. ORDER BY on the indexed column keeps the search on its index even when the planner expects
-// many old rows (without it, a sequential scan looked cheaper under LIMIT and read every row when none was old).
+// Each statement deletes at most one batch (deleteInBatches runs them until one comes back short); SKIP LOCKED
+// leaves rows another session is changing (a replay resetting a dead delivery, an ops resolve) to the next round
+// instead of waiting on them. The batch's keys are collected into an array first: `= ANY(array)` probes the primary
+// key, where a join with the batch was planned as a hash join over the whole table. ORDER BY on the indexed column
+// keeps the search on its index even when the planner expects many old rows (without it, a sequential scan looked
+// cheaper under LIMIT and read every row when none was old).
 
 /**
  * Retention (worker): deletes finished webhook deliveries (delivered or dead) whose finish is older than
@@ -17,9 +18,8 @@ export async function deleteFinishedWebhookDeliveries(
   olderThanDays = 7,
   batchSize = 5_000,
 ): Promise<{ deliveries: number; attempts: number }> {
-  const total = { deliveries: 0, attempts: 0 };
-  for (;;) {
-    // The attempts are deleted here rather than by ON DELETE CASCADE so the count is known.
+  // The attempts are deleted here rather than by ON DELETE CASCADE so the count is known.
+  return deleteInBatches(batchSize, 'deliveries', async () => {
     const result = await db.query<{ deliveries: number; attempts: number }>(
       `WITH doomed AS (
          SELECT ARRAY(
@@ -36,11 +36,8 @@ export async function deleteFinishedWebhookDeliveries(
        SELECT (SELECT count(*) FROM deliveries)::int AS deliveries, (SELECT count(*) FROM attempts)::int AS attempts`,
       [olderThanDays, batchSize],
     );
-    const deliveries = result.rows[0]?.deliveries ?? 0;
-    total.deliveries += deliveries;
-    total.attempts += result.rows[0]?.attempts ?? 0;
-    if (deliveries < batchSize) return total;
-  }
+    return result.rows[0] ?? { deliveries: 0, attempts: 0 };
+  });
 }
 
 /**
@@ -49,9 +46,8 @@ export async function deleteFinishedWebhookDeliveries(
  * (`book_sequence`), so later events keep counting from where it stands. @default olderThanDays 7, batchSize 5000
  */
 export async function deleteEmittedBookEvents(db: Queryable, olderThanDays = 7, batchSize = 5_000): Promise<number> {
-  let total = 0;
-  for (;;) {
-    // created_at first: it is indexed, and an event is emitted after it is created.
+  // created_at first: it is indexed, and an event is emitted after it is created.
+  const { events } = await deleteInBatches(batchSize, 'events', async () => {
     const result = await db.query(
       `DELETE FROM book_events WHERE event_id = ANY(ARRAY(
          SELECT event_id FROM book_events
@@ -61,10 +57,9 @@ export async function deleteEmittedBookEvents(db: Queryable, olderThanDays = 7, 
           FOR UPDATE SKIP LOCKED))`,
       [olderThanDays, batchSize],
     );
-    const deleted = result.rowCount ?? 0;
-    total += deleted;
-    if (deleted < batchSize) return total;
-  }
+    return { events: result.rowCount ?? 0 };
+  });
+  return events;
 }
 
 /**
@@ -77,9 +72,8 @@ export async function deleteResolvedDeadLetters(
   olderThanDays = 7,
   batchSize = 5_000,
 ): Promise<{ deadLetters: number; audit: number }> {
-  const total = { deadLetters: 0, audit: 0 };
-  for (;;) {
-    const result = await db.query<{ letters: number; audit: number }>(
+  return deleteInBatches(batchSize, 'deadLetters', async () => {
+    const result = await db.query<{ deadLetters: number; audit: number }>(
       `WITH doomed AS (
          SELECT ARRAY(
            SELECT id FROM dead_letters
@@ -92,12 +86,9 @@ export async function deleteResolvedDeadLetters(
        ), letters AS (
          DELETE FROM dead_letters WHERE id = ANY((SELECT ids FROM doomed)::bigint[]) RETURNING 1
        )
-       SELECT (SELECT count(*) FROM letters)::int AS letters, (SELECT count(*) FROM audit)::int AS audit`,
+       SELECT (SELECT count(*) FROM letters)::int AS "deadLetters", (SELECT count(*) FROM audit)::int AS audit`,
       [olderThanDays, batchSize],
     );
-    const letters = result.rows[0]?.letters ?? 0;
-    total.deadLetters += letters;
-    total.audit += result.rows[0]?.audit ?? 0;
-    if (letters < batchSize) return total;
-  }
+    return result.rows[0] ?? { deadLetters: 0, audit: 0 };
+  });
 }

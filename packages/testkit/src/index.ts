@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { sleep } from '@settle/backoff';
+import { createPool, type Pool, type PoolOptions } from '@settle/db';
 import { createKafka, ensureTopics, type TopicSpec } from '@settle/kafka';
 import { withDatabase } from '@settle/stack';
 
@@ -106,6 +107,46 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   };
 }
 
+/** The database useTestDatabase opens: read it in hooks and tests, not while the file loads. */
+export interface FileDatabase {
+  readonly name: string;
+  readonly url: string;
+  /** A pool on the database (`poolOptions` of useTestDatabase). */
+  readonly pool: Pool;
+}
+
+/**
+ * In a test file or describe block: a database of its own (createTestDatabase) with a pool on it, opened before
+ * its tests and closed (pool ended, database dropped) after them. Vitest runs after-hooks in reverse order, so a
+ * service a later hook starts on this database is stopped before the pool ends.
+ */
+export function useTestDatabase(prefix: string, poolOptions: PoolOptions = {}): FileDatabase {
+  let opened: { db: TestDatabase; pool: Pool } | undefined;
+  beforeAll(async () => {
+    const db = await createTestDatabase(prefix);
+    opened = { db, pool: createPool(db.url, poolOptions) };
+  });
+  afterAll(async () => {
+    await opened?.pool.end();
+    await opened?.db.drop();
+  });
+  const current = (): { db: TestDatabase; pool: Pool } => {
+    if (opened === undefined) throw new Error(`useTestDatabase('${prefix}') is read before its beforeAll opened it`);
+    return opened;
+  };
+  return {
+    get name() {
+      return current().db.name;
+    },
+    get url() {
+      return current().db.url;
+    },
+    get pool() {
+      return current().pool;
+    },
+  };
+}
+
 /**
  * Topic names of this test file's own, created on the test broker. Retried: when several files create topics at the
  * same instant the broker sometimes answers the leader wait with "does not host this topic-partition" for a moment.
@@ -138,6 +179,8 @@ async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>
     await client.end();
   }
 }
+export { callApi } from './api-client';
+export type { ApiAnswer } from './api-client';
 export { testAddress, testTxHash } from './chain-fixtures';
 export { importLegacyOrder } from './legacy-import';
 export type { LegacyOrder } from './legacy-import';
