@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool, setupRelaySlot } from '@settle/db';
+import { describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics } from '@settle/kafka';
-import { createTestDatabase, testStack, uniqueSuffix, type TestDatabase } from '@settle/testkit';
-import { type Relay, startRelay } from '../src/relay';
-import { commitRows, createTopics, metricValue, probe, relayConfig, uniqueSlot, waitFor } from './helpers';
+import { testStack, uniqueSuffix, sleep } from '@settle/testkit';
+import { commitRows, metricValue, probe, waitFor, useRelay } from './helpers';
 
 /**
  * The figures the alerts read: rows waiting to be published and the oldest one's age, and the last progress time.
@@ -11,47 +9,25 @@ import { commitRows, createTopics, metricValue, probe, relayConfig, uniqueSlot, 
  * would, until the test creates it.
  */
 describe('relay backlog and progress metrics', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-  let relay: Relay;
-  const slot = uniqueSlot('relay_backlog');
   const lateTopic = `relay-backlog.${uniqueSuffix()}.late`;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('relay_backlog');
-    pool = createPool(db.url, { max: 4 });
-    const topics = await createTopics('relay-backlog', [{ name: 'orders', numPartitions: 1 }]);
-    expect(await setupRelaySlot(pool, slot, 'settle_outbox_pub')).toBe('created');
-    relay = await startRelay({
-      config: relayConfig({
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-        ORDER_EVENTS_TOPIC: topics['orders'] ?? '',
-        RELAY_TOPIC_ROUTES: `late=${lateTopic}`,
-        RELAY_SLOT: slot,
-        RELAY_SEND_TIMEOUT_MS: '3000',
-        // No heartbeat while the held rows are written: a heartbeat committed between their insert and their
-        // commit would move the acknowledged time past their created_at, and the gauge (by design, see
-        // backlog.ts) would not count them until the next acknowledgement, which the held rows block.
-        RELAY_HEARTBEAT_MS: '600000',
-      }),
-      port: 0,
-      lagIntervalMs: 200,
-    });
-    await waitFor(() => relay.status().streaming, 'the relay to stream');
+  const backlog = useRelay('relay_backlog', {
+    poolMax: 4,
+    env: {
+      RELAY_TOPIC_ROUTES: `late=${lateTopic}`,
+      RELAY_SEND_TIMEOUT_MS: '3000',
+      // No heartbeat while the held rows are written: a heartbeat committed between their insert and their
+      // commit would move the acknowledged time past their created_at, and the gauge (by design, see
+      // backlog.ts) would not count them until the next acknowledgement, which the held rows block.
+      RELAY_HEARTBEAT_MS: '600000',
+    },
+    start: { port: 0, lagIntervalMs: 200 },
   });
 
-  afterAll(async () => {
-    await relay?.stop();
-    await pool?.end();
-    await db?.drop();
-  });
-
-  const scrape = async (): Promise<string> => (await probe(relay.port ?? 0, '/metrics')).body;
+  const scrape = async (): Promise<string> => (await probe(backlog.relay.port ?? 0, '/metrics')).body;
 
   it('counts committed rows Kafka has not acknowledged, ages the oldest, and goes back to 0 once they are published', async () => {
     const versions = new Map<string, number>();
-    await commitRows(pool, ['ok-1', 'ok-2'], versions);
+    await commitRows(backlog.pool, ['ok-1', 'ok-2'], versions);
     await waitFor(
       async () => metricValue(await scrape(), 'settle_relay_outbox_waiting_events') === 0,
       'the backlog to be known and empty',
@@ -60,10 +36,10 @@ describe('relay backlog and progress metrics', () => {
     const before = metricValue(await scrape(), 'settle_relay_last_progress_timestamp_seconds') ?? 0;
     expect(before).toBeGreaterThan(Date.now() / 1000 - 60);
 
-    await commitRows(pool, ['held-1', 'held-2', 'held-3'], versions, 'late');
-    await commitRows(pool, ['after-1'], versions);
+    await commitRows(backlog.pool, ['held-1', 'held-2', 'held-3'], versions, 'late');
+    await commitRows(backlog.pool, ['after-1'], versions);
     await waitFor(async () => metricValue(await scrape(), 'settle_relay_outbox_waiting_events') === 4, 'four rows waiting', 20_000);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sleep(1_500);
     const stalled = await scrape();
     expect(metricValue(stalled, 'settle_relay_outbox_waiting_events')).toBe(4);
     expect(metricValue(stalled, 'settle_relay_outbox_oldest_waiting_age_seconds')).toBeGreaterThanOrEqual(1.4);

@@ -1,53 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool, setupRelaySlot } from '@settle/db';
+import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@settle/stack';
-import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
+import { testStack, sleep } from '@settle/testkit';
 import { checkDelivery } from './delivery-check';
 import {
   commitRows,
-  createTopics,
-  firstOccurrenceVersions,
-  isOneToN,
   probe,
   type RelayProcess,
   spawnRelay,
   startCollecting,
-  uniqueSlot,
   waitFor,
+  useRelaySource,
+  relayEnv,
+  expectAllInKafka,
+  expectVersionsInOrder,
 } from './helpers';
 
 describe('relay process killed with SIGKILL while a writer commits', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-  let topic: string;
-  const slot = uniqueSlot('relay_crash');
+  const source = useRelaySource('relay_crash', { poolMax: 6, partitions: 3 });
   let current: RelayProcess | undefined;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('relay_crash');
-    pool = createPool(db.url, { max: 6 });
-    ({ orders: topic = '' } = await createTopics('relay-crash', [{ name: 'orders', numPartitions: 3 }]));
-    await setupRelaySlot(pool, slot, 'settle_outbox_pub');
-  });
 
   afterAll(async () => {
     current?.child.kill('SIGKILL');
     await current?.exited;
-    await pool?.end();
-    await db?.drop();
   });
 
   it('loses nothing over 10 kills: every outbox id reaches Kafka, per-key order holds, duplicates are only replayed unacknowledged tails', async () => {
     const env = {
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-      ORDER_EVENTS_TOPIC: topic,
-      RELAY_SLOT: slot,
+      ...relayEnv(source),
       RELAY_BATCH_SIZE: '100',
       LOG_LEVEL: 'warn',
     };
-    const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
+    const collector = await startCollecting(testStack().kafkaBrokers, [source.topic]);
     let writing = true;
     let committed = 0;
     // Two writers, each owning its keys, so each key's commit order is known.
@@ -58,12 +42,12 @@ describe('relay process killed with SIGKILL while a writer commits', () => {
       while (writing) {
         round += 1;
         const rows = await commitRows(
-          pool,
+          source.pool,
           keys.filter((_, index) => (index + round) % 3 !== 0),
           versions,
         );
         committed += rows.length;
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await sleep(10);
       }
     });
 
@@ -78,7 +62,7 @@ describe('relay process killed with SIGKILL while a writer commits', () => {
         );
         const seen = collector.messages.length;
         await waitFor(() => collector.messages.length > seen, `relay #${kill} to publish`, 20_000);
-        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 500));
+        await sleep(100 + Math.random() * 500);
         relay.child.kill('SIGKILL');
         await relay.exited;
       }
@@ -86,7 +70,7 @@ describe('relay process killed with SIGKILL while a writer commits', () => {
       await Promise.all(writers);
 
       current = spawnRelay(env, await freePort());
-      const { rows } = await pool.query<{ id: string }>(`SELECT id FROM outbox`);
+      const { rows } = await source.pool.query<{ id: string }>(`SELECT id FROM outbox`);
       const ids = new Set(rows.map((row) => row.id));
       expect(ids.size).toBe(committed);
       await waitFor(
@@ -98,11 +82,8 @@ describe('relay process killed with SIGKILL while a writer commits', () => {
       current.child.kill('SIGTERM');
       expect(await current.exited).toBe(0);
 
-      const inKafka = new Set(collector.messages.map((message) => message.id));
-      expect([...ids].filter((id) => !inKafka.has(id))).toEqual([]);
-      for (const [key, versions] of firstOccurrenceVersions(collector.messages)) {
-        expect(isOneToN(versions), `versions of ${key}: ${versions.join(',')}`).toBe(true);
-      }
+      expectAllInKafka(ids, collector.messages);
+      expectVersionsInOrder(collector.messages);
       const report = checkDelivery(collector.messages);
       console.log(
         `[relay crash test] ${ids.size} outbox rows, ${collector.messages.length} Kafka messages: ${report.duplicates} duplicates ` +

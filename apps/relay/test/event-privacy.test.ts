@@ -1,47 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { orderEvent } from '@settle/contracts';
-import { createPool, setupRelaySlot, type Pool } from '@settle/db';
 import type { Actor } from '@settle/domain';
-import { createTestDatabase, testStack, walkSellOrder, type TestDatabase } from '@settle/testkit';
-import { type Relay, startRelay } from '../src/relay';
-import { createTopics, relayConfig, startCollecting, uniqueSlot, waitFor } from './helpers';
+import { testStack, walkSellOrder } from '@settle/testkit';
+import { startCollecting, useRelay, waitFor } from './helpers';
 
 /** Payment details (IBAN, holder) are for the parties over REST only: the topic every downstream service reads never carries them. */
 describe('payment details never reach Kafka', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-  let relay: Relay;
-  let topic: string;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('privacy');
-    pool = createPool(db.url, { max: 3 });
-    ({ events: topic = '' } = await createTopics('privacy', [{ name: 'events', numPartitions: 3 }]));
-    const slot = uniqueSlot('privacy');
-    await setupRelaySlot(pool, slot, 'settle_outbox_pub');
-    relay = await startRelay({
-      config: relayConfig({
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-        ORDER_EVENTS_TOPIC: topic,
-        RELAY_SLOT: slot,
-      }),
-      port: null,
-    });
-  });
-
-  afterAll(async () => {
-    await relay?.stop();
-    await pool?.end();
-    await db?.drop();
-  });
+  const privacy = useRelay('privacy', { poolMax: 3, partitions: 3 });
 
   it('a full order lifecycle with payment details publishes schema-valid events without them', async () => {
     const iban = 'AE070331234567890123456';
     const holder = 'Ana Privacy-Example';
     const user: Actor = { role: 'user', id: 'u-privacy' };
     const merchant: Actor = { role: 'merchant', id: 'm-privacy' };
-    const walked = await walkSellOrder(pool, {
+    const walked = await walkSellOrder(privacy.pool, {
       user,
       merchant,
       label: 'privacy',
@@ -52,7 +24,7 @@ describe('payment details never reach Kafka', () => {
     expect(walked[0]?.paymentDetails).toEqual({ iban, holder });
     const id = walked[0]!.id;
 
-    const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
+    const collector = await startCollecting(testStack().kafkaBrokers, [privacy.topic]);
     try {
       await waitFor(
         () => collector.messages.filter((message) => message.key === id).length >= 5,

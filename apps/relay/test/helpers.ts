@@ -2,10 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Consumer } from 'kafkajs';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { type Config, loadConfig, repoRoot } from '@settle/config';
-import type { Pool, PoolClient, Queryable } from '@settle/db';
+import { type Pool, type PoolClient, type Queryable, setupRelaySlot } from '@settle/db';
 import { createKafka } from '@settle/kafka';
-import { uniqueSuffix } from '@settle/testkit';
+import { createTestTopics, testStack, uniqueSuffix, useTestDatabase, waitFor } from '@settle/testkit';
+import { type Relay, type StartRelayOptions, startRelay } from '../src/relay';
 
 /** A message as a downstream consumer sees it. */
 export interface Consumed {
@@ -28,9 +30,6 @@ export interface Written {
   payload: Record<string, unknown>;
 }
 
-/** The test file's own topics (testkit createTestTopics, which retries a broker still electing leaders). */
-export { createTestTopics as createTopics } from '@settle/testkit';
-
 /** A slot name no other test file uses. */
 export function uniqueSlot(prefix: string): string {
   return `${prefix}_${uniqueSuffix()}`;
@@ -39,6 +38,105 @@ export function uniqueSlot(prefix: string): string {
 /** The relay's config for a test: its own database, slot and topic, errors-only logs, fast heartbeats. */
 export function relayConfig(env: Record<string, string>): Config {
   return loadConfig({ LOG_LEVEL: 'error', RELAY_HEARTBEAT_MS: '250', RELAY_STANDBY_POLL_MS: '250', ...env });
+}
+
+/** What a relay reads from in a test: a database, topics and (unless polling) a replication slot of the block's own. */
+export interface RelaySource {
+  readonly url: string;
+  readonly pool: Pool;
+  /** The topics by the names asked for. */
+  topics: Record<string, string>;
+  /** The first of them: the relay's ORDER_EVENTS_TOPIC. */
+  topic: string;
+  /** The replication slot's name (set up unless `withSlot` is false); also the relay's leader lock key. */
+  slot: string;
+}
+
+export interface RelaySourceOptions {
+  poolMax: number;
+  /** @default one topic `orders` of `partitions` partitions */
+  topics?: Array<{ name: string; numPartitions: number }>;
+  /** @default 1 */
+  partitions?: number;
+  /** Whether to set up a replication slot (a polling relay, or a test making its own slots, needs none). @default true */
+  withSlot?: boolean;
+}
+
+/**
+ * In a describe block: a RelaySource named after `name`, made before its tests (the slot checked to be new) and
+ * dropped after them. Its fields are filled by the block's beforeAll.
+ */
+export function useRelaySource(name: string, options: RelaySourceOptions): RelaySource {
+  const database = useTestDatabase(name, { max: options.poolMax });
+  const specs = options.topics ?? [{ name: 'orders', numPartitions: options.partitions ?? 1 }];
+  const source: RelaySource = {
+    get url() {
+      return database.url;
+    },
+    get pool() {
+      return database.pool;
+    },
+    topics: {},
+    topic: '',
+    slot: uniqueSlot(name),
+  };
+  beforeAll(async () => {
+    source.topics = await createTestTopics(name, specs);
+    source.topic = source.topics[specs[0]?.name ?? ''] ?? '';
+    if (options.withSlot !== false) expect(await setupRelaySlot(database.pool, source.slot, 'settle_outbox_pub')).toBe('created');
+  });
+  return source;
+}
+
+/** The environment of a relay on `source` (its slot, or `slot`), on the shared test broker. */
+export function relayEnv(source: RelaySource, slot = source.slot): Record<string, string> {
+  return {
+    DATABASE_URL: source.url,
+    KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+    ORDER_EVENTS_TOPIC: source.topic,
+    RELAY_SLOT: slot,
+  };
+}
+
+/** Starts a relay in this process on `source`, with `env` over relayEnv(source). @default port null (no ops server) */
+export function startTestRelay(
+  source: RelaySource,
+  env: Record<string, string>,
+  options: Omit<StartRelayOptions, 'config'> = {},
+): Promise<Relay> {
+  return startRelay({ port: null, ...options, config: relayConfig({ ...relayEnv(source), ...env }) });
+}
+
+/** A RelaySource with a relay started on it. */
+export interface TestRelay extends RelaySource {
+  relay: Relay;
+}
+
+/**
+ * In a describe block: a relay in this process on a RelaySource of its own (polling, without a slot, when `env`
+ * says RELAY_MODE=poll), streaming before the block's tests and stopped after them. `env` may read the topics.
+ */
+export function useRelay(
+  name: string,
+  options: Omit<RelaySourceOptions, 'withSlot'> & {
+    env?: Record<string, string> | ((topics: Record<string, string>) => Record<string, string>);
+    start?: Omit<StartRelayOptions, 'config'>;
+  },
+): TestRelay {
+  const env = (topics: Record<string, string>): Record<string, string> =>
+    typeof options.env === 'function' ? options.env(topics) : (options.env ?? {});
+  const polling = typeof options.env === 'object' && options.env['RELAY_MODE'] === 'poll';
+  const fixture = useRelaySource(name, { ...options, withSlot: !polling }) as TestRelay;
+  beforeAll(async () => {
+    const relay = await startTestRelay(fixture, env(fixture.topics), options.start);
+    fixture.relay = relay;
+    await waitFor(() => relay.status().streaming, 'the relay to stream');
+  });
+  afterAll(async () => {
+    // Unset when the beforeAll failed.
+    await (fixture.relay as Relay | undefined)?.stop();
+  });
+  return fixture;
 }
 
 /** Inserts one outbox row on `client` (inside the caller's transaction, if any). */
@@ -183,7 +281,7 @@ export function spawnRelay(env: Record<string, string>, port: number): RelayProc
 }
 
 /** Per key, the versions in the order Kafka holds them, keeping only each message's first occurrence. */
-export function firstOccurrenceVersions(messages: Consumed[]): Map<string, number[]> {
+function firstOccurrenceVersions(messages: Consumed[]): Map<string, number[]> {
   const seen = new Set<string>();
   const byKey = new Map<string, number[]>();
   const ordered = [...messages].sort(
@@ -200,6 +298,19 @@ export function firstOccurrenceVersions(messages: Consumed[]): Map<string, numbe
 }
 
 /** True when `values` is 1, 2, …, n. */
-export function isOneToN(values: number[]): boolean {
+function isOneToN(values: number[]): boolean {
   return values.every((value, index) => value === index + 1);
+}
+
+/** Asserts that each key's versions reached Kafka as 1, 2, …, n (counting each message's first occurrence). */
+export function expectVersionsInOrder(messages: Consumed[]): void {
+  for (const [key, versions] of firstOccurrenceVersions(messages)) {
+    expect(isOneToN(versions), `versions of ${key}: ${versions.join(',')}`).toBe(true);
+  }
+}
+
+/** Asserts that every id of `ids` is in Kafka. */
+export function expectAllInKafka(ids: Iterable<string>, messages: Consumed[]): void {
+  const inKafka = new Set(messages.map((message) => message.id));
+  expect([...ids].filter((id) => !inKafka.has(id))).toEqual([]);
 }

@@ -3,29 +3,28 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool, setupRelaySlot } from '@settle/db';
+import { setupRelaySlot } from '@settle/db';
 import { createKafka, ensureTopics } from '@settle/kafka';
 import { freePort, type RunningKafka, startKafkaBroker } from '@settle/stack';
-import { createTestDatabase, type TestDatabase } from '@settle/testkit';
+import { useTestDatabase, sleep } from '@settle/testkit';
 import { type Relay, startRelay } from '../src/relay';
 import { checkDelivery } from './delivery-check';
 import {
   commitRows,
-  firstOccurrenceVersions,
-  isOneToN,
   metricValue,
   probe,
   relayConfig,
   startCollecting,
   uniqueSlot,
   waitFor,
+  expectAllInKafka,
+  expectVersionsInOrder,
 } from './helpers';
 
 const MAX_IN_FLIGHT = 300;
 
 describe('Kafka broker down for 10 s during a stream', () => {
-  let db: TestDatabase;
-  let pool: Pool;
+  const database = useTestDatabase('relay_outage', { max: 4 });
   let dir: string;
   let broker: RunningKafka | undefined;
   let relay: Relay | undefined;
@@ -39,9 +38,7 @@ describe('Kafka broker down for 10 s during a stream', () => {
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'settle-relay-outage-'));
     ports = { port: await freePort(), controllerPort: await freePort() };
-    db = await createTestDatabase('relay_outage');
-    pool = createPool(db.url, { max: 4 });
-    await setupRelaySlot(pool, slot, 'settle_outbox_pub');
+    await setupRelaySlot(database.pool, slot, 'settle_outbox_pub');
     broker = await startBroker();
     await ensureTopics(createKafka({ brokers: broker.brokers, clientId: 'relay-outage-admin' }), [{ topic, numPartitions: 3 }]);
   });
@@ -49,8 +46,6 @@ describe('Kafka broker down for 10 s during a stream', () => {
   afterAll(async () => {
     await relay?.stop();
     await broker?.stop();
-    await pool?.end();
-    await db?.drop();
     await fs.rm(dir, { recursive: true, force: true });
   });
 
@@ -58,7 +53,7 @@ describe('Kafka broker down for 10 s during a stream', () => {
     const brokers = broker?.brokers ?? [];
     relay = await startRelay({
       config: relayConfig({
-        DATABASE_URL: db.url,
+        DATABASE_URL: database.url,
         KAFKA_BROKERS: brokers.join(','),
         ORDER_EVENTS_TOPIC: topic,
         RELAY_SLOT: slot,
@@ -76,8 +71,8 @@ describe('Kafka broker down for 10 s during a stream', () => {
       const keys = Array.from({ length: 6 }, () => randomUUID());
       const versions = new Map<string, number>();
       while (writing) {
-        await commitRows(pool, keys.slice(0, 1 + Math.floor(Math.random() * keys.length)), versions);
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await commitRows(database.pool, keys.slice(0, 1 + Math.floor(Math.random() * keys.length)), versions);
+        await sleep(5);
       }
     })();
     let peakInFlight = 0;
@@ -94,19 +89,19 @@ describe('Kafka broker down for 10 s during a stream', () => {
       );
       await broker?.stop();
       const stoppedAt = Date.now();
-      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      await sleep(10_000);
       console.log(`[relay outage test] relay while Kafka is down: ${JSON.stringify(relay.status())}`);
       broker = await startBroker();
       console.log(`[relay outage test] broker back after ${Date.now() - stoppedAt} ms`);
       // Keep writing for a while against the recovered broker, then stop and let the relay catch up.
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await sleep(2_000);
     } finally {
       writing = false;
       await writer;
       clearInterval(sampler);
     }
 
-    const { rows } = await pool.query<{ id: string }>(`SELECT id FROM outbox`);
+    const { rows } = await database.pool.query<{ id: string }>(`SELECT id FROM outbox`);
     const ids = new Set(rows.map((row) => row.id));
     const collector = await startCollecting(broker?.brokers ?? [], [topic]);
     try {
@@ -116,11 +111,8 @@ describe('Kafka broker down for 10 s during a stream', () => {
           `every outbox id in Kafka: ${new Set(collector.messages.map((message) => message.id)).size}/${ids.size}; relay ${JSON.stringify(relay?.status())}`,
         60_000,
       );
-      const inKafka = new Set(collector.messages.map((message) => message.id));
-      expect([...ids].filter((id) => !inKafka.has(id))).toEqual([]);
-      for (const [key, versions] of firstOccurrenceVersions(collector.messages)) {
-        expect(isOneToN(versions), `versions of ${key}: ${versions.join(',')}`).toBe(true);
-      }
+      expectAllInKafka(ids, collector.messages);
+      expectVersionsInOrder(collector.messages);
       const report = checkDelivery(collector.messages);
       console.log(
         `[relay outage test] ${ids.size} outbox rows, ${collector.messages.length} Kafka messages, ${report.duplicates} duplicates; ` +

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool, recreateRelaySlot, setupRelaySlot } from '@settle/db';
-import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
-import { type Relay, startRelay } from '../src/relay';
-import { commitRows, createTopics, metricValue, probe, relayConfig, startCollecting, uniqueSlot, waitFor } from './helpers';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Pool, recreateRelaySlot, setupRelaySlot } from '@settle/db';
+import { testStack, sleep } from '@settle/testkit';
+import type { Relay } from '../src/relay';
+import { commitRows, metricValue, probe, startCollecting, uniqueSlot, waitFor, useRelaySource, startTestRelay } from './helpers';
 
 async function slotExists(pool: Pool, slot: string): Promise<boolean> {
   const { rowCount } = await pool.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
@@ -21,56 +21,36 @@ async function dropSlotUnderRelay(pool: Pool, slot: string): Promise<void> {
       return;
     } catch (error) {
       if (attempt > 100 || !String(error).includes('is active')) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
   }
 }
 
 describe('the replication slot: created by setup, never silently re-created', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-  let topic: string;
+  const source = useRelaySource('relay_slot', { poolMax: 4, withSlot: false });
   const relays: Relay[] = [];
-
-  beforeAll(async () => {
-    db = await createTestDatabase('relay_slot');
-    pool = createPool(db.url, { max: 4 });
-    ({ orders: topic = '' } = await createTopics('relay-slot', [{ name: 'orders', numPartitions: 1 }]));
-  });
 
   afterAll(async () => {
     for (const relay of relays) await relay.stop();
-    await pool?.end();
-    await db?.drop();
   });
 
   async function start(slot: string): Promise<Relay> {
-    const relay = await startRelay({
-      config: relayConfig({
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-        ORDER_EVENTS_TOPIC: topic,
-        RELAY_SLOT: slot,
-      }),
-      port: 0,
-      slotRecheckMs: 200,
-      lagIntervalMs: 200,
-    });
+    const relay = await startTestRelay(source, { RELAY_SLOT: slot }, { port: 0, slotRecheckMs: 200, lagIntervalMs: 200 });
     relays.push(relay);
     return relay;
   }
 
   it('creates the slot the first time, records it, leaves it alone afterwards and adopts an unrecorded one', async () => {
     const slot = uniqueSlot('relay_setup');
-    expect(await setupRelaySlot(pool, slot, 'settle_outbox_pub')).toBe('created');
-    expect(await setupRelaySlot(pool, slot, 'settle_outbox_pub')).toBe('exists');
-    const recorded = await pool.query(`SELECT publication FROM relay_slots WHERE slot_name = $1`, [slot]);
+    expect(await setupRelaySlot(source.pool, slot, 'settle_outbox_pub')).toBe('created');
+    expect(await setupRelaySlot(source.pool, slot, 'settle_outbox_pub')).toBe('exists');
+    const recorded = await source.pool.query(`SELECT publication FROM relay_slots WHERE slot_name = $1`, [slot]);
     expect(recorded.rows).toEqual([{ publication: 'settle_outbox_pub' }]);
 
     const manual = uniqueSlot('relay_manual');
-    await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [manual]);
-    expect(await setupRelaySlot(pool, manual, 'settle_outbox_pub')).toBe('adopted');
-    await expect(setupRelaySlot(pool, uniqueSlot('relay_nopub'), 'no_such_publication')).rejects.toThrow(
+    await source.pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [manual]);
+    expect(await setupRelaySlot(source.pool, manual, 'settle_outbox_pub')).toBe('adopted');
+    await expect(setupRelaySlot(source.pool, uniqueSlot('relay_nopub'), 'no_such_publication')).rejects.toThrow(
       /publication "no_such_publication" does not exist/,
     );
   });
@@ -83,18 +63,18 @@ describe('the replication slot: created by setup, never silently re-created', ()
     expect(health.problem.code).toBe('SLOT_NOT_SET_UP');
     expect(health.problem.message).toContain(slot);
     expect(metricValue((await probe(relay.port ?? 0, '/metrics')).body, 'settle_relay_slot_missing')).toBe(1);
-    expect(await slotExists(pool, slot)).toBe(false);
+    expect(await slotExists(source.pool, slot)).toBe(false);
     await relay.stop();
   });
 
   it('refuses to run on when its slot is dropped: /health 503 with the reason and the slot-missing metric, nothing re-creates it, and the explicit recreate brings it back', async () => {
     const slot = uniqueSlot('relay_dropped');
-    expect(await setupRelaySlot(pool, slot, 'settle_outbox_pub')).toBe('created');
+    expect(await setupRelaySlot(source.pool, slot, 'settle_outbox_pub')).toBe('created');
     const relay = await start(slot);
     const port = relay.port ?? 0;
     await waitFor(async () => (await probe(port, '/ready')).status === 200, 'the relay to stream');
 
-    await dropSlotUnderRelay(pool, slot);
+    await dropSlotUnderRelay(source.pool, slot);
     await waitFor(async () => (await probe(port, '/health')).status === 503, '/health to report the lost slot');
     const health = JSON.parse((await probe(port, '/health')).body) as { problem: { code: string; message: string } };
     expect(health.problem.code).toBe('SLOT_MISSING');
@@ -104,24 +84,26 @@ describe('the replication slot: created by setup, never silently re-created', ()
     expect(relay.status().problem?.code).toBe('SLOT_MISSING');
 
     // Neither the running relay nor a later setup brings the slot back by itself.
-    expect(await setupRelaySlot(pool, slot, 'settle_outbox_pub')).toBe('missing');
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect(await slotExists(pool, slot)).toBe(false);
+    expect(await setupRelaySlot(source.pool, slot, 'settle_outbox_pub')).toBe('missing');
+    await sleep(1_000);
+    expect(await slotExists(source.pool, slot)).toBe(false);
 
     // The ops action does, and the relay resumes on its own.
-    expect(await recreateRelaySlot(pool, slot, 'settle_outbox_pub')).toBe(true);
-    expect(await recreateRelaySlot(pool, slot, 'settle_outbox_pub')).toBe(false);
+    expect(await recreateRelaySlot(source.pool, slot, 'settle_outbox_pub')).toBe(true);
+    expect(await recreateRelaySlot(source.pool, slot, 'settle_outbox_pub')).toBe(false);
     await waitFor(
       async () => (await probe(port, '/health')).status === 200 && (await probe(port, '/ready')).status === 200,
       '/health and /ready to recover',
     );
     expect(metricValue((await probe(port, '/metrics')).body, 'settle_relay_slot_missing')).toBe(0);
-    const recorded = await pool.query<{ recreate_count: number }>(`SELECT recreate_count FROM relay_slots WHERE slot_name = $1`, [slot]);
+    const recorded = await source.pool.query<{ recreate_count: number }>(`SELECT recreate_count FROM relay_slots WHERE slot_name = $1`, [
+      slot,
+    ]);
     expect(recorded.rows[0]?.recreate_count).toBe(1);
 
-    const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
+    const collector = await startCollecting(testStack().kafkaBrokers, [source.topic]);
     try {
-      const [row] = await commitRows(pool, [randomUUID()], new Map());
+      const [row] = await commitRows(source.pool, [randomUUID()], new Map());
       await waitFor(
         () => collector.messages.some((message) => message.id === row?.id),
         'the row committed after the recreate to reach Kafka',

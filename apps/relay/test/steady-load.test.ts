@@ -1,35 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool, setupRelaySlot } from '@settle/db';
-import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
+import { describe, expect, it } from 'vitest';
+import type { Pool } from '@settle/db';
+import { testStack } from '@settle/testkit';
 import { parseLsn } from '../src/lsn';
-import { type Relay, startRelay } from '../src/relay';
-import { commitRows, confirmedFlush, createTopics, relayConfig, startCollecting, uniqueSlot, waitFor, type Written } from './helpers';
-
-/** One relay on a database, slot and topic of its own. */
-async function relayOn(
-  name: string,
-  env: Record<string, string>,
-): Promise<{ db: TestDatabase; pool: Pool; relay: Relay; topic: string; slot: string }> {
-  const db = await createTestDatabase(name);
-  const pool = createPool(db.url, { max: 2 });
-  const { orders: topic = '' } = await createTopics(name, [{ name: 'orders', numPartitions: 2 }]);
-  const slot = uniqueSlot(name);
-  await setupRelaySlot(pool, slot, 'settle_outbox_pub');
-  const relay = await startRelay({
-    config: relayConfig({
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-      ORDER_EVENTS_TOPIC: topic,
-      RELAY_SLOT: slot,
-      ...env,
-    }),
-    port: null,
-  });
-  await waitFor(() => relay.status().streaming, 'the relay to stream');
-  return { db, pool, relay, topic, slot };
-}
+import type { Relay } from '../src/relay';
+import { commitRows, confirmedFlush, startCollecting, waitFor, type Written, useRelay } from './helpers';
 
 /** A counter's total, or a histogram's count of observations. */
 async function metric(relay: Relay, name: string): Promise<number> {
@@ -54,17 +30,7 @@ async function trickle(pool: Pool, count: number, everyMs: number): Promise<Writ
 }
 
 describe('WAL relay at a steady trickle, lingering (RELAY_LINGER_MS=200)', () => {
-  let setup: Awaited<ReturnType<typeof relayOn>>;
-
-  beforeAll(async () => {
-    setup = await relayOn('relay_linger', { RELAY_LINGER_MS: '200' });
-  });
-
-  afterAll(async () => {
-    await setup?.relay.stop();
-    await setup?.pool.end();
-    await setup?.db.drop();
-  });
+  const setup = useRelay('relay_linger', { poolMax: 2, partitions: 2, env: { RELAY_LINGER_MS: '200' } });
 
   it('sends the transactions that arrive within a linger in one produce request, every one of them, in commit order per key', async () => {
     const { pool, relay, topic } = setup;
@@ -111,17 +77,7 @@ describe('WAL relay at a steady trickle, lingering (RELAY_LINGER_MS=200)', () =>
 });
 
 describe('WAL relay position reports (RELAY_STATUS_INTERVAL_MS=250)', () => {
-  let setup: Awaited<ReturnType<typeof relayOn>>;
-
-  beforeAll(async () => {
-    setup = await relayOn('relay_reports', { RELAY_LINGER_MS: '0', RELAY_STATUS_INTERVAL_MS: '250' });
-  });
-
-  afterAll(async () => {
-    await setup?.relay.stop();
-    await setup?.pool.end();
-    await setup?.db.drop();
-  });
+  const setup = useRelay('relay_reports', { poolMax: 2, partitions: 2, env: { RELAY_LINGER_MS: '0', RELAY_STATUS_INTERVAL_MS: '250' } });
 
   it('reports the acknowledged position at most once per interval under load, and the slot catches up with the last ack', async () => {
     const { pool, relay, topic, slot } = setup;

@@ -1,62 +1,34 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, inTransaction, type Pool, setupRelaySlot } from '@settle/db';
-import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
+import { describe, expect, it } from 'vitest';
+import { inTransaction } from '@settle/db';
+import { testStack } from '@settle/testkit';
 import { parseLsn } from '../src/lsn';
-import { type Relay, startRelay } from '../src/relay';
 import {
   commitRows,
   confirmedFlush,
-  createTopics,
-  firstOccurrenceVersions,
   insertOutbox,
-  isOneToN,
   metricValue,
   probe,
-  relayConfig,
   startCollecting,
-  uniqueSlot,
   waitFor,
   type Written,
+  expectVersionsInOrder,
+  useRelay,
 } from './helpers';
 
 describe('WAL relay (in process, real Postgres and Kafka)', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-  let relay: Relay;
-  let topics: Record<string, string>;
-  const slot = uniqueSlot('relay_wal');
-
-  beforeAll(async () => {
-    db = await createTestDatabase('relay_wal');
-    pool = createPool(db.url, { max: 8 });
-    topics = await createTopics('relay', [
+  const wal = useRelay('relay_wal', {
+    poolMax: 8,
+    topics: [
       { name: 'orders', numPartitions: 3 },
       { name: 'payouts', numPartitions: 1 },
-    ]);
-    expect(await setupRelaySlot(pool, slot, 'settle_outbox_pub')).toBe('created');
-    relay = await startRelay({
-      config: relayConfig({
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-        ORDER_EVENTS_TOPIC: topics['orders'] ?? '',
-        RELAY_TOPIC_ROUTES: `payout=${topics['payouts'] ?? ''}`,
-        RELAY_SLOT: slot,
-        RELAY_BATCH_SIZE: '200',
-      }),
-      port: 0,
-    });
-    await waitFor(() => relay.status().streaming, 'the relay to stream');
-  });
-
-  afterAll(async () => {
-    await relay?.stop();
-    await pool?.end();
-    await db?.drop();
+    ],
+    env: (topics) => ({ RELAY_TOPIC_ROUTES: `payout=${topics['payouts'] ?? ''}`, RELAY_BATCH_SIZE: '200' }),
+    start: { port: 0 },
   });
 
   it('publishes every committed outbox row once, never a rolled-back one, in commit order per key, with CloudEvents headers', async () => {
-    const collector = await startCollecting(testStack().kafkaBrokers, [topics['orders'] ?? '', topics['payouts'] ?? '']);
+    const collector = await startCollecting(testStack().kafkaBrokers, [wal.topics['orders'] ?? '', wal.topics['payouts'] ?? '']);
     try {
       const written: Written[] = [];
       const rolledBack: string[] = [];
@@ -67,9 +39,9 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
           const versions = new Map<string, number>();
           for (let round = 0; round < 40; round += 1) {
             const picked = keys.filter((_, index) => (index + round) % 3 !== 0);
-            written.push(...(await commitRows(pool, picked, versions)));
+            written.push(...(await commitRows(wal.pool, picked, versions)));
             if (round % 10 === writer) {
-              await inTransaction(pool, async (client) => {
+              await inTransaction(wal.pool, async (client) => {
                 rolledBack.push((await insertOutbox(client, { aggregateid: keys[0] ?? '', version: 999 })).id);
                 throw new Error('roll back on purpose');
               }).catch(() => undefined);
@@ -77,9 +49,9 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
           }
         }),
       );
-      const payouts = await commitRows(pool, [randomUUID(), randomUUID()], new Map(), 'payout');
+      const payouts = await commitRows(wal.pool, [randomUUID(), randomUUID()], new Map(), 'payout');
       // Written after everything else: once it is in Kafka, every earlier commit has been streamed too.
-      const sentinel = await commitRows(pool, [randomUUID()], new Map());
+      const sentinel = await commitRows(wal.pool, [randomUUID()], new Map());
       const expected = new Set([...written, ...payouts, ...sentinel].map((row) => row.id));
 
       await waitFor(
@@ -92,13 +64,11 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
       expect(ids.length).toBe(expected.size);
       expect(ids.filter((id) => rolledBack.includes(id))).toEqual([]);
 
-      for (const [key, versions] of firstOccurrenceVersions(collector.messages.filter((message) => message.topic === topics['orders']))) {
-        expect(isOneToN(versions), `versions of ${key}: ${versions.join(',')}`).toBe(true);
-      }
+      expectVersionsInOrder(collector.messages.filter((message) => message.topic === wal.topics['orders']));
 
       const byId = new Map([...written, ...payouts, ...sentinel].map((row) => [row.id, row]));
       const createdAt = new Map(
-        (await pool.query<{ id: string; created_at: Date }>(`SELECT id, created_at FROM outbox`)).rows.map((row) => [
+        (await wal.pool.query<{ id: string; created_at: Date }>(`SELECT id, created_at FROM outbox`)).rows.map((row) => [
           row.id,
           row.created_at.toISOString(),
         ]),
@@ -107,7 +77,7 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
         const row = byId.get(message.id);
         expect(row).toBeDefined();
         if (row === undefined) continue;
-        expect(message.topic).toBe(row.aggregatetype === 'payout' ? topics['payouts'] : topics['orders']);
+        expect(message.topic).toBe(row.aggregatetype === 'payout' ? wal.topics['payouts'] : wal.topics['orders']);
         expect(message.key).toBe(row.aggregateid);
         expect(JSON.parse(message.value)).toEqual(row.payload);
         expect(message.headers).toMatchObject({
@@ -130,21 +100,21 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
   });
 
   it('acknowledges heartbeats so an idle outbox still advances the slot', async () => {
-    const before = await confirmedFlush(pool, slot);
+    const before = await confirmedFlush(wal.pool, wal.slot);
     expect(before).not.toBeNull();
     await waitFor(
-      async () => parseLsn((await confirmedFlush(pool, slot)) ?? '0/0') > parseLsn(before ?? '0/0'),
+      async () => parseLsn((await confirmedFlush(wal.pool, wal.slot)) ?? '0/0') > parseLsn(before ?? '0/0'),
       'confirmed_flush_lsn to move past its value while idle',
       10_000,
     );
-    const metrics = (await probe(relay.port ?? 0, '/metrics')).body;
+    const metrics = (await probe(wal.relay.port ?? 0, '/metrics')).body;
     expect(metricValue(metrics, 'settle_relay_heartbeats_total', '{outcome="written",app="relay"}')).toBeGreaterThan(0);
   });
 
   it('serves metrics, health and readiness for the active, streaming relay', async () => {
-    const port = relay.port ?? 0;
+    const port = wal.relay.port ?? 0;
     const metrics = (await probe(port, '/metrics')).body;
-    expect(metricValue(metrics, 'settle_relay_published_events_total', `{topic="${topics['orders']}",app="relay"}`)).toBeGreaterThan(0);
+    expect(metricValue(metrics, 'settle_relay_published_events_total', `{topic="${wal.topics['orders']}",app="relay"}`)).toBeGreaterThan(0);
     expect(metricValue(metrics, 'settle_relay_commit_to_ack_seconds_count')).toBeGreaterThan(0);
     for (const name of [
       'settle_relay_slot_lag_bytes',
@@ -161,49 +131,21 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
     expect(health.status).toBe(200);
     const ready = await probe(port, '/ready');
     expect(ready.status).toBe(200);
-    expect(JSON.parse(ready.body)).toMatchObject({ status: 'ok', role: 'active', mode: 'wal', streaming: true, slot });
+    expect(JSON.parse(ready.body)).toMatchObject({ status: 'ok', role: 'active', mode: 'wal', streaming: true, slot: wal.slot });
   });
 });
 
 describe('WAL relay with a small in-flight bound', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-  let relay: Relay;
-  let topic: string;
-  const slot = uniqueSlot('relay_bound');
-
-  beforeAll(async () => {
-    db = await createTestDatabase('relay_bound');
-    pool = createPool(db.url, { max: 2 });
-    ({ orders: topic = '' } = await createTopics('relay-bound', [{ name: 'orders', numPartitions: 2 }]));
-    await setupRelaySlot(pool, slot, 'settle_outbox_pub');
-    relay = await startRelay({
-      config: relayConfig({
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-        ORDER_EVENTS_TOPIC: topic,
-        RELAY_SLOT: slot,
-        RELAY_MAX_IN_FLIGHT: '50',
-        RELAY_BATCH_SIZE: '20',
-      }),
-      port: null,
-    });
-  });
-
-  afterAll(async () => {
-    await relay?.stop();
-    await pool?.end();
-    await db?.drop();
-  });
+  const bound = useRelay('relay_bound', { poolMax: 2, partitions: 2, env: { RELAY_MAX_IN_FLIGHT: '50', RELAY_BATCH_SIZE: '20' } });
 
   it('streams a transaction far larger than the in-flight bound, in order, and acknowledges it only when all of it is in Kafka', async () => {
-    const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
+    const collector = await startCollecting(testStack().kafkaBrokers, [bound.topic]);
     try {
       const key = randomUUID();
       const versions = new Map<string, number>();
       let peakInFlight = 0;
       const sampler = setInterval(() => {
-        void relay.registry
+        void bound.relay.registry
           .getSingleMetric('settle_relay_in_flight_events')
           ?.get()
           .then((metric) => {
@@ -211,7 +153,7 @@ describe('WAL relay with a small in-flight bound', () => {
           });
       }, 5);
       const rows = await commitRows(
-        pool,
+        bound.pool,
         Array.from({ length: 1_000 }, () => key),
         versions,
       );
@@ -223,7 +165,7 @@ describe('WAL relay with a small in-flight bound', () => {
       clearInterval(sampler);
       expect(collector.messages.map((message) => message.id)).toEqual(rows.map((row) => row.id));
       const commitLsn = parseLsn(collector.messages[0]?.headers['commitLsn'] ?? '0/0');
-      await waitFor(() => parseLsn(relay.status().watermark ?? '0/0') > commitLsn, 'the watermark to pass the transaction commit');
+      await waitFor(() => parseLsn(bound.relay.status().watermark ?? '0/0') > commitLsn, 'the watermark to pass the transaction commit');
       expect(peakInFlight).toBeLessThanOrEqual(50);
     } finally {
       await collector.stop();
