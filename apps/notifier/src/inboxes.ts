@@ -4,9 +4,12 @@ import type { Logger } from '@settle/observability';
 import type { NotifierMetrics } from './metrics';
 import type { NotifierSocket } from './socket-types';
 
+/** How long acks gather before one UPDATE records them. */
+const ACK_FLUSH_MS = 100;
+
 /** Batches client acks into one UPDATE per flush; a failed flush keeps them for the next one. */
 export class AckBuffer {
-  private pending: Array<{ recipient: string; seq: number; at: Date; since: Date | undefined }> = [];
+  private pending: Array<{ recipient: string; seq: number; at: number; since: number | undefined }> = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
@@ -21,10 +24,10 @@ export class AckBuffer {
    * time from the write path: the latency histogram measures from the commit, not from the notification row.
    */
   add(recipient: string, seq: number, occurredAt: string): void {
-    const since = new Date(occurredAt);
-    this.pending.push({ recipient, seq, at: new Date(), since: Number.isNaN(since.getTime()) ? undefined : since });
+    const since = Date.parse(occurredAt);
+    this.pending.push({ recipient, seq, at: Date.now(), since: Number.isNaN(since) ? undefined : since });
     if (this.pending.length >= 1_000) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), 20);
+    else this.timer ??= setTimeout(() => void this.flush(), ACK_FLUSH_MS);
   }
 
   async flush(): Promise<void> {

@@ -1,5 +1,5 @@
-import { orderEvent, type BookPayload, type NotificationPayload, type OrderEventDto } from '@settle/contracts';
-import { audienceOf, EVENT_TYPES, recipientKey, toBookSummary } from '@settle/domain';
+import type { BookPayload, NotificationPayload } from '@settle/contracts';
+import { recipientKey } from '@settle/domain';
 import {
   enqueueWebhookDeliveries,
   eventContext,
@@ -8,17 +8,17 @@ import {
   resetDeadWebhookDelivery,
   storeBookEvents,
   storeNotifications,
-  type NotificationInput,
   type Pool,
   type Queryable,
   type WebhookEventInput,
 } from '@settle/db';
-import { EVENT_HEADERS, headersAsText, headerText, REPLAY_HEADERS, traceparentOf } from '@settle/kafka';
-import { idOnlyTracing, traceIdOf, type Logger, type TraceSpan, type Tracing } from '@settle/observability';
+import { headersAsText, headerText, REPLAY_HEADERS, traceparentOf } from '@settle/kafka';
+import { traceIdOf, type Logger, type Tracing } from '@settle/observability';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { publishDeadLetters, type DeadLetter } from './dead-letters';
-import { describe, PermanentEventError } from './errors';
+import { describe } from './errors';
 import type { NotifierMetrics } from './metrics';
+import { bookOf, prepareChunk, type PreparedChunk, type PreparedEvent } from './prepare';
 import type { SocketHub } from './sockets';
 
 export interface ProcessorOptions {
@@ -34,101 +34,12 @@ export interface ProcessorOptions {
   onWebhooksQueued?: () => void;
 }
 
-type Parsed =
-  | { ok: true; event: OrderEventDto; message: KafkaMessage }
-  | { ok: false; error: PermanentEventError; message: KafkaMessage; eventId: string | undefined };
-
-/** Validates one Kafka message as an order event; every failure here is permanent. */
-export function parseEvent(message: KafkaMessage): Parsed {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(message.value?.toString('utf8') ?? '');
-  } catch (error) {
-    return {
-      ok: false,
-      message,
-      eventId: undefined,
-      error: new PermanentEventError('InvalidJsonError', `the message value is not JSON: ${describe(error).message}`, error),
-    };
-  }
-  const eventId =
-    typeof raw === 'object' && raw !== null && typeof (raw as { eventId?: unknown }).eventId === 'string'
-      ? (raw as { eventId: string }).eventId
-      : undefined;
-  const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
-  if (typeof type === 'string' && !(EVENT_TYPES as readonly string[]).includes(type)) {
-    return {
-      ok: false,
-      message,
-      eventId,
-      error: new PermanentEventError('UnknownEventTypeError', `unknown event type "${type}"; known: ${EVENT_TYPES.join(', ')}`),
-    };
-  }
-  const parsed = orderEvent.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    return {
-      ok: false,
-      message,
-      eventId,
-      error: new PermanentEventError(
-        'SchemaValidationError',
-        `the event does not match the orderEvent schema: ${issues.join('; ')}`,
-        parsed.error,
-      ),
-    };
-  }
-  const event = parsed.data;
-  if (event.order.id !== event.orderId || event.order.orderVersion !== event.orderVersion || event.order.status !== event.status) {
-    return {
-      ok: false,
-      message,
-      eventId,
-      error: new PermanentEventError(
-        'SchemaValidationError',
-        'the event disagrees with its order snapshot (orderId, orderVersion or status)',
-      ),
-    };
-  }
-  return { ok: true, event, message };
-}
-
-/** Everything a client is sent about an event carries the change's traceparent, when its message had one. */
-const notificationOf = (event: OrderEventDto, traceparent: string | undefined): Omit<NotificationPayload, 'seq'> => ({
-  type: event.type,
-  eventId: event.eventId,
-  orderId: event.orderId,
-  orderNumber: event.orderNumber,
-  orderVersion: event.orderVersion,
-  status: event.status,
-  minimalStatus: event.minimalStatus,
-  previousStatus: event.previousStatus,
-  actor: event.actor,
-  occurredAt: event.occurredAt,
-  order: event.order,
-  ...(traceparent !== undefined ? { traceparent } : {}),
-});
-
-const bookOf = (event: OrderEventDto, traceparent: string | undefined): Omit<BookPayload, 'bookSeq'> => ({
-  type: event.type,
-  eventId: event.eventId,
-  orderId: event.orderId,
-  orderVersion: event.orderVersion,
-  status: event.status,
-  minimalStatus: event.minimalStatus,
-  previousStatus: event.previousStatus,
-  occurredAt: event.occurredAt,
-  onBook: event.type === 'order.created',
-  order: toBookSummary(event.order),
-  ...(traceparent !== undefined ? { traceparent } : {}),
-});
-
 type Handler = (messages: KafkaMessage[], context: { topic: string; partition: number }) => Promise<void>;
 
 interface Job {
-  messages: KafkaMessage[];
-  topic: string;
-  partition: number;
+  chunk: PreparedChunk;
+  /** How many messages the chunk had. */
+  size: number;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -151,8 +62,8 @@ export function createProcessor(options: ProcessorOptions): Handler {
   const take = (): Job[] => {
     let size = 0;
     let count = 0;
-    while (count < queue.length && (count === 0 || size + (queue[count]?.messages.length ?? 0) <= GROUP_MESSAGES)) {
-      size += queue[count]?.messages.length ?? 0;
+    while (count < queue.length && (count === 0 || size + (queue[count]?.size ?? 0) <= GROUP_MESSAGES)) {
+      size += queue[count]?.size ?? 0;
       count += 1;
     }
     const jobs = queue.slice(0, count);
@@ -204,60 +115,25 @@ export function createProcessor(options: ProcessorOptions): Handler {
     }
   };
 
-  return (messages, { topic, partition }) =>
+  return (messages, context) =>
     new Promise<void>((resolve, reject) => {
-      queue.push({ messages, topic, partition, resolve, reject });
+      // Parsed now, while the writer may be waiting on the database for the group before this one.
+      queue.push({ chunk: prepareChunk(messages, context, options.tracing), size: messages.length, resolve, reject });
       if (!running) void run();
     });
 }
 
-type Item<T> = T & { topic: string; partition: number };
-
-/**
- * Re-published events (`settle-ops outbox republish`) are for downstream services recovering their state: every
- * screen and webhook had them when they were first published, so they are skipped and their offsets committed.
- */
-const isForScreens = (message: KafkaMessage): boolean => headerText(message.headers, EVENT_HEADERS.republished) === undefined;
-
 type Written = Awaited<ReturnType<typeof writeGroup>>;
 
 /**
- * Parses a group's messages and writes everything they cause in one transaction. Most groups write only their
- * notifications, in one statement: that one runs without BEGIN and COMMIT (two round trips fewer; at a few events
- * a second every event is a group of its own).
+ * Writes everything a group's events cause in one transaction. Most groups write only their notifications, in one
+ * statement: that one runs without BEGIN and COMMIT (two round trips fewer; at a few events a second every event is a
+ * group of its own).
  */
 async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
   const { pool } = options;
-  const parsed = jobs.flatMap((job) =>
-    job.messages.filter(isForScreens).map((message) => ({ ...parseEvent(message), topic: job.topic, partition: job.partition })),
-  );
-  const valid = parsed.filter((item): item is Item<Extract<Parsed, { ok: true }>> => item.ok);
-  const poison = parsed.filter((item): item is Item<Extract<Parsed, { ok: false }>> => !item.ok);
-
-  const tracing = options.tracing ?? idOnlyTracing;
-  const audiences = valid.map((item) => {
-    const audience = audienceOf(item.event);
-    const traceparent = traceparentOf(item.message.headers);
-    // Recorded spans only: with tracing off the event's own traceparent is all that is passed on.
-    const span: TraceSpan | undefined = tracing.enabled
-      ? tracing.startSpan(`process ${item.event.type}`, {
-          parent: traceparent,
-          kind: 'consumer',
-          attributes: {
-            'settle.event_id': item.event.eventId,
-            'settle.order_id': item.event.orderId,
-            'messaging.destination.name': item.topic,
-          },
-        })
-      : undefined;
-    return {
-      item,
-      audience,
-      traceparent,
-      span,
-      merchants: audience.recipients.filter((recipient) => recipient.kind === 'merchant').map((recipient) => recipient.id),
-    };
-  });
+  const audiences: PreparedEvent[] = jobs.flatMap((job) => job.chunk.events);
+  const poison = jobs.flatMap((job) => job.chunk.poison);
   // Nothing here reads the orders table: the event carries its order snapshot, and logical decoding can hand the
   // relay a committed transaction before other sessions see its rows, so "the order is not there" would turn a
   // valid event into a dead letter.
@@ -265,7 +141,7 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
     pool,
     audiences.flatMap(({ merchants }) => merchants),
   );
-  const sourceOf = (item: (typeof valid)[number]): WebhookEventInput['source'] => ({
+  const sourceOf = ({ item }: PreparedEvent): WebhookEventInput['source'] => ({
     topic: item.topic,
     partition: item.partition,
     offset: item.message.offset,
@@ -275,20 +151,21 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
     headers: headersAsText(item.message.headers),
   });
   const webhookEvents: WebhookEventInput[] = audiences
-    .map(({ item, merchants, traceparent }) => ({
-      merchantIds: merchants.filter((merchantId) => webhookMerchants.has(merchantId)),
-      eventId: item.event.eventId,
-      orderId: item.event.orderId,
-      eventType: item.event.type,
-      payload: notificationOf(item.event, traceparent),
-      source: sourceOf(item),
+    .map((prepared) => ({
+      merchantIds: prepared.merchants.filter((merchantId) => webhookMerchants.has(merchantId)),
+      eventId: prepared.item.event.eventId,
+      orderId: prepared.item.event.orderId,
+      eventType: prepared.item.event.type,
+      payload: prepared.payload,
+      source: sourceOf(prepared),
     }))
     .filter((event) => event.merchantIds.length > 0);
   // A replayed webhook dead letter: that delivery is sent again from attempt 1.
-  const replayedWebhooks = audiences.flatMap(({ item }) => {
-    const endpoint = headerText(item.message.headers, REPLAY_HEADERS.webhookEndpoint);
-    return headerText(item.message.headers, REPLAY_HEADERS.channel) === 'webhook' && endpoint !== undefined
-      ? [{ endpoint, eventId: item.event.eventId, source: sourceOf(item) }]
+  const replayedWebhooks = audiences.flatMap((prepared) => {
+    const { headers } = prepared.item.message;
+    const endpoint = headerText(headers, REPLAY_HEADERS.webhookEndpoint);
+    return headerText(headers, REPLAY_HEADERS.channel) === 'webhook' && endpoint !== undefined
+      ? [{ endpoint, eventId: prepared.item.event.eventId, source: sourceOf(prepared) }]
       : [];
   });
   const bookInputs = audiences
@@ -299,20 +176,7 @@ async function writeGroup(options: ProcessorOptions, jobs: Job[]) {
       orderVersion: item.event.orderVersion,
       payload: bookOf(item.event, traceparent),
     }));
-  const inputs: NotificationInput[] = audiences.flatMap(({ item, audience, traceparent }) => {
-    const payload = notificationOf(item.event, traceparent);
-    // The message's value is the event the payload was validated from: it is stored as it came.
-    const json = item.message.value ?? undefined;
-    return audience.recipients.map((recipient) => ({
-      recipient: recipientKey(recipient),
-      eventId: item.event.eventId,
-      orderId: item.event.orderId,
-      orderVersion: item.event.orderVersion,
-      type: item.event.type,
-      payload,
-      ...(json !== undefined ? { json } : {}),
-    }));
-  });
+  const inputs = audiences.flatMap((prepared) => prepared.inputs);
 
   const write = async (db: Queryable) => {
     let queued = await enqueueWebhookDeliveries(db, webhookEvents);
@@ -388,8 +252,8 @@ async function emitGroup(options: ProcessorOptions, { outcome, poison }: Written
     if (!row.delivered) hub.emitNotification(row.recipient, row.seq, row.payload as Omit<NotificationPayload, 'seq'>);
   }
   const debug = logger.isLevelEnabled('debug');
-  for (const { item, audience, traceparent, span } of outcome.audiences) {
-    hub.emitToOrderRoom(item.event.orderId, audience.recipients.map(recipientKey), notificationOf(item.event, traceparent));
+  for (const { item, audience, traceparent, span, payload } of outcome.audiences) {
+    hub.emitToOrderRoom(item.event.orderId, audience.recipients.map(recipientKey), payload);
     span?.end();
     if (debug)
       logger.debug(
