@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { parseAppConfig } from '@settle/config';
 import { upsertAccount } from '@settle/db';
 import { createLogger } from '@settle/observability';
-import { useTestDatabase, importLegacyOrder, testTxHash } from '@settle/testkit';
+import { useTestDatabase, importLegacyOrder, testTxHash, waitFor } from '@settle/testkit';
 import { retentionPolicy, startWorker } from '../src/index';
 
 const database = useTestDatabase('reconciler', { max: 3 });
@@ -52,8 +52,7 @@ describe('the reconciler', () => {
       const value = async (kind: string): Promise<number> =>
         (await registry.getSingleMetric('settle_worker_stuck_orders')?.get())?.values.find((entry) => entry.labels['kind'] === kind)
           ?.value ?? -1;
-      for (let waited = 0; (await value('release_recorded')) !== 2 && waited < 10_000; waited += 50)
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(async () => (await value('release_recorded')) === 2, 'two recorded releases reported', 10_000);
       expect(await value('release_recorded')).toBe(2);
       expect(await value('refund_recorded')).toBe(1);
       expect(await value('timer_overdue')).toBe(0);

@@ -12,7 +12,7 @@ import {
   storeBookEvents,
 } from '@settle/db';
 import { createLogger } from '@settle/observability';
-import { useTestDatabase } from '@settle/testkit';
+import { useTestDatabase, waitFor } from '@settle/testkit';
 import { applyRetention, RETENTION_TABLES, startWorker, type RetentionPolicy } from '../src/index';
 
 const database = useTestDatabase('retention', { max: 8 });
@@ -182,10 +182,14 @@ describe('retention of webhook deliveries, book events and dead letters', () => 
       retention: { ...policy, batchSize: 2 },
     });
     let deleted: Record<string, number> = {};
-    for (let waited = 0; Object.keys(deleted).length < Object.keys(RETENTION_TABLES).length && waited < 30_000; waited += 50) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      deleted = await deletedByTable(registry);
-    }
+    await waitFor(
+      async () => {
+        deleted = await deletedByTable(registry);
+        return Object.keys(deleted).length >= Object.keys(RETENTION_TABLES).length;
+      },
+      'a deletion count for every table',
+      30_000,
+    );
     await worker.stop();
 
     expect(deleted).toMatchObject({ webhook_deliveries: 4, webhook_attempts: 7, book_events: 5, dead_letters: 3, dead_letter_audit: 6 });

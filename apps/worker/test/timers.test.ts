@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { applyTransition, createOrderRecord, createPool, upsertAccount, type Pool } from '@settle/db';
+import { applyTransition, createPool, type Pool } from '@settle/db';
 import { isSettleError, SYSTEM_ACTOR, type Actor, type OrderView } from '@settle/domain';
 import { parseTraceparent } from '@settle/observability';
-import { useTestDatabase, testAddress, testTxHash } from '@settle/testkit';
+import { useTestDatabase, testAddress, walkSellOrder } from '@settle/testkit';
 import { applyRetention, overdueDisputes, sweepTimers } from '../src/index';
 
 const database = useTestDatabase('worker', { max: 20 });
@@ -19,37 +19,15 @@ async function dueOrder(
   counter += 1;
   const user: Actor = { role: 'user', id: `u-w${counter}` };
   const merchant: Actor = { role: 'merchant', id: `m-w${counter}` };
-  await upsertAccount(database.pool, { kind: 'merchant', id: merchant.id });
-  const created = await createOrderRecord(
-    database.pool,
-    {
-      type: 'sell',
-      merchantId: merchant.id,
-      cryptoAmount: '10',
-      cryptoCurrency: 'USDT',
-      fiatAmount: '36.7',
-      fiatCurrency: 'AED',
-      rate: '3.67',
-      paymentMethod: 'upi',
-    },
+  const walked = await walkSellOrder(database.pool, {
     user,
-    { now: at },
-  );
-  if (created.kind !== 'applied') throw new Error('not created');
-  let order = created.order;
-  const steps: Array<[typeof status, Parameters<typeof applyTransition>[1]['command'], Actor]> = [
-    ['accepted', { action: 'accept', walletAddress: testAddress(`worker-accept-${counter}`) }, merchant],
-    ['escrowed', { action: 'lock_escrow', txHash: testTxHash(`worker-escrow-${counter}`) }, user],
-    ['payment_sent', { action: 'mark_paid' }, merchant],
-  ];
-  for (const [reached, command, actor] of steps) {
-    if (order.status === status) break;
-    const result = await applyTransition(database.pool, { orderId: order.id, command, actor, now: at });
-    if (result.kind !== 'applied') throw new Error('step not applied');
-    order = result.order;
-    if (reached === status) break;
-  }
-  return { order, user, merchant };
+    merchant,
+    label: `worker-${counter}`,
+    until: status,
+    order: { cryptoAmount: '10', fiatAmount: '36.7', rate: '3.67' },
+    now: at,
+  });
+  return { order: walked.at(-1)!, user, merchant };
 }
 
 async function eventsOf(orderId: string): Promise<Array<{ type: string; actor_role: string }>> {

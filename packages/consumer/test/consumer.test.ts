@@ -1,18 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool } from '@settle/db';
+import { nextRepublishEvents, type RepublishEvent } from '@settle/db';
 import type { Actor } from '@settle/domain';
 import { createKafka, eventHeaders, headersAsText } from '@settle/kafka';
-import {
-  createTestDatabase,
-  createTestTopics,
-  testStack,
-  uniqueSuffix,
-  walkSellOrder,
-  type SellOrderStage,
-  type TestDatabase,
-} from '@settle/testkit';
+import { createTestTopics, testStack, uniqueSuffix, walkSellOrder, type SellOrderStage, useTestDatabase, waitFor } from '@settle/testkit';
 import {
   createOrderEventConsumer,
   migrateInbox,
@@ -22,53 +14,38 @@ import {
   type TypedOrderEvent,
 } from '../src/index';
 
-interface EventRow {
-  id: string;
-  order_id: string;
-  order_version: number;
-  type: string;
-  actor_role: string;
-  payload: string;
-  occurred_at: Date;
-}
-
-let db: TestDatabase;
-let pool: Pool;
+const database = useTestDatabase('kit', { max: 8 });
 let kafka: Kafka;
 let producer: Producer;
 
 const STAGES: SellOrderStage[] = ['open', 'accepted', 'escrowed', 'payment_sent', 'completed'];
 
-/** Orders written through the real write path, each with `steps` events; returns their order_events rows in (order, version) order. */
-async function writeOrders(count: number, steps = 4): Promise<EventRow[]> {
-  const ids: string[] = [];
+/** Orders written through the real write path, each with `steps` events; returns their events, each order's in version order. */
+async function writeOrders(count: number, steps = 4): Promise<RepublishEvent[]> {
+  const events: RepublishEvent[] = [];
   for (let index = 0; index < count; index += 1) {
     const n = uniqueSuffix();
     const user: Actor = { role: 'user', id: `u-${n}` };
     const merchant: Actor = { role: 'merchant', id: `m-${n}` };
-    const [created] = await walkSellOrder(pool, { user, merchant, label: `kit-${n}`, until: STAGES[steps - 1] });
-    ids.push(created!.id);
+    const [created] = await walkSellOrder(database.pool, { user, merchant, label: `kit-${n}`, until: STAGES[steps - 1] });
+    events.push(...(await nextRepublishEvents(database.pool, { since: new Date(0), orderId: created!.id }, null, steps + 1)));
   }
-  const rows = await pool.query<EventRow>(
-    `SELECT id, order_id, order_version, type, actor_role, payload::text AS payload, occurred_at FROM order_events WHERE order_id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], order_id), order_version`,
-    [ids],
-  );
-  return rows.rows;
+  return events;
 }
 
-function toMessage(row: EventRow) {
-  const payload = JSON.parse(row.payload) as { orderNumber: string };
+function toMessage(event: RepublishEvent) {
+  const payload = JSON.parse(event.payload) as { orderNumber: string };
   const headers = eventHeaders({
-    id: row.id,
+    id: event.id,
     aggregatetype: 'order',
-    aggregateid: row.order_id,
-    type: row.type,
-    createdAt: row.occurred_at,
-    orderVersion: row.order_version,
+    aggregateid: event.orderId,
+    type: event.type,
+    createdAt: event.occurredAt,
+    orderVersion: event.orderVersion,
     commitLsn: null,
-    extra: { orderNumber: payload.orderNumber, actorRole: row.actor_role },
+    extra: { orderNumber: payload.orderNumber, actorRole: event.actorRole },
   });
-  return { key: row.order_id, value: row.payload, headers };
+  return { key: event.orderId, value: event.payload, headers };
 }
 
 async function topicPair(partitions = 1): Promise<{ topic: string; dlt: string }> {
@@ -77,14 +54,6 @@ async function topicPair(partitions = 1): Promise<{ topic: string; dlt: string }
     { name: 'dlt', numPartitions: 1 },
   ]);
   return { topic: names['events']!, dlt: names['dlt']! };
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function readAll(topic: string, expected: number) {
@@ -97,7 +66,7 @@ async function readAll(topic: string, expected: number) {
       void seen.push({ key: String(message.key), value: String(message.value), headers: headersAsText(message.headers) }),
   });
   try {
-    await until(`${expected} messages on ${topic}`, () => seen.length >= expected);
+    await waitFor(() => seen.length >= expected, `${expected} messages on ${topic}`, 30_000);
     return seen;
   } finally {
     await consumer.disconnect();
@@ -128,17 +97,15 @@ function recorder(fail?: (event: TypedOrderEvent, attempt: number) => Error | un
 
 const consumers: OrderEventConsumer[] = [];
 function start(options: Omit<Parameters<typeof createOrderEventConsumer>[0], 'kafka' | 'pool'>): Promise<OrderEventConsumer> {
-  const consumer = createOrderEventConsumer({ kafka, pool, retry: { baseMs: 50, capMs: 200 }, ...options });
+  const consumer = createOrderEventConsumer({ kafka, pool: database.pool, retry: { baseMs: 50, capMs: 200 }, ...options });
   consumers.push(consumer);
   return consumer.start().then(() => consumer);
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase('kit');
-  pool = createPool(db.url, { max: 8 });
-  await migrateInbox(pool);
-  await migrateInbox(pool); // idempotent: a caller may run it on every start
-  await pool.query('CREATE TABLE kit_effects (order_id uuid, order_version integer)');
+  await migrateInbox(database.pool);
+  await migrateInbox(database.pool); // idempotent: a caller may run it on every start
+  await database.pool.query('CREATE TABLE kit_effects (order_id uuid, order_version integer)');
   kafka = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'kit-test' });
   producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -147,13 +114,12 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const consumer of consumers) await consumer.stop().catch(() => undefined);
   await producer?.disconnect();
-  await pool?.end();
-  await db?.drop();
 });
 
 const effects = async (orderIds: string[]) =>
   Number(
-    (await pool.query<{ n: string }>('SELECT count(*) AS n FROM kit_effects WHERE order_id = ANY($1::uuid[])', [orderIds])).rows[0]?.n,
+    (await database.pool.query<{ n: string }>('SELECT count(*) AS n FROM kit_effects WHERE order_id = ANY($1::uuid[])', [orderIds])).rows[0]
+      ?.n,
   );
 
 describe('@settle/consumer on a real topic and database', () => {
@@ -165,12 +131,14 @@ describe('@settle/consumer on a real topic and database', () => {
     const groupId = `kit-${uniqueSuffix()}`;
     const first = recorder();
     const consumer = await start({ groupId, topic, deadLetterTopic: dlt, handler: first.handler });
-    await until('every event handled', () => first.handled.length >= rows.length);
-    await until('the re-sent tail dropped', async () =>
-      (await consumer.registry.getSingleMetricAsString('settle_consumer_duplicate_events_total')).includes(' 5'),
+    await waitFor(() => first.handled.length >= rows.length, 'every event handled', 30_000);
+    await waitFor(
+      async () => (await consumer.registry.getSingleMetricAsString('settle_consumer_duplicate_events_total')).includes(' 5'),
+      'the re-sent tail dropped',
+      30_000,
     );
     await consumer.stop();
-    for (const orderId of new Set(rows.map((row) => row.order_id))) {
+    for (const orderId of new Set(rows.map((row) => row.orderId))) {
       expect(first.handled.filter((name) => name.startsWith(orderId))).toEqual([1, 2, 3, 4].map((version) => `${orderId}@${version}`));
     }
 
@@ -180,43 +148,45 @@ describe('@settle/consumer on a real topic and database', () => {
     await admin.disconnect();
     const again = recorder();
     const second = await start({ groupId, topic, deadLetterTopic: dlt, handler: again.handler });
-    await until('the whole topic re-read', async () =>
-      (await second.registry.getSingleMetricAsString('settle_consumer_duplicate_events_total')).includes(` ${rows.length + 5}`),
+    await waitFor(
+      async () => (await second.registry.getSingleMetricAsString('settle_consumer_duplicate_events_total')).includes(` ${rows.length + 5}`),
+      'the whole topic re-read',
+      30_000,
     );
     expect(again.handled).toEqual([]);
-    expect(await effects(rows.map((row) => row.order_id))).toBe(rows.length);
+    expect(await effects(rows.map((row) => row.orderId))).toBe(rows.length);
     // The lag gauge is set just after the handler returns: the last message's duplicate count can come first.
     const lag = () => second.registry.getSingleMetricAsString('settle_consumer_lag_messages');
-    await until('lag 0 reported for partition 0', async () => /partition="0"} 0/.test(await lag()));
+    await waitFor(async () => /partition="0"} 0/.test(await lag()), 'lag 0 reported for partition 0', 30_000);
     expect(await lag()).toMatch(/partition="0"} 0/);
   });
 
   it("retries a transient handler error with backoff while the partition's later messages wait", async () => {
     const { topic, dlt } = await topicPair(1);
     const rows = await writeOrders(2, 3);
-    const failing = `${rows[0]!.order_id}@2`;
+    const failing = `${rows[0]!.orderId}@2`;
     const run = recorder((event, attempt) =>
       `${event.orderId}@${event.orderVersion}` === failing && attempt < 3 ? new Error('database timeout') : undefined,
     );
     await producer.send({ topic, messages: rows.map(toMessage) });
     const consumer = await start({ groupId: `kit-${uniqueSuffix()}`, topic, deadLetterTopic: dlt, handler: run.handler });
-    await until('every event handled', () => run.handled.length >= rows.length);
+    await waitFor(() => run.handled.length >= rows.length, 'every event handled', 30_000);
     expect(run.attempts.get(failing)).toBe(3);
     // One partition: nothing after the failing message was handled before it succeeded.
-    expect(run.handled).toEqual(rows.map((row) => `${row.order_id}@${row.order_version}`));
-    expect(await effects(rows.map((row) => row.order_id))).toBe(rows.length); // the failed attempts' writes rolled back
+    expect(run.handled).toEqual(rows.map((row) => `${row.orderId}@${row.orderVersion}`));
+    expect(await effects(rows.map((row) => row.orderId))).toBe(rows.length); // the failed attempts' writes rolled back
     expect(await consumer.registry.getSingleMetricAsString('settle_consumer_retries_total')).toMatch(/} 2$/m);
   });
 
   it("sends an invalid message to the DLT with the standard headers and goes on; the order's later events wait until resolved", async () => {
     const { topic, dlt } = await topicPair(1);
     const [broken, other] = [await writeOrders(1, 3), await writeOrders(1, 2)];
-    const blockedOrder = broken[0]!.order_id;
+    const blockedOrder = broken[0]!.orderId;
     const invalid = { ...toMessage(broken[1]!), value: JSON.stringify({ ...JSON.parse(broken[1]!.payload), orderVersion: 'two' }) };
     await producer.send({ topic, messages: [toMessage(broken[0]!), invalid, toMessage(broken[2]!), ...other.map(toMessage)] });
     const run = recorder();
     const consumer = await start({ groupId: `kit-${uniqueSuffix()}`, topic, deadLetterTopic: dlt, handler: run.handler });
-    await until('the other order handled', () => run.handled.length >= 1 + other.length);
+    await waitFor(() => run.handled.length >= 1 + other.length, 'the other order handled', 30_000);
     const [dead] = await readAll(dlt, 1);
     expect(dead?.key).toBe(blockedOrder);
     expect(dead?.value).toBe(invalid.value);
@@ -229,7 +199,7 @@ describe('@settle/consumer on a real topic and database', () => {
       ce_type: 'settle.order.accepted.v1',
     });
     expect(dead?.headers['dlt-exception-message']).toMatch(/orderVersion/);
-    expect(run.handled).toEqual([`${blockedOrder}@1`, ...other.map((row) => `${row.order_id}@${row.order_version}`)]);
+    expect(run.handled).toEqual([`${blockedOrder}@1`, ...other.map((row) => `${row.orderId}@${row.orderVersion}`)]);
     expect((await consumer.blocked()).map((entry) => entry.orderId)).toEqual([blockedOrder]);
     expect(await consumer.registry.getSingleMetricAsString('settle_consumer_failed_events_total')).toContain('reason="invalid"} 1');
 
@@ -241,7 +211,7 @@ describe('@settle/consumer on a real topic and database', () => {
   it('dead-letters a permanently failing event and, resolved with retry, hands it over before the events it held', async () => {
     const { topic, dlt } = await topicPair(1);
     const rows = await writeOrders(1, 4);
-    const orderId = rows[0]!.order_id;
+    const orderId = rows[0]!.orderId;
     let broken = true;
     const run = recorder((event) =>
       broken && event.orderVersion === 2 ? new PermanentError('merchant unknown to the ledger') : undefined,
@@ -254,8 +224,10 @@ describe('@settle/consumer on a real topic and database', () => {
       'dlt-exception-message': 'merchant unknown to the ledger',
       'dlt-event-id': rows[1]!.id,
     });
-    await until('versions 3 and 4 held', async () =>
-      (await consumer.registry.getSingleMetricAsString('settle_consumer_held_events_total')).includes(' 2'),
+    await waitFor(
+      async () => (await consumer.registry.getSingleMetricAsString('settle_consumer_held_events_total')).includes(' 2'),
+      'versions 3 and 4 held',
+      30_000,
     );
     expect(run.handled).toEqual([`${orderId}@1`]);
 
@@ -263,8 +235,10 @@ describe('@settle/consumer on a real topic and database', () => {
     expect(await consumer.resolve(orderId, 'retry')).toEqual({ handled: 3 });
     expect(run.handled).toEqual([1, 2, 3, 4].map((version) => `${orderId}@${version}`));
     await producer.send({ topic, messages: rows.map(toMessage) });
-    await until('the redelivered events dropped', async () =>
-      (await consumer.registry.getSingleMetricAsString('settle_consumer_duplicate_events_total')).includes(' 4'),
+    await waitFor(
+      async () => (await consumer.registry.getSingleMetricAsString('settle_consumer_duplicate_events_total')).includes(' 4'),
+      'the redelivered events dropped',
+      30_000,
     );
     expect(await effects([orderId])).toBe(4);
   });

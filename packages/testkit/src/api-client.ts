@@ -33,3 +33,13 @@ export async function callApi<T = unknown>(
   }
   return { status: response.status, body: parsed as T, headers: response.headers };
 }
+
+/** callApi for a call that must succeed: the body of a 2xx answer; any other answer throws with its status and body. */
+export async function callApiOk<T = unknown>(...call: Parameters<typeof callApi>): Promise<T> {
+  const answer = await callApi<T>(...call);
+  if (answer.status < 200 || answer.status >= 300) {
+    const [, method, route] = call;
+    throw new Error(`${method} ${route} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  }
+  return answer.body;
+}

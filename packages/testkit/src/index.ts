@@ -179,7 +179,7 @@ async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>
     await client.end();
   }
 }
-export { callApi } from './api-client';
+export { callApi, callApiOk } from './api-client';
 export type { ApiAnswer } from './api-client';
 export { testAddress, testTxHash } from './chain-fixtures';
 export { importLegacyOrder } from './legacy-import';

@@ -1,5 +1,5 @@
 import { applyTransition, createOrderRecord, upsertAccount, type Pool } from '@settle/db';
-import type { Actor, Command, CreateOrderInput, OrderView, Status } from '@settle/domain';
+import type { Actor, Command, CreateOrderInput, OrderPolicy, OrderView, Status } from '@settle/domain';
 import { testAddress, testTxHash } from './chain-fixtures';
 
 /** How far `walkSellOrder` takes an order: each status a SELL order passes through on its way to completed. */
@@ -22,6 +22,8 @@ export interface SellOrderWalk {
   now?: string | undefined;
   /** Walk this order on from its status instead of creating one. */
   from?: OrderView | undefined;
+  /** The order rules every step is written under (deadlines per payment method). @default the write path's defaults */
+  policy?: OrderPolicy | undefined;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function walkSellOrder(pool: Pool, walk: SellOrderWalk): Promise<Or
   };
   let start = walk.from;
   if (start === undefined) {
-    const created = await createOrderRecord(pool, input, user, { now: walk.now });
+    const created = await createOrderRecord(pool, input, user, { now: walk.now, policy: walk.policy });
     if (created.kind !== 'applied') throw new Error(`the order was not created (${created.kind})`);
     start = created.order;
   }
@@ -64,7 +66,7 @@ export async function walkSellOrder(pool: Pool, walk: SellOrderWalk): Promise<Or
   if (until === order.status) return views;
   const next = steps.findIndex(([stage]) => stage === order.status) + 1;
   for (const [reached, command, actor] of steps.slice(next)) {
-    const result = await applyTransition(pool, { orderId: order.id, command, actor, now: walk.now });
+    const result = await applyTransition(pool, { orderId: order.id, command, actor, now: walk.now, policy: walk.policy });
     if (result.kind !== 'applied') throw new Error(`${command.action} was not applied (${result.kind})`);
     views.push(result.order);
     if (reached === until) break;
