@@ -1,6 +1,6 @@
 import type { Network } from '@settle/wire';
 import bs58check from 'bs58check';
-import { getAddress, isAddress } from 'viem';
+import { getAddress, isAddress } from 'viem/utils';
 import { SettleError } from './errors';
 
 const EVM_NETWORKS: ReadonlySet<Network> = new Set(['ethereum', 'bsc', 'polygon']);
