@@ -122,7 +122,10 @@ export function contenders(): Contender[] {
   return [
     settleRelay('settle_latency', 'Settle relay, latency setting (default)', {}),
     debezium('debezium_20ms', 'Debezium, 20 ms poll', DEBEZIUM_LOW_LATENCY),
-    settleRelay('settle_throughput', 'Settle relay, throughput setting (RELAY_LINGER_MS=500)', { RELAY_LINGER_MS: '500' }),
+    settleRelay('settle_throughput', 'Settle relay, throughput setting (RELAY_LINGER_MS=500 RELAY_BATCH_BYTES=900000)', {
+      RELAY_LINGER_MS: '500',
+      RELAY_BATCH_BYTES: '900000',
+    }),
     debezium('debezium_defaults', 'Debezium, defaults', DEBEZIUM_DEFAULTS),
     settleRelay('poll', 'Settle poll relay (RELAY_MODE=poll)', { RELAY_MODE: 'poll', RELAY_POLL_INTERVAL_MS: '100' }),
   ];

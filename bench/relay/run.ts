@@ -474,15 +474,20 @@ function summarise(chosen: Contender[], results: Map<string, Result[]>): void {
       met: mean('settle_throughput', visibleP99) <= mean('debezium_defaults', visibleP99),
     });
   }
-  const debeziumDrain = Math.max(mean('debezium_defaults', drainRate) || 0, mean('debezium_20ms', drainRate) || 0);
-  if (results.has('settle_latency') && debeziumDrain > 0) {
+  // The issue's drain figure: a 100k backlog, from process start (a JVM's start and a Node process's both count).
+  const drainSeconds = (result: Result): number => result.drain.totalMs / 1000;
+  const debeziumSeconds = Math.min(
+    ...['debezium_defaults', 'debezium_20ms'].filter((key) => results.has(key)).map((key) => mean(key, drainSeconds)),
+  );
+  if (results.has('settle_latency') && Number.isFinite(debeziumSeconds)) {
+    const ours = mean('settle_latency', drainSeconds);
     goal({
-      name: 'drain events/s',
-      value: mean('settle_latency', drainRate),
-      unit: 'events/s',
-      baseline: { name: 'Debezium (the faster setting)', value: debeziumDrain },
-      goal: '≥ 1.5× Debezium',
-      met: mean('settle_latency', drainRate) >= 1.5 * debeziumDrain,
+      name: `${EVENTS / 1000}k backlog drained from process start, Debezium's time over ours`,
+      value: debeziumSeconds / ours,
+      unit: '×',
+      baseline: { name: 'Debezium (the faster setting), s', value: debeziumSeconds },
+      goal: '≥ 1.5×',
+      met: debeziumSeconds / ours >= 1.5,
     });
   }
   if (results.has('settle_latency') && results.has('poll')) {

@@ -208,6 +208,7 @@ function streamWal({ config, options, pool, kafka, route, logger, metrics, state
       maxInFlight: config.RELAY_MAX_IN_FLIGHT,
       batchSize: config.RELAY_BATCH_SIZE,
       batchBytes: BATCH_BYTES,
+      sendAtBytes: Math.min(config.RELAY_BATCH_BYTES, BATCH_BYTES),
       sendTimeoutMs: config.RELAY_SEND_TIMEOUT_MS,
       lingerMs: config.RELAY_LINGER_MS,
       reportIntervalMs: config.RELAY_STATUS_INTERVAL_MS,

@@ -22,6 +22,8 @@ export interface WalStreamOptions {
   batchSize: number;
   /** Upper bound of one produce request (Kafka's default message.max.bytes is 1 MB per partition batch). */
   batchBytes: number;
+  /** Ready events of this many bytes go out without waiting for the linger (RELAY_BATCH_BYTES). */
+  sendAtBytes: number;
   sendTimeoutMs: number;
   /**
    * How long the first event of a produce request that is not full waits for more (RELAY_LINGER_MS), as Kafka's
@@ -213,7 +215,7 @@ class WalSession {
           this.readyBytes += bytes;
           this.inFlight += 1;
           this.options.metrics.inFlight.set(this.inFlight);
-          if (this.options.lingerMs === 0 || this.ready.length >= this.options.batchSize || this.readyBytes >= this.options.batchBytes) {
+          if (this.options.lingerMs === 0 || this.ready.length >= this.options.batchSize || this.readyBytes >= this.options.sendAtBytes) {
             this.flush();
           } else if (!this.sendDue) {
             this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);

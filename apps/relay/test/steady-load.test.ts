@@ -108,3 +108,25 @@ describe('WAL relay position reports (RELAY_STATUS_INTERVAL_MS=250)', () => {
     }
   });
 });
+
+describe('WAL relay with a long linger and a small RELAY_BATCH_BYTES', () => {
+  const setup = useRelay('relay_batch_bytes', { poolMax: 2, partitions: 2, env: { RELAY_LINGER_MS: '10000', RELAY_BATCH_BYTES: '4096' } });
+
+  it('sends events as soon as they fill RELAY_BATCH_BYTES, without waiting out the linger', async () => {
+    const { pool, relay } = setup;
+    const publishedBefore = await metric(relay, 'settle_relay_published_events_total');
+    // 100 rows of ~200 bytes each: 4 kB is reached many times over, so nothing waits for the 10 s linger but a tail.
+    const began = Date.now();
+    await commitRows(
+      pool,
+      Array.from({ length: 100 }, () => randomUUID()),
+      new Map(),
+    );
+    await waitFor(
+      async () => (await metric(relay, 'settle_relay_published_events_total')) - publishedBefore >= 90,
+      'the full requests to be published',
+      8_000,
+    );
+    expect(Date.now() - began).toBeLessThan(10_000);
+  });
+});

@@ -60,11 +60,19 @@ const relaySettings = z.object({
   /** Most events per Kafka produce request. @default 5000 */
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).default(5_000),
   /**
-   * How long the first event of a WAL relay produce request that is not full waits for more (Kafka's linger.ms). 0
-   * sends as soon as anything is ready. The latency setting is the default; a linger like Debezium's poll interval
-   * (500) is the throughput setting. @default 5
+   * How long the first event of a WAL relay produce request waits for more (Kafka's linger.ms); 0 sends as soon as
+   * anything is ready. The broker's CPU follows the number of record batches, so the default makes no more of them
+   * than Debezium tuned for latency (a 20 ms poll, then its producer). With RELAY_BATCH_BYTES it makes the relay's
+   * setting: the latency setting is the default, the throughput setting a linger like Debezium's default poll
+   * (RELAY_LINGER_MS=500 RELAY_BATCH_BYTES=900000). @default 25
    */
-  RELAY_LINGER_MS: z.coerce.number().int().min(0).max(10_000).default(5),
+  RELAY_LINGER_MS: z.coerce.number().int().min(0).max(10_000).default(25),
+  /**
+   * A WAL relay produce request goes out without waiting for the linger once this many bytes are ready (Kafka's
+   * batch.size), so a backlog drains in full requests back to back. At most 900000, the most one request carries.
+   * @default 65536
+   */
+  RELAY_BATCH_BYTES: z.coerce.number().int().min(1_024).max(900_000).default(65_536),
   /** The acknowledged WAL position is reported to Postgres at most this often (never ahead of Kafka's acks). @default 20 */
   RELAY_STATUS_INTERVAL_MS: z.coerce.number().int().min(1).max(10_000).default(20),
   /** aggregatetype→topic overrides, `type=topic,…`; `order` defaults to ORDER_EVENTS_TOPIC, others to `settle.<type>.events`. */
