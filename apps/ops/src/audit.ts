@@ -2,7 +2,7 @@ import { auditTrail, type AuditEntry } from '@settle/db';
 import { type Command, InvalidArgumentError } from 'commander';
 import { positiveInt, since, UUID } from './arguments';
 import type { CommandDeps } from './command-deps';
-import { table } from './output';
+import { printList } from './output';
 
 function orderId(value: string): string {
   if (!UUID.test(value)) throw new InvalidArgumentError(`an order id is a UUID, got "${value}"`);
@@ -26,26 +26,11 @@ export function registerAuditCommand(program: Command, deps: Pick<CommandDeps, '
     .option('--json', 'JSON output')
     .action(async (options: { order?: string; since?: Date; limit: number; json?: boolean }) => {
       const entries = await auditTrail(deps.getPool(), { orderId: options.order, since: options.since, limit: options.limit });
-      if (options.json === true) {
-        deps.print(JSON.stringify(entries, null, 2));
-        return;
-      }
-      if (entries.length === 0) {
-        deps.print('no audit entries match');
-        return;
-      }
-      deps.print(
-        table(
-          ['at', 'source', 'action', 'actor', 'subject', 'reason'],
-          entries.map((entry) => [
-            entry.at,
-            entry.source,
-            entry.action,
-            `${entry.actorRole}:${entry.actorId}`,
-            subject(entry),
-            entry.reason ?? '',
-          ]),
-        ),
-      );
+      printList(deps.print, entries, options.json, {
+        json: entries,
+        empty: 'no audit entries match',
+        header: ['at', 'source', 'action', 'actor', 'subject', 'reason'],
+        row: (entry) => [entry.at, entry.source, entry.action, `${entry.actorRole}:${entry.actorId}`, subject(entry), entry.reason ?? ''],
+      });
     });
 }

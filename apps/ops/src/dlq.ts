@@ -1,9 +1,8 @@
 import { getDeadLetter, listDeadLetters, resolveDeadLetter, type DeadLetterFilter, type DeadLetterStatus } from '@settle/db';
-import { SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { positiveInt, rate, since } from './arguments';
 import type { CommandDeps } from './command-deps';
-import { deadLetterDetails, deadLetterJson, deadLetterRow, LIST_HEADER, table } from './output';
+import { deadLetterDetails, deadLetterJson, deadLetterRow, LIST_HEADER, printList, progressBar } from './output';
 import { replayDeadLetters } from './replay';
 
 const STATUSES: DeadLetterStatus[] = ['open', 'replayed', 'parked', 'resolved'];
@@ -21,6 +20,10 @@ const addFilters = (command: Command): Command =>
     .option('--type <eventType>', 'event type, e.g. order.completed')
     .option('--error <text>', 'substring of the exception class or message')
     .option('--merchant <id>', 'events naming this merchant');
+
+/** A subcommand about one dead letter, named by its id. */
+const letterCommand = (dlq: Command, name: string, description: string): Command =>
+  dlq.command(name).description(description).argument('<id>', 'dead letter id', positiveInt('id'));
 
 const filterOf = (options: FilterOptions): DeadLetterFilter => ({
   since: options.since,
@@ -49,23 +52,17 @@ function registerList(dlq: Command, deps: CommandDeps): void {
         statuses: options.status === undefined ? undefined : [options.status],
         limit: options.limit,
       });
-      if (options.json === true)
-        deps.print(
-          JSON.stringify(
-            letters.map((letter) => deadLetterJson(letter)),
-            null,
-            2,
-          ),
-        );
-      else deps.print(letters.length === 0 ? 'no dead letters match' : table(LIST_HEADER, letters.map(deadLetterRow)));
+      printList(deps.print, letters, options.json, {
+        json: letters.map((letter) => deadLetterJson(letter)),
+        empty: 'no dead letters match',
+        header: LIST_HEADER,
+        row: deadLetterRow,
+      });
     });
 }
 
 function registerShow(dlq: Command, deps: CommandDeps): void {
-  dlq
-    .command('show')
-    .description('one dead letter: headers, value, stack trace and audit trail')
-    .argument('<id>', 'dead letter id', positiveInt('id'))
+  letterCommand(dlq, 'show', 'one dead letter: headers, value, stack trace and audit trail')
     .option('--json', 'JSON output')
     .action(async (id: number, options: { json?: boolean }) => {
       const letter = await getDeadLetter(deps.getPool(), id);
@@ -105,15 +102,7 @@ function registerReplay(dlq: Command, deps: CommandDeps): void {
       const config = deps.getConfig();
       const pool = deps.getPool();
       const producer = dryRun ? undefined : await deps.connectProducer();
-      const bar =
-        options.json === true
-          ? undefined
-          : new SingleBar({
-              stream: deps.stderr,
-              format: 'replay [{bar}] {value}/{total} {action} #{id}',
-              hideCursor: true,
-              noTTYOutput: false,
-            });
+      const bar = progressBar(deps.stderr, 'replay [{bar}] {value}/{total} {action} #{id}', options.json === true);
       const summary = await replayDeadLetters({
         pool,
         producer,
@@ -143,10 +132,7 @@ function registerReplay(dlq: Command, deps: CommandDeps): void {
 }
 
 function registerResolve(dlq: Command, deps: CommandDeps): void {
-  dlq
-    .command('resolve')
-    .description('close a dead letter by hand (audited)')
-    .argument('<id>', 'dead letter id', positiveInt('id'))
+  letterCommand(dlq, 'resolve', 'close a dead letter by hand (audited)')
     .requiredOption('--note <text>', 'why it is resolved')
     .option('--by <who>', 'who resolves (default: the OS user)')
     .option('--json', 'JSON output')

@@ -1,4 +1,5 @@
 import type { DeadLetter, DeadLetterAuditEntry } from '@settle/db';
+import { SingleBar } from 'cli-progress';
 
 /** A dead letter as `--json` prints it (the value decoded as UTF-8, JSON-parsed when it is JSON). */
 export function deadLetterJson(letter: DeadLetter & { audit?: DeadLetterAuditEntry[] }): Record<string, unknown> {
@@ -39,6 +40,21 @@ export function deadLetterJson(letter: DeadLetter & { audit?: DeadLetterAuditEnt
       ? { stacktrace: letter.exceptionStacktrace, key: letter.key, headers: letter.originalHeaders, value, audit: letter.audit }
       : {}),
   };
+}
+
+/** How a command shows a list: `json` for --json, else `empty` when there is nothing, else a table of `header` and a row per item. */
+export interface ListView<T> {
+  json: unknown;
+  empty: string;
+  header: string[];
+  row: (item: T) => string[];
+}
+
+/** Prints `items` as `view` says (indented JSON with `asJson`); returns whether it printed a table. */
+export function printList<T>(print: (text: string) => void, items: T[], asJson: boolean | undefined, view: ListView<T>): boolean {
+  if (asJson === true) print(JSON.stringify(view.json, null, 2));
+  else print(items.length === 0 ? view.empty : table(view.header, items.map(view.row)));
+  return asJson !== true && items.length > 0;
 }
 
 /** A plain table: header row, then one row per item, columns padded. */
@@ -102,4 +118,9 @@ export function deadLetterDetails(letter: DeadLetter & { audit: DeadLetterAuditE
   for (const entry of letter.audit)
     lines.push(`    ${entry.at.toISOString()}  ${entry.action.padEnd(8)} by ${entry.actor}: ${entry.reason}`);
   return lines.join('\n');
+}
+
+/** The progress bar of a long command, drawn on `stream` (stderr); none when `off` (with --json stdout holds one JSON document). */
+export function progressBar(stream: NodeJS.WritableStream, format: string, off: boolean): SingleBar | undefined {
+  return off ? undefined : new SingleBar({ stream, format, hideCursor: true, noTTYOutput: false });
 }

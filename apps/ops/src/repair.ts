@@ -2,11 +2,10 @@ import { orderPolicy, type OrderRulesConfig } from '@settle/config';
 import { applyTransition, findStuckOrders, type Pool } from '@settle/db';
 import { isSettleError, SYSTEM_ACTOR } from '@settle/domain';
 import { idOnlyTracing } from '@settle/observability';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { UUID } from './arguments';
 import type { CommandDeps } from './command-deps';
-import { table } from './output';
+import { printList, progressBar } from './output';
 
 export interface RepairRow {
   orderId: string;
@@ -93,15 +92,7 @@ export function registerRepairCommand(program: Command, deps: CommandDeps): void
       const apply = options.apply === true;
       if (apply && (options.reason === undefined || options.reason.trim() === ''))
         deps.usage('--reason is required with --apply: say why these orders are repaired (it is audited)');
-      const bar =
-        options.json === true
-          ? undefined
-          : new SingleBar({
-              stream: deps.stderr,
-              format: 'repair [{bar}] {value}/{total} {result} {order}',
-              hideCursor: true,
-              noTTYOutput: false,
-            });
+      const bar = progressBar(deps.stderr, 'repair [{bar}] {value}/{total} {result} {order}', options.json === true);
       const rows = await repairStuckOrders(deps.getPool(), {
         apply,
         orderId: options.order,
@@ -112,20 +103,13 @@ export function registerRepairCommand(program: Command, deps: CommandDeps): void
         onProgress: (done, row) => bar?.update(done, { result: row.result, order: row.orderNumber }),
       });
       bar?.stop();
-      if (options.json === true) {
-        deps.print(JSON.stringify({ applied: apply, orders: rows }, null, 2));
-        return;
-      }
-      if (rows.length === 0) {
-        deps.print('no stuck orders');
-        return;
-      }
-      deps.print(
-        table(
-          ['order', 'number', 'kind', 'status', 'action', 'result', 'detail'],
-          rows.map((row) => [row.orderId, row.orderNumber, row.kind, row.status, row.action, row.result, row.detail]),
-        ),
-      );
+      const listed = printList(deps.print, rows, options.json, {
+        json: { applied: apply, orders: rows },
+        empty: 'no stuck orders',
+        header: ['order', 'number', 'kind', 'status', 'action', 'result', 'detail'],
+        row: (row) => [row.orderId, row.orderNumber, row.kind, row.status, row.action, row.result, row.detail],
+      });
+      if (!listed) return;
       const count = (result: string): number => rows.filter((row) => row.result === result).length;
       deps.print(
         apply

@@ -12,11 +12,11 @@ import {
   type RepublishFilter,
 } from '@settle/db';
 import { EVENT_HEADERS, eventHeaders } from '@settle/kafka';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { Message, Producer } from 'kafkajs';
 import { rate, since, UUID } from './arguments';
 import type { CommandDeps } from './command-deps';
+import { progressBar } from './output';
 
 export interface RepublishSummary {
   runId: string | null;
@@ -154,10 +154,7 @@ export function registerRepublishCommand(program: Command, deps: CommandDeps): v
           deps.usage('--reason is required: say why these events are re-published (it is audited)');
         const config = deps.getConfig();
         const producer = dryRun ? undefined : await deps.connectProducer();
-        const bar =
-          options.json === true || dryRun
-            ? undefined
-            : new SingleBar({ stream: deps.stderr, format: 'republish [{bar}] {value}/{total}', hideCursor: true, noTTYOutput: false });
+        const bar = progressBar(deps.stderr, 'republish [{bar}] {value}/{total}', options.json === true || dryRun);
         const summary = await republishEvents(deps.getPool(), producer, {
           filter: { since: options.since, until: options.until, orderId: options.order, type: options.type },
           topic: config.ORDER_EVENTS_TOPIC,

@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '@settle/auth';
 import { loadConfig } from '@settle/config';
 import { connectNotifier, type NotificationPayload } from '@settle/contracts';
-import { createPool, registerWebhookEndpoint, type Pool } from '@settle/db';
+import { registerWebhookEndpoint } from '@settle/db';
 import { buildEvent, createOrder, orderNumber, toView, type Order, type OrderEvent } from '@settle/domain';
 import { createKafka, deadLetterTopic, headersAsText } from '@settle/kafka';
 import { startNotifier, type Notifier } from '@settle/notifier';
-import { createTestDatabase, createTestTopics, testStack, type TestDatabase, testAddress } from '@settle/testkit';
-import { runCliInProcess, type CliResult } from './run-cli';
+import { useTestDatabase, createTestTopics, testStack, testAddress, waitFor, sleep } from '@settle/testkit';
+import { cliEnv, runCliInProcess, type CliResult } from './run-cli';
 import { randomBytes, randomUUID } from 'node:crypto';
 
 const run = promisify(execFile);
@@ -22,21 +22,18 @@ const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/s
 const JWT_SECRET = 'test-secret-of-the-ops-tests-000';
 
 describe('settle-ops dlq: poison events, replay, park, resolve', () => {
-  let db: TestDatabase;
-  let pool: Pool;
+  const database = useTestDatabase('ops_dlq', { max: 3 });
   let topic: string;
   let notifier: Notifier;
   const kafka = createKafka({ brokers: testStack().kafkaBrokers, clientId: 'ops-test' });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 
   beforeAll(async () => {
-    db = await createTestDatabase('ops_dlq');
-    pool = createPool(db.url, { max: 3 });
     ({ events: topic = '' } = await createTestTopics('ops', [{ name: 'events', numPartitions: 2 }]));
     const config = loadConfig({
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
-      DATABASE_URL: db.url,
+      DATABASE_URL: database.url,
       KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
       ORDER_EVENTS_TOPIC: topic,
       ORDER_EVENTS_PARTITIONS: '2',
@@ -52,18 +49,9 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
   afterAll(async () => {
     await producer.disconnect();
     await notifier?.stop();
-    await pool?.end();
-    await db?.drop();
   });
 
-  const env = (): NodeJS.ProcessEnv => ({
-    PATH: process.env['PATH'],
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-    JWT_SECRET,
-    DLQ_MAX_REPLAYS: '2',
-    SETTLE_OPS_USER: 'ops-test',
-  });
+  const env = (): NodeJS.ProcessEnv => cliEnv(database.url, { JWT_SECRET, DLQ_MAX_REPLAYS: '2', SETTLE_OPS_USER: 'ops-test' });
 
   /** settle-ops as a process: real exit codes and stderr. */
   async function cliProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -78,14 +66,8 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
 
   const cli = (...args: string[]): Promise<CliResult> => runCliInProcess(env(), args);
 
-  const waitFor = async (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
-  const rows = async (sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> => (await pool.query(sql, params)).rows;
+  const rows = async (sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> =>
+    (await database.pool.query(sql, params)).rows;
 
   /** Reads `count` messages of a topic from the beginning (its own consumer group). */
   async function readTopic(name: string, count: number): Promise<KafkaMessage[]> {
@@ -171,7 +153,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
     const merchant = 'm-ops';
     let answer = 400;
     const hook = await receiver(() => answer);
-    const endpoint = await registerWebhookEndpoint(pool, { merchantId: merchant, url: hook.url });
+    const endpoint = await registerWebhookEndpoint(database.pool, { merchantId: merchant, url: hook.url });
     const shown: NotificationPayload[] = [];
     const raw: NotificationPayload[] = [];
     const client = connectNotifier({
@@ -250,7 +232,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
 
       // Replaying again finds nothing open; the receiver got it once, the socket showed it once.
       expect((await cli('dlq', 'replay', '--merchant', merchant, '--reason', 'again')).stdout).toContain('replayed 0');
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
       expect(hook.answers).toEqual([400, 200]);
       expect(raw.filter((n) => n.eventId === event.eventId)).toHaveLength(1);
       expect(await rows(`SELECT count(*)::int AS n FROM notifications WHERE event_id = $1`, [event.eventId])).toEqual([{ n: 2 }]);
@@ -264,7 +246,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
     const merchant = 'm-ops-park';
     const hook = await receiver(() => 400);
     try {
-      const endpoint = await registerWebhookEndpoint(pool, { merchantId: merchant, url: hook.url });
+      const endpoint = await registerWebhookEndpoint(database.pool, { merchantId: merchant, url: hook.url });
       const { order, event } = orderFor(merchant);
       await producer.send({ topic, acks: -1, messages: [{ key: order.id, value: JSON.stringify(event), headers: { id: event.eventId } }] });
       const letters = async (): Promise<Array<Record<string, unknown>>> =>
@@ -295,7 +277,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
       expect(summary.parked).toEqual([Number((await letters()).at(-1)?.['id'])]);
       expect((await letters()).at(-1)).toMatchObject({ status: 'parked' });
       // One attempt per round (the first delivery and two replays); the parked letter sends nothing.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
       expect(hook.answers).toEqual([400, 400, 400]);
       expect(await rows(`SELECT status FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id])).toEqual([{ status: 'dead' }]);
     } finally {

@@ -3,23 +3,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '@settle/auth';
-import { createPool, setupRelaySlot, type Pool } from '@settle/db';
-import { createTestDatabase, uniqueSuffix, type TestDatabase } from '@settle/testkit';
+import { setupRelaySlot } from '@settle/db';
+import { useTestDatabase, uniqueSuffix } from '@settle/testkit';
 import { runCliInProcess, type CliResult } from './run-cli';
 
-let db: TestDatabase;
-let pool: Pool;
+const database = useTestDatabase('ops_relay', { max: 2 });
 let dataDir: string;
 const slot = `ops_slot_${uniqueSuffix()}`;
 
 beforeAll(async () => {
-  db = await createTestDatabase('ops_relay');
-  pool = createPool(db.url, { max: 2 });
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'settle-ops-'));
 });
 afterAll(async () => {
-  await pool.end();
-  await db.drop();
   await fs.rm(dataDir, { recursive: true, force: true });
 });
 
@@ -27,23 +22,25 @@ const cli = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> => r
 
 describe('settle-ops relay', () => {
   it('status reports a lost slot; recreate-slot needs --yes, then brings it back', async () => {
-    const env = { DATABASE_URL: db.url, RELAY_SLOT: slot };
-    expect(await setupRelaySlot(pool, slot, 'settle_outbox_pub')).toBe('created');
+    const env = { DATABASE_URL: database.url, RELAY_SLOT: slot };
+    expect(await setupRelaySlot(database.pool, slot, 'settle_outbox_pub')).toBe('created');
     expect((await cli(env, 'relay', 'status')).stdout).toMatch(new RegExp(`^slot ${slot}: ok, not streaming, confirmed up to \\d+/`));
 
-    await pool.query('SELECT pg_drop_replication_slot($1)', [slot]);
+    await database.pool.query('SELECT pg_drop_replication_slot($1)', [slot]);
     const lost = await cli(env, 'relay', 'status', '--json');
     expect(JSON.parse(lost.stdout)).toMatchObject({ slot, status: 'missing' });
 
     const unconfirmed = await cli(env, 'relay', 'recreate-slot', '--reason', 'outbox rows re-published');
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.stderr).toMatch(/^settle-ops: recreating the slot skips every event committed while it was missing/);
-    expect((await pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).rowCount).toBe(0);
+    expect((await database.pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).rowCount).toBe(0);
 
     const done = await cli(env, 'relay', 'recreate-slot', '--reason', 'outbox rows re-published', '--yes');
     expect(done.code).toBe(0);
     expect(done.stdout).toContain(`recreated slot ${slot}`);
-    expect((await pool.query('SELECT recreate_count FROM relay_slots WHERE slot_name = $1', [slot])).rows).toEqual([{ recreate_count: 1 }]);
+    expect((await database.pool.query('SELECT recreate_count FROM relay_slots WHERE slot_name = $1', [slot])).rows).toEqual([
+      { recreate_count: 1 },
+    ]);
     expect((await cli(env, 'relay', 'recreate-slot', '--reason', 'again', '--yes')).stdout).toContain('exists: nothing to do');
   });
 });

@@ -1,60 +1,46 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, upsertAccount, type Pool } from '@settle/db';
-import { createTestDatabase, importLegacyOrder, testStack, testTxHash, type TestDatabase } from '@settle/testkit';
-import { runCliInProcess, type CliResult } from './run-cli';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { upsertAccount } from '@settle/db';
+import { useTestDatabase, importLegacyOrder, testTxHash } from '@settle/testkit';
+import { cliEnv, runCliInProcess, type CliResult } from './run-cli';
 
 /** Stuck orders as an import from the old system leaves them, repaired through the one write path. */
 describe('settle-ops repair', () => {
-  let db: TestDatabase;
-  let pool: Pool;
-
+  const database = useTestDatabase('ops_repair', { max: 3 });
   beforeAll(async () => {
-    db = await createTestDatabase('ops_repair');
-    pool = createPool(db.url, { max: 3 });
-    await upsertAccount(pool, { kind: 'merchant', id: 'm-legacy' });
-  });
-  afterAll(async () => {
-    await pool?.end();
-    await db?.drop();
+    await upsertAccount(database.pool, { kind: 'merchant', id: 'm-legacy' });
   });
 
-  const env = (): NodeJS.ProcessEnv => ({
-    PATH: process.env['PATH'],
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-    JWT_SECRET: 'test-secret-of-the-ops-repair-tests',
-    SETTLE_OPS_USER: 'alice',
-  });
-  const cli = (...args: string[]): Promise<CliResult> => runCliInProcess(env(), args);
+  const cli = (...args: string[]): Promise<CliResult> =>
+    runCliInProcess(cliEnv(database.url, { JWT_SECRET: 'test-secret-of-the-ops-repair-tests', SETTLE_OPS_USER: 'alice' }), args);
   const counts = async (): Promise<Record<string, number>> =>
     (
-      await pool.query(
+      await database.pool.query(
         `SELECT (SELECT count(*)::int FROM order_events) AS events, (SELECT count(*)::int FROM outbox) AS outbox, (SELECT count(*)::int FROM order_audit) AS audit`,
       )
     ).rows[0];
 
   it('finds each stuck state, changes nothing on a dry run, and repairs each with event, outbox and audit rows on --apply', async () => {
-    const released = await importLegacyOrder(pool, {
+    const released = await importLegacyOrder(database.pool, {
       status: 'payment_sent',
       merchantId: 'm-legacy',
       userId: 'u-legacy-1',
       escrowTxHash: testTxHash('legacy-escrow-1'),
       releaseTxHash: testTxHash('legacy-release-1'),
     });
-    const refunded = await importLegacyOrder(pool, {
+    const refunded = await importLegacyOrder(database.pool, {
       status: 'escrowed',
       merchantId: 'm-legacy',
       userId: 'u-legacy-2',
       escrowTxHash: testTxHash('legacy-escrow-2'),
       refundTxHash: testTxHash('legacy-refund-2'),
     });
-    const overdue = await importLegacyOrder(pool, {
+    const overdue = await importLegacyOrder(database.pool, {
       status: 'accepted',
       merchantId: 'm-legacy',
       userId: 'u-legacy-3',
       timerAt: new Date(Date.now() - 3_600_000).toISOString(),
     });
-    const healthy = await importLegacyOrder(pool, {
+    const healthy = await importLegacyOrder(database.pool, {
       status: 'escrowed',
       merchantId: 'm-legacy',
       userId: 'u-legacy-4',
@@ -86,7 +72,7 @@ describe('settle-ops repair', () => {
     const applied = await cli('repair', '--apply', '--reason', 'import from the old system left them stuck');
     expect(applied.code).toBe(0);
     expect(applied.stdout).toContain('repaired 3 of 3; changed meanwhile 0; failed 0');
-    const statuses = await pool.query<{ id: string; status: string; order_version: number }>(
+    const statuses = await database.pool.query<{ id: string; status: string; order_version: number }>(
       `SELECT id, status, order_version FROM orders WHERE id = ANY($1::uuid[])`,
       [[released.id, refunded.id, overdue.id, healthy.id]],
     );
@@ -98,7 +84,7 @@ describe('settle-ops repair', () => {
     });
     expect(await counts()).toEqual({ events: before['events']! + 3, outbox: before['outbox']! + 3, audit: before['audit']! + 3 });
     // Each repair's event carries a trace of its own, like a request's.
-    const traced = await pool.query<{ traceparent: string | null }>(
+    const traced = await database.pool.query<{ traceparent: string | null }>(
       `SELECT headers->>'traceparent' AS traceparent FROM outbox WHERE aggregateid = ANY($1) AND order_version = 4`,
       [[released.id, refunded.id, overdue.id]],
     );
@@ -106,7 +92,7 @@ describe('settle-ops repair', () => {
       3,
     );
     expect(traced.rows.every((row) => row.traceparent !== null)).toBe(true);
-    const events = await pool.query(
+    const events = await database.pool.query(
       `SELECT order_id, type, actor_role FROM order_events WHERE order_id = ANY($1::uuid[]) ORDER BY order_id`,
       [[released.id, refunded.id, overdue.id]],
     );
@@ -117,7 +103,7 @@ describe('settle-ops repair', () => {
         { order_id: overdue.id, type: 'order.expired', actor_role: 'system' },
       ]),
     );
-    const audit = await pool.query(`SELECT order_id, action, actor_role, actor_id, reason FROM order_audit WHERE order_id = $1`, [
+    const audit = await database.pool.query(`SELECT order_id, action, actor_role, actor_id, reason FROM order_audit WHERE order_id = $1`, [
       released.id,
     ]);
     expect(audit.rows).toEqual([
@@ -134,14 +120,14 @@ describe('settle-ops repair', () => {
   });
 
   it('--order limits the run to one order; a bad id is a one-line usage error', async () => {
-    const one = await importLegacyOrder(pool, {
+    const one = await importLegacyOrder(database.pool, {
       status: 'payment_sent',
       merchantId: 'm-legacy',
       userId: 'u-legacy-5',
       escrowTxHash: testTxHash('legacy-escrow-5'),
       releaseTxHash: testTxHash('legacy-release-5'),
     });
-    const other = await importLegacyOrder(pool, {
+    const other = await importLegacyOrder(database.pool, {
       status: 'payment_sent',
       merchantId: 'm-legacy',
       userId: 'u-legacy-6',
@@ -152,7 +138,7 @@ describe('settle-ops repair', () => {
     expect((JSON.parse(applied.stdout) as { orders: Array<{ orderId: string; result: string }> }).orders).toEqual([
       expect.objectContaining({ orderId: one.id, result: 'repaired' }),
     ]);
-    expect((await pool.query(`SELECT status FROM orders WHERE id = $1`, [other.id])).rows[0]).toEqual({ status: 'payment_sent' });
+    expect((await database.pool.query(`SELECT status FROM orders WHERE id = $1`, [other.id])).rows[0]).toEqual({ status: 'payment_sent' });
     const bad = await cli('repair', '--order', 'not-a-uuid');
     expect(bad).toMatchObject({ code: 2, stderr: 'settle-ops: --order must be an order id (a UUID), got "not-a-uuid"\n' });
   });

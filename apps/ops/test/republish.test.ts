@@ -1,40 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool } from '@settle/db';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '@settle/domain';
 import { createKafka, headersAsText } from '@settle/kafka';
-import { createTestDatabase, createTestTopics, testStack, uniqueSuffix, walkSellOrder, type TestDatabase } from '@settle/testkit';
-import { runCliInProcess } from './run-cli';
+import { useTestDatabase, createTestTopics, testStack, uniqueSuffix, walkSellOrder, sleep, waitFor } from '@settle/testkit';
+import { cliEnv, runCliInProcess } from './run-cli';
 
 describe('settle-ops outbox republish', () => {
-  let db: TestDatabase;
-  let pool: Pool;
+  const database = useTestDatabase('republish', { max: 3 });
   let topic: string;
   let env: NodeJS.ProcessEnv;
   const orders: string[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase('republish');
-    pool = createPool(db.url, { max: 3 });
     ({ events: topic = '' } = await createTestTopics('republish', [{ name: 'events', numPartitions: 3 }]));
-    env = {
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
-      ORDER_EVENTS_TOPIC: topic,
-      LOG_LEVEL: 'error',
-      SETTLE_OPS_USER: 'ops-tester',
-    };
+    env = cliEnv(database.url, { ORDER_EVENTS_TOPIC: topic, LOG_LEVEL: 'error', SETTLE_OPS_USER: 'ops-tester' });
     for (let index = 0; index < 2; index += 1) {
       const n = uniqueSuffix();
       const user: Actor = { role: 'user', id: `u-${n}` };
       const merchant: Actor = { role: 'merchant', id: `m-${n}` };
-      const [created] = await walkSellOrder(pool, { user, merchant, label: `rp-${n}`, until: 'escrowed' });
+      const [created] = await walkSellOrder(database.pool, { user, merchant, label: `rp-${n}`, until: 'escrowed' });
       orders.push(created!.id);
     }
-  });
-
-  afterAll(async () => {
-    await pool?.end();
-    await db?.drop();
   });
 
   async function read(expected: number) {
@@ -49,9 +34,8 @@ describe('settle-ops outbox republish', () => {
       eachMessage: async ({ message }) =>
         void seen.push({ key: String(message.key), value: String(message.value), headers: headersAsText(message.headers) }),
     });
-    const deadline = Date.now() + 20_000;
-    while (seen.length < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => seen.length >= expected, `${expected} messages on ${topic}`);
+    await sleep(300);
     await consumer.disconnect();
     return seen;
   }
@@ -65,7 +49,7 @@ describe('settle-ops outbox republish', () => {
     const refused = await runCliInProcess(env, ['outbox', 'republish', '--since', '1h']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--reason is required/);
-    expect(Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM republish_runs')).rows[0]?.n)).toBe(0);
+    expect(Number((await database.pool.query<{ n: string }>('SELECT count(*) AS n FROM republish_runs')).rows[0]?.n)).toBe(0);
   });
 
   it("re-sends one order's events with their keys, ids and contract headers, marked re-published, and audits the run", async () => {
@@ -86,7 +70,7 @@ describe('settle-ops outbox republish', () => {
     const summary = JSON.parse(result.stdout) as { runId: string; sent: number };
     expect(summary.sent).toBe(3);
     const stored = (
-      await pool.query<{ id: string; order_version: number; payload: string }>(
+      await database.pool.query<{ id: string; order_version: number; payload: string }>(
         'SELECT id, order_version, payload::text AS payload FROM order_events WHERE order_id = $1 ORDER BY order_version',
         [orders[0]],
       )
@@ -108,7 +92,9 @@ describe('settle-ops outbox republish', () => {
       expect(message.headers).not.toHaveProperty('commitLsn');
     }
     const audit = (
-      await pool.query('SELECT requested_by, reason, total, sent, order_id, finished_at FROM republish_runs WHERE id = $1', [summary.runId])
+      await database.pool.query('SELECT requested_by, reason, total, sent, order_id, finished_at FROM republish_runs WHERE id = $1', [
+        summary.runId,
+      ])
     ).rows[0];
     expect(audit).toMatchObject({ requested_by: 'ops-tester', reason: 'ledger recovery', total: 3, sent: 3, order_id: orders[0] });
     expect(audit?.finished_at).toBeInstanceOf(Date);
@@ -121,7 +107,7 @@ describe('settle-ops outbox republish', () => {
         .stdout,
     ) as { runId: string };
     // As if the run had stopped after its first event: unfinished, cursor on version 1.
-    await pool.query(
+    await database.pool.query(
       `UPDATE republish_runs r SET finished_at = NULL, sent = 1, cursor_occurred_at = e.occurred_at, cursor_order_id = e.order_id, cursor_order_version = e.order_version
          FROM order_events e WHERE r.id = $1 AND e.order_id = $2 AND e.order_version = 1`,
       [first.runId, orders[1]],

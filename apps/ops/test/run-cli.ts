@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { testStack } from '@settle/testkit';
 import { runCli } from '../src/cli';
 
 export interface CliResult {
@@ -15,4 +16,9 @@ export async function runCliInProcess(env: NodeJS.ProcessEnv, args: string[]): P
     new Writable({ write: (chunk: Buffer, _encoding, done) => (into.push(chunk.toString()), done()) });
   const code = await runCli(args, { stdout: sink(out), stderr: sink(err), env });
   return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+/** The environment a test runs settle-ops with: the database at `databaseUrl`, the test broker, and `env` over them. */
+export function cliEnv(databaseUrl: string, env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env['PATH'], DATABASE_URL: databaseUrl, KAFKA_BROKERS: testStack().kafkaBrokers.join(','), ...env };
 }

@@ -4,19 +4,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '@settle/config';
-import { applyTransition, createPool, setupRelaySlot, upsertAccount, type Pool } from '@settle/db';
+import { applyTransition, setupRelaySlot, upsertAccount } from '@settle/db';
 import type { Actor, OrderView } from '@settle/domain';
 import { createKafka } from '@settle/kafka';
-import {
-  createTestDatabase,
-  createTestTopics,
-  testStack,
-  testTxHash,
-  uniqueSuffix,
-  walkSellOrder,
-  type TestDatabase,
-} from '@settle/testkit';
-import { runCliInProcess, type CliResult } from './run-cli';
+import { createTestTopics, testStack, testTxHash, uniqueSuffix, walkSellOrder, useTestDatabase, sleep } from '@settle/testkit';
+import { cliEnv, runCliInProcess, type CliResult } from './run-cli';
 import type { RelayFigures, StatusReport } from '../src/status';
 
 /** A port nothing listens on: bound once by the OS, then released. */
@@ -29,8 +21,7 @@ async function closedPort(): Promise<number> {
 }
 
 describe('settle-ops status and audit', () => {
-  let db: TestDatabase;
-  let pool: Pool;
+  const postgres = useTestDatabase('ops_status', { max: 4 });
   let relay: ChildProcess | undefined;
   let relayPort: number;
   let lagTopic: string;
@@ -42,20 +33,18 @@ describe('settle-ops status and audit', () => {
 
   /** A SELL order through the write path to escrowed (at `now`). */
   async function sellOrder(label: string, now?: string): Promise<OrderView> {
-    const walked = await walkSellOrder(pool, { user, merchant, label: `ops-status-${label}`, until: 'escrowed', now });
+    const walked = await walkSellOrder(postgres.pool, { user, merchant, label: `ops-status-${label}`, until: 'escrowed', now });
     return walked.at(-1)!;
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('ops_status');
-    pool = createPool(db.url, { max: 4 });
-    await upsertAccount(pool, { kind: 'merchant', id: merchant.id });
+    await upsertAccount(postgres.pool, { kind: 'merchant', id: merchant.id });
     const topics = await createTestTopics('ops-status', [
       { name: 'relayed', numPartitions: 1 },
       { name: 'lag', numPartitions: 2 },
     ]);
     lagTopic = topics['lag'] ?? '';
-    expect(await setupRelaySlot(pool, slot, 'settle_outbox_pub')).toBe('created');
+    expect(await setupRelaySlot(postgres.pool, slot, 'settle_outbox_pub')).toBe('created');
     relayPort = await closedPort();
     relay = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/relay/src/main.ts')], {
       cwd: repoRoot,
@@ -63,7 +52,7 @@ describe('settle-ops status and audit', () => {
         PATH: process.env['PATH'] ?? '',
         HOME: process.env['HOME'] ?? '',
         LOG_LEVEL: 'error',
-        DATABASE_URL: db.url,
+        DATABASE_URL: postgres.url,
         KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
         ORDER_EVENTS_TOPIC: topics['relayed'] ?? '',
         RELAY_SLOT: slot,
@@ -91,14 +80,10 @@ describe('settle-ops status and audit', () => {
       relay.kill('SIGTERM');
       await exited;
     }
-    await pool?.end();
-    await db?.drop();
   });
 
   const env = (overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
-    PATH: process.env['PATH'],
-    DATABASE_URL: db.url,
-    KAFKA_BROKERS: testStack().kafkaBrokers.join(','),
+    ...cliEnv(postgres.url),
     RELAY_SLOT: slot,
     RELAY_PORT: String(relayPort),
     ORDER_EVENTS_TOPIC: lagTopic,
@@ -109,11 +94,11 @@ describe('settle-ops status and audit', () => {
   const cli = (args: string[], overrides: NodeJS.ProcessEnv = {}): Promise<CliResult> => runCliInProcess(env(overrides), args);
 
   it('status shows the figures from the database, the relay and the consumer group', async () => {
-    const completed = (await walkSellOrder(pool, { user, merchant, label: 'ops-status-completed' })).at(-1)!;
+    const completed = (await walkSellOrder(postgres.pool, { user, merchant, label: 'ops-status-completed' })).at(-1)!;
     expect(completed.status).toBe('completed');
     // Disputed 26 h ago: its 24 h SLA passed 2 h ago.
     const disputed = await sellOrder('disputed', hoursAgo(27));
-    const dispute = await applyTransition(pool, {
+    const dispute = await applyTransition(postgres.pool, {
       orderId: disputed.id,
       command: { action: 'dispute', reason: 'no payment arrived' },
       actor: user,
@@ -127,17 +112,17 @@ describe('settle-ops status and audit', () => {
     ] as const) {
       const ackedAt = Date.now() - 60_000;
       const eventId = randomUUID();
-      await pool.query(`INSERT INTO notification_payloads (event_id, payload, recipients) VALUES ($1, $2, ARRAY['merchant:m-status'])`, [
-        eventId,
-        JSON.stringify({ occurredAt: new Date(ackedAt - lag * 1000).toISOString() }),
-      ]);
-      await pool.query(
+      await postgres.pool.query(
+        `INSERT INTO notification_payloads (event_id, payload, recipients) VALUES ($1, $2, ARRAY['merchant:m-status'])`,
+        [eventId, JSON.stringify({ occurredAt: new Date(ackedAt - lag * 1000).toISOString() })],
+      );
+      await postgres.pool.query(
         `INSERT INTO notifications (recipient, seq, event_id, order_id, order_version, type, created_at, delivered_at)
          VALUES ('merchant:m-status', $1, $2, $3, 1, 'order.created', $4, $5)`,
         [seq, eventId, completed.id, new Date(ackedAt - 100), new Date(ackedAt)],
       );
     }
-    await pool.query(
+    await postgres.pool.query(
       `INSERT INTO dead_letters (dlt_topic, dlt_partition, dlt_offset, dlt_timestamp, original_topic, exception_class, exception_message, channel)
        VALUES ('t.dlt', 0, 1, now() - interval '10 minutes', 't', 'WebhookRejected', '400', 'webhook'),
               ('t.dlt', 0, 2, now() - interval '3 hours', 't', 'SchemaError', 'bad', 'socket')`,
@@ -153,7 +138,7 @@ describe('settle-ops status and audit', () => {
       relayFigures = 'unavailable' in report.relay ? {} : report.relay;
       if (relayFigures.role === 'active' && relayFigures.outboxWaiting === 0) break;
       if (Date.now() > deadline) throw new Error(`the relay never reported an empty backlog: ${result.stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
     }
     expect(relayFigures).toMatchObject({ role: 'active', streaming: true, outboxWaiting: 0 });
     expect(relayFigures.lastAckAgeSeconds).toBeLessThan(5);
@@ -214,13 +199,13 @@ describe('settle-ops status and audit', () => {
   it('audit lists transitions, repairs and dead-letter actions with who and why, newest last, filtered by order and time', async () => {
     const order = await sellOrder('audited');
     const beforeForce = new Date();
-    const forced = await applyTransition(pool, {
+    const forced = await applyTransition(postgres.pool, {
       orderId: order.id,
       command: { action: 'force_cancel', reason: 'merchant account frozen', refundTxHash: testTxHash('ops-audit-refund') },
       actor: { role: 'compliance', id: 'c-rita' },
     });
     expect(forced.kind).toBe('applied');
-    const letter = await pool.query<{ id: string }>(
+    const letter = await postgres.pool.query<{ id: string }>(
       `INSERT INTO dead_letters (dlt_topic, dlt_partition, dlt_offset, dlt_timestamp, original_topic, exception_class, exception_message, order_id)
        VALUES ('t.dlt', 1, 9, now(), 't', 'SchemaError', 'bad', $1) RETURNING id`,
       [order.id],
