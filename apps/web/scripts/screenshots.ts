@@ -7,30 +7,14 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { callApiOk } from '@settle/testkit';
 import { launchChromium } from './chromium';
 
 const base = process.env['DESK_URL'] ?? 'http://localhost:3000';
 const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/screenshots');
 
-async function call<T>(
-  method: string,
-  route: string,
-  token: string | undefined,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<T> {
-  const response = await fetch(`${base}${route}`, {
-    method,
-    headers: {
-      ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...headers,
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  if (!response.ok) throw new Error(`${method} ${route} answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as T;
-}
+const call = <T>(method: string, route: string, token: string | undefined, body?: unknown): Promise<T> =>
+  callApiOk<T>(base, method, route, token, body);
 
 /** 64 random lower-case hex digits: a Tron tx hash no order holds yet. */
 const txHash = (): string => (randomUUID() + randomUUID()).replaceAll('-', '');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testAddress, testTxHash } from '@settle/testkit';
+import { callApiOk, testAddress, testTxHash } from '@settle/testkit';
 import { launchChromium } from '../scripts/chromium';
 import { startDeskStack, type DeskStack } from './stack';
 
@@ -41,36 +41,13 @@ describe('the merchant desk in Chromium', () => {
   /** An escrow hash an earlier test's order holds. */
   let usedHash = '';
 
-  async function call<T = Record<string, unknown>>(
-    method: string,
-    route: string,
-    token: string | undefined,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: T }> {
-    const response = await fetch(`${stack.apiUrl}${route}`, {
-      method,
-      headers: {
-        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...headers,
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: response.status, body: (await response.json()) as T };
-  }
-
-  const ok = async <T = { id: string; orderNumber: string; orderVersion: number }>(
+  const ok = <T = { id: string; orderNumber: string; orderVersion: number }>(
     method: string,
     route: string,
     token: string | undefined,
     body?: unknown,
     headers?: Record<string, string>,
-  ): Promise<T> => {
-    const answer = await call<T>(method, route, token, body, headers);
-    if (answer.status >= 300) throw new Error(`${method} ${route} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-    return answer.body;
-  };
+  ): Promise<T> => callApiOk<T>(stack.apiUrl, method, route, token, body, headers);
 
   const order = (type: 'buy' | 'sell', merchantId: string | undefined, crypto = '25.00') =>
     ok('POST', '/v1/orders', tokens[USER], {

@@ -5,7 +5,7 @@ import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { createPool, setupRelaySlot, type Pool } from '@settle/db';
 import { startRelay, type Relay } from '@settle/relay';
 import { freePort } from '@settle/stack';
-import { createTestDatabase, createTestTopics, testStack, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, createTestTopics, testStack, type TestDatabase, sleep } from '@settle/testkit';
 
 /** The API (serving the built desk), the relay and the notifier on a database and topic of this file's own. */
 export interface DeskStack {
@@ -39,7 +39,7 @@ async function waitForHttp(url: string, what: () => string, timeoutMs = 60_000):
       // not listening yet
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${url}: ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -47,7 +47,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  await Promise.race([exited, sleep(10_000)]);
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
