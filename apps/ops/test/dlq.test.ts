@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +11,7 @@ import { registerWebhookEndpoint } from '@settle/db';
 import { buildEvent, createOrder, orderNumber, toView, type Order, type OrderEvent } from '@settle/domain';
 import { createKafka, deadLetterTopic, headersAsText } from '@settle/kafka';
 import { startNotifier, type Notifier } from '@settle/notifier';
-import { useTestDatabase, createTestTopics, testStack, testAddress, waitFor, sleep } from '@settle/testkit';
+import { useTestDatabase, createTestTopics, testStack, testAddress, waitFor, sleep, startWebhookReceiver } from '@settle/testkit';
 import { cliEnv, runCliInProcess, type CliResult } from './run-cli';
 import { randomBytes, randomUUID } from 'node:crypto';
 
@@ -112,25 +110,6 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
     return { order, event };
   }
 
-  /** A webhook receiver on 127.0.0.1 answering `status()` (read at each request). */
-  async function receiver(status: () => number): Promise<{ url: string; answers: number[]; close(): Promise<void> }> {
-    const answers: number[] = [];
-    const server = http.createServer((request, response) => {
-      request.resume();
-      request.on('end', () => {
-        answers.push(status());
-        response.writeHead(answers.at(-1) ?? 500);
-        response.end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return {
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
-      answers,
-      close: () => new Promise((resolve) => server.close(() => resolve())),
-    };
-  }
-
   const snapshot = async (): Promise<unknown> => ({
     letters: await rows(`SELECT id, status, replay_count, resolved_at FROM dead_letters ORDER BY id`),
     audit: await rows(`SELECT count(*)::int AS n FROM dead_letter_audit`),
@@ -152,7 +131,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
   it('a webhook delivery the receiver rejects lands in the DLT after one attempt with the dlt-* headers and its message headers; once the receiver accepts, replay delivers it exactly once; --dry-run changes nothing', async () => {
     const merchant = 'm-ops';
     let answer = 400;
-    const hook = await receiver(() => answer);
+    const hook = await startWebhookReceiver(() => answer);
     const endpoint = await registerWebhookEndpoint(database.pool, { merchantId: merchant, url: hook.url });
     const shown: NotificationPayload[] = [];
     const raw: NotificationPayload[] = [];
@@ -222,7 +201,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
           (await rows(`SELECT status FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id]))[0]?.['status'] === 'delivered',
         'the replayed delivery',
       );
-      expect(hook.answers).toEqual([400, 200]);
+      expect(hook.received.map((request) => request.status)).toEqual([400, 200]);
       expect(await rows(`SELECT status, replay_count FROM dead_letters WHERE id = $1`, [id])).toEqual([
         { status: 'replayed', replay_count: 1 },
       ]);
@@ -233,7 +212,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
       // Replaying again finds nothing open; the receiver got it once, the socket showed it once.
       expect((await cli('dlq', 'replay', '--merchant', merchant, '--reason', 'again')).stdout).toContain('replayed 0');
       await sleep(500);
-      expect(hook.answers).toEqual([400, 200]);
+      expect(hook.received.map((request) => request.status)).toEqual([400, 200]);
       expect(raw.filter((n) => n.eventId === event.eventId)).toHaveLength(1);
       expect(await rows(`SELECT count(*)::int AS n FROM notifications WHERE event_id = $1`, [event.eventId])).toEqual([{ n: 2 }]);
     } finally {
@@ -244,7 +223,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
 
   it('a webhook delivery that keeps being rejected is parked after DLQ_MAX_REPLAYS replays: each of its dead letters carries the replay count', async () => {
     const merchant = 'm-ops-park';
-    const hook = await receiver(() => 400);
+    const hook = await startWebhookReceiver(() => 400);
     try {
       const endpoint = await registerWebhookEndpoint(database.pool, { merchantId: merchant, url: hook.url });
       const { order, event } = orderFor(merchant);
@@ -278,7 +257,7 @@ describe('settle-ops dlq: poison events, replay, park, resolve', () => {
       expect((await letters()).at(-1)).toMatchObject({ status: 'parked' });
       // One attempt per round (the first delivery and two replays); the parked letter sends nothing.
       await sleep(500);
-      expect(hook.answers).toEqual([400, 400, 400]);
+      expect(hook.received.map((request) => request.status)).toEqual([400, 400, 400]);
       expect(await rows(`SELECT status FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id])).toEqual([{ status: 'dead' }]);
     } finally {
       await hook.close();

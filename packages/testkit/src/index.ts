@@ -186,3 +186,5 @@ export { importLegacyOrder } from './legacy-import';
 export type { LegacyOrder } from './legacy-import';
 export { buyOrderBody, walkSellOrder } from './orders';
 export type { SellOrderStage, SellOrderWalk } from './orders';
+export { startWebhookReceiver } from './webhook-receiver';
+export type { ReceivedWebhook, WebhookReceiver } from './webhook-receiver';
