@@ -51,6 +51,12 @@ export interface Notifier {
 /** Consumer group members per notifier process (see where they are started). */
 export const CONSUMERS_PER_PROCESS = 2;
 
+/**
+ * Messages a member hands to the processor before it waits for them: about one group commit (processor.ts), so
+ * the next group is fetched and parsed while one is written and emitted.
+ */
+const IN_FLIGHT_PER_CONSUMER = 4_000;
+
 /** What the notifier's parts share from start to stop. */
 interface NotifierBase {
   config: Config;
@@ -246,6 +252,7 @@ async function consumeOrderEvents(
         handle,
         // Every partition's chunk joins the next group commit (processor.ts), so all of them may be in hand at once.
         partitionsConsumedConcurrently: config.ORDER_EVENTS_PARTITIONS,
+        maxInFlightMessages: IN_FLIGHT_PER_CONSUMER,
         commitIntervalMs: config.NOTIFIER_COMMIT_INTERVAL_MS,
         onProgress: ({ partition, lag, handled }) => {
           metrics.consumerLag.set({ partition: String(partition) }, lag);

@@ -15,6 +15,7 @@ import {
 import { headersAsText, headerText, REPLAY_HEADERS, traceparentOf } from '@settle/kafka';
 import { traceIdOf, type Logger, type Tracing } from '@settle/observability';
 import type { KafkaMessage, Producer } from 'kafkajs';
+import type { ChunkContext } from './consume';
 import { publishDeadLetters, type DeadLetter } from './dead-letters';
 import { describe } from './errors';
 import type { NotifierMetrics } from './metrics';
@@ -34,14 +35,21 @@ export interface ProcessorOptions {
   onWebhooksQueued?: () => void;
 }
 
-type Handler = (messages: KafkaMessage[], context: { topic: string; partition: number }) => Promise<void>;
+type Handler = (messages: KafkaMessage[], context: ChunkContext) => Promise<void>;
 
 interface Job {
   chunk: PreparedChunk;
   /** How many messages the chunk had. */
   size: number;
+  /** The chunk's partition sequence (consume.ts): after a failure in it, none of its later chunks is written. */
+  signal: AbortSignal;
   resolve(): void;
   reject(error: unknown): void;
+}
+
+/** A chunk not written because an earlier chunk of its partition failed; the partition is read again from there. */
+export class AbandonedChunkError extends Error {
+  override readonly name = 'AbandonedChunkError';
 }
 
 /** Most messages one transaction takes from the queue (whole chunks; a chunk is ≤ 500). */
@@ -58,8 +66,21 @@ const GROUP_MESSAGES = 4_000;
 export function createProcessor(options: ProcessorOptions): Handler {
   let queue: Job[] = [];
   let running = false;
+  // Sequences with a failed chunk, marked at once (the consumer hears of the failure a microtask later), so the
+  // writer never writes a later chunk of that partition before the failed one is retried.
+  const failed = new WeakSet<AbortSignal>();
+  const abandoned = (job: Job): boolean => {
+    if (!job.signal.aborted && !failed.has(job.signal)) return false;
+    job.reject(new AbandonedChunkError('an earlier chunk of this partition failed'));
+    return true;
+  };
+  const fail = (job: Job, error: unknown): void => {
+    failed.add(job.signal);
+    job.reject(error);
+  };
 
   const take = (): Job[] => {
+    queue = queue.filter((job) => !abandoned(job));
     let size = 0;
     let count = 0;
     while (count < queue.length && (count === 0 || size + (queue[count]?.size ?? 0) <= GROUP_MESSAGES)) {
@@ -81,21 +102,24 @@ export function createProcessor(options: ProcessorOptions): Handler {
       for (;;) {
         while (queue.length > 0) {
           const jobs = take();
+          if (jobs.length === 0) continue;
           let written: Written;
           try {
             written = await writeGroup(options, jobs);
           } catch (error) {
             await emitting;
-            if (jobs.length === 1) {
-              jobs[0]?.reject(error);
+            const [only] = jobs;
+            if (only !== undefined && jobs.length === 1) {
+              fail(only, error);
               continue;
             }
             for (const job of jobs) {
+              if (abandoned(job)) continue;
               await writeGroup(options, [job])
                 .then((alone) => emitGroup(options, alone))
                 .then(
                   () => job.resolve(),
-                  (error: unknown) => job.reject(error),
+                  (error: unknown) => fail(job, error),
                 );
             }
             continue;
@@ -103,7 +127,7 @@ export function createProcessor(options: ProcessorOptions): Handler {
           emitting = emitting.then(() =>
             emitGroup(options, written).then(
               () => jobs.forEach((job) => job.resolve()),
-              (error: unknown) => jobs.forEach((job) => job.reject(error)),
+              (error: unknown) => jobs.forEach((job) => fail(job, error)),
             ),
           );
         }
@@ -118,7 +142,13 @@ export function createProcessor(options: ProcessorOptions): Handler {
   return (messages, context) =>
     new Promise<void>((resolve, reject) => {
       // Parsed now, while the writer may be waiting on the database for the group before this one.
-      queue.push({ chunk: prepareChunk(messages, context, options.tracing), size: messages.length, resolve, reject });
+      queue.push({
+        chunk: prepareChunk(messages, context, options.tracing),
+        size: messages.length,
+        signal: context.signal,
+        resolve,
+        reject,
+      });
       if (!running) void run();
     });
 }
