@@ -5,8 +5,9 @@ import tseslint from 'typescript-eslint';
 /** Import a package by its public entry only, and another workspace by its package name. */
 const PUBLIC_ENTRY_ONLY = [
   {
-    group: ['@settle/*/*', '!@settle/contracts/browser'],
-    message: 'Import a Settle package by its public entry (@settle/<name>, or @settle/contracts/browser in the browser) only.',
+    group: ['@settle/*/*', '!@settle/contracts/browser', '!@settle/testkit/order-events'],
+    message:
+      'Import a Settle package by its public entry (@settle/<name>; @settle/contracts/browser in the browser, @settle/testkit/order-events in a bench that measures its heap) only.',
   },
   {
     group: ['**/packages/*/src/**', '**/apps/*/src/**'],

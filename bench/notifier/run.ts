@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { signToken } from '@settle/auth';
 import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { createPool, ensureDatabase, migrate, setupRelaySlot, upsertAccount, type Pool } from '@settle/db';
-import { buildEvent, createOrder, orderNumber, toView, type OrderEvent } from '@settle/domain';
+import type { OrderEvent } from '@settle/domain';
 import { createKafka, ensureTopics, orderTopics } from '@settle/kafka';
 import { createLogger } from '@settle/observability';
 
@@ -35,6 +35,7 @@ import { createLogger } from '@settle/observability';
 const BENCH_BUYER_WALLET = 'TYa9gFzQgP7rguMEUAL8cb2HKVosQtGPJQ';
 import { startNotifier, type Notifier } from '@settle/notifier';
 import { freePort, startStack } from '@settle/stack';
+import { orderCreatedEvent } from '@settle/testkit/order-events';
 import { ConnectionPool } from '../api/client';
 import { cpuBetween, cpuSnapshot, wakeupCostUs, type CpuSnapshot } from '../cpu';
 import { reportFigures, type Figure } from '../summary';
@@ -95,31 +96,7 @@ function gcHeap(): number {
 
 function orderEvents(count: number, merchant: (index: number) => string, book = false): OrderEvent[] {
   const at = new Date().toISOString();
-  return Array.from({ length: count }, (_, index) => {
-    const order = createOrder(
-      {
-        type: book ? 'sell' : 'buy',
-        ...(book ? {} : { merchantId: merchant(index) }),
-        cryptoAmount: '100.00',
-        cryptoCurrency: 'USDT',
-        fiatAmount: '367.25',
-        fiatCurrency: 'AED',
-        rate: '3.6725',
-        paymentMethod: 'upi',
-        ...(book ? {} : { buyerWalletAddress: BENCH_BUYER_WALLET }),
-      },
-      { role: 'user', id: `u-bench-${index}` },
-      { id: randomUUID(), orderNumber: orderNumber(at, randomBytes(8)), now: at, profileWallet: () => null },
-    );
-    return buildEvent({
-      eventId: randomUUID(),
-      type: 'order.created',
-      order: toView(order, () => null),
-      previousStatus: null,
-      actor: { role: 'user', id: `u-bench-${index}` },
-      occurredAt: at,
-    });
-  });
+  return Array.from({ length: count }, (_, index) => orderCreatedEvent(`u-bench-${index}`, book ? undefined : merchant(index), at));
 }
 
 /** The orders must exist (the notifier dead-letters events of unknown orders): bulk insert the minimal rows. */

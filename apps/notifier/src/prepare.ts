@@ -10,18 +10,22 @@ export type Parsed =
   | { ok: true; event: OrderEventDto; message: KafkaMessage }
   | { ok: false; error: PermanentEventError; message: KafkaMessage; eventId: string | undefined };
 
+/** A message that is no valid order event, with the PermanentEventError it is dead-lettered with. */
+const invalid = (
+  message: KafkaMessage,
+  eventId: string | undefined,
+  name: ConstructorParameters<typeof PermanentEventError>[0],
+  detail: string,
+  cause?: unknown,
+): Parsed => ({ ok: false, message, eventId, error: new PermanentEventError(name, detail, cause) });
+
 /** Validates one Kafka message as an order event; every failure here is permanent. */
 export function parseEvent(message: KafkaMessage): Parsed {
   let raw: unknown;
   try {
     raw = JSON.parse(message.value?.toString('utf8') ?? '');
   } catch (error) {
-    return {
-      ok: false,
-      message,
-      eventId: undefined,
-      error: new PermanentEventError('InvalidJsonError', `the message value is not JSON: ${describe(error).message}`, error),
-    };
+    return invalid(message, undefined, 'InvalidJsonError', `the message value is not JSON: ${describe(error).message}`, error);
   }
   const eventId =
     typeof raw === 'object' && raw !== null && typeof (raw as { eventId?: unknown }).eventId === 'string'
@@ -29,38 +33,27 @@ export function parseEvent(message: KafkaMessage): Parsed {
       : undefined;
   const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
   if (typeof type === 'string' && !(EVENT_TYPES as readonly string[]).includes(type)) {
-    return {
-      ok: false,
-      message,
-      eventId,
-      error: new PermanentEventError('UnknownEventTypeError', `unknown event type "${type}"; known: ${EVENT_TYPES.join(', ')}`),
-    };
+    return invalid(message, eventId, 'UnknownEventTypeError', `unknown event type "${type}"; known: ${EVENT_TYPES.join(', ')}`);
   }
   const parsed = orderEvent.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    return {
-      ok: false,
+    return invalid(
       message,
       eventId,
-      error: new PermanentEventError(
-        'SchemaValidationError',
-        `the event does not match the orderEvent schema: ${issues.join('; ')}`,
-        parsed.error,
-      ),
-    };
+      'SchemaValidationError',
+      `the event does not match the orderEvent schema: ${issues.join('; ')}`,
+      parsed.error,
+    );
   }
   const event = parsed.data;
   if (event.order.id !== event.orderId || event.order.orderVersion !== event.orderVersion || event.order.status !== event.status) {
-    return {
-      ok: false,
+    return invalid(
       message,
       eventId,
-      error: new PermanentEventError(
-        'SchemaValidationError',
-        'the event disagrees with its order snapshot (orderId, orderVersion or status)',
-      ),
-    };
+      'SchemaValidationError',
+      'the event disagrees with its order snapshot (orderId, orderVersion or status)',
+    );
   }
   return { ok: true, event, message };
 }

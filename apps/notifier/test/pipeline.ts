@@ -5,7 +5,7 @@ import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { setupRelaySlot, type Pool } from '@settle/db';
 import { startRelay, type Relay } from '@settle/relay';
 import { freePort } from '@settle/stack';
-import { sleep, testStack, waitFor } from '@settle/testkit';
+import { callApi, sleep, testStack, waitFor, type ApiAnswer } from '@settle/testkit';
 import { JWT_SECRET } from './support';
 
 /** The Order API as its own process (apps/api/src/main.ts, main.ts's wiring), with dev tokens on. */
@@ -13,13 +13,14 @@ export interface ApiProcess {
   url: string;
   /** Everything it wrote to stdout and stderr, line by line. */
   log: string[];
+  /** testkit's callApi on this API. */
   call<T>(
     method: string,
     route: string,
     token: string | undefined,
     body?: unknown,
     headers?: Record<string, string>,
-  ): Promise<{ status: number; body: T; headers: Headers }>;
+  ): Promise<ApiAnswer<T>>;
   devToken(role: 'user' | 'merchant', id: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -48,18 +49,7 @@ export async function spawnApi(databaseUrl: string, env: Record<string, string> 
   );
   for (const stream of [child.stdout, child.stderr])
     stream.on('data', (chunk: Buffer) => log.push(...chunk.toString().split('\n').filter(Boolean)));
-  const call: ApiProcess['call'] = async (method, route, token, body, headers = {}) => {
-    const response = await fetch(`${url}${route}`, {
-      method,
-      headers: {
-        ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...headers,
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: response.status, body: (await response.json()) as never, headers: response.headers };
-  };
+  const call: ApiProcess['call'] = (method, route, token, body, headers) => callApi(url, method, route, token, body, headers);
   const api: ApiProcess = {
     url,
     log,

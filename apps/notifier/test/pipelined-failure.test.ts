@@ -1,9 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '@settle/db';
-import { buildEvent, createOrder, orderNumber, toView, type OrderEvent } from '@settle/domain';
+import type { OrderEvent } from '@settle/domain';
 import { createKafka, deadLetterTopic } from '@settle/kafka';
-import { createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
+import { createTestDatabase, orderCreatedEvent, testStack, type TestDatabase } from '@settle/testkit';
 import type { RetryInfo } from '../src/consume';
 import { startNotifier, type Notifier } from '../src/notifier';
 import { connectClient, createTopics, eventProducer, type EventProducer, testConfig, tokenFor, waitFor } from './support';
@@ -16,32 +15,7 @@ const MERCHANT = 'm-pipelined';
 
 function createdEvents(count: number): OrderEvent[] {
   const at = new Date().toISOString();
-  return Array.from({ length: count }, (_, index) => {
-    const actor = { role: 'user' as const, id: `u-pipelined-${index}` };
-    const order = createOrder(
-      {
-        type: 'buy',
-        merchantId: MERCHANT,
-        cryptoAmount: '100.00',
-        cryptoCurrency: 'USDT',
-        fiatAmount: '367.25',
-        fiatCurrency: 'AED',
-        rate: '3.6725',
-        paymentMethod: 'upi',
-        buyerWalletAddress: 'TYa9gFzQgP7rguMEUAL8cb2HKVosQtGPJQ',
-      },
-      actor,
-      { id: randomUUID(), orderNumber: orderNumber(at, randomBytes(8)), now: at, profileWallet: () => null },
-    );
-    return buildEvent({
-      eventId: randomUUID(),
-      type: 'order.created',
-      order: toView(order, () => null),
-      previousStatus: null,
-      actor,
-      occurredAt: at,
-    });
-  });
+  return Array.from({ length: count }, (_, index) => orderCreatedEvent(`u-pipelined-${index}`, MERCHANT, at));
 }
 
 describe('a chunk that fails while the next chunks of its partition are in hand', () => {

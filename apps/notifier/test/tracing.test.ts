@@ -10,7 +10,14 @@ import { createPool, registerWebhookEndpoint, type Pool } from '@settle/db';
 import { createKafka, headerText } from '@settle/kafka';
 import { parseTraceparent, startTracing, type Tracing } from '@settle/observability';
 import type { Relay } from '@settle/relay';
-import { buyOrderBody, createTestDatabase, testStack, type TestDatabase } from '@settle/testkit';
+import {
+  buyOrderBody,
+  createTestDatabase,
+  startWebhookReceiver,
+  testStack,
+  type TestDatabase,
+  type WebhookReceiver,
+} from '@settle/testkit';
 import { startNotifier, type Notifier } from '../src/notifier';
 import { spawnApi, startPipelineRelay, type ApiProcess } from './pipeline';
 import { createTopics, testConfig, waitFor } from './support';
@@ -70,25 +77,6 @@ async function otlpReceiver(): Promise<{ url: string; spans: ExportedSpan[]; clo
   };
 }
 
-/** A webhook receiver that accepts everything and keeps the requests' headers. */
-async function webhookReceiver(): Promise<{ url: string; received: http.IncomingHttpHeaders[]; close(): Promise<void> }> {
-  const received: http.IncomingHttpHeaders[] = [];
-  const server = http.createServer((request, response) => {
-    request.resume();
-    request.on('end', () => {
-      received.push(request.headers);
-      response.writeHead(204);
-      response.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
-    received,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
 const TRACE_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 const CALLER_SPAN = 'b7ad6b7169203331';
 
@@ -106,14 +94,14 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
   let tracing: Tracing;
   let api: ApiProcess;
   let otlp: Awaited<ReturnType<typeof otlpReceiver>>;
-  let hook: Awaited<ReturnType<typeof webhookReceiver>>;
+  let hook: WebhookReceiver;
   const notifierLog: Array<Record<string, unknown>> = [];
   const consumed: KafkaMessage[] = [];
   let stopConsumer: () => Promise<void> = () => Promise.resolve();
 
   beforeAll(async () => {
     otlp = await otlpReceiver();
-    hook = await webhookReceiver();
+    hook = await startWebhookReceiver();
     db = await createTestDatabase('notifier_tracing');
     pool = createPool(db.url, { max: 3 });
     ({ events: topic = '' } = await createTopics('tracing', [{ name: 'events', numPartitions: 3 }]));
@@ -208,7 +196,7 @@ describe('tracing: a traceparent travels from the HTTP request to the screen and
       expect(shown.find((notification) => notification.orderId === id)?.traceparent).toBe(`00-${TRACE_ID}-${apiSpanId}-01`);
 
       await waitFor(() => hook.received.length === 1, 'the webhook request');
-      const webhookParent = parseTraceparent(hook.received[0]?.['traceparent']);
+      const webhookParent = parseTraceparent(hook.received[0]?.headers['traceparent']);
       expect(webhookParent?.traceId).toBe(TRACE_ID);
 
       await waitFor(

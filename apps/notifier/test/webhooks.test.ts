@@ -1,34 +1,12 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { registerWebhookEndpoint, checkWebhookUrl } from '@settle/db';
+import { startWebhookReceiver, type WebhookReceiver } from '@settle/testkit';
 import { OrderStory, useNotifierFixture, waitFor } from './support';
 
-interface Received {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
 /** A webhook receiver on 127.0.0.1 that answers the scripted statuses in turn (the last one repeats). */
-async function receiver(statuses: number[]): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
-  const received: Received[] = [];
-  const server = http.createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    request.on('end', () => {
-      received.push({ headers: request.headers, body });
-      response.writeHead(statuses[Math.min(received.length, statuses.length) - 1] ?? 200);
-      response.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
-    received,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
+const receiver = (statuses: number[]): Promise<WebhookReceiver> =>
+  startWebhookReceiver((request) => statuses[Math.min(request, statuses.length) - 1] ?? 200);
 
 describe('webhooks: Standard Webhooks signatures, retries and dead letters', () => {
   const fx = useNotifierFixture('notifier_webhooks', {

@@ -184,6 +184,7 @@ export type { ApiAnswer } from './api-client';
 export { testAddress, testTxHash } from './chain-fixtures';
 export { importLegacyOrder } from './legacy-import';
 export type { LegacyOrder } from './legacy-import';
+export { orderCreatedEvent } from './order-events';
 export { buyOrderBody, walkSellOrder } from './orders';
 export type { SellOrderStage, SellOrderWalk } from './orders';
 export { startWebhookReceiver } from './webhook-receiver';
