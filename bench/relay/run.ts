@@ -424,6 +424,22 @@ function summarise(chosen: Contender[], results: Map<string, Result[]>): void {
     const baseline = figure.baseline === undefined ? '' : ` vs ${figure.baseline.name} ${fmt(figure.baseline.value)}`;
     say(`  ${figure.met ? 'met    ' : 'NOT met'} ${figure.name}: ${fmt(figure.value)} ${figure.unit}${baseline} (goal ${figure.goal})`);
   };
+  /** Relay and broker CPU per 1k events of our relay at `setting` against the Debezium contender `debezium`: no more. */
+  const cpuGoals = (setting: 'latency' | 'throughput', debezium: string, debeziumName: string, goalText: string): void => {
+    for (const [what, figure] of [
+      ['relay', relayCpu],
+      ['broker', brokerCpu],
+    ] as const) {
+      goal({
+        name: `${setting} setting: ${what} CPU per 1k events at ${rate(RATE)}/s`,
+        value: mean(`settle_${setting}`, figure),
+        unit: 's',
+        baseline: { name: debeziumName, value: mean(debezium, figure) },
+        goal: goalText,
+        met: mean(`settle_${setting}`, figure) <= mean(debezium, figure),
+      });
+    }
+  };
   say('goals (issue #18, on the means of the rounds)');
   if (results.has('settle_latency')) {
     const floor = mean(RAW, visibleP99);
@@ -435,36 +451,10 @@ function summarise(chosen: Contender[], results: Map<string, Result[]>): void {
       goal: '≤ 1.5× the raw producer',
       met: mean('settle_latency', visibleP99) <= 1.5 * floor,
     });
-    if (results.has('debezium_20ms')) {
-      for (const [what, figure] of [
-        ['relay', relayCpu],
-        ['broker', brokerCpu],
-      ] as const) {
-        goal({
-          name: `latency setting: ${what} CPU per 1k events at ${rate(RATE)}/s`,
-          value: mean('settle_latency', figure),
-          unit: 's',
-          baseline: { name: 'Debezium, 20 ms poll', value: mean('debezium_20ms', figure) },
-          goal: '≤ Debezium tuned for latency',
-          met: mean('settle_latency', figure) <= mean('debezium_20ms', figure),
-        });
-      }
-    }
+    if (results.has('debezium_20ms')) cpuGoals('latency', 'debezium_20ms', 'Debezium, 20 ms poll', '≤ Debezium tuned for latency');
   }
   if (results.has('settle_throughput') && results.has('debezium_defaults')) {
-    for (const [what, figure] of [
-      ['relay', relayCpu],
-      ['broker', brokerCpu],
-    ] as const) {
-      goal({
-        name: `throughput setting: ${what} CPU per 1k events at ${rate(RATE)}/s`,
-        value: mean('settle_throughput', figure),
-        unit: 's',
-        baseline: { name: 'Debezium, defaults', value: mean('debezium_defaults', figure) },
-        goal: '≤ Debezium defaults',
-        met: mean('settle_throughput', figure) <= mean('debezium_defaults', figure),
-      });
-    }
+    cpuGoals('throughput', 'debezium_defaults', 'Debezium, defaults', '≤ Debezium defaults');
     goal({
       name: 'throughput setting: commit → visible p99',
       value: mean('settle_throughput', visibleP99),

@@ -58,19 +58,14 @@ describe('the order book', () => {
     expect(book.status).toBe(200);
     expect(typeof book.body.bookSeq).toBe('number');
     const entry = book.body.items.find((item) => item.id === created.body.id);
+    // The order's terms as they were sent (type, amounts, rate, payment method), and nothing of its parties.
     expect(entry).toEqual({
+      ...sellBody,
       id: created.body.id,
       orderNumber: created.body.orderNumber,
-      type: 'sell',
       network: 'tron',
       status: 'open',
       orderVersion: 1,
-      cryptoAmount: '50',
-      cryptoCurrency: 'USDT',
-      fiatAmount: '183.63',
-      fiatCurrency: 'AED',
-      rate: '3.6725',
-      paymentMethod: 'cash',
       createdAt: created.body.createdAt,
       expiresAt: created.body.expiresAt,
     });

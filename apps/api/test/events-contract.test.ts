@@ -133,28 +133,12 @@ describe('every event the API produces, as the relay publishes it, matches its p
     }
     // The timers' transitions, as the worker makes them once a deadline has passed.
     const later = new Date(Date.now() + 6 * 3_600_000).toISOString();
-    const expiring = await stage('sell', 'open');
-    expect(
-      (
-        await applyTransition(api.pool, {
-          orderId: expiring.order.id,
-          command: { action: 'expire' },
-          actor: { role: 'system', id: 'system' },
-          now: later,
-        })
-      ).kind,
-    ).toBe('applied');
-    const escalated = await stage('m2m', 'payment_sent');
-    expect(
-      (
-        await applyTransition(api.pool, {
-          orderId: escalated.order.id,
-          command: { action: 'escalate' },
-          actor: { role: 'system', id: 'system' },
-          now: later,
-        })
-      ).kind,
-    ).toBe('applied');
+    const byTimer = async (orderId: string, action: 'expire' | 'escalate'): Promise<void> => {
+      const result = await applyTransition(api.pool, { orderId, command: { action }, actor: { role: 'system', id: 'system' }, now: later });
+      expect(result.kind, action).toBe('applied');
+    };
+    await byTimer((await stage('sell', 'open')).order.id, 'expire');
+    await byTimer((await stage('m2m', 'payment_sent')).order.id, 'escalate');
 
     const expected = Number((await api.pool.query<{ n: string }>('SELECT count(*) AS n FROM order_events')).rows[0]?.n);
     const deadline = Date.now() + 30_000;

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { upsertAccount } from '@settle/db';
+import type { Order } from '@settle/domain';
 import { useTestDatabase, importLegacyOrder, testTxHash } from '@settle/testkit';
 import { cliEnv, runCliInProcess, type CliResult } from './run-cli';
 
@@ -19,14 +20,18 @@ describe('settle-ops repair', () => {
       )
     ).rows[0];
 
-  it('finds each stuck state, changes nothing on a dry run, and repairs each with event, outbox and audit rows on --apply', async () => {
-    const released = await importLegacyOrder(database.pool, {
+  /** Left at payment_sent though its release is on chain (release_recorded): user u-legacy-<n>, hashes legacy-*-<n>. */
+  const releaseRecorded = (n: number): Promise<Order> =>
+    importLegacyOrder(database.pool, {
       status: 'payment_sent',
       merchantId: 'm-legacy',
-      userId: 'u-legacy-1',
-      escrowTxHash: testTxHash('legacy-escrow-1'),
-      releaseTxHash: testTxHash('legacy-release-1'),
+      userId: `u-legacy-${n}`,
+      escrowTxHash: testTxHash(`legacy-escrow-${n}`),
+      releaseTxHash: testTxHash(`legacy-release-${n}`),
     });
+
+  it('finds each stuck state, changes nothing on a dry run, and repairs each with event, outbox and audit rows on --apply', async () => {
+    const released = await releaseRecorded(1);
     const refunded = await importLegacyOrder(database.pool, {
       status: 'escrowed',
       merchantId: 'm-legacy',
@@ -120,20 +125,8 @@ describe('settle-ops repair', () => {
   });
 
   it('--order limits the run to one order; a bad id is a one-line usage error', async () => {
-    const one = await importLegacyOrder(database.pool, {
-      status: 'payment_sent',
-      merchantId: 'm-legacy',
-      userId: 'u-legacy-5',
-      escrowTxHash: testTxHash('legacy-escrow-5'),
-      releaseTxHash: testTxHash('legacy-release-5'),
-    });
-    const other = await importLegacyOrder(database.pool, {
-      status: 'payment_sent',
-      merchantId: 'm-legacy',
-      userId: 'u-legacy-6',
-      escrowTxHash: testTxHash('legacy-escrow-6'),
-      releaseTxHash: testTxHash('legacy-release-6'),
-    });
+    const one = await releaseRecorded(5);
+    const other = await releaseRecorded(6);
     const applied = await cli('repair', '--apply', '--order', one.id, '--reason', 'ticket 42', '--json');
     expect((JSON.parse(applied.stdout) as { orders: Array<{ orderId: string; result: string }> }).orders).toEqual([
       expect.objectContaining({ orderId: one.id, result: 'repaired' }),
