@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createTokenVerifier } from '@settle/auth';
-import type { Config } from '@settle/config';
+import type { ApiConfig } from '@settle/config';
 import { createPool, currentBookSeq } from '@settle/db';
 import { createRegistry, dependencyReadiness, startOpsServer, startTracing, type Logger } from '@settle/observability';
 import { createClient } from 'redis';
@@ -8,7 +8,7 @@ import { createApp, type AppOptions } from './app';
 import { applyServerLimits } from './server-limits';
 
 export interface StartApiOptions extends AppOptions {
-  config: Config;
+  config: ApiConfig;
   logger: Logger;
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import type { TokenVerifier } from '@settle/auth';
-import { orderPolicy, type Config } from '@settle/config';
+import { orderPolicy, type ApiConfig } from '@settle/config';
 import type { Pool } from '@settle/db';
 import { idOnlyTracing, type Logger, type Tracing } from '@settle/observability';
 import { accessLog, traceRequests } from './access-log';
@@ -25,7 +25,7 @@ import { schemaRoutes } from './schemas';
 import { serveWithAppPrototypes } from './server';
 
 export interface AppDependencies {
-  config: Config;
+  config: ApiConfig;
   pool: Pool;
   logger: Logger;
   verify: TokenVerifier;

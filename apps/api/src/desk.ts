@@ -1,6 +1,6 @@
 import path from 'node:path';
 import express, { Router } from 'express';
-import { repoRoot, type Config } from '@settle/config';
+import { repoRoot, type ApiConfig } from '@settle/config';
 import type { DeskConfig } from '@settle/contracts';
 
 /** Where `npm run build -w @settle/web` writes the desk. */
@@ -14,7 +14,7 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
  * index.html first, revalidated on every load so a new build is picked up at once. `GET /desk/config` tells the
  * desk where the notifier is and whether dev tokens are served. Without a build, `/` is the API's 404.
  */
-export function deskRoutes(config: Pick<Config, 'NOTIFIER_PUBLIC_URL' | 'DEV_AUTH'>, dist = DESK_DIST): Router {
+export function deskRoutes(config: Pick<ApiConfig, 'NOTIFIER_PUBLIC_URL' | 'DEV_AUTH'>, dist = DESK_DIST): Router {
   const router = Router();
   const desk: DeskConfig = { notifierUrl: config.NOTIFIER_PUBLIC_URL, devAuth: config.DEV_AUTH };
   router.get('/desk/config', (_request, response) => void response.set('cache-control', 'no-cache').json(desk));

@@ -3,7 +3,7 @@ import { loadAppConfig } from '@settle/config';
 import { createLogger, onShutdown } from '@settle/observability';
 import { startApi } from './api';
 
-const config = loadAppConfig('settle-api');
+const config = loadAppConfig('api');
 const logger = createLogger('api', config.LOG_LEVEL);
 startApi({ config, logger }).then(
   (api) => onShutdown(logger, () => api.stop(), config.SETTLE_SUPERVISED),

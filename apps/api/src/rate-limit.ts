@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit, type Options, type RateLimitInfo, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import type { Config } from '@settle/config';
+import type { ApiConfig } from '@settle/config';
 import type { Logger } from '@settle/observability';
 import { PROBLEM_TYPE_BASE } from './problem';
 import { pathsUnder } from './security';
@@ -13,7 +13,7 @@ export interface RateLimitRedis {
 }
 
 export interface RateLimitOptions {
-  config: Pick<Config, 'API_RATE_LIMIT_PRINCIPAL' | 'API_RATE_LIMIT_ANONYMOUS' | 'API_RATE_LIMIT_WINDOW_MS' | 'API_REDIS_KEY'>;
+  config: Pick<ApiConfig, 'API_RATE_LIMIT_PRINCIPAL' | 'API_RATE_LIMIT_ANONYMOUS' | 'API_RATE_LIMIT_WINDOW_MS' | 'API_REDIS_KEY'>;
   logger: Logger;
   /** Counters in Redis, shared by every API process using the same API_REDIS_KEY. @default in-process memory */
   redis?: RateLimitRedis | undefined;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
-import type { Config } from '@settle/config';
+import type { ApiConfig } from '@settle/config';
 
 /** The CSP source of an inline `<script>` whose text is exactly `script` (CSP hashes cover the element's text). */
 export const scriptHashSource = (script: string): string => `'sha256-${createHash('sha256').update(script, 'utf8').digest('base64')}'`;
@@ -19,7 +19,7 @@ const websocketOrigin = (origin: string): string => origin.replace(/^http/, 'ws'
  * Every header helmet sets here is the same on every response, so helmet runs once, at start, and each request gets
  * the headers it wrote: its chain of a dozen middlewares cost ~10 µs per request, a few per cent of a transition.
  */
-export function securityHeaders(config: Pick<Config, 'NOTIFIER_PUBLIC_URL'>, inlineScripts: readonly string[] = []): RequestHandler {
+export function securityHeaders(config: Pick<ApiConfig, 'NOTIFIER_PUBLIC_URL'>, inlineScripts: readonly string[] = []): RequestHandler {
   const notifier = config.NOTIFIER_PUBLIC_URL;
   const headers = headersSetBy(
     helmet({

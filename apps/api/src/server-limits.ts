@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { Config } from '@settle/config';
+import type { ApiConfig } from '@settle/config';
 
 /** Keep-alive idle time: above the 60 s idle timeout of common load balancers, so they close first. */
 const KEEP_ALIVE_MS = 65_000;
@@ -13,7 +13,7 @@ const KEEP_ALIVE_MS = 65_000;
  */
 export function applyServerLimits(
   server: http.Server,
-  config: Pick<Config, 'API_HEADERS_TIMEOUT_MS' | 'API_REQUEST_TIMEOUT_MS' | 'API_MAX_CONNECTIONS'>,
+  config: Pick<ApiConfig, 'API_HEADERS_TIMEOUT_MS' | 'API_REQUEST_TIMEOUT_MS' | 'API_MAX_CONNECTIONS'>,
 ): void {
   server.headersTimeout = config.API_HEADERS_TIMEOUT_MS;
   // node requires requestTimeout ≥ headersTimeout (0 disables it, which is not offered).

@@ -2,7 +2,7 @@ import { loadAppConfig } from '@settle/config';
 import { createLogger, onShutdown } from '@settle/observability';
 import { startNotifier } from './notifier';
 
-const config = loadAppConfig('settle-notifier');
+const config = loadAppConfig('notifier');
 const logger = createLogger('notifier', config.LOG_LEVEL);
 startNotifier({ config, logger }).then(
   (notifier) => onShutdown(logger, () => notifier.stop(), config.SETTLE_SUPERVISED),

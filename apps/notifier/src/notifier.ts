@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
-import type { Config } from '@settle/config';
+import type { NotifierConfig } from '@settle/config';
 import { createPool, type Pool } from '@settle/db';
 import { createKafka, deadLetterTopic, ensureTopics, kafkaProbe, orderTopics, type KafkaProbe } from '@settle/kafka';
 import {
@@ -26,7 +26,7 @@ import { createSocketHub, type SocketHub } from './sockets';
 import { startWebhookDispatcher, type WebhookDispatcher } from './webhooks';
 
 export interface NotifierOptions {
-  config: Config;
+  config: NotifierConfig;
   logger?: Logger;
   /** Listen here instead of NOTIFIER_PORT (0 = a free port, for tests). */
   port?: number;
@@ -59,7 +59,7 @@ const IN_FLIGHT_PER_CONSUMER = 4_000;
 
 /** What the notifier's parts share from start to stop. */
 interface NotifierBase {
-  config: Config;
+  config: NotifierConfig;
   logger: Logger;
   tracing: Tracing;
   pool: Pool;
@@ -193,7 +193,7 @@ function httpServer({ pool, registry }: NotifierBase, brokers: KafkaProbe, joine
 
 /** With REDIS_URL, the socket.io Redis adapter that lets several notifiers share rooms. */
 async function redisAdapter(
-  config: Config,
+  config: NotifierConfig,
   logger: Logger,
 ): Promise<{ adapter: ReturnType<typeof createAdapter>; close(): Promise<void> } | undefined> {
   if (config.REDIS_URL === undefined) return undefined;

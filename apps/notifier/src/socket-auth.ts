@@ -1,5 +1,5 @@
 import { createTokenVerifier, type Principal, type TokenVerifier } from '@settle/auth';
-import type { Config } from '@settle/config';
+import type { NotifierConfig } from '@settle/config';
 import { handshakeAuth } from '@settle/contracts';
 import type { NotifierServer, NotifierSocket } from './socket-types';
 
@@ -11,7 +11,7 @@ export const recipientOf = (principal: Principal): string =>
   principal.role === 'compliance' ? 'compliance:compliance' : `${principal.role}:${principal.id}`;
 
 /** The token verifier; without JWT_SECRET/JWKS_URL every handshake is refused with the reason (the process still runs). */
-export function safeVerifier(config: Config): TokenVerifier {
+export function safeVerifier(config: NotifierConfig): TokenVerifier {
   try {
     return createTokenVerifier(config);
   } catch (error) {

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { TokenVerifier } from '@settle/auth';
-import type { Config } from '@settle/config';
+import type { NotifierConfig } from '@settle/config';
 import type { BookPayload, NotificationPayload } from '@settle/contracts';
 import { isOrderParty, type Pool } from '@settle/db';
 import type { Logger } from '@settle/observability';
@@ -33,7 +33,7 @@ export interface SocketHub {
 }
 
 export interface SocketHubOptions {
-  config: Config;
+  config: NotifierConfig;
   pool: Pool;
   metrics: NotifierMetrics;
   logger: Logger;
@@ -115,7 +115,7 @@ export function createSocketHub(server: http.Server, options: SocketHubOptions):
 }
 
 /** The socket.io server: its transports, timeouts and size limit, and who may connect. */
-function socketServer(server: http.Server, config: Config): NotifierServer {
+function socketServer(server: http.Server, config: NotifierConfig): NotifierServer {
   // perMessageDeflate stays off (engine.io's default): a ~3 KB JSON payload costs more CPU to deflate than loopback
   // or LAN bytes do.
   const origins = new Set(config.NOTIFIER_ALLOWED_ORIGINS);
@@ -143,7 +143,7 @@ function connected(
   socket: NotifierSocket,
   inboxes: Inboxes,
   isParty: (socket: NotifierSocket, orderId: string) => Promise<boolean>,
-  config: Config,
+  config: NotifierConfig,
   logger: Logger,
 ): { entry: LocalSocket } {
   const { principal, recipient } = socket.data;

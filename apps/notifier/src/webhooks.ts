@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { Config } from '@settle/config';
+import type { NotifierConfig } from '@settle/config';
 import {
   addressAllowList,
   checkPublicHost,
@@ -76,7 +76,7 @@ function postTo(url: URL, address: ResolvedAddress, headers: Record<string, stri
  * with the reason and the event goes to the dead-letter topic.
  */
 export function startWebhookDispatcher(options: {
-  config: Config;
+  config: NotifierConfig;
   pool: Pool;
   producer: Producer;
   topic: string;

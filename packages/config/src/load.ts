@@ -40,19 +40,11 @@ export function parseAppConfig<App extends AppName>(app: App, env: NodeJS.Proces
  * parseAppConfig for an app's entry point: a bad environment, or one checkProductionProfile refuses, prints one line
  * to stderr (`settle-<app>: …`, no stack trace) and exits with code 1.
  */
-export function loadAppConfig<App extends AppName>(app: App, env?: NodeJS.ProcessEnv): AppConfig<App>;
-/** With the label `settle-<app>` instead of the app's name: every app's variables in one Config, as loadConfig. */
-export function loadAppConfig(label: `settle-${AppName}`, env?: NodeJS.ProcessEnv): Config;
-export function loadAppConfig(name: AppName | `settle-${AppName}`, env: NodeJS.ProcessEnv = process.env): Config | AppConfig<AppName> {
-  const label = name.startsWith('settle-') ? name : `settle-${name}`;
+export function loadAppConfig<App extends AppName>(app: App, env: NodeJS.ProcessEnv = process.env): AppConfig<App> {
   try {
-    return isAppName(name) ? parseAppConfig(name, env) : checkProductionProfile(loadConfig(env));
+    return parseAppConfig(app, env);
   } catch (error) {
-    process.stderr.write(`${label}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`settle-${app}: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   }
-}
-
-function isAppName(name: string): name is AppName {
-  return Object.hasOwn(APP_SCHEMAS, name);
 }

@@ -40,9 +40,7 @@ export async function ensureMavenJars(options: MavenJarsOptions): Promise<string
 
   if (!commandExists('mvn', ['-v'])) {
     const instead = options.withoutMaven === undefined ? '' : ` or ${options.withoutMaven}`;
-    throw new StackError(
-      `Maven (mvn) is needed once to fetch ${options.jars}: install it (e.g. \`apt-get install maven\`)${instead}`,
-    );
+    throw new StackError(`Maven (mvn) is needed once to fetch ${options.jars}: install it (e.g. \`apt-get install maven\`)${instead}`);
   }
   options.onProgress?.(`fetching ${options.jars} from Maven Central (first run only)…`);
   // Fetched into a staging directory and renamed, so an interrupted fetch is never taken for a complete one.

@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import type { Config } from '@settle/config';
+import type { ApiConfig } from '@settle/config';
 import { registerWebhookBody, uuid } from '@settle/contracts';
 import {
   addressAllowList,
@@ -27,7 +27,7 @@ function merchantOf(request: Request): string {
  * WEBHOOK_ALLOWED_HOSTS does not allow), GET /v1/webhooks (with why an endpoint was disabled),
  * DELETE /v1/webhooks/:id (204), GET /v1/webhooks/:id/deliveries (the delivery log with every attempt).
  */
-export function webhookRoutes(pool: Pool, config: Pick<Config, 'NODE_ENV' | 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ALLOWED_HOSTS'>): Router {
+export function webhookRoutes(pool: Pool, config: Pick<ApiConfig, 'NODE_ENV' | 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ALLOWED_HOSTS'>): Router {
   const router = Router();
   const policy = {
     production: config.NODE_ENV === 'production',
