@@ -4,35 +4,45 @@
  * packages/db's write path, see cycle.ts) on the same database in the same run; then p50/p99 latency at half the measured HTTP peak (open loop).
  *
  *   npm run bench:api            (embedded Postgres; DATABASE_URL to use another server)
- *   BENCH_SECONDS=20 BENCH_ROUNDS=3 BENCH_CONCURRENCY=32,64 BENCH_PGBENCH_CLIENTS=8,16 BENCH_OPEN_RATES=100,200 npm run bench:api
+ *   BENCH_SECONDS=5 BENCH_ROUNDS=8 BENCH_CONCURRENCY=32,64 BENCH_PGBENCH_CLIENTS=8,16 BENCH_OPEN_RATES=100,200 npm run bench:api
  *
  * Each side's peak is the best of several concurrency levels (HTTP concurrent cycles; pgbench clients), so
  * neither is compared at a setting that suits only the other, over BENCH_ROUNDS rounds in which the two sides
- * take turns (the machine is shared: a noisy stretch then hits both).
+ * take turns (the machine is shared: a noisy stretch then hits both). Every phase starts from a vacuumed,
+ * checkpointed database and, on the HTTP side, one unmeasured second of the same load.
  *
- * Diagnostics: BENCH_API_PROFILE=<dir> writes the API's CPU profile there; BENCH_API_FLAGS adds node flags to
- * the API (e.g. "--trace-gc").
+ * Beside the API as shipped run a second process of the same code (the control), the same API with each Express
+ * bend off, and with all of them off (stock Express 5; variants.ts), each a process of its own. Every one of them runs
+ * once at each level in every round, and a bend's gain (transitions/s, the API's CPU per transition) is the median of
+ * its differences from the shipped API's phase of the same round and level, printed beside the control's reading of
+ * the same kind: a gain no larger than that is noise. BENCH_BENDS=0 runs the shipped API alone.
+ *
+ * Diagnostics: BENCH_API_PROFILE=<dir> writes the shipped API's CPU profile there; BENCH_API_FLAGS adds node flags
+ * to every API process (e.g. "--trace-gc").
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import http from 'node:http';
 import path from 'node:path';
 import { signToken } from '@settle/auth';
-import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
+import { loadConfig } from '@settle/config';
 import { createPool, ensureDatabase, migrate, upsertAccount } from '@settle/db';
-import { freePort, startStack } from '@settle/stack';
-import { cpuSnapshot, schedBetween, schedSnapshot, stealSnapshot, stolenSince, wakeupCostUs, type CpuSnapshot } from '../cpu';
+import { startStack } from '@settle/stack';
+import { cpuBetween, cpuSnapshot, schedBetween, schedSnapshot, stealSnapshot, stolenSince, wakeupCostUs, type CpuSnapshot } from '../cpu';
 import { ConnectionPool } from './client';
 import { BENCH_WALLET, pgbenchScript } from './cycle';
-import { reportFigures } from '../summary';
+import { reportFigures, type Figure } from '../summary';
+import { beyond, CONTROL, printVariants, SHIPPED, startVariant, stopVariant, variants, type Phase, type RunningApi } from './variants';
 
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 3);
 const levels = (value: string | undefined, fallback: string): number[] => (value ?? fallback).split(',').map(Number);
 const CONCURRENCY = levels(process.env['BENCH_CONCURRENCY'], '32,64');
 const PGBENCH_CLIENTS = levels(process.env['BENCH_PGBENCH_CLIENTS'], '8,16');
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 4);
+const WITH_BENDS = process.env['BENCH_BENDS'] !== '0';
+/** The half-load latency phase's length. */
+const HALF_LOAD_SECONDS = 10;
 const TRANSITIONS_PER_CYCLE = 5;
 
 function findPgbench(): string {
@@ -42,8 +52,13 @@ function findPgbench(): string {
   throw new Error('pgbench is needed for the baseline: install it (e.g. apt-get install postgresql-client)');
 }
 
-/** The keep-alive connections to the API (one API per run). */
-let connections: ConnectionPool | undefined;
+/** The keep-alive connections to each API process, by port. */
+const connections = new Map<number, ConnectionPool>();
+const connectionsTo = (port: number): ConnectionPool => {
+  let pool = connections.get(port);
+  if (pool === undefined) connections.set(port, (pool = new ConnectionPool(port)));
+  return pool;
+};
 async function request(
   port: number,
   method: 'GET' | 'POST',
@@ -52,7 +67,7 @@ async function request(
   body: unknown,
   headers = '',
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await (connections ??= new ConnectionPool(port)).request(method, pathname, token, body, headers);
+  const response = await connectionsTo(port).request(method, pathname, token, body, headers);
   // Only a create's body is needed (its id): skipping the parse keeps the load generator's CPU off the measurement.
   const status = response.status;
   if (status === 201 || status >= 400) return { status, body: JSON.parse(response.body) as Record<string, unknown> };
@@ -198,14 +213,17 @@ function pgbench(binary: string, url: string, script: string, variables: Record<
 }
 
 async function main(): Promise<void> {
+  const started = performance.now();
   const pgbenchBinary = findPgbench();
   const config = loadConfig();
+  const all = WITH_BENDS ? variants() : [SHIPPED];
   console.log(
-    `bench/api: ${SECONDS}s per phase, HTTP concurrency ${CONCURRENCY.join('/')}, pgbench clients ${PGBENCH_CLIENTS.join('/')}, ${TRANSITIONS_PER_CYCLE} transitions per cycle`,
+    `bench/api: ${SECONDS}s per phase, ${ROUNDS} rounds, HTTP concurrency ${CONCURRENCY.join('/')}, pgbench clients ${PGBENCH_CLIENTS.join('/')}, ${TRANSITIONS_PER_CYCLE} transitions per cycle`,
   );
+  console.log(`  API processes: ${all.map((variant) => variant.name).join(', ')}`);
   console.log(`  this machine: an idle Node timer wakeup costs ${(await wakeupCostUs()).toFixed(0)} µs of CPU (bench/cpu.ts wakeupCostUs)`);
   const stack = await startStack({ config, mode: 'ephemeral', kafka: false, onProgress: (line) => console.log(`  [stack] ${line}`) });
-  let api: ChildProcess | undefined;
+  const apis: RunningApi[] = [];
   try {
     const url = await ensureDatabase(stack.databaseUrl, 'bench_api');
     await migrate(url);
@@ -222,41 +240,18 @@ async function main(): Promise<void> {
       });
     }
 
-    const port = await freePort();
-    api = spawn(
-      process.execPath,
-      [
-        ...(process.env['BENCH_API_PROFILE'] !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_API_PROFILE']}`] : []),
-        ...(process.env['BENCH_API_FLAGS']?.split(' ').filter(Boolean) ?? []),
-        ...(APP_NODE_FLAGS['api'] ?? []),
-        '--import',
-        'tsx',
-        path.join(repoRoot, 'apps/api/src/main.ts'),
-      ],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: url,
-          PORT: String(port),
-          JWT_SECRET: secret,
-          LOG_LEVEL: 'warn',
-          DEV_AUTH: '0',
-          NODE_ENV: 'production',
-        },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      },
-    );
-    for (let i = 0; ; i += 1) {
-      const ok = await new Promise<boolean>((resolve) =>
-        http.get({ port, path: '/health', host: '127.0.0.1' }, (res) => resolve(res.statusCode === 200)).on('error', () => resolve(false)),
-      );
-      if (ok) break;
-      if (i > 100) throw new Error('the API did not start');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    const env = { ...process.env, DATABASE_URL: url, JWT_SECRET: secret, LOG_LEVEL: 'warn', DEV_AUTH: '0', NODE_ENV: 'production' };
+    const flags = process.env['BENCH_API_FLAGS']?.split(' ').filter(Boolean) ?? [];
+    const profile = process.env['BENCH_API_PROFILE'];
+    for (const variant of all) {
+      const profiled = variant === SHIPPED && profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+      apis.push(await startVariant(variant, env, [...profiled, ...flags]));
     }
+    const shippedApi = apis[0] as RunningApi;
 
     console.log('warming up…');
-    await closedLoop(port, parties, 3, CONCURRENCY[0] ?? 32);
+    // Long enough for V8 to optimise the hot paths and the old generation to reach its working size.
+    for (const api of apis) await closedLoop(api.port, parties, 5, CONCURRENCY.at(-1) ?? 64);
     // A realistic event payload for pgbench: one the API just wrote.
     const payload = (await pool.query<{ payload: unknown }>(`SELECT payload FROM outbox ORDER BY created_at DESC LIMIT 1`)).rows[0]
       ?.payload;
@@ -279,24 +274,58 @@ async function main(): Promise<void> {
       cpu: { client: 0, api: 0, postgres: 0 },
       sched: { ran: 0, waited: 0, idle: 0, stolen: 0 },
     };
+    const phases: Phase[] = [];
     let baseline = { perSecond: 0, clients: 0, cpu: { postgres: 0, pgbench: 0 }, stolen: 0 };
-    // The two sides take turns, ROUNDS times over, so a noisy stretch of the shared machine hits both alike.
+    let settling = 0;
+    const timedSettle = async (): Promise<void> => {
+      const settleBegan = performance.now();
+      await settle();
+      settling += performance.now() - settleBegan;
+    };
+    const httpPhase = async (api: RunningApi, concurrency: number, round: number): Promise<void> => {
+      // One unmeasured second first: a process that sat idle while the others ran comes back with a shrunken heap and
+      // cold caches; and the checkpoint's first-touch writes fall here.
+      await closedLoop(api.port, parties, 1, concurrency);
+      const pid = api.process.pid as number;
+      const before = cpuSnapshot({ api: pid });
+      const schedBefore = schedSnapshot(pid);
+      const run = await closedLoop(api.port, parties, SECONDS, concurrency);
+      const schedAfter = schedSnapshot(pid);
+      const after = cpuSnapshot({ api: pid });
+      const sched = schedBetween(schedBefore, schedAfter, os.cpus().length);
+      const used = cpuUsed(before, after);
+      const cpu = { client: used('self'), api: used('api'), postgres: used('postgres') };
+      // The machine's CPU that none of this bench's processes used (other work on the shared VM).
+      const wallMs = schedAfter.at - schedBefore.at;
+      const others = Math.max(0, 1 - sched.idle - sched.stolen - cpuBetween(before, after, wallMs).totalMs / (wallMs * os.cpus().length));
+      phases.push({
+        variant: api.variant,
+        round,
+        concurrency,
+        transitions: run.transitions,
+        perSecond: run.perSecond,
+        apiCpuMs: cpu.api,
+        others,
+      });
+      console.log(
+        `  round ${round}: HTTP ${api.variant.name}, ${concurrency} concurrent cycles: ${run.perSecond.toFixed(0)} transitions/s, API ${perTransition(cpu.api, run.transitions)} CPU per transition (other processes ${(others * 100).toFixed(0)} %, stolen ${(sched.stolen * 100).toFixed(0)} % of the machine)`,
+      );
+      if (api === shippedApi && run.perSecond > peak.perSecond) peak = { ...run, concurrency, cpu, sched };
+    };
+    const began = performance.now();
+    // The two sides take turns, ROUNDS times over, so a noisy stretch of the shared machine hits both alike. On the
+    // HTTP side every API process runs once at each level per round, each level in turn; within a level the processes'
+    // order turns by one each round, so none always runs first or right after pgbench, and all idle alike in between.
     for (let round = 1; round <= ROUNDS; round += 1) {
+      const turn = (round - 1) % apis.length;
       for (const concurrency of CONCURRENCY) {
-        await settle();
-        const before = cpuSnapshot({ api: api.pid });
-        const schedBefore = schedSnapshot(api.pid as number);
-        const run = await closedLoop(port, parties, SECONDS, concurrency);
-        const sched = schedBetween(schedBefore, schedSnapshot(api.pid as number), os.cpus().length);
-        const used = cpuUsed(before, cpuSnapshot({ api: api.pid }));
-        const cpu = { client: used('self'), api: used('api'), postgres: used('postgres') };
-        console.log(
-          `  round ${round}: HTTP, ${concurrency} concurrent cycles: ${run.perSecond.toFixed(0)} transitions/s (${(sched.stolen * 100).toFixed(0)} % stolen)`,
-        );
-        if (run.perSecond > peak.perSecond) peak = { ...run, concurrency, cpu, sched };
+        for (const api of [...apis.slice(turn), ...apis.slice(0, turn)]) {
+          await timedSettle();
+          await httpPhase(api, concurrency, round);
+        }
       }
       for (const clients of PGBENCH_CLIENTS) {
-        await settle();
+        await timedSettle();
         const before = cpuSnapshot({});
         const steal = stealSnapshot();
         const perSecond = pgbench(pgbenchBinary, url, script, { ...cycle.variables, payload: JSON.stringify(payload) }, clients);
@@ -310,19 +339,24 @@ async function main(): Promise<void> {
           baseline = { perSecond, clients, cpu: { postgres: used('postgres'), pgbench: used('self') }, stolen };
       }
     }
+    console.log(
+      `  (${ROUNDS} rounds in ${((performance.now() - began) / 1000).toFixed(0)} s, of which ${(settling / 1000).toFixed(0)} s vacuuming and checkpointing between phases)`,
+    );
+    // The latency goal is the shipped API's; the others have done their part.
+    for (const api of apis.splice(1)) await stopVariant(api);
     const half = peak.perSecond / 2;
     console.log(`half load (open loop at ${half.toFixed(0)} transitions/s)…`);
     await settle();
     // One unmeasured second at the same rate first: right after settle()'s CHECKPOINT every first touch of a
     // page writes a full-page image to the WAL, and that burst belongs to the checkpoint, not to the API.
-    await openLoop(port, parties, half, 1);
+    await openLoop(shippedApi.port, parties, half, 1);
     const halfSteal = stealSnapshot();
-    const latencies = await openLoop(port, parties, half, Math.min(SECONDS, 10));
+    const latencies = await openLoop(shippedApi.port, parties, half, HALF_LOAD_SECONDS);
     const halfStolen = stolenSince(halfSteal, os.cpus().length);
     // Optional latency curve: BENCH_OPEN_RATES=100,200,300 (transitions/s).
     for (const rate of levels(process.env['BENCH_OPEN_RATES'], '').filter((value) => value > 0)) {
       await settle();
-      const curve = await openLoop(port, parties, rate, Math.min(SECONDS, 10));
+      const curve = await openLoop(shippedApi.port, parties, rate, HALF_LOAD_SECONDS);
       console.log(`  open loop at ${rate}/s: p50 ${percentile(curve, 50).toFixed(1)} ms, p99 ${percentile(curve, 99).toFixed(1)} ms`);
     }
     await pool.end();
@@ -351,6 +385,18 @@ async function main(): Promise<void> {
     console.log(
       `  latency at half load: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latencies.length} requests   (goal p99 ≤ 25 ms)  ${p99 <= 25 ? 'met' : 'NOT met'}; ${pct(halfStolen)} of the machine stolen by the hypervisor meanwhile`,
     );
+    const gains = WITH_BENDS ? printVariants(phases, all, baseline.perSecond) : [];
+    const control = gains.find((gain) => gain.against === CONTROL);
+    const bendFigures: Figure[] = gains
+      .filter((gain) => gain !== control)
+      .map((gain) => ({
+        name: `HTTP transitions/s as shipped against ${gain.against.name} (medians of ${gain.pairs} phases)`,
+        value: gain.shipped,
+        unit: 'transitions/s',
+        baseline: { name: gain.against.name, value: gain.without },
+        goal: 'a gain beyond the second shipped process',
+        met: control !== undefined && beyond(gain, control),
+      }));
     reportFigures('api', [
       {
         name: 'HTTP transitions/s (peak)',
@@ -362,7 +408,9 @@ async function main(): Promise<void> {
       },
       { name: 'p99 at half the HTTP peak', value: p99, unit: 'ms', goal: '≤ 25 ms', met: p99 <= 25 },
       { name: 'p50 at half the HTTP peak', value: p50, unit: 'ms', goal: '(reported)', met: true },
+      ...bendFigures,
     ]);
+    console.log(`  (bench/api ran ${((performance.now() - started) / 1000).toFixed(0)} s)`);
     // On a shared VM the two peaks may have had very different machines: say so rather than let it pass as a result.
     if (Math.max(peak.sched.stolen, baseline.stolen, halfStolen) > 0.1 || Math.abs(peak.sched.stolen - baseline.stolen) > 0.05) {
       console.log(
@@ -370,9 +418,8 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    connections?.close();
-    api?.kill('SIGTERM');
-    if (api !== undefined) await new Promise((resolve) => api?.once('exit', resolve));
+    for (const pool of connections.values()) pool.close();
+    for (const api of apis) await stopVariant(api);
     await stack.stop();
   }
 }
