@@ -1,6 +1,6 @@
 /**
  * The API process bench/api compares against the shipped one: startApi as main.ts runs it, with the Express bends
- * named by `--off` turned off (`--off appPrototypes --off fastJsonBody`). Only the bench starts the API this way:
+ * named by `--off` turned off (`--off fastJsonBody`). Only the bench starts the API this way:
  * the product has no switch for them.
  */
 import { parseArgs } from 'node:util';

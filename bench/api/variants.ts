@@ -16,9 +16,7 @@ export type Bend = keyof ExpressBends;
 
 /** How a bend is named in the bench's output. */
 export const BEND_NAMES: Record<Bend, string> = {
-  appPrototypes: 'app prototypes',
   fastJsonBody: 'fast JSON body',
-  directJsonResponse: 'direct JSON response',
 };
 
 export interface Variant {

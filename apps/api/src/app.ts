@@ -22,7 +22,6 @@ import { orderRoutes } from './routes/orders';
 import { webhookRoutes } from './routes/webhooks';
 import { noStoreUnder, securityHeaders } from './security';
 import { schemaRoutes } from './schemas';
-import { serveWithAppPrototypes } from './server';
 
 export interface AppDependencies {
   config: ApiConfig;
@@ -41,19 +40,15 @@ export interface AppDependencies {
 /**
  * The API's departures from stock Express 5 for speed. Each has the same behaviour as the Express path it replaces
  * (the tests run both), and each is kept for the gain bench:api measures against that path in the same run
- * (apps/api/README.md). All on unless an option turns one off; only bench/api does.
+ * (apps/api/README.md). All on unless an option turns one off; only bench/api and the tests do.
  */
 export interface ExpressBends {
-  /** node:http builds requests and responses with the app's prototypes (src/server.ts). @default true */
-  appPrototypes: boolean;
   /** A plain UTF-8 JSON body is read by src/body.ts; off, express.json reads every body. @default true */
   fastJsonBody: boolean;
-  /** Order responses are written with writeHead/end (src/http.ts); off, with Express's res.send. @default true */
-  directJsonResponse: boolean;
 }
 
 /** Every bend on: the API as shipped. */
-export const ALL_BENDS: Readonly<ExpressBends> = { appPrototypes: true, fastJsonBody: true, directJsonResponse: true };
+export const ALL_BENDS: Readonly<ExpressBends> = { fastJsonBody: true };
 
 export interface AppOptions {
   /** Bends to turn off for a measurement or a test. @default ALL_BENDS */
@@ -69,7 +64,6 @@ const swaggerDir = path.dirname(createRequire(import.meta.url).resolve('swagger-
 export function createApp(deps: AppDependencies, options: AppOptions = {}): Express {
   const bends = { ...ALL_BENDS, ...options.expressBends };
   const app = express();
-  if (bends.appPrototypes) serveWithAppPrototypes(app);
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   recordRequestDurations(app, deps.registry);
@@ -89,7 +83,7 @@ export function createApp(deps: AppDependencies, options: AppOptions = {}): Expr
   app.use(authenticate(deps.verify, AUTHENTICATED));
   app.use(limits.principal);
   const policy = orderPolicy(deps.config);
-  app.use(orderRoutes(deps.pool, deps.bookSeq, policy, orderResponses({ direct: bends.directJsonResponse })));
+  app.use(orderRoutes(deps.pool, deps.bookSeq, policy, orderResponses()));
   app.use(accountRoutes(deps.pool, policy));
   app.use(webhookRoutes(deps.pool, deps.config));
   app.use(notificationRoutes(deps.pool));

@@ -85,24 +85,13 @@ export function idempotencyOf(request: Request, body: unknown, required: boolean
   return { key, requestHash };
 }
 
-/** Writes JSON text with its status and ETag; headers set earlier on `response` (Location, Idempotent-Replayed) are kept. */
-type SendJson = (response: Response, status: number, json: string, etag: string) => void;
-
 /**
- * Straight through node:http (the directJsonResponse bend). Express's res.send, which res.json ends in, sets the
- * same Content-Type, Content-Length and ETag, then checks the request's freshness; the order routes answer
- * If-None-Match before they send, so that check never changes an order response.
+ * Writes JSON text with its status and ETag through res.send (res.json would stringify the order again); headers set
+ * earlier on `response` (Location, Idempotent-Replayed) are kept.
  */
-const writeJson: SendJson = (response, status, json, etag) => {
-  response
-    .writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), ETag: etag })
-    .end(json);
-};
-
-/** Express's path: res.send with the same JSON text (res.json would stringify the order again). */
-const expressJson: SendJson = (response, status, json, etag) => {
+function sendJson(response: Response, status: number, json: string, etag: string): void {
   response.status(status).set({ 'Content-Type': 'application/json', ETag: etag }).send(json);
-};
+}
 
 export interface OrderResponses {
   /** Sends an order with its version as ETag (`json`: the order already as JSON text). */
@@ -111,9 +100,8 @@ export interface OrderResponses {
   sendTransition: (response: Response, result: TransitionResult, successStatus?: number) => void;
 }
 
-/** How order responses are written: through node:http directly, or (`direct: false`) through Express's res.send. */
-export function orderResponses({ direct }: { direct: boolean }): OrderResponses {
-  const sendJson = direct ? writeJson : expressJson;
+/** How order responses are written: the order's JSON text as it is, its version as ETag. */
+export function orderResponses(): OrderResponses {
   const sendOrder: OrderResponses['sendOrder'] = (response, status, order, json = JSON.stringify(order)) =>
     sendJson(response, status, json, `"${order.orderVersion}"`);
   return {

@@ -51,7 +51,7 @@ export function testApp(config: Config, pool: Pool, deps: Partial<AppDependencie
 }
 
 /** Every Express bend off: stock Express 5's own paths. */
-export const NO_BENDS: ExpressBends = { appPrototypes: false, fastJsonBody: false, directJsonResponse: false };
+export const NO_BENDS: ExpressBends = { fastJsonBody: false };
 
 /** The API as shipped and on stock Express 5, for describe.each: each bend's behaviour is tested in both. */
 export const BEND_SETTINGS: Array<[string, ExpressBends]> = [
