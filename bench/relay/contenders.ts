@@ -122,9 +122,6 @@ export function contenders(): Contender[] {
   return [
     settleRelay('settle_latency', 'Settle relay, latency setting (default)', {}),
     debezium('debezium_20ms', 'Debezium, 20 ms poll', DEBEZIUM_LOW_LATENCY),
-    settleRelay('settle_25ms', 'Settle relay, RELAY_LINGER_MS=25 (about as many record batches as Debezium at 20 ms)', {
-      RELAY_LINGER_MS: '25',
-    }),
     settleRelay('settle_throughput', 'Settle relay, throughput setting (RELAY_LINGER_MS=500 RELAY_BATCH_BYTES=900000)', {
       RELAY_LINGER_MS: '500',
       RELAY_BATCH_BYTES: '900000',

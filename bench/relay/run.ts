@@ -13,7 +13,7 @@
  * (steady): the floor of what any relay can do through the same consumer. The summary checks issue #18's goals.
  *
  * Sizes: BENCH_EVENTS (100000), BENCH_STEADY_SECONDS (15), BENCH_ROUNDS (2), BENCH_CONTENDERS (keys, comma-separated:
- * settle_latency, debezium_20ms, settle_25ms, settle_throughput, debezium_defaults, poll). RELAY_* variables reach our relay's
+ * settle_latency, debezium_20ms, settle_throughput, debezium_defaults, poll). RELAY_* variables reach our relay's
  * processes (e.g. RELAY_LINGER_MS=10 to try another latency setting; a contender's own settings win).
  * Starts its own ephemeral stack (embedded Postgres + Kafka) unless DATABASE_URL / KAFKA_BROKERS are set.
  */
@@ -425,13 +425,13 @@ function summarise(chosen: Contender[], results: Map<string, Result[]>): void {
     say(`  ${figure.met ? 'met    ' : 'NOT met'} ${figure.name}: ${fmt(figure.value)} ${figure.unit}${baseline} (goal ${figure.goal})`);
   };
   /** Relay and broker CPU per 1k events of our relay at `setting` against the Debezium contender `debezium`: no more. */
-  const cpuGoals = (setting: 'latency' | '25ms' | 'throughput', debezium: string, debeziumName: string, goalText: string): void => {
+  const cpuGoals = (setting: 'latency' | 'throughput', debezium: string, debeziumName: string, goalText: string): void => {
     for (const [what, figure] of [
       ['relay', relayCpu],
       ['broker', brokerCpu],
     ] as const) {
       goal({
-        name: `${setting === '25ms' ? 'RELAY_LINGER_MS=25' : `${setting} setting`}: ${what} CPU per 1k events at ${rate(RATE)}/s`,
+        name: `${setting} setting: ${what} CPU per 1k events at ${rate(RATE)}/s`,
         value: mean(`settle_${setting}`, figure),
         unit: 's',
         baseline: { name: debeziumName, value: mean(debezium, figure) },
@@ -452,10 +452,6 @@ function summarise(chosen: Contender[], results: Map<string, Result[]>): void {
       met: mean('settle_latency', visibleP99) <= 1.5 * floor,
     });
     if (results.has('debezium_20ms')) cpuGoals('latency', 'debezium_20ms', 'Debezium, 20 ms poll', '≤ Debezium tuned for latency');
-  }
-  // The same comparison at the linger that makes about as many record batches as Debezium at a 20 ms poll.
-  if (results.has('settle_25ms') && results.has('debezium_20ms')) {
-    cpuGoals('25ms', 'debezium_20ms', 'Debezium, 20 ms poll', '(reported)');
   }
   if (results.has('settle_throughput') && results.has('debezium_defaults')) {
     cpuGoals('throughput', 'debezium_defaults', 'Debezium, defaults', '≤ Debezium defaults');

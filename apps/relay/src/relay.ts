@@ -211,6 +211,7 @@ function streamWal({ config, options, pool, kafka, route, logger, metrics, state
       sendAtBytes: Math.min(config.RELAY_BATCH_BYTES, BATCH_BYTES),
       sendTimeoutMs: config.RELAY_SEND_TIMEOUT_MS,
       lingerMs: config.RELAY_LINGER_MS,
+      lingerFromRate: config.RELAY_LINGER_FROM_RATE,
       reportIntervalMs: config.RELAY_STATUS_INTERVAL_MS,
       statusKeepaliveMs: options.statusKeepaliveMs ?? 1_000,
       drainTimeoutMs: 5_000,

@@ -30,6 +30,11 @@ export interface WalStreamOptions {
    * linger.ms. 0 sends as soon as anything is ready.
    */
   lingerMs: number;
+  /**
+   * The linger applies only while outbox events arrive at least this fast (events/s over the last RATE_WINDOW_MS;
+   * RELAY_LINGER_FROM_RATE); slower, each is sent as soon as it is ready. 0 lingers at any rate.
+   */
+  lingerFromRate: number;
   /** The acknowledged position is reported to Postgres at most this often (RELAY_STATUS_INTERVAL_MS). */
   reportIntervalMs: number;
   /** How often an unchanged position is reported again, so Postgres sees the relay alive without a keepalive request. */
@@ -78,6 +83,9 @@ export async function streamFromSlot(options: WalStreamOptions, start: Lsn, sign
   return session.run(signal);
 }
 
+/** The window over which the relay measures how fast outbox events arrive (lingerFromRate). */
+const RATE_WINDOW_MS = 250;
+
 class WalSession {
   private readonly watermark: Watermark;
   private readonly ready: Pending[] = [];
@@ -87,6 +95,10 @@ class WalSession {
   private lingerTimer: NodeJS.Timeout | null = null;
   /** The ready events have lingered long enough (or fill a request): the sender takes them as soon as it is free. */
   private sendDue = false;
+  /** Outbox events read in the current rate window (which began at windowStart) and in the one before it. */
+  private windowStart = 0;
+  private windowEvents = 0;
+  private previousWindowEvents = 0;
   private reportTimer: NodeJS.Timeout | null = null;
   private transaction: { entry: StreamEntry; commitLsn: string } | null = null;
   private failure: RelayError | null = null;
@@ -215,7 +227,7 @@ class WalSession {
           this.readyBytes += bytes;
           this.inFlight += 1;
           this.options.metrics.inFlight.set(this.inFlight);
-          if (this.options.lingerMs === 0 || this.ready.length >= this.options.batchSize || this.readyBytes >= this.options.sendAtBytes) {
+          if (!this.lingering() || this.ready.length >= this.options.batchSize || this.readyBytes >= this.options.sendAtBytes) {
             this.flush();
           } else if (!this.sendDue) {
             this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);
@@ -243,6 +255,26 @@ class WalSession {
         error instanceof RelayError ? error : new RelayError('REPLICATION_FAILED', 'decoding the replication stream', { cause: error }),
       );
     }
+  }
+
+  /**
+   * Counts an outbox event read and says whether ready events should linger: only while events arrive at
+   * lingerFromRate or faster (the fuller of this window and the last one). Under load a linger gathers many events
+   * per request, which is what the broker's CPU follows; at a trickle it would gather a few at the cost of its whole
+   * length in latency, so a lone event goes at once.
+   */
+  private lingering(): boolean {
+    const { lingerMs, lingerFromRate } = this.options;
+    if (lingerMs === 0) return false;
+    const now = performance.now();
+    const since = now - this.windowStart;
+    if (since >= RATE_WINDOW_MS) {
+      this.previousWindowEvents = since < 2 * RATE_WINDOW_MS ? this.windowEvents : 0;
+      this.windowStart = now;
+      this.windowEvents = 0;
+    }
+    this.windowEvents += 1;
+    return (Math.max(this.windowEvents, this.previousWindowEvents) * 1000) / RATE_WINDOW_MS >= lingerFromRate;
   }
 
   private waitForCapacity(): Promise<void> {

@@ -29,8 +29,8 @@ async function trickle(pool: Pool, count: number, everyMs: number): Promise<Writ
   return written;
 }
 
-describe('WAL relay at a steady trickle, lingering (RELAY_LINGER_MS=200)', () => {
-  const setup = useRelay('relay_linger', { poolMax: 2, partitions: 2, env: { RELAY_LINGER_MS: '200' } });
+describe('WAL relay at a steady trickle, lingering at any rate (RELAY_LINGER_MS=200, RELAY_LINGER_FROM_RATE=0)', () => {
+  const setup = useRelay('relay_linger', { poolMax: 2, partitions: 2, env: { RELAY_LINGER_MS: '200', RELAY_LINGER_FROM_RATE: '0' } });
 
   it('sends the transactions that arrive within a linger in one produce request, every one of them, in commit order per key', async () => {
     const { pool, relay, topic } = setup;
@@ -76,6 +76,39 @@ describe('WAL relay at a steady trickle, lingering (RELAY_LINGER_MS=200)', () =>
   });
 });
 
+describe('WAL relay lingering only while the outbox is busy (RELAY_LINGER_MS=300, RELAY_LINGER_FROM_RATE=20)', () => {
+  const setup = useRelay('relay_linger_rate', { poolMax: 2, partitions: 2, env: { RELAY_LINGER_MS: '300', RELAY_LINGER_FROM_RATE: '20' } });
+
+  /** Produce requests the relay made while `work` ran and its events were published. */
+  async function requestsFor(work: () => Promise<Written[]>): Promise<{ requests: number; elapsed: number; written: Written[] }> {
+    const { relay } = setup;
+    const requestsBefore = await metric(relay, 'settle_relay_batch_size_events');
+    const publishedBefore = await metric(relay, 'settle_relay_published_events_total');
+    const began = Date.now();
+    const written = await work();
+    const elapsed = Date.now() - began;
+    await waitFor(
+      async () => (await metric(relay, 'settle_relay_published_events_total')) - publishedBefore >= written.length,
+      'the relay to publish',
+    );
+    return { requests: (await metric(relay, 'settle_relay_batch_size_events')) - requestsBefore, elapsed, written };
+  }
+
+  it('sends each event of a trickle slower than the rate at once, each in a request of its own', async () => {
+    // 4 events/s: a 300 ms linger would put the events 250 ms apart together, two or three to a request.
+    const { requests } = await requestsFor(() => trickle(setup.pool, 6, 250));
+    expect(requests).toBeGreaterThanOrEqual(5);
+  });
+
+  it('lingers while events arrive faster than the rate, gathering them into a request per linger', async () => {
+    const { requests, elapsed, written } = await requestsFor(() => trickle(setup.pool, 60, 10));
+    expect(written.length / (elapsed / 1000)).toBeGreaterThan(20);
+    // Until 5 events have come within 250 ms (20/s) each goes at once; then a request per linger. Without the
+    // linger each of the 60 would be a request of its own.
+    expect(requests).toBeLessThanOrEqual(5 + Math.ceil(elapsed / 300) + 2);
+  });
+});
+
 describe('WAL relay position reports (RELAY_STATUS_INTERVAL_MS=250)', () => {
   const setup = useRelay('relay_reports', { poolMax: 2, partitions: 2, env: { RELAY_LINGER_MS: '0', RELAY_STATUS_INTERVAL_MS: '250' } });
 
@@ -110,7 +143,11 @@ describe('WAL relay position reports (RELAY_STATUS_INTERVAL_MS=250)', () => {
 });
 
 describe('WAL relay with a long linger and a small RELAY_BATCH_BYTES', () => {
-  const setup = useRelay('relay_batch_bytes', { poolMax: 2, partitions: 2, env: { RELAY_LINGER_MS: '10000', RELAY_BATCH_BYTES: '4096' } });
+  const setup = useRelay('relay_batch_bytes', {
+    poolMax: 2,
+    partitions: 2,
+    env: { RELAY_LINGER_MS: '10000', RELAY_LINGER_FROM_RATE: '0', RELAY_BATCH_BYTES: '4096' },
+  });
 
   it('sends events as soon as they fill RELAY_BATCH_BYTES, without waiting out the linger', async () => {
     const { pool, relay } = setup;

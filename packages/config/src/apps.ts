@@ -60,13 +60,18 @@ const relaySettings = z.object({
   /** Most events per Kafka produce request. @default 5000 */
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).default(5_000),
   /**
-   * How long the first event of a WAL relay produce request waits for more (Kafka's linger.ms); 0 sends as soon as
-   * anything is ready. The default keeps a release a few ms from the merchant's screen; a longer linger makes fewer
-   * record batches, which is what the broker's CPU follows (25 makes about as many as Debezium at a 20 ms poll). The
-   * throughput setting is a linger like Debezium's default poll (RELAY_LINGER_MS=500 RELAY_BATCH_BYTES=900000).
-   * @default 5
+   * How long the first event of a WAL relay produce request waits for more (Kafka's linger.ms) while the outbox is
+   * busy (RELAY_LINGER_FROM_RATE); 0 sends as soon as anything is ready. The broker's CPU follows the record
+   * batches it appends, and at 25 ms the relay makes about as many as Debezium polling every 20 ms. The throughput
+   * setting is a linger like Debezium's default poll (RELAY_LINGER_MS=500 RELAY_BATCH_BYTES=900000). @default 25
    */
-  RELAY_LINGER_MS: z.coerce.number().int().min(0).max(10_000).default(5),
+  RELAY_LINGER_MS: z.coerce.number().int().min(0).max(10_000).default(25),
+  /**
+   * The linger applies only while outbox events arrive at least this fast (events/s, over the last 250 ms); slower,
+   * each goes as soon as it is ready, so a release at a quiet hour is not held for the linger. 0 lingers at any
+   * rate. @default 1000
+   */
+  RELAY_LINGER_FROM_RATE: z.coerce.number().int().min(0).default(1_000),
   /**
    * A WAL relay produce request goes out without waiting for the linger once this many bytes are ready (Kafka's
    * batch.size), so a backlog drains in full requests back to back. At most 900000, the most one request carries.
