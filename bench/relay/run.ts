@@ -1,6 +1,6 @@
 /**
  * `npm run bench:relay`: our WAL relay against Debezium 3.6.1.Final embedded, the poll relay and a raw kafkajs
- * producer, on the same Postgres server, outbox table, messages and Kafka broker, in alternating rounds.
+ * producer, on the same Postgres server, outbox rows and Kafka broker, in alternating rounds.
  *
  * Each contender runs as a process of its own, on a database of its own (same migrations), and for each round:
  *   steady  2,000 single-row transactions/s for BENCH_STEADY_SECONDS (after a 3 s warm-up): commit → Kafka ack (the
