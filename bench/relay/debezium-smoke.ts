@@ -3,7 +3,7 @@
  * defaults, then poll.interval.ms 20), in bench:relay's order: on a pre-created slot, live rows while Debezium runs,
  * a stop, a backlog of BENCH_EVENTS rows, a restart on the same slot and a timed drain. Then it reads both topics
  * back and requires every row exactly once (none repeated by the restart), with key = aggregateid, value = the
- * payload's JSON text and header id = the outbox id; last, that a missing publication is refused with its reason.
+ * payload's JSON text, header id = the outbox id and the CloudEvents headers our relay writes; last, that a missing publication is refused with its reason.
  * Exits 1 on any mismatch.
  *
  *   node scripts/with-node.mjs node --import tsx bench/relay/debezium-smoke.ts      (BENCH_EVENTS, default 10000)
@@ -210,6 +210,14 @@ async function verify(kafka: Kafka, topic: string, expected: Map<string, Sent>):
           if (message.key?.toString() !== row.aggregateid)
             problems.push(`event ${id}: key ${message.key?.toString()} ≠ ${row.aggregateid}`);
           if (message.value?.toString() !== row.payload) problems.push(`event ${id}: value ${message.value?.toString()} ≠ ${row.payload}`);
+          // The CloudEvents headers the launcher adds to match our relay's records, and none of its helper headers.
+          const header = (name: string): string | undefined => message.headers?.[name]?.toString();
+          if (header('ce_id') !== id || header('ce_subject') !== row.aggregateid || !/^\/settle\/\w+s$/.test(header('ce_source') ?? ''))
+            problems.push(
+              `event ${id}: CloudEvents headers ${JSON.stringify({ id: header('ce_id'), subject: header('ce_subject'), source: header('ce_source') })}`,
+            );
+          if (Number.isNaN(Date.parse(header('ce_time') ?? ''))) problems.push(`event ${id}: ce_time ${header('ce_time')} is not a time`);
+          if (header('aggregatetype') !== undefined || header('createdAt') !== undefined) problems.push(`event ${id}: helper headers sent`);
         }
         return Promise.resolve();
       },

@@ -245,8 +245,10 @@ function propertiesText(options: DebeziumOptions, url: URL, offsets: string): st
     'transforms.outbox.table.field.event.payload': 'payload',
     'transforms.outbox.route.by.field': 'aggregatetype',
     'transforms.outbox.route.topic.replacement': options.topic,
-    // The event id travels as header `id` (EventRouter's default); type and order_version as headers too, as our relay sends them.
-    'transforms.outbox.table.fields.additional.placement': 'type:header:type,order_version:header:orderVersion',
+    // The event id travels as header `id` (EventRouter's default); type and order_version as headers too, as our relay sends them;
+    // aggregatetype and created_at for the launcher to write the CloudEvents headers our relay writes (DebeziumRelay.java).
+    'transforms.outbox.table.fields.additional.placement':
+      'type:header:type,order_version:header:orderVersion,aggregatetype:header:aggregatetype,created_at:header:createdAt',
     'producer.bootstrap.servers': options.brokers.join(','),
     'producer.client.id': 'settle-bench-debezium',
     ...options.settings,

@@ -191,8 +191,7 @@ public final class DebeziumRelay {
             List<Future<RecordMetadata>> acks = new ArrayList<>(records.size());
             for (ChangeEvent<SourceRecord, SourceRecord> event : records) {
                 SourceRecord record = event.value();
-                RecordHeaders headers = new RecordHeaders();
-                record.headers().forEach(header -> headers.add(header.key(), bytes(header.value())));
+                RecordHeaders headers = cloudEventHeaders(record);
                 acks.add(producer.send(new ProducerRecord<>(record.topic(), null, null, bytes(record.key()), bytes(record.value()), headers)));
             }
             for (int i = 0; i < records.size(); i++) {
@@ -205,6 +204,44 @@ public final class DebeziumRelay {
                 committer.markProcessed(records.get(i));
             }
             committer.markBatchFinished();
+        }
+
+        /**
+         * The EventRouter's headers (`id`, `type`, `orderVersion`) plus the CloudEvents binary-mode headers our relay
+         * writes from the same row (content-type, ce_specversion, ce_id, ce_type, ce_source, ce_subject, ce_time), so
+         * both contenders put about the same bytes per record on the broker. `aggregatetype` and `createdAt` come in
+         * as headers for this only and are not sent. Only our relay's `commitLsn` has no counterpart: the
+         * EventRouter drops the source position.
+         */
+        private static RecordHeaders cloudEventHeaders(SourceRecord record) {
+            RecordHeaders headers = new RecordHeaders();
+            String id = null;
+            String type = null;
+            String aggregatetype = null;
+            String createdAt = null;
+            for (org.apache.kafka.connect.header.Header header : record.headers()) {
+                switch (header.key()) {
+                    case "aggregatetype" -> aggregatetype = String.valueOf(header.value());
+                    case "createdAt" -> createdAt = String.valueOf(header.value());
+                    default -> {
+                        if (header.key().equals("id")) {
+                            id = String.valueOf(header.value());
+                        }
+                        if (header.key().equals("type")) {
+                            type = String.valueOf(header.value());
+                        }
+                        headers.add(header.key(), bytes(header.value()));
+                    }
+                }
+            }
+            headers.add("content-type", bytes("application/json"));
+            headers.add("ce_specversion", bytes("1.0"));
+            headers.add("ce_id", bytes(id));
+            headers.add("ce_type", bytes(type));
+            headers.add("ce_source", bytes("/settle/" + aggregatetype + "s"));
+            headers.add("ce_subject", bytes(record.key()));
+            headers.add("ce_time", bytes(createdAt));
+            return headers;
         }
 
         /**
