@@ -5,12 +5,11 @@
  * run in turn, so a bend's gain is measured against Express's own path in the same run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ALL_BENDS, type ExpressBends } from '@settle/api';
 import { APP_NODE_FLAGS, repoRoot } from '@settle/config';
 import { freePort } from '@settle/stack';
+import { waitFor } from '@settle/testkit';
 
 export type Bend = keyof ExpressBends;
 
@@ -61,14 +60,18 @@ export async function startVariant(variant: Variant, env: NodeJS.ProcessEnv, nod
     env: { ...env, PORT: String(port), ADMIN_PORT: String(adminPort) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  for (let i = 0; ; i += 1) {
-    const ok = await new Promise<boolean>((resolve) =>
-      http.get({ port, path: '/health', host: '127.0.0.1' }, (res) => resolve(res.statusCode === 200)).on('error', () => resolve(false)),
-    );
-    if (ok) break;
-    if (child.exitCode !== null || i > 100) throw new Error(`the API (${variant.name}) did not start`);
-    await sleep(200);
-  }
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null)
+        throw new Error(`the API (${variant.name}) exited with code ${child.exitCode} before it answered /health`);
+      return fetch(`http://127.0.0.1:${port}/health`).then(
+        (response) => response.ok,
+        () => false,
+      );
+    },
+    `the API (${variant.name}) to answer /health`,
+    30_000,
+  );
   return { variant, port, process: child };
 }
 

@@ -15,6 +15,7 @@ import { signToken } from '@settle/auth';
 import { APP_NODE_FLAGS, loadConfig, repoRoot } from '@settle/config';
 import { createPool, ensureDatabase, migrate, upsertAccount } from '@settle/db';
 import { freePort, startStack } from '@settle/stack';
+import { waitFor } from '@settle/testkit';
 import { fuzzRequests, fuzzViolation, sendFuzz, stageFuzzFixtures, type FuzzRequest, type OpenApi } from '../../apps/api/test/fuzz-cases';
 import { reportFigures } from '../summary';
 
@@ -22,18 +23,6 @@ const CASES = Number(process.env['FUZZ_CASES'] ?? 50_000);
 const SEED = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const CONCURRENCY = Number(process.env['FUZZ_CONCURRENCY'] ?? 8);
 const BATCH = 1000;
-
-async function waitForHealth(url: string): Promise<void> {
-  for (let i = 0; i < 150; i += 1) {
-    const ok = await fetch(`${url}/health`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error('the API did not start');
-}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -51,7 +40,15 @@ async function main(): Promise<void> {
       env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), JWT_SECRET: secret, LOG_LEVEL: 'error', DEV_AUTH: '1' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    await waitForHealth(url);
+    await waitFor(
+      () =>
+        fetch(`${url}/health`).then(
+          (response) => response.ok,
+          () => false,
+        ),
+      'the API to answer /health',
+      30_000,
+    );
 
     const token = async (role: 'user' | 'merchant' | 'compliance', id: string): Promise<string> => {
       await upsertAccount(pool, { kind: role, id });

@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '@settle/config';
 import type { Queryable } from '@settle/db';
 import { defaultCacheDir, ensureMavenJars, guardChild, waitForExit } from '@settle/stack';
+import { waitFor } from '@settle/testkit';
 
 const PROJECT = path.join(repoRoot, 'bench', 'relay', 'debezium');
 const POM = path.join(PROJECT, 'pom.xml');
@@ -159,18 +160,19 @@ function telling(tail: string[]): string {
  * waits up to 10 s while the walsender still holds the slot. Does nothing when neither exists.
  */
 export async function dropDebeziumSlot(db: Queryable, slot: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const found = await db.query<{ active: boolean }>(`SELECT active FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
-    const state = found.rows[0];
-    if (state === undefined) break;
-    if (!state.active) {
-      await db.query(`SELECT pg_drop_replication_slot($1)`, [slot]);
-      break;
-    }
-    if (Date.now() > deadline) throw new Error(`replication slot ${slot} is still in use 10 s after Debezium stopped`);
-    await sleep(100);
-  }
+  // A stopped Debezium's connection may hold the slot a moment longer: it can be dropped once it is inactive.
+  let exists = false;
+  await waitFor(
+    async () => {
+      const found = await db.query<{ active: boolean }>(`SELECT active FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+      const state = found.rows[0];
+      exists = state !== undefined;
+      return state === undefined || !state.active;
+    },
+    `replication slot ${slot} to be released after Debezium stopped`,
+    10_000,
+  );
+  if (exists) await db.query(`SELECT pg_drop_replication_slot($1)`, [slot]);
   const server = await db.query<{ port: string; database: string }>(
     `SELECT current_setting('port') AS port, current_database() AS database`,
   );

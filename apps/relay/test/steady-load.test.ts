@@ -29,6 +29,23 @@ async function trickle(pool: Pool, count: number, everyMs: number): Promise<Writ
   return written;
 }
 
+/** The produce requests `relay` made while `work` committed rows and it published them, and how long `work` took. */
+async function requestsFor(
+  relay: Relay,
+  work: () => Promise<Written[]>,
+): Promise<{ requests: number; elapsed: number; written: Written[] }> {
+  const requestsBefore = await metric(relay, 'settle_relay_batch_size_events');
+  const publishedBefore = await metric(relay, 'settle_relay_published_events_total');
+  const began = Date.now();
+  const written = await work();
+  const elapsed = Date.now() - began;
+  await waitFor(
+    async () => (await metric(relay, 'settle_relay_published_events_total')) - publishedBefore >= written.length,
+    'the relay to publish',
+  );
+  return { requests: (await metric(relay, 'settle_relay_batch_size_events')) - requestsBefore, elapsed, written };
+}
+
 describe('WAL relay at a steady trickle, lingering at any rate (RELAY_LINGER_MS=200, RELAY_LINGER_FROM_RATE=0)', () => {
   const setup = useRelay('relay_linger', { poolMax: 2, partitions: 2, env: { RELAY_LINGER_MS: '200', RELAY_LINGER_FROM_RATE: '0' } });
 
@@ -36,17 +53,8 @@ describe('WAL relay at a steady trickle, lingering at any rate (RELAY_LINGER_MS=
     const { pool, relay, topic } = setup;
     const collector = await startCollecting(testStack().kafkaBrokers, [topic]);
     try {
-      const requestsBefore = await metric(relay, 'settle_relay_batch_size_events');
-      const publishedBefore = await metric(relay, 'settle_relay_published_events_total');
-      const began = Date.now();
-      const written = await trickle(pool, 50, 20);
-      const elapsed = Date.now() - began;
-      await waitFor(
-        async () => (await metric(relay, 'settle_relay_published_events_total')) - publishedBefore >= 50,
-        'the relay to publish',
-      );
+      const { requests, elapsed, written } = await requestsFor(relay, () => trickle(pool, 50, 20));
       // Without the linger each of the 50 transactions (20 ms apart, acknowledged in a few ms) is a request of its own.
-      const requests = (await metric(relay, 'settle_relay_batch_size_events')) - requestsBefore;
       expect(requests).toBeGreaterThan(0);
       expect(requests).toBeLessThanOrEqual(Math.ceil(elapsed / 200) + 2);
       await waitFor(
@@ -79,29 +87,14 @@ describe('WAL relay at a steady trickle, lingering at any rate (RELAY_LINGER_MS=
 describe('WAL relay lingering only while the outbox is busy (RELAY_LINGER_MS=300, RELAY_LINGER_FROM_RATE=20)', () => {
   const setup = useRelay('relay_linger_rate', { poolMax: 2, partitions: 2, env: { RELAY_LINGER_MS: '300', RELAY_LINGER_FROM_RATE: '20' } });
 
-  /** Produce requests the relay made while `work` ran and its events were published. */
-  async function requestsFor(work: () => Promise<Written[]>): Promise<{ requests: number; elapsed: number; written: Written[] }> {
-    const { relay } = setup;
-    const requestsBefore = await metric(relay, 'settle_relay_batch_size_events');
-    const publishedBefore = await metric(relay, 'settle_relay_published_events_total');
-    const began = Date.now();
-    const written = await work();
-    const elapsed = Date.now() - began;
-    await waitFor(
-      async () => (await metric(relay, 'settle_relay_published_events_total')) - publishedBefore >= written.length,
-      'the relay to publish',
-    );
-    return { requests: (await metric(relay, 'settle_relay_batch_size_events')) - requestsBefore, elapsed, written };
-  }
-
   it('sends each event of a trickle slower than the rate at once, each in a request of its own', async () => {
     // 4 events/s: a 300 ms linger would put the events 250 ms apart together, two or three to a request.
-    const { requests } = await requestsFor(() => trickle(setup.pool, 6, 250));
+    const { requests } = await requestsFor(setup.relay, () => trickle(setup.pool, 6, 250));
     expect(requests).toBeGreaterThanOrEqual(5);
   });
 
   it('lingers while events arrive faster than the rate, gathering them into a request per linger', async () => {
-    const { requests, elapsed, written } = await requestsFor(() => trickle(setup.pool, 60, 10));
+    const { requests, elapsed, written } = await requestsFor(setup.relay, () => trickle(setup.pool, 60, 10));
     expect(written.length / (elapsed / 1000)).toBeGreaterThan(20);
     // Until 5 events have come within 250 ms (20/s) each goes at once; then a request per linger. Without the
     // linger each of the 60 would be a request of its own.
