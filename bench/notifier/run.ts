@@ -40,6 +40,7 @@ import { ConnectionPool } from '../api/client';
 import { cpuBetween, cpuSnapshot, wakeupCostUs, type CpuSnapshot } from '../cpu';
 import { reportFigures, type Figure } from '../summary';
 import { profileWindow } from './profile';
+import { relaySettingsFromEnv } from '../relay/settings';
 
 const SOCKETS = Number(process.env['BENCH_SOCKETS'] ?? 10_000);
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 20_000);
@@ -49,10 +50,6 @@ const E2E_RATE = Number(process.env['BENCH_E2E_RATE'] ?? 200);
 const E2E_SECONDS = Number(process.env['BENCH_E2E_SECONDS'] ?? 10);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const PROFILE_DIR = process.env['BENCH_NOTIFIER_PROFILE'];
-const relaySettings = (): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('RELAY_') && entry[1] !== undefined),
-  );
 /** The book broadcast keeps the old absolute goal; private deliveries are measured against socket.io alone. */
 const GOALS = { heapPerSocketKb: 15, deliveriesPerSecond: 20_000, pipelineShare: 0.5, p50Ms: 20, p99Ms: 100 };
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -451,7 +448,7 @@ async function main(): Promise<void> {
       );
     const [relay, notifierProcess, api] = [
       // RELAY_* settings of this run (e.g. RELAY_LINGER_MS) reach the relay.
-      launch('relay', { ...relaySettings(), RELAY_SLOT: slot, RELAY_PORT: String(await freePort()) }),
+      launch('relay', { ...relaySettingsFromEnv(), RELAY_SLOT: slot, RELAY_PORT: String(await freePort()) }),
       launch('notifier', { NOTIFIER_PORT: String(notifierPort), NOTIFIER_DLT_MIRROR: '0', NOTIFIER_GROUP_ID: 'settle-notifier-e2e' }),
       // One user token creates and pays every order here: the per-principal rate limit would refuse most of them.
       launch('api', { PORT: String(apiPort), API_RATE_LIMIT_PRINCIPAL: '10000000' }),

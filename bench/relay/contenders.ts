@@ -9,6 +9,7 @@ import { repoRoot } from '@settle/config';
 import { createPool, ensureDatabase, migrate, type Pool, setupRelaySlot } from '@settle/db';
 import { freePort, guardChild, waitForExit } from '@settle/stack';
 import { DEBEZIUM_DEFAULTS, DEBEZIUM_LOW_LATENCY, dropDebeziumSlot, startDebezium } from './debezium';
+import { relaySettingsFromEnv } from './settings';
 
 /** A started contender: its process id (for /proc) and a way to stop it. */
 export interface Running {
@@ -61,14 +62,14 @@ function settleRelay(key: string, name: string, settings: Record<string, string>
           HOME: process.env['HOME'] ?? '',
           LOG_LEVEL: 'warn',
           DATABASE_URL: lane.url,
+          // RELAY_* from the bench's environment try other settings; the lane's and the contender's own still win.
+          ...relaySettingsFromEnv(),
           KAFKA_BROKERS: lane.brokers.join(','),
           ORDER_EVENTS_TOPIC: `${lane.prefix}.order`,
           RELAY_TOPIC_ROUTES: `backlog=${lane.prefix}.backlog`,
           RELAY_SLOT: lane.slot,
           RELAY_PORT: String(port),
           HOST: '127.0.0.1',
-          // RELAY_* from the bench's environment try other settings (a contender's own settings still win).
-          ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('RELAY_'))),
           ...settings,
         },
         stdio: ['ignore', 'ignore', 'inherit'],
