@@ -145,3 +145,64 @@ export async function wakeupCostUs(count = 500): Promise<number> {
   const used = process.cpuUsage(before);
   return (used.user + used.system) / count;
 }
+
+/**
+ * CPU ms used so far by each kind of Postgres process on this machine (`backend` for client connections,
+ * `walwriter`, `checkpointer`, `autovacuum worker`, `walsender`, …, from /proc/<pid>/cmdline; `postmaster` holds the
+ * time of backends that already exited). Tells a statement's CPU from the server's housekeeping around it.
+ */
+export function postgresSnapshot(): CpuSnapshot {
+  const totals: CpuSnapshot = new Map();
+  for (const proc of readProcs()) {
+    if (!proc.comm.startsWith('postgres')) continue;
+    let kind = 'postmaster';
+    try {
+      const title = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      const match = /^postgres: (?:[\w-]+: )?(.*)$/.exec(title);
+      if (match !== null) {
+        const rest = match[1] ?? '';
+        const known = [
+          'walwriter',
+          'checkpointer',
+          'background writer',
+          'autovacuum launcher',
+          'autovacuum worker',
+          'walsender',
+          'logical replication launcher',
+          'io worker',
+          'archiver',
+          'walsummarizer',
+        ];
+        kind = known.find((name) => rest.startsWith(name)) ?? (rest.startsWith('logical replication') ? 'logical replication' : 'backend');
+      }
+    } catch {
+      continue;
+    }
+    totals.set(kind, (totals.get(kind) ?? 0) + proc.ms);
+  }
+  return totals;
+}
+
+/** The pid of the Kafka broker this process started (`java … kafka.Kafka`), if any. */
+export function brokerPid(): number | undefined {
+  const procs = readProcs();
+  const mine = new Set([process.pid]);
+  // Parents come before their children often but not always: repeat until no new descendant turns up.
+  for (let grown = true; grown;) {
+    grown = false;
+    for (const proc of procs) {
+      if (!mine.has(proc.pid) && mine.has(proc.ppid)) {
+        mine.add(proc.pid);
+        grown = true;
+      }
+    }
+  }
+  return procs.find((proc) => {
+    if (proc.comm !== 'java' || !mine.has(proc.pid)) return false;
+    try {
+      return readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0').includes('kafka.Kafka');
+    } catch {
+      return false;
+    }
+  })?.pid;
+}

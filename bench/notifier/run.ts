@@ -37,7 +37,7 @@ import { startNotifier, type Notifier } from '@settle/notifier';
 import { freePort, startStack } from '@settle/stack';
 import { orderCreatedEvent } from '@settle/testkit/order-events';
 import { ConnectionPool } from '../api/client';
-import { cpuBetween, cpuSnapshot, wakeupCostUs, type CpuSnapshot } from '../cpu';
+import { cpuBetween, cpuSnapshot, postgresSnapshot, wakeupCostUs, type CpuSnapshot } from '../cpu';
 import { reportFigures, type Figure } from '../summary';
 import { profileWindow } from './profile';
 import { relaySettingsFromEnv } from '../relay/settings';
@@ -185,6 +185,8 @@ interface Phase {
   ms: number;
   rate: number;
   cpu: string;
+  /** Postgres's CPU per delivery by kind of process (backends, autovacuum, WAL writer, …). */
+  postgres: string;
 }
 
 /**
@@ -206,31 +208,47 @@ async function measure(
     await clients.next('profiling');
   }
   const before = cpuSnapshot({ clients: clients.child.pid });
+  const postgresBefore = postgresSnapshot();
   const started = now();
   await start();
   const received = await clients.next('received', 600_000);
   const ms = Number(received['last']) - started;
   const after = cpuSnapshot({ clients: clients.child.pid });
+  const postgresAfter = postgresSnapshot();
   if (profile !== undefined) {
     clients.send({ cmd: 'profile-stop' });
     await clients.next('profiled');
     await stopProfile?.();
   }
-  return { count, ms, rate: count / (ms / 1000), cpu: cpuPerDelivery(before, after, count) };
+  return {
+    count,
+    ms,
+    rate: count / (ms / 1000),
+    cpu: cpuPerDelivery(before, after, count),
+    postgres: usPerDelivery(postgresBefore, postgresAfter, count).join(', '),
+  };
 }
 
 /** `CPU 480 µs per delivery: notifier 210, Postgres 160, clients 95, Kafka 15` (this process is the notifier). */
 function cpuPerDelivery(before: CpuSnapshot, after: CpuSnapshot, deliveries: number): string {
   const names: Record<string, string> = { self: 'notifier', postgres: 'Postgres', kafka: 'Kafka' };
-  const used = [...after]
-    .map(([role, ms]) => [role, ms - (before.get(role) ?? 0)] as const)
-    .filter(([, ms]) => ms > 0)
-    .sort((a, b) => b[1] - a[1]);
+  const used = usedBetween(before, after);
   const processes = used.filter(([role]) => role !== 'stolen by the hypervisor');
   const totalUs = (processes.reduce((sum, [, ms]) => sum + ms, 0) * 1000) / deliveries;
   const parts = used.map(([role, ms]) => `${names[role] ?? role} ${fmt((ms * 1000) / deliveries, 0)}`);
   return `CPU ${fmt(totalUs, 0)} µs per delivery: ${parts.join(', ')}`;
 }
+
+/** What each entry used between two snapshots, most first. */
+const usedBetween = (before: CpuSnapshot, after: CpuSnapshot): Array<readonly [string, number]> =>
+  [...after]
+    .map(([role, ms]) => [role, ms - (before.get(role) ?? 0)] as const)
+    .filter(([, ms]) => ms > 0)
+    .sort((a, b) => b[1] - a[1]);
+
+/** `backend 60` for each entry's µs per delivery. */
+const usPerDelivery = (before: CpuSnapshot, after: CpuSnapshot, deliveries: number): string[] =>
+  usedBetween(before, after).map(([role, ms]) => `${role} ${fmt((ms * 1000) / deliveries, 0)}`);
 
 type ServerSocket = NonNullable<ReturnType<Notifier['hub']['io']['sockets']['sockets']['get']>>;
 
@@ -358,6 +376,7 @@ async function main(): Promise<void> {
       );
       console.log(`    socket.io alone (same emits, acks, sockets and clients): ${fmt(baseline.rate, 0)} deliveries/s; ${baseline.cpu}`);
       console.log(`    pipeline, Kafka backlog drained into the sockets:       ${fmt(drain.rate, 0)} deliveries/s; ${drain.cpu}`);
+      console.log(`      Postgres by process, µs per delivery: ${drain.postgres || 'none'}`);
       console.log(`    pipeline / socket.io alone: ${fmt(drain.rate / baseline.rate, 2)}× (goal ≥ 0.5×)`);
       if (statements) await printStatements(pool, 'while draining');
     }
@@ -521,6 +540,7 @@ async function main(): Promise<void> {
     const inflight: Array<Promise<void>> = [];
     if (base.PG_STAT_STATEMENTS) await resetStatements(pool);
     const releaseCpu = cpuSnapshot(e2eRoles());
+    const releasePostgres = postgresSnapshot();
     const start = now();
     for (const [index, entry] of ready.entries()) {
       const due = start + (index * 1000) / E2E_RATE;
@@ -547,6 +567,7 @@ async function main(): Promise<void> {
     const offeredRate = total / ((now() - start) / 1000);
     // Which process had the CPU while the releases went out (self: this process's HTTP client).
     const releaseUse = cpuBetween(releaseCpu, cpuSnapshot(e2eRoles()), now() - start);
+    const releasePostgresUse = usPerDelivery(releasePostgres, postgresSnapshot(), total).join(', ');
     let times: Array<[string, number]> = [];
     for (let tries = 0; tries < 300; tries += 1) {
       clients.send({ cmd: 'collect' });
@@ -597,6 +618,7 @@ async function main(): Promise<void> {
       `    split: API decision → notifier row (WAL, relay, Kafka, consume, insert) p50 ${fmt(parts?.relay[0] ?? NaN)} ms p99 ${fmt(parts?.relay[1] ?? NaN)} ms; row → client ack (delivered_at) p50 ${fmt(parts?.delivery[0] ?? NaN)} ms p99 ${fmt(parts?.delivery[1] ?? NaN)} ms`,
     );
     console.log(`    CPU while releasing (${os.cpus().length} cores): ${releaseUse.text}`);
+    console.log(`    Postgres by process, µs per release: ${releasePostgresUse || 'none'}`);
     if (base.PG_STAT_STATEMENTS) await printStatements(pool, 'while releasing');
     console.log(`    (the seed aimed at an average under 10 s: p50 is ${fmt(10_000 / p50, 0)}× better)`);
     reportFigures('notifier', figures);

@@ -26,7 +26,8 @@ import { createKafka, ensureTopics } from '@settle/kafka';
 import { createTopicRouter, type OutboundRecord, type OutboxRow, toOutboundRecord } from '@settle/relay';
 import { startStack } from '@settle/stack';
 import { waitFor } from '@settle/testkit';
-import { cpuSnapshot, type CpuSnapshot, wakeupCostUs } from '../cpu';
+import { brokerPid, cpuSnapshot, type CpuSnapshot, wakeupCostUs } from '../cpu';
+import { recordBroker, threadCpu, watchBroker } from './broker';
 import { reportFigures, type Figure } from '../summary';
 import { type Contender, type Lane, laneFor, contenders } from './contenders';
 import { steadyLoad, writeBacklog } from './load';
@@ -38,11 +39,17 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const ONLY = process.env['BENCH_CONTENDERS']?.split(',').map((key) => key.trim());
 const RATE = 2_000;
 const WARM_UP_SECONDS = 3;
+/** Each contender's share of the broker's warm-up before round 1 (3 s left the JIT compiling in the first window). */
+const BROKER_WARM_UP_SECONDS = 10;
 const PARTITIONS = 6;
 /** The relay's request limits, for the raw producer's batches. */
 const BATCH_EVENTS = 5_000;
 const BATCH_BYTES = 900_000;
 const RAW = 'raw';
+/** BENCH_BROKER_PROFILE=<dir>: a Java Flight Recorder recording of the broker in each steady window. */
+const BROKER_PROFILE = process.env['BENCH_BROKER_PROFILE'];
+/** The broker this bench started (none when KAFKA_BROKERS points elsewhere). */
+let broker: number | undefined;
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -54,6 +61,8 @@ interface Steady {
   postgresMs: number;
   ack: { p50: number; p99: number };
   visible: { p50: number; p99: number };
+  /** Where the broker's CPU went (bench/relay/broker.ts). */
+  broker: string;
 }
 
 interface Drain {
@@ -78,6 +87,11 @@ async function main(): Promise<void> {
     mode: 'ephemeral',
     onProgress: (line) => say(`  ${line}`),
   });
+  broker = brokerPid();
+  // The first attach starts the broker's attach listener (~0.3 s of its CPU), the first recording Flight Recorder:
+  // both here, outside every window.
+  if (broker !== undefined) await threadCpu(broker);
+  if (broker !== undefined && BROKER_PROFILE !== undefined) await (await recordBroker(broker, BROKER_PROFILE, 'startup'))?.stop();
   const suffix = randomBytes(3).toString('hex');
   const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: 'relay-bench' });
   const admin = kafka.admin();
@@ -113,16 +127,18 @@ async function main(): Promise<void> {
     );
 
     const results = new Map<string, Result[]>();
-    let seq = 1;
+    const warmedFrom = 1;
+    let seq = await warmUpBroker(chosen, lanes, visibility, warmedFrom);
+    say(`  broker warmed up with ${seq - warmedFrom} events from the contenders, measured nowhere\n`);
     for (let round = 1; round <= ROUNDS; round += 1) {
       for (const contender of chosen) {
         const lane = lanes.get(contender.key) as Lane;
-        const result = await runContender(contender, lane, admin, visibility, seq);
+        const result = await runContender(contender, lane, admin, visibility, seq, round);
         seq += EVENTS + RATE * (STEADY_SECONDS + WARM_UP_SECONDS + 5);
         say(`round ${round} ${contender.name}: ${describe(result)}`);
         push(results, contender.key, result);
       }
-      const raw = await runRaw(kafka, admin, visibility, rawLane, seq);
+      const raw = await runRaw(kafka, admin, visibility, rawLane, seq, round);
       seq += EVENTS + RATE * (STEADY_SECONDS + WARM_UP_SECONDS + 5);
       say(`round ${round} raw kafkajs producer: ${describe(raw)}`);
       push(results, RAW, raw);
@@ -141,6 +157,35 @@ async function main(): Promise<void> {
   }
 }
 
+/** Commits `seconds` of the steady load into `lane` from `firstSeq` and waits until the consumer saw all of it. */
+async function delivered(contender: Contender, lane: Lane, visibility: Visibility, seconds: number, firstSeq: number): Promise<number> {
+  const sent = await steadyLoad(lane.pool, { perSecond: RATE, seconds, firstSeq }, visibility.committed);
+  await waitFor(
+    () => visibility.count >= sent,
+    () => `${contender.name} to deliver ${sent} events (${visibility.count} seen)`,
+    120_000,
+  );
+  return sent;
+}
+
+/**
+ * The broker's warm-up, measured nowhere: each contender sends BROKER_WARM_UP_SECONDS of the steady load, so the
+ * broker's JIT has compiled the code every client's requests take before the first window (without it the first
+ * contender of round 1 paid ~58 ms of C1 compiler threads per 1k events in its window, on 2026-12-07).
+ */
+async function warmUpBroker(contenders: Contender[], lanes: Map<string, Lane>, visibility: Visibility, firstSeq: number): Promise<number> {
+  let seq = firstSeq;
+  for (const contender of contenders) {
+    const lane = lanes.get(contender.key) as Lane;
+    const running = await contender.start(lane);
+    visibility.open();
+    seq += await delivered(contender, lane, visibility, BROKER_WARM_UP_SECONDS, seq);
+    visibility.close();
+    await running.stop();
+  }
+  return seq;
+}
+
 /** One round of one contender: steady load (warm-up first), stop, backlog, start, drain, stop. */
 async function runContender(
   contender: Contender,
@@ -148,17 +193,13 @@ async function runContender(
   admin: ReturnType<Kafka['admin']>,
   visibility: Visibility,
   firstSeq: number,
+  round: number,
 ): Promise<Result> {
   let running = await contender.start(lane);
   let seq = firstSeq;
   const load = async (seconds: number): Promise<number> => {
-    const sent = await steadyLoad(lane.pool, { perSecond: RATE, seconds, firstSeq: seq }, visibility.committed);
+    const sent = await delivered(contender, lane, visibility, seconds, seq);
     seq += sent;
-    await waitFor(
-      () => visibility.count >= sent,
-      () => `${contender.name} to deliver ${sent} events (${visibility.count} seen)`,
-      120_000,
-    );
     return sent;
   };
   visibility.open();
@@ -167,10 +208,12 @@ async function runContender(
 
   visibility.open();
   const roles = { contender: running.pid };
+  const brokerWindow = await watchBroker(broker, BROKER_PROFILE, `${contender.key}-round${round}`);
   const before = cpuSnapshot(roles);
   const events = await load(STEADY_SECONDS);
   const after = cpuSnapshot(roles);
   const window = visibility.close();
+  const brokerLine = await brokerWindow.finish(events);
   const steady: Steady = {
     events,
     recordBatches: window.recordBatches,
@@ -179,6 +222,7 @@ async function runContender(
     postgresMs: used(before, after, 'postgres'),
     ack: percentiles(window.toAck),
     visible: percentiles(window.toVisible),
+    broker: brokerLine,
   };
   await running.stop();
 
@@ -241,6 +285,7 @@ async function runRaw(
   visibility: Visibility,
   lane: Lane,
   firstSeq: number,
+  round: number,
 ): Promise<Result> {
   const prefix = lane.prefix;
   const rows = await lane.pool.query<OutboxRow>(
@@ -291,10 +336,12 @@ async function runRaw(
     await withDatabaseLoad(WARM_UP_SECONDS, firstSeq);
     visibility.close();
     visibility.open();
+    const brokerWindow = await watchBroker(broker, BROKER_PROFILE, `raw-round${round}`);
     const before = cpuSnapshot({});
     const events = await withDatabaseLoad(STEADY_SECONDS, firstSeq + RATE * WARM_UP_SECONDS);
     const after = cpuSnapshot({});
     const window = visibility.close();
+    const brokerLine = await brokerWindow.finish(events);
     const steady: Steady = {
       events,
       recordBatches: window.recordBatches,
@@ -303,6 +350,7 @@ async function runRaw(
       postgresMs: Number.NaN,
       ack: percentiles(window.toAck),
       visible: percentiles(window.toVisible),
+      broker: brokerLine,
     };
 
     const topic = `${prefix}.backlog`;
@@ -358,7 +406,8 @@ function describe({ steady, drain }: Result): string {
     `steady: ${rate((steady.recordBatches * 1000) / steady.events)} record batches per 1k events, ack p50/p99 ${steady.ack.p50.toFixed(0)}/${steady.ack.p99.toFixed(0)} ms, visible p50/p99 ${steady.visible.p50.toFixed(0)}/${steady.visible.p99.toFixed(0)} ms, ` +
     `CPU per 1k: relay ${cpu(perThousand(steady.cpuMs, steady.events))} s, broker ${cpu(perThousand(steady.brokerMs, steady.events))} s, Postgres ${cpu(perThousand(steady.postgresMs, steady.events))} s; ` +
     `drain: ${seconds(drain.totalMs)} s from start, ${rate(EVENTS / (drain.drainMs / 1000))}/s, CPU per 1k: relay ${cpu(perThousand(drain.cpuFromStartMs, EVENTS))} s from start, ` +
-    `${cpu(perThousand(drain.cpuDrainingMs, EVENTS))} s draining, broker ${cpu(perThousand(drain.brokerMs, EVENTS))} s`
+    `${cpu(perThousand(drain.cpuDrainingMs, EVENTS))} s draining, broker ${cpu(perThousand(drain.brokerMs, EVENTS))} s\n` +
+    `    steady window's ${steady.broker}`
   );
 }
 

@@ -39,6 +39,11 @@ await consumer.connect();
 await consumer.subscribe({ topics, fromBeginning: false });
 consumer.on(consumer.events.GROUP_JOIN, () => port.postMessage({ type: 'joined' }));
 await consumer.run({
+  // No offset commits: the group is new in every run and reads from the end. kafkajs commits after every batch it
+  // hands over whatever autoCommitInterval says (runner.js), which made OffsetCommit requests 27-36 % of the broker's
+  // Java samples in every contender's steady window (JFR, 2026-12-07), a cost of the measuring consumer, not of the
+  // contender.
+  autoCommit: false,
   eachBatch: async ({ batch }) => {
     const seenMs = Date.now();
     for (const message of batch.messages) {
