@@ -14,6 +14,8 @@ import { relaySettingsFromEnv } from './settings';
 /** A started contender: its process id (for /proc) and a way to stop it. */
 export interface Running {
   pid: number;
+  /** Its Prometheus metrics, when it serves ours (bench/relay/split.ts reads them). */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -79,6 +81,7 @@ function settleRelay(key: string, name: string, settings: Record<string, string>
       guardChild(pid);
       return {
         pid,
+        metricsUrl: `http://127.0.0.1:${port}/metrics`,
         async stop() {
           child.kill('SIGTERM');
           if (!(await waitForExit(pid, 15_000))) child.kill('SIGKILL');

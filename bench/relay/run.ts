@@ -28,6 +28,7 @@ import { startStack } from '@settle/stack';
 import { waitFor } from '@settle/testkit';
 import { brokerPid, cpuSnapshot, type CpuSnapshot, wakeupCostUs } from '../cpu';
 import { recordBroker, threadCpu, watchBroker } from './broker';
+import { describeSplit } from './split';
 import { reportFigures, type Figure } from '../summary';
 import { type Contender, type Lane, laneFor, contenders } from './contenders';
 import { steadyLoad, writeBacklog } from './load';
@@ -63,6 +64,8 @@ interface Steady {
   visible: { p50: number; p99: number };
   /** Where the broker's CPU went (bench/relay/broker.ts). */
   broker: string;
+  /** Our relay's commit → ack split where it received each event (bench/relay/split.ts). */
+  split?: string;
 }
 
 interface Drain {
@@ -157,6 +160,13 @@ async function main(): Promise<void> {
   }
 }
 
+/** A contender's metrics text, when it serves any. */
+async function scrape(url: string | undefined): Promise<string | undefined> {
+  if (url === undefined) return undefined;
+  const response = await fetch(url);
+  return response.ok ? await response.text() : undefined;
+}
+
 /** Commits `seconds` of the steady load into `lane` from `firstSeq` and waits until the consumer saw all of it. */
 async function delivered(contender: Contender, lane: Lane, visibility: Visibility, seconds: number, firstSeq: number): Promise<number> {
   const sent = await steadyLoad(lane.pool, { perSecond: RATE, seconds, firstSeq }, visibility.committed);
@@ -209,10 +219,12 @@ async function runContender(
   visibility.open();
   const roles = { contender: running.pid };
   const brokerWindow = await watchBroker(broker, BROKER_PROFILE, `${contender.key}-round${round}`);
+  const metricsBefore = await scrape(running.metricsUrl);
   const before = cpuSnapshot(roles);
   const events = await load(STEADY_SECONDS);
   const after = cpuSnapshot(roles);
   const window = visibility.close();
+  const metricsAfter = await scrape(running.metricsUrl);
   const brokerLine = await brokerWindow.finish(events);
   const steady: Steady = {
     events,
@@ -223,6 +235,7 @@ async function runContender(
     ack: percentiles(window.toAck),
     visible: percentiles(window.toVisible),
     broker: brokerLine,
+    ...(metricsBefore !== undefined && metricsAfter !== undefined ? { split: describeSplit(metricsBefore, metricsAfter) } : {}),
   };
   await running.stop();
 
@@ -407,6 +420,7 @@ function describe({ steady, drain }: Result): string {
     `CPU per 1k: relay ${cpu(perThousand(steady.cpuMs, steady.events))} s, broker ${cpu(perThousand(steady.brokerMs, steady.events))} s, Postgres ${cpu(perThousand(steady.postgresMs, steady.events))} s; ` +
     `drain: ${seconds(drain.totalMs)} s from start, ${rate(EVENTS / (drain.drainMs / 1000))}/s, CPU per 1k: relay ${cpu(perThousand(drain.cpuFromStartMs, EVENTS))} s from start, ` +
     `${cpu(perThousand(drain.cpuDrainingMs, EVENTS))} s draining, broker ${cpu(perThousand(drain.brokerMs, EVENTS))} s\n` +
+    `${steady.split === undefined ? '' : `    steady window's ${steady.split}\n`}` +
     `    steady window's ${steady.broker}`
   );
 }

@@ -115,7 +115,15 @@ describe('WAL relay (in process, real Postgres and Kafka)', () => {
     const port = wal.relay.port ?? 0;
     const metrics = (await probe(port, '/metrics')).body;
     expect(metricValue(metrics, 'settle_relay_published_events_total', `{topic="${wal.topics['orders']}",app="relay"}`)).toBeGreaterThan(0);
-    expect(metricValue(metrics, 'settle_relay_commit_to_ack_seconds_count')).toBeGreaterThan(0);
+    const acked = metricValue(metrics, 'settle_relay_commit_to_ack_seconds_count');
+    expect(acked).toBeGreaterThan(0);
+    // Its two halves, split where the relay received each event: one sample each per event, adding up to the whole.
+    expect(metricValue(metrics, 'settle_relay_commit_to_receive_seconds_count')).toBe(acked);
+    expect(metricValue(metrics, 'settle_relay_receive_to_ack_seconds_count')).toBe(acked);
+    const halves =
+      (metricValue(metrics, 'settle_relay_commit_to_receive_seconds_sum') ?? Number.NaN) +
+      (metricValue(metrics, 'settle_relay_receive_to_ack_seconds_sum') ?? Number.NaN);
+    expect(halves).toBeCloseTo(metricValue(metrics, 'settle_relay_commit_to_ack_seconds_sum') ?? Number.NaN, 1);
     for (const name of [
       'settle_relay_slot_lag_bytes',
       'settle_relay_in_flight_events',
