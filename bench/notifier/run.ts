@@ -41,6 +41,7 @@ import { cpuBetween, cpuSnapshot, postgresSnapshot, wakeupCostUs, type CpuSnapsh
 import { reportFigures, type Figure } from '../summary';
 import { profileWindow } from './profile';
 import { relaySettingsFromEnv } from '../relay/settings';
+import { describeSplit } from '../relay/split';
 
 const SOCKETS = Number(process.env['BENCH_SOCKETS'] ?? 10_000);
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 20_000);
@@ -459,6 +460,7 @@ async function main(): Promise<void> {
     };
     const apiPort = await freePort();
     const notifierPort = await freePort();
+    const relayMetrics = `http://127.0.0.1:${await freePort()}/metrics`;
     const launch = (app: string, env: Record<string, string>): ChildProcess =>
       spawn(
         process.execPath,
@@ -467,7 +469,7 @@ async function main(): Promise<void> {
       );
     const [relay, notifierProcess, api] = [
       // RELAY_* settings of this run (e.g. RELAY_LINGER_MS) reach the relay.
-      launch('relay', { ...relaySettingsFromEnv(), RELAY_SLOT: slot, RELAY_PORT: String(await freePort()) }),
+      launch('relay', { ...relaySettingsFromEnv(), RELAY_SLOT: slot, RELAY_PORT: new URL(relayMetrics).port }),
       launch('notifier', { NOTIFIER_PORT: String(notifierPort), NOTIFIER_DLT_MIRROR: '0', NOTIFIER_GROUP_ID: 'settle-notifier-e2e' }),
       // One user token creates and pays every order here: the per-principal rate limit would refuse most of them.
       launch('api', { PORT: String(apiPort), API_RATE_LIMIT_PRINCIPAL: '10000000' }),
@@ -539,6 +541,7 @@ async function main(): Promise<void> {
     const httpMs: number[] = [];
     const inflight: Array<Promise<void>> = [];
     if (base.PG_STAT_STATEMENTS) await resetStatements(pool);
+    const relayBefore = await (await fetch(relayMetrics)).text();
     const releaseCpu = cpuSnapshot(e2eRoles());
     const releasePostgres = postgresSnapshot();
     const start = now();
@@ -568,6 +571,7 @@ async function main(): Promise<void> {
     // Which process had the CPU while the releases went out (self: this process's HTTP client).
     const releaseUse = cpuBetween(releaseCpu, cpuSnapshot(e2eRoles()), now() - start);
     const releasePostgresUse = usPerDelivery(releasePostgres, postgresSnapshot(), total).join(', ');
+    const relaySplit = describeSplit(relayBefore, await (await fetch(relayMetrics)).text());
     let times: Array<[string, number]> = [];
     for (let tries = 0; tries < 300; tries += 1) {
       clients.send({ cmd: 'collect' });
@@ -617,6 +621,7 @@ async function main(): Promise<void> {
     console.log(
       `    split: API decision → notifier row (WAL, relay, Kafka, consume, insert) p50 ${fmt(parts?.relay[0] ?? NaN)} ms p99 ${fmt(parts?.relay[1] ?? NaN)} ms; row → client ack (delivered_at) p50 ${fmt(parts?.delivery[0] ?? NaN)} ms p99 ${fmt(parts?.delivery[1] ?? NaN)} ms`,
     );
+    console.log(`    the relay's part of it: ${relaySplit}`);
     console.log(`    CPU while releasing (${os.cpus().length} cores): ${releaseUse.text}`);
     console.log(`    Postgres by process, µs per release: ${releasePostgresUse || 'none'}`);
     if (base.PG_STAT_STATEMENTS) await printStatements(pool, 'while releasing');
