@@ -11,6 +11,9 @@
  *           while draining) and of the broker.
  * The raw producer sends the same messages (drain) and a paced stream at the same rate straight from this process
  * (steady): the floor of what any relay can do through the same consumer. The summary checks issue #18's goals.
+ * Before round 1 every contender warms the broker, measured nowhere; each steady window also prints the broker's CPU
+ * by thread (jcmd) and our relay's commit → received → ack split (its /metrics); BENCH_BROKER_PROFILE=<dir> records
+ * the broker with Flight Recorder in every steady window and prints its hottest methods.
  *
  * Sizes: BENCH_EVENTS (100000), BENCH_STEADY_SECONDS (15), BENCH_ROUNDS (2), BENCH_CONTENDERS (keys, comma-separated:
  * settle_latency, debezium_20ms, settle_throughput, debezium_defaults, poll). RELAY_* variables reach our relay's
