@@ -146,6 +146,20 @@ export async function wakeupCostUs(count = 500): Promise<number> {
   return (used.user + used.system) / count;
 }
 
+/** Postgres's own processes by the title they run under (`postgres: walwriter`); any other title is a connection. */
+const POSTGRES_PROCESSES = [
+  'walwriter',
+  'checkpointer',
+  'background writer',
+  'autovacuum launcher',
+  'autovacuum worker',
+  'walsender',
+  'logical replication',
+  'io worker',
+  'archiver',
+  'walsummarizer',
+];
+
 /**
  * CPU ms used so far by each kind of Postgres process on this machine (`backend` for client connections,
  * `walwriter`, `checkpointer`, `autovacuum worker`, `walsender`, …, from /proc/<pid>/cmdline; `postmaster` holds the
@@ -161,19 +175,7 @@ export function postgresSnapshot(): CpuSnapshot {
       const match = /^postgres: (?:[\w-]+: )?(.*)$/.exec(title);
       if (match !== null) {
         const rest = match[1] ?? '';
-        const known = [
-          'walwriter',
-          'checkpointer',
-          'background writer',
-          'autovacuum launcher',
-          'autovacuum worker',
-          'walsender',
-          'logical replication launcher',
-          'io worker',
-          'archiver',
-          'walsummarizer',
-        ];
-        kind = known.find((name) => rest.startsWith(name)) ?? (rest.startsWith('logical replication') ? 'logical replication' : 'backend');
+        kind = POSTGRES_PROCESSES.find((name) => rest.startsWith(name)) ?? 'backend';
       }
     } catch {
       continue;

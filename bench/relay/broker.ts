@@ -37,7 +37,7 @@ export async function threadCpu(pid: number): Promise<ThreadCpu | undefined> {
   }
 }
 
-/** `request-handler 31, network-thread 22, …`: each group's CPU ms per 1k events between two readings, most first. */
+/** `data-plane-kafka-request-handler 31.0, …`: each group's CPU ms per 1k events between two readings, most first. */
 export function threadCpuPerThousand(before: ThreadCpu | undefined, after: ThreadCpu | undefined, events: number, top = 7): string {
   if (before === undefined || after === undefined) return 'not read (jcmd could not attach to the broker)';
   const used = [...after]
@@ -88,10 +88,10 @@ export async function recordBroker(pid: number, dir: string, name: string): Prom
  * for a request handler the KafkaApis method below `KafkaApis.handle` (handleProduceRequest, tryCompleteActions, …),
  * for other threads the method called by their outermost Kafka frame (a network thread's poll, …).
  */
-export async function hottestMethods(file: string, top = 8): Promise<string> {
+async function hottestMethods(file: string, top = 8): Promise<string> {
   const { stdout } = await run('jfr', ['print', '--events', 'jdk.ExecutionSample', '--stack-depth', '64', file], LARGE);
   const self = new Map<string, number>();
-  const inKafka = new Map<string, number>();
+  const activities = new Map<string, number>();
   let samples = 0;
   for (const match of stdout.matchAll(/stackTrace = \[([\s\S]*?)\n\s*\]/g)) {
     const frames = (match[1] ?? '').split('\n').flatMap((line) => /^\s*(\S+?)\(/.exec(line)?.[1] ?? []);
@@ -100,7 +100,7 @@ export async function hottestMethods(file: string, top = 8): Promise<string> {
     samples += 1;
     self.set(first, (self.get(first) ?? 0) + 1);
     const activity = activityOf(frames);
-    inKafka.set(activity, (inKafka.get(activity) ?? 0) + 1);
+    activities.set(activity, (activities.get(activity) ?? 0) + 1);
   }
   if (samples === 0) return 'no execution samples';
   const shares = (counts: Map<string, number>): string =>
@@ -109,7 +109,7 @@ export async function hottestMethods(file: string, top = 8): Promise<string> {
       .slice(0, top)
       .map(([method, count]) => `${method} ${Math.round((100 * count) / samples)} %`)
       .join(', ');
-  return `${samples} samples\n        self: ${shares(self)}\n        doing: ${shares(inKafka)}`;
+  return `${samples} samples\n        self: ${shares(self)}\n        doing: ${shares(activities)}`;
 }
 
 const isKafka = (frame: string): boolean => frame.startsWith('kafka.') || frame.startsWith('org.apache.kafka.');
