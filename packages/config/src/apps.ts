@@ -62,10 +62,11 @@ const relaySettings = z.object({
   /**
    * How long the first event of a WAL relay produce request waits for more (Kafka's linger.ms) while the outbox is
    * busy (RELAY_LINGER_FROM_RATE); 0 sends as soon as anything is ready. The broker's CPU follows the record
-   * batches it appends, and at 25 ms the relay makes about as many as Debezium polling every 20 ms. The throughput
-   * setting is a linger like Debezium's default poll (RELAY_LINGER_MS=500 RELAY_BATCH_BYTES=900000). @default 25
+   * batches it appends: at 30 ms the relay makes ~10 % fewer than Debezium polling every 20 ms (at 25 ms about as
+   * many) while the median still reaches a consumer ~20 ms sooner (bench:relay, docs/benchmarks.md). The throughput
+   * setting is a linger like Debezium's default poll (RELAY_LINGER_MS=500 RELAY_BATCH_BYTES=900000). @default 30
    */
-  RELAY_LINGER_MS: z.coerce.number().int().min(0).max(10_000).default(25),
+  RELAY_LINGER_MS: z.coerce.number().int().min(0).max(10_000).default(30),
   /**
    * The linger applies only while outbox events arrive at least this fast (events/s, over the last 250 ms); slower,
    * each goes as soon as it is ready, so a release at a quiet hour is not held for the linger. 0 lingers at any
