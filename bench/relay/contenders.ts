@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { repoRoot } from '@settle/config';
+import { APP_NODE_FLAGS, repoRoot } from '@settle/config';
 import { createPool, ensureDatabase, migrate, type Pool, setupRelaySlot } from '@settle/db';
 import { freePort, guardChild, waitForExit } from '@settle/stack';
 import { DEBEZIUM_DEFAULTS, DEBEZIUM_LOW_LATENCY, dropDebeziumSlot, startDebezium } from './debezium';
@@ -57,25 +57,29 @@ function settleRelay(key: string, name: string, settings: Record<string, string>
     },
     async start(lane) {
       const port = await freePort();
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps', 'relay', 'src', 'main.ts')], {
-        cwd: repoRoot,
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          HOME: process.env['HOME'] ?? '',
-          LOG_LEVEL: 'warn',
-          DATABASE_URL: lane.url,
-          // RELAY_* from the bench's environment try other settings; the lane's and the contender's own still win.
-          ...relaySettingsFromEnv(),
-          KAFKA_BROKERS: lane.brokers.join(','),
-          ORDER_EVENTS_TOPIC: `${lane.prefix}.order`,
-          RELAY_TOPIC_ROUTES: `backlog=${lane.prefix}.backlog`,
-          RELAY_SLOT: lane.slot,
-          RELAY_PORT: String(port),
-          HOST: '127.0.0.1',
-          ...settings,
+      const child = spawn(
+        process.execPath,
+        [...(APP_NODE_FLAGS['relay'] ?? []), '--import', 'tsx', path.join(repoRoot, 'apps', 'relay', 'src', 'main.ts')],
+        {
+          cwd: repoRoot,
+          env: {
+            PATH: process.env['PATH'] ?? '',
+            HOME: process.env['HOME'] ?? '',
+            LOG_LEVEL: 'warn',
+            DATABASE_URL: lane.url,
+            // RELAY_* from the bench's environment try other settings; the lane's and the contender's own still win.
+            ...relaySettingsFromEnv(),
+            KAFKA_BROKERS: lane.brokers.join(','),
+            ORDER_EVENTS_TOPIC: `${lane.prefix}.order`,
+            RELAY_TOPIC_ROUTES: `backlog=${lane.prefix}.backlog`,
+            RELAY_SLOT: lane.slot,
+            RELAY_PORT: String(port),
+            HOST: '127.0.0.1',
+            ...settings,
+          },
+          stdio: ['ignore', 'ignore', 'inherit'],
         },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
+      );
       const pid = child.pid;
       if (pid === undefined) throw new Error(`${name} did not start`);
       guardChild(pid);
