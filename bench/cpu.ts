@@ -70,13 +70,19 @@ export function cpuSnapshot(roles: Record<string, number | undefined>): CpuSnaps
 export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, wallMs: number): { totalMs: number; text: string } {
   const parts: string[] = [];
   let totalMs = 0;
-  for (const [role, ms] of [...after].sort((a, b) => b[1] - (before.get(b[0]) ?? 0) - (a[1] - (before.get(a[0]) ?? 0)))) {
-    const used = ms - (before.get(role) ?? 0);
-    if (used <= 0) continue;
+  for (const [role, used] of usedBetween(before, after)) {
     if (role !== STOLEN) totalMs += used;
     parts.push(`${role} ${(used / 1000).toFixed(2)} s (${Math.round((100 * used) / wallMs)} %)`);
   }
   return { totalMs, text: parts.join(', ') };
+}
+
+/** The ms each entry of two snapshots (roles, process kinds, threads) used between them, where it used any, most first. */
+export function usedBetween(before: Map<string, number>, after: Map<string, number>): Array<readonly [string, number]> {
+  return [...after]
+    .map(([role, ms]) => [role, ms - (before.get(role) ?? 0)] as const)
+    .filter(([, ms]) => ms > 0)
+    .sort((a, b) => b[1] - a[1]);
 }
 
 export interface SchedSnapshot {

@@ -37,11 +37,11 @@ import { startNotifier, type Notifier } from '@settle/notifier';
 import { freePort, startStack } from '@settle/stack';
 import { orderCreatedEvent } from '@settle/testkit/order-events';
 import { ConnectionPool } from '../api/client';
-import { cpuBetween, cpuSnapshot, postgresSnapshot, wakeupCostUs, type CpuSnapshot } from '../cpu';
+import { cpuBetween, cpuSnapshot, postgresSnapshot, usedBetween, wakeupCostUs, type CpuSnapshot } from '../cpu';
 import { reportFigures, type Figure } from '../summary';
 import { profileWindow } from './profile';
 import { relaySettingsFromEnv } from '../relay/settings';
-import { describeSplit } from '../relay/split';
+import { describeSplit, scrapeMetrics } from '../relay/split';
 
 const SOCKETS = Number(process.env['BENCH_SOCKETS'] ?? 10_000);
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 20_000);
@@ -239,13 +239,6 @@ function cpuPerDelivery(before: CpuSnapshot, after: CpuSnapshot, deliveries: num
   const parts = used.map(([role, ms]) => `${names[role] ?? role} ${fmt((ms * 1000) / deliveries, 0)}`);
   return `CPU ${fmt(totalUs, 0)} µs per delivery: ${parts.join(', ')}`;
 }
-
-/** What each entry used between two snapshots, most first. */
-const usedBetween = (before: CpuSnapshot, after: CpuSnapshot): Array<readonly [string, number]> =>
-  [...after]
-    .map(([role, ms]) => [role, ms - (before.get(role) ?? 0)] as const)
-    .filter(([, ms]) => ms > 0)
-    .sort((a, b) => b[1] - a[1]);
 
 /** `backend 60` for each entry's µs per delivery. */
 const usPerDelivery = (before: CpuSnapshot, after: CpuSnapshot, deliveries: number): string[] =>
@@ -460,7 +453,8 @@ async function main(): Promise<void> {
     };
     const apiPort = await freePort();
     const notifierPort = await freePort();
-    const relayMetrics = `http://127.0.0.1:${await freePort()}/metrics`;
+    const relayPort = await freePort();
+    const relayMetrics = `http://127.0.0.1:${relayPort}/metrics`;
     const launch = (app: string, env: Record<string, string>): ChildProcess =>
       spawn(
         process.execPath,
@@ -469,7 +463,7 @@ async function main(): Promise<void> {
       );
     const [relay, notifierProcess, api] = [
       // RELAY_* settings of this run (e.g. RELAY_LINGER_MS) reach the relay.
-      launch('relay', { ...relaySettingsFromEnv(), RELAY_SLOT: slot, RELAY_PORT: new URL(relayMetrics).port }),
+      launch('relay', { ...relaySettingsFromEnv(), RELAY_SLOT: slot, RELAY_PORT: String(relayPort) }),
       launch('notifier', { NOTIFIER_PORT: String(notifierPort), NOTIFIER_DLT_MIRROR: '0', NOTIFIER_GROUP_ID: 'settle-notifier-e2e' }),
       // One user token creates and pays every order here: the per-principal rate limit would refuse most of them.
       launch('api', { PORT: String(apiPort), API_RATE_LIMIT_PRINCIPAL: '10000000' }),
@@ -541,7 +535,7 @@ async function main(): Promise<void> {
     const httpMs: number[] = [];
     const inflight: Array<Promise<void>> = [];
     if (base.PG_STAT_STATEMENTS) await resetStatements(pool);
-    const relayBefore = await (await fetch(relayMetrics)).text();
+    const relayBefore = await scrapeMetrics(relayMetrics);
     const releaseCpu = cpuSnapshot(e2eRoles());
     const releasePostgres = postgresSnapshot();
     const start = now();
@@ -571,7 +565,11 @@ async function main(): Promise<void> {
     // Which process had the CPU while the releases went out (self: this process's HTTP client).
     const releaseUse = cpuBetween(releaseCpu, cpuSnapshot(e2eRoles()), now() - start);
     const releasePostgresUse = usPerDelivery(releasePostgres, postgresSnapshot(), total).join(', ');
-    const relaySplit = describeSplit(relayBefore, await (await fetch(relayMetrics)).text());
+    const relayAfter = await scrapeMetrics(relayMetrics);
+    const relaySplit =
+      relayBefore !== undefined && relayAfter !== undefined
+        ? describeSplit(relayBefore, relayAfter)
+        : 'not read (the relay served no metrics)';
     let times: Array<[string, number]> = [];
     for (let tries = 0; tries < 300; tries += 1) {
       clients.send({ cmd: 'collect' });

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { readFile, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { usedBetween } from '../cpu';
 
 const run = promisify(execFile);
 const LARGE = { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 };
@@ -40,10 +41,7 @@ export async function threadCpu(pid: number): Promise<ThreadCpu | undefined> {
 /** `data-plane-kafka-request-handler 31.0, …`: each group's CPU ms per 1k events between two readings, most first. */
 export function threadCpuPerThousand(before: ThreadCpu | undefined, after: ThreadCpu | undefined, events: number, top = 7): string {
   if (before === undefined || after === undefined) return 'not read (jcmd could not attach to the broker)';
-  const used = [...after]
-    .map(([group, ms]) => [group, ms - (before.get(group) ?? 0)] as const)
-    .filter(([, ms]) => ms >= 0.5)
-    .sort((a, b) => b[1] - a[1]);
+  const used = usedBetween(before, after).filter(([, ms]) => ms >= 0.5);
   const shown = used.slice(0, top).map(([group, ms]) => `${group} ${((ms * 1000) / events).toFixed(1)}`);
   const rest = used.slice(top).reduce((sum, [, ms]) => sum + ms, 0);
   return [...shown, ...(rest > 0 ? [`other threads ${((rest * 1000) / events).toFixed(1)}`] : [])].join(', ');

@@ -31,7 +31,7 @@ import { startStack } from '@settle/stack';
 import { waitFor } from '@settle/testkit';
 import { brokerPid, cpuSnapshot, type CpuSnapshot, wakeupCostUs } from '../cpu';
 import { recordBroker, threadCpu, watchBroker } from './broker';
-import { describeSplit } from './split';
+import { describeSplit, scrapeMetrics } from './split';
 import { reportFigures, type Figure } from '../summary';
 import { type Contender, type Lane, laneFor, contenders } from './contenders';
 import { steadyLoad, writeBacklog } from './load';
@@ -163,13 +163,6 @@ async function main(): Promise<void> {
   }
 }
 
-/** A contender's metrics text, when it serves any. */
-async function scrape(url: string | undefined): Promise<string | undefined> {
-  if (url === undefined) return undefined;
-  const response = await fetch(url);
-  return response.ok ? await response.text() : undefined;
-}
-
 /** Commits `seconds` of the steady load into `lane` from `firstSeq` and waits until the consumer saw all of it. */
 async function delivered(contender: Contender, lane: Lane, visibility: Visibility, seconds: number, firstSeq: number): Promise<number> {
   const sent = await steadyLoad(lane.pool, { perSecond: RATE, seconds, firstSeq }, visibility.committed);
@@ -222,12 +215,12 @@ async function runContender(
   visibility.open();
   const roles = { contender: running.pid };
   const brokerWindow = await watchBroker(broker, BROKER_PROFILE, `${contender.key}-round${round}`);
-  const metricsBefore = await scrape(running.metricsUrl);
+  const metricsBefore = await scrapeMetrics(running.metricsUrl);
   const before = cpuSnapshot(roles);
   const events = await load(STEADY_SECONDS);
   const after = cpuSnapshot(roles);
   const window = visibility.close();
-  const metricsAfter = await scrape(running.metricsUrl);
+  const metricsAfter = await scrapeMetrics(running.metricsUrl);
   const brokerLine = await brokerWindow.finish(events);
   const steady: Steady = {
     events,

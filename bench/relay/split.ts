@@ -42,3 +42,10 @@ export function describeSplit(before: string, after: string): string {
     [0.5, 0.99].map((q) => quantileBetween(before, after, `settle_relay_${name}_seconds`, q)?.toFixed(0) ?? '–').join('/');
   return `commit → relay received p50/p99 ${pair('commit_to_receive')} ms, received → Kafka ack ${pair('receive_to_ack')} ms`;
 }
+
+/** A process's Prometheus metrics text, when it serves any (undefined without a URL or on an error answer). */
+export async function scrapeMetrics(url: string | undefined): Promise<string | undefined> {
+  if (url === undefined) return undefined;
+  const response = await fetch(url);
+  return response.ok ? await response.text() : undefined;
+}
